@@ -1,0 +1,309 @@
+"""Configuration: defaults from ``config/default.toml``, then a file of yours, then ``MIMS_*``.
+
+Everything is validated once, here, into frozen dataclasses; a bad value is reported with its
+key (or environment variable) and what is allowed, and nothing else in the bridge re-checks it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
+
+from bridge.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+
+Role = Literal["student", "staff", "hq"]
+ROLES: tuple[Role, ...] = ("student", "staff", "hq")
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+_DN = re.compile(r"^[A-Za-z][A-Za-z0-9-]*=[^,=+]+(,[A-Za-z][A-Za-z0-9-]*=[^,=+]+)*$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_LDAP_URL = re.compile(r"^ldap[si]?://\S*$")
+
+
+@dataclass(config=_STRICT)
+class DirectoryConfig:
+    """Which directory to use; no URLs means the managed slapd in the data folder."""
+
+    urls: tuple[str, ...] = ()
+    bind_dn: str = ""
+    password: str = field(default="", repr=False)
+    suffix: str = "dc=mims,dc=example"
+    connect_timeout: float = Field(default=5.0, gt=0, le=300)
+    operation_timeout: float = Field(default=10.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _check(self) -> DirectoryConfig:
+        for url in self.urls:
+            if not _LDAP_URL.match(url):
+                raise ValueError(f"urls: {url!r} is not an ldap://, ldaps:// or ldapi:// URL")
+        if not _DN.match(self.suffix) or self.suffix.split("=")[0].lower() not in ("dc", "o"):
+            raise ValueError(f"suffix: {self.suffix!r} is not a DN such as 'dc=mims,dc=example'")
+        if self.urls and not self.bind_dn:
+            raise ValueError("bind_dn: required when urls (MIMS_LDAP_URL) are set")
+        if self.bind_dn and not _DN.match(self.bind_dn):
+            raise ValueError(f"bind_dn: {self.bind_dn!r} is not a DN")
+        return self
+
+    @property
+    def managed(self) -> bool:
+        """Return whether the bridge runs its own slapd instead of an external directory."""
+        return not self.urls
+
+
+@dataclass(config=_STRICT)
+class SlapdConfig:
+    """The managed slapd: where it keeps its data and where it listens."""
+
+    data_dir: Path = Path()
+    port: int = Field(default=1389, ge=1, le=65535)
+    no_sync: bool = False
+
+
+@dataclass(config=_STRICT)
+class HttpConfig:
+    """Where ``mims serve`` listens and how many workers it runs."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=2, ge=1, le=64)
+    threads: int = Field(default=4, ge=1, le=64)
+
+
+@dataclass(config=_STRICT)
+class NamingConfig:
+    """How login IDs are made from names (see bridge.core.naming)."""
+
+    domains: dict[Role, str]
+    connector_words: tuple[str, ...] = ()
+    max_local_length: int = Field(default=64, ge=8, le=64)
+
+    @model_validator(mode="after")
+    def _check(self) -> NamingConfig:
+        missing = [role for role in ROLES if role not in self.domains]
+        if missing:
+            raise ValueError(f"domains: a domain is needed for {', '.join(missing)}")
+        for role, domain in self.domains.items():
+            if not _DOMAIN.match(domain):
+                raise ValueError(f"domains.{role}: {domain!r} is not a lowercase DNS domain")
+        return self
+
+
+@dataclass(config=_STRICT)
+class PasswordPolicyConfig:
+    """One named password policy; the seeds' two are ``mims`` and ``icon``."""
+
+    min_length: int = Field(ge=1, le=256)
+    max_length: int = Field(default=128, ge=1, le=256)
+    min_digits: int = Field(default=0, ge=0)
+    min_lowercase: int = Field(default=0, ge=0)
+    min_uppercase: int = Field(default=0, ge=0)
+    min_letters: int = Field(default=0, ge=0)
+    forbid_name_parts: bool = True
+    forbid_login_id: bool = True
+    history: int = Field(default=0, ge=0, le=1000)
+    max_failures: int = Field(default=5, ge=0, le=1000)
+    lockout_seconds: int = Field(default=0, ge=0)
+    refuse_common: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> PasswordPolicyConfig:
+        if self.max_length < self.min_length:
+            raise ValueError("max_length: must be at least min_length")
+        return self
+
+
+@dataclass(config=_STRICT)
+class PolicyRule:
+    """Give ``policy`` to everyone matching all of the keys this rule names."""
+
+    policy: str
+    role: Role | None = None
+    school: str | None = None
+    level: str | None = None
+
+
+@dataclass(config=_STRICT)
+class PasswordsConfig:
+    """Which policy applies to whom."""
+
+    default_policy: str = "mims"
+    rules: tuple[PolicyRule, ...] = ()
+
+
+@dataclass(config=_STRICT)
+class Question:
+    """A challenge question from the catalogue."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    text: str = Field(min_length=3, max_length=200)
+
+
+@dataclass(config=_STRICT)
+class SsprConfig:
+    """Self-service password reset: the question catalogue and attempt limits."""
+
+    questions: tuple[Question, ...]
+    answers_required: int = Field(default=3, ge=1, le=10)
+    max_failed_attempts: int = Field(default=5, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _check(self) -> SsprConfig:
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("questions: each question needs its own id")
+        if len(ids) < self.answers_required:
+            raise ValueError(
+                f"questions: {self.answers_required} answers are required "
+                f"but only {len(ids)} questions are configured"
+            )
+        return self
+
+
+@dataclass(config=_STRICT)
+class Config:
+    """The whole configuration of a bridge process."""
+
+    directory: DirectoryConfig
+    slapd: SlapdConfig
+    http: HttpConfig
+    naming: NamingConfig
+    policies: dict[str, PasswordPolicyConfig]
+    passwords: PasswordsConfig
+    sspr: SsprConfig
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        known = sorted(self.policies)
+        wanted = [("passwords.default_policy", self.passwords.default_policy)]
+        wanted += [
+            (f"passwords.rules[{i}].policy", r.policy) for i, r in enumerate(self.passwords.rules)
+        ]
+        for key, name in wanted:
+            if name not in self.policies:
+                raise ValueError(f"{key}: unknown policy {name!r}; configured: {', '.join(known)}")
+        return self
+
+    def with_overrides(self, **sections: Mapping[str, Any]) -> Config:
+        """Return a copy with some keys of some sections replaced (for command-line flags)."""
+        changed = {
+            name: replace(getattr(self, name), **{k: v for k, v in values.items() if v is not None})
+            for name, values in sections.items()
+        }
+        return _validate(_as_dict(replace(self, **changed)), {})
+
+
+# Environment variables and the keys they set; a whitespace-separated value becomes a list.
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "MIMS_LDAP_URL": ("directory", "urls"),
+    "MIMS_LDAP_BIND_DN": ("directory", "bind_dn"),
+    "MIMS_LDAP_PASSWORD": ("directory", "password"),
+    "MIMS_LDAP_SUFFIX": ("directory", "suffix"),
+    "MIMS_DATA_DIR": ("slapd", "data_dir"),
+    "MIMS_LDAP_PORT": ("slapd", "port"),
+    "MIMS_HTTP_HOST": ("http", "host"),
+    "MIMS_HTTP_PORT": ("http", "port"),
+    "MIMS_HTTP_WORKERS": ("http", "workers"),
+}
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """Return the per-user data folder (XDG base directory specification)."""
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local/share")
+    return Path(base) / "mims-bridge"
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Load the defaults, then ``path`` (or ``MIMS_CONFIG``), then ``MIMS_*`` variables."""
+    env = os.environ if env is None else env
+    data = _read_toml(DEFAULT_CONFIG_PATH)
+    override = path or env.get("MIMS_CONFIG")
+    if override:
+        _merge(data, _read_toml(Path(override)))
+    from_env: dict[tuple[str, str], str] = {}
+    for variable, (section, key) in ENVIRONMENT.items():
+        value = env.get(variable)
+        if value is None or value == "":
+            continue
+        data.setdefault(section, {})[key] = value.split() if key == "urls" else value
+        from_env[(section, key)] = variable
+    slapd = data.setdefault("slapd", {})
+    if not slapd.get("data_dir"):
+        slapd["data_dir"] = str(default_data_dir(env))
+    return _validate(data, from_env)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
+    """Merge ``override`` into ``base``: tables merge key by key, everything else replaces."""
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+_ADAPTER: TypeAdapter[Config] = TypeAdapter(Config)
+
+
+def _validate(data: Mapping[str, Any], from_env: Mapping[tuple[str, str], str]) -> Config:
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0], data, from_env)) from None
+
+
+def _describe(error: Any, data: Mapping[str, Any], from_env: Mapping[tuple[str, str], str]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    key = ".".join(loc)
+    if len(loc) >= 2 and (loc[0], loc[1]) in from_env:
+        key = from_env[(loc[0], loc[1])]
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        allowed = _allowed_keys(loc[:-1])
+        return f"config: unknown key {key!r}" + (
+            f"; allowed: {', '.join(allowed)}" if allowed else ""
+        )
+    if error["type"] == "value_error":
+        return f"config: {key}.{message}" if key else f"config: {message}"
+    if error["type"] == "missing" or "input" not in error:
+        return f"config: {key}: {message}"
+    shown = "<hidden>" if loc and loc[-1] == "password" else repr(error["input"])
+    return f"config: {key}: {message} (got {shown})"
+
+
+def _allowed_keys(path: list[str]) -> list[str]:
+    """Return the keys a section of the configuration takes, for an 'unknown key' message."""
+    section: Any = Config
+    for part in path:
+        fields = getattr(section, "__dataclass_fields__", {})
+        if part not in fields:
+            return []
+        section = typing.get_type_hints(section).get(part)
+    return sorted(getattr(section, "__dataclass_fields__", {}))
+
+
+def _as_dict(config: Any) -> Any:
+    """Turn a validated config back into plain data, for re-validation after overrides."""
+    return _ADAPTER.dump_python(config, mode="python")

@@ -1,0 +1,1 @@
+"""The domain core: plain Python rules, free of Flask and ldap3."""

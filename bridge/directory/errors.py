@@ -1,0 +1,48 @@
+"""The one place where ldap3's errors become domain errors (STYLE.md, habit 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ldap3.core import exceptions as ldap
+
+from bridge.errors import AlreadyExists, BridgeError, DirectoryUnavailable, NotFound
+
+# The server is gone, slow or refusing work: the caller may try again later or elsewhere.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    ldap.LDAPSocketOpenError,
+    ldap.LDAPSocketReceiveError,
+    ldap.LDAPSocketSendError,
+    ldap.LDAPSocketCloseError,
+    ldap.LDAPSessionTerminatedByServerError,
+    ldap.LDAPServerPoolExhaustedError,
+    ldap.LDAPResponseTimeoutError,
+    ldap.LDAPBusyResult,
+    ldap.LDAPUnavailableResult,
+)
+
+
+class DirectoryError(BridgeError):
+    """The directory refused an operation for a reason the bridge did not expect."""
+
+    status = 500
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Turn ldap3 exceptions raised inside the block into domain errors."""
+    try:
+        yield
+    except CONNECTION_ERRORS:
+        raise DirectoryUnavailable("the directory does not answer") from None
+    except ldap.LDAPNoSuchObjectResult:
+        raise NotFound("no such entry") from None
+    except ldap.LDAPEntryAlreadyExistsResult:
+        raise AlreadyExists("an entry with that name already exists") from None
+    except ldap.LDAPInvalidCredentialsResult:
+        raise DirectoryUnavailable("the directory refused the bridge's credentials") from None
+    except ldap.LDAPException as exc:
+        raise DirectoryError(
+            f"the directory refused the operation ({type(exc).__name__})"
+        ) from None

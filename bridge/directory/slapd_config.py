@@ -1,0 +1,353 @@
+"""The managed slapd's cn=config and base tree, written from code (never hand-edited files).
+
+Read top to bottom this is the whole server set-up: modules, schemas, the mdb database with its
+indexes, access rules and overlays, then the entries every MIMS directory starts with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ldap3.utils.conv import escape_filter_chars
+
+from bridge.directory import ldif
+
+MODULE_PATH = "/usr/lib/ldap"
+SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
+PROJECT_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "mims.ldif"
+MODULES = ("back_mdb", "ppolicy", "memberof", "refint", "unique", "sssvlv", "syncprov", "argon2")
+SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
+
+# One OU per role under ou=people; the role's name in config maps to the OU's name.
+ROLE_OUS = {"student": "students", "staff": "staff", "hq": "hq"}
+SERVICE_NAME = "mims-bridge"
+
+# DESIGN.md's index list; `sub` only where SCIM filters use co/sw/ew on that attribute.
+INDEXES = (
+    "objectClass eq",
+    "entryUUID eq",
+    "entryCSN eq",
+    "uid eq",
+    "mail eq",
+    "employeeNumber eq",
+    "mimsExternalId eq",
+    "mimsSchool eq",
+    "mimsLevel eq",
+    "mimsClass eq",
+    "memberOf eq",
+    "member eq",
+    "cn eq,sub",
+    "displayName eq,sub",
+    "givenName eq,sub",
+    "sn eq,sub",
+)
+
+
+def schema_version() -> int:
+    """Return the version that ``schemas/mims.ldif`` declares in its header."""
+    match = re.search(r"^# mims-schema-version: (\d+)$", PROJECT_SCHEMA.read_text(), re.M)
+    if match is None:  # pragma: no cover - the shipped file always has it
+        raise RuntimeError(f"{PROJECT_SCHEMA} does not declare its mims-schema-version")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a managed slapd keeps everything inside its data folder."""
+
+    root: Path
+
+    @property
+    def config_dir(self) -> Path:
+        """Return the cn=config folder (slapd -F)."""
+        return self.root / "slapd.d"
+
+    @property
+    def db_dir(self) -> Path:
+        """Return the mdb database folder."""
+        return self.root / "db"
+
+    @property
+    def socket(self) -> Path:
+        """Return the ldapi socket path."""
+        return self.root / "ldapi"
+
+    @property
+    def pid_file(self) -> Path:
+        """Return the file slapd writes its PID to."""
+        return self.root / "slapd.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """Return the file slapd's own messages go to."""
+        return self.root / "slapd.log"
+
+    @property
+    def marker(self) -> Path:
+        """Return the file that records what made this folder (schema version, suffix)."""
+        return self.root / "mims-directory.json"
+
+    @property
+    def service_secret(self) -> Path:
+        """Return the file with the bridge service account's password (mode 0600)."""
+        return self.root / "service.secret"
+
+
+def peercred_dn(uid: int, gid: int) -> str:
+    """Return the identity slapd gives a local process that binds with SASL EXTERNAL over ldapi."""
+    return f"gidNumber={gid}+uidNumber={uid},cn=peercred,cn=external,cn=auth"
+
+
+def service_dn(suffix: str) -> str:
+    """Return the bridge's service account DN (not the rootDN: ppolicy applies to it)."""
+    return f"cn={SERVICE_NAME},ou=services,{suffix}"
+
+
+def people_dn(suffix: str) -> str:
+    """Return the DN under which every person lives."""
+    return f"ou=people,{suffix}"
+
+
+def default_policy_dn(suffix: str) -> str:
+    """Return the ppolicy entry used for accounts that name no policy (service accounts)."""
+    return f"cn=default,ou=policies,{suffix}"
+
+
+def config_ldif(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> str:
+    """Return the cn=config LDIF for slapadd -n0."""
+    records: list[ldif.Entry] = [
+        (
+            "cn=config",
+            [
+                ("objectClass", "olcGlobal"),
+                ("cn", "config"),
+                ("olcPidFile", str(layout.pid_file)),
+                ("olcArgsFile", str(layout.root / "slapd.args")),
+                ("olcLogLevel", "none"),
+                ("olcToolThreads", "2"),
+                ("olcDisallows", "bind_anon"),
+            ],
+        ),
+        (
+            "cn=module{0},cn=config",
+            [("objectClass", "olcModuleList"), ("cn", "module{0}"), ("olcModulePath", MODULE_PATH)]
+            + [("olcModuleLoad", f"{name}.la") for name in MODULES],
+        ),
+        ("cn=schema,cn=config", [("objectClass", "olcSchemaConfig"), ("cn", "schema")]),
+    ]
+    text = ldif.entries(records)
+    for name in SYSTEM_SCHEMAS:
+        text += "\n" + (SYSTEM_SCHEMA_DIR / f"{name}.ldif").read_text()
+    text += "\n" + PROJECT_SCHEMA.read_text()
+    text += "\n" + ldif.entries(_databases(layout, suffix, admin_dn, no_sync))
+    return text
+
+
+def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> list[ldif.Entry]:
+    database = "olcDatabase={1}mdb,cn=config"
+    mdb: list[tuple[str, str | bytes]] = [
+        ("objectClass", "olcDatabaseConfig"),
+        ("objectClass", "olcMdbConfig"),
+        ("olcDatabase", "{1}mdb"),
+        ("olcSuffix", suffix),
+        ("olcRootDN", admin_dn),
+        ("olcDbDirectory", str(layout.db_dir)),
+        # A sparse memory map: room for millions of people; disk is only used as it fills.
+        ("olcDbMaxSize", str(16 * 1024**3)),
+        ("olcDbNoSync", "TRUE" if no_sync else "FALSE"),
+        ("olcLastMod", "TRUE"),
+    ]
+    mdb += [("olcDbIndex", index) for index in INDEXES]
+    mdb += [("olcAccess", rule) for rule in access_rules(suffix)]
+    mdb += [("olcLimits", rule) for rule in _limits(suffix)]
+    overlays = _overlays(suffix)
+    return [
+        (
+            "olcDatabase={-1}frontend,cn=config",
+            [
+                ("objectClass", "olcDatabaseConfig"),
+                ("objectClass", "olcFrontendConfig"),
+                ("olcDatabase", "{-1}frontend"),
+                ("olcPasswordHash", "{ARGON2}"),
+                # Keep member values sorted so that groups of 100,000 members stay fast to change.
+                ("olcSortVals", "member"),
+                ("olcSizeLimit", "500"),
+                ("olcAccess", '{0}to dn.base="" by * read'),
+                ("olcAccess", '{1}to dn.base="cn=subschema" by * read'),
+            ],
+        ),
+        (
+            "olcDatabase={0}config,cn=config",
+            [
+                ("objectClass", "olcDatabaseConfig"),
+                ("olcDatabase", "{0}config"),
+                ("olcRootDN", admin_dn),
+            ],
+        ),
+        (database, mdb),
+        *[
+            (f"olcOverlay={{{i}}}{name},{database}", [("olcOverlay", f"{{{i}}}{name}"), *attrs])
+            for i, (name, attrs) in enumerate(overlays)
+        ],
+    ]
+
+
+def access_rules(suffix: str) -> list[str]:
+    """Return the mdb database's olcAccess rules, first match wins.
+
+    The bridge's service account may write people, groups and policies but only ``write``
+    (never ``manage``) passwords, so slapd checks its password changes like the person's own.
+    A disabled person (mimsDisabled TRUE) cannot bind: nobody may ``auth`` on their password.
+    Secrets (answer and token hashes) are readable by the bridge alone. Other service
+    accounts (SSO tools, GCDS) read the tree; a person reads only their own entry.
+    """
+    bridge = f'dn.exact="{service_dn(suffix)}"'
+    services = f'dn.one="ou=services,{suffix}"'
+    disabled = escape_filter_chars("TRUE")
+    return [
+        f"{{0}}to attrs=userPassword filter=(mimsDisabled={disabled}) by {bridge} =w by * none",
+        f"{{1}}to attrs=userPassword by self =wx by {bridge} =wx by anonymous auth by * none",
+        f"{{2}}to attrs=mimsChallengeAnswer,mimsTokenHash by {bridge} write by * none",
+        f'{{3}}to dn.subtree="ou=services,{suffix}" by {bridge} write by self read by * none',
+        f"{{4}}to * by {bridge} write by {services} read by self read by * none",
+    ]
+
+
+def _limits(suffix: str) -> list[str]:
+    unlimited = (
+        "size.soft=unlimited size.hard=unlimited size.pr=unlimited size.prtotal=unlimited "
+        "time.soft=unlimited time.hard=unlimited"
+    )
+    return [f'{{0}}dn.one="ou=services,{suffix}" {unlimited}']
+
+
+def _overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
+    return [
+        (
+            "memberof",
+            [
+                ("objectClass", "olcOverlayConfig"),
+                ("objectClass", "olcMemberOf"),
+                ("olcMemberOfGroupOC", "groupOfNames"),
+                ("olcMemberOfMemberAD", "member"),
+                ("olcMemberOfMemberOfAD", "memberOf"),
+                ("olcMemberOfRefInt", "TRUE"),
+                ("olcMemberOfDangling", "ignore"),
+            ],
+        ),
+        (
+            "refint",
+            [
+                ("objectClass", "olcOverlayConfig"),
+                ("objectClass", "olcRefintConfig"),
+                ("olcRefintAttribute", "member"),
+                ("olcRefintAttribute", "manager"),
+            ],
+        ),
+        (
+            "unique",
+            [
+                ("objectClass", "olcOverlayConfig"),
+                ("objectClass", "olcUniqueConfig"),
+                # A login ID (mail) and an external ID name one person across the whole tree.
+                ("olcUniqueURI", f"ldap:///{people_dn(suffix)}?mail?sub"),
+                ("olcUniqueURI", f"ldap:///{people_dn(suffix)}?mimsExternalId?sub"),
+            ],
+        ),
+        (
+            "ppolicy",
+            [
+                ("objectClass", "olcOverlayConfig"),
+                ("objectClass", "olcPPolicyConfig"),
+                ("olcPPolicyDefault", default_policy_dn(suffix)),
+                # Without it a plain modify of userPassword would store the cleartext.
+                ("olcPPolicyHashCleartext", "TRUE"),
+                ("olcPPolicyUseLockout", "TRUE"),
+            ],
+        ),
+        (
+            "sssvlv",
+            [
+                ("objectClass", "olcOverlayConfig"),
+                ("objectClass", "olcSssVlvConfig"),
+                ("olcSssVlvMax", "64"),
+                ("olcSssVlvMaxKeys", "3"),
+                ("olcSssVlvMaxPerConn", "16"),
+            ],
+        ),
+        (
+            "syncprov",
+            [
+                ("objectClass", "olcOverlayConfig"),
+                ("objectClass", "olcSyncProvConfig"),
+                ("olcSpCheckpoint", "100 10"),
+                ("olcSpSessionlog", "10000"),
+            ],
+        ),
+    ]
+
+
+def base_tree_ldif(suffix: str, version: int, service_password_hash: str) -> str:
+    """Return the entries every MIMS directory starts with, for slapadd -n1."""
+    records: list[ldif.Entry] = [
+        (suffix, [*_suffix_entry(suffix), ("mimsSchemaVersion", str(version))]),
+        _ou("people", suffix, "Every person, one OU per role"),
+        *[
+            _ou(ou, people_dn(suffix), f"People whose role is {role}")
+            for role, ou in ROLE_OUS.items()
+        ],
+        _ou("groups", suffix, "Schools, levels and classes (groupOfNames)"),
+        _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
+        _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
+        (
+            default_policy_dn(suffix),
+            [
+                ("objectClass", "top"),
+                ("objectClass", "organizationalRole"),
+                ("objectClass", "pwdPolicy"),
+                ("cn", "default"),
+                (
+                    "description",
+                    "For accounts that name no policy: no lockout, so a service is never locked",
+                ),
+                ("pwdAttribute", "userPassword"),
+                ("pwdMaxFailure", "0"),
+                ("pwdLockout", "FALSE"),
+            ],
+        ),
+        (
+            service_dn(suffix),
+            [
+                ("objectClass", "top"),
+                ("objectClass", "organizationalRole"),
+                ("objectClass", "simpleSecurityObject"),
+                ("cn", SERVICE_NAME),
+                ("description", "The mims-bridge service; deliberately not the rootDN"),
+                ("userPassword", service_password_hash),
+            ],
+        ),
+    ]
+    return ldif.entries(records)
+
+
+def _suffix_entry(suffix: str) -> list[tuple[str, str]]:
+    """Return the suffix entry's classes and naming value: ``dc=`` or ``o=`` suffixes."""
+    attribute, value = suffix.split(",")[0].split("=", 1)
+    classes = ["top", "organization", "mimsDirectory"]
+    if attribute.lower() == "dc":
+        return [("objectClass", c) for c in [*classes, "dcObject"]] + [("dc", value), ("o", "MIMS")]
+    return [("objectClass", c) for c in classes] + [("o", value)]
+
+
+def _ou(name: str, parent: str, description: str) -> ldif.Entry:
+    return (
+        f"ou={name},{parent}",
+        [
+            ("objectClass", "top"),
+            ("objectClass", "organizationalUnit"),
+            ("ou", name),
+            ("description", description),
+        ],
+    )

@@ -1,0 +1,52 @@
+"""Find the directory the same way for every command: MIMS_LDAP_URL, else the managed slapd."""
+
+from __future__ import annotations
+
+from bridge.config import Config
+from bridge.directory.connection import Target
+from bridge.directory.slapd import ManagedSlapd
+
+
+def managed_slapd(config: Config) -> ManagedSlapd:
+    """Return the managed slapd of the configured data folder."""
+    return ManagedSlapd(config.slapd.data_dir, config.directory.suffix, config.slapd.no_sync)
+
+
+def target(config: Config) -> Target:
+    """Return where the directory is: the configured URLs, or the managed slapd's socket."""
+    settings = config.directory
+    if not settings.managed:
+        return Target(
+            urls=settings.urls,
+            bind_dn=settings.bind_dn,
+            password=settings.password,
+            suffix=settings.suffix,
+            connect_timeout=settings.connect_timeout,
+            operation_timeout=settings.operation_timeout,
+        )
+    slapd = managed_slapd(config)
+    return Target(
+        urls=(slapd.ldapi_url,),
+        bind_dn=slapd.service_dn,
+        password=slapd.service_password(),
+        suffix=settings.suffix,
+        connect_timeout=settings.connect_timeout,
+        operation_timeout=settings.operation_timeout,
+    )
+
+
+def ensure_running(config: Config) -> bool:
+    """Initialise and start the managed slapd when it is the configured directory.
+
+    Return whether this call started it (so the caller knows to stop it again).
+    """
+    if not config.directory.managed:
+        return False
+    slapd = managed_slapd(config)
+    if not slapd.is_initialised():
+        slapd.init()
+    if slapd.pid() is not None:
+        slapd.check_version()
+        return False
+    slapd.start(config.slapd.port)
+    return True

@@ -1,0 +1,49 @@
+"""Domain errors: what went wrong, in words a school administrator can act on.
+
+Each class carries its HTTP status and SCIM ``scimType`` so that every front door (SCIM, the
+portal, the ``mims`` command) renders the same meaning in its own wire format. Messages never
+contain a password, an answer or a driver's internal text.
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Base of every error the bridge reports to a person or a client."""
+
+    status: int = 500
+    scim_type: str | None = None
+
+
+class ConfigError(BridgeError):
+    """A configuration value is missing or not allowed."""
+
+
+class DirectoryUnavailable(BridgeError):
+    """The directory cannot be reached or does not answer in time."""
+
+    status = 503
+
+
+class SlapdError(BridgeError):
+    """The managed slapd could not be initialised, started or stopped."""
+
+
+class NotFound(BridgeError):
+    """The person, group or entry does not exist."""
+
+    status = 404
+
+
+class AlreadyExists(BridgeError):
+    """An entry with that identity already exists."""
+
+    status = 409
+    scim_type = "uniqueness"
+
+
+class InvalidValue(BridgeError):
+    """A value was refused by the rules."""
+
+    status = 400
+    scim_type = "invalidValue"

@@ -1,0 +1,1 @@
+"""Flask blueprints that are neither SCIM nor the portal."""

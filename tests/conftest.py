@@ -1,0 +1,117 @@
+"""Fixtures that build on each other: slapd -> config -> directory -> app -> client.
+
+One real slapd per test session, started through the same code as `mims slapd`, on a free port
+in a temp folder; each test that writes gets the people and groups subtrees emptied after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import ldap3
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bridge.app import create_app
+from bridge.config import Config, load_config
+from bridge.directory.connection import Directory
+from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.target import target
+
+SUFFIX = "dc=mims,dc=example"
+CLEARED_SUBTREES = ("ou=students,ou=people", "ou=staff,ou=people", "ou=hq,ou=people", "ou=groups")
+
+
+def make_config(data_dir: Path, port: int = 1389, **env: str) -> Config:
+    """Return the default config pointed at a test data folder, with disk sync off."""
+    variables = {
+        "HOME": str(data_dir.parent),
+        "MIMS_DATA_DIR": str(data_dir),
+        "MIMS_LDAP_PORT": str(port),
+    }
+    config = load_config(env=variables | env)
+    return config.with_overrides(slapd={"no_sync": True})
+
+
+@contextmanager
+def closing(connection: ldap3.Connection) -> Iterator[ldap3.Connection]:
+    """Unbind on leaving (ldap3's own `with` leaves an auto-bound connection open)."""
+    try:
+        yield connection
+    finally:
+        connection.unbind()
+
+
+@contextmanager
+def admin_connection(slapd: ManagedSlapd) -> Iterator[ldap3.Connection]:
+    """Yield a rootDN connection: SASL EXTERNAL over the data folder's ldapi socket."""
+    with closing(_external(slapd)) as connection:
+        yield connection
+
+
+def _external(slapd: ManagedSlapd) -> ldap3.Connection:
+    server = ldap3.Server(slapd.ldapi_url, get_info=ldap3.NONE)
+    return ldap3.Connection(
+        server,
+        authentication=ldap3.SASL,
+        sasl_mechanism=ldap3.EXTERNAL,
+        sasl_credentials="",  # "" asks slapd to use the peer credentials; None stalls
+        auto_bind=True,
+        raise_exceptions=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedSlapd]:
+    server = ManagedSlapd(tmp_path_factory.mktemp("slapd") / "data", SUFFIX, no_sync=True)
+    server.init()
+    server.start(free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def config(slapd: ManagedSlapd) -> Config:
+    url = slapd.ldap_url()
+    assert url is not None
+    return make_config(slapd.layout.root, port=int(url.rsplit(":", 1)[1]))
+
+
+@pytest.fixture
+def admin(slapd: ManagedSlapd) -> Iterator[ldap3.Connection]:
+    with admin_connection(slapd) as connection:
+        yield connection
+
+
+@pytest.fixture
+def directory(config: Config, slapd: ManagedSlapd) -> Iterator[Directory]:
+    client = Directory(target(config))
+    yield client
+    client.close()
+    _clear(slapd)
+
+
+@pytest.fixture
+def app(config: Config, directory: Directory) -> Flask:
+    application = create_app(config, directory=directory)
+    application.testing = True
+    return application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def _clear(slapd: ManagedSlapd) -> None:
+    """Delete everything below the people and group OUs, deepest entries first."""
+    with admin_connection(slapd) as connection:
+        for subtree in CLEARED_SUBTREES:
+            base = f"{subtree},{SUFFIX}"
+            connection.search(base, "(objectClass=*)", ldap3.SUBTREE, attributes=["1.1"])
+            below = [e.entry_dn for e in connection.entries if e.entry_dn != base]
+            for dn in sorted(below, key=lambda dn: dn.count(","), reverse=True):
+                connection.delete(dn)

@@ -1,0 +1,178 @@
+"""The `mims` command, run as a user runs it: a real process, its stdout, stderr and exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bridge.directory.slapd import ManagedSlapd, free_port
+from tests.conftest import SUFFIX
+
+MIMS = [sys.executable, "-m", "bridge.cli"]
+
+
+def mims(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | (env or {})
+    return subprocess.run(
+        [*MIMS, *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in (
+        [],
+        ["serve"],
+        ["slapd"],
+        ["slapd", "init"],
+        ["slapd", "start"],
+        ["slapd", "stop"],
+        ["slapd", "status"],
+    ):
+        result = mims(*command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "Example" in result.stdout, command
+
+
+def test_slapd_init_start_status_stop(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    port = str(free_port())
+    init = mims("slapd", "init", "--data-dir", data)
+    assert init.returncode == 0, init.stderr
+    assert f"cn=mims-bridge,ou=services,{SUFFIX}" in init.stdout
+    try:
+        start = mims("slapd", "start", "--data-dir", data, "--port", port)
+        assert start.returncode == 0, start.stderr
+        assert f"ldap://127.0.0.1:{port}" in start.stdout
+        status = mims("slapd", "status", "--data-dir", data)
+        assert (status.returncode, "answering" in status.stdout) == (0, True)
+        search = subprocess.run(
+            [
+                "ldapsearch",
+                "-LLL",
+                "-H",
+                f"ldap://127.0.0.1:{port}",
+                "-D",
+                f"cn=mims-bridge,ou=services,{SUFFIX}",
+                "-y",
+                f"{data}/service.secret",
+                "-b",
+                SUFFIX,
+                "-s",
+                "one",
+                "dn",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert f"dn: ou=people,{SUFFIX}" in search.stdout
+    finally:
+        stop = mims("slapd", "stop", "--data-dir", data)
+    assert (stop.returncode, stop.stdout.strip()) == (0, "slapd stopped")
+    status = mims("slapd", "status", "--data-dir", data)
+    assert (status.returncode, status.stdout.strip()) == (1, "slapd is not running")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["slapd", "start"], {}, "holds no directory yet: run `mims slapd init"),
+        (
+            ["slapd", "start"],
+            {"MIMS_LDAP_PORT": "nope"},
+            "MIMS_LDAP_PORT: Input should be a valid integer",
+        ),
+        (
+            ["--config", "/no/such.toml", "slapd", "status"],
+            {},
+            "config file /no/such.toml does not exist",
+        ),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = mims(*args, env={"MIMS_DATA_DIR": str(tmp_path / "d"), "HOME": str(tmp_path)} | env)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_start_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    assert mims("slapd", "init", "--data-dir", data).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = mims("slapd", "start", "--data-dir", data, "--port", str(port))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == f"Error: port {port} on 127.0.0.1 is in use by another program; "
+        "choose another with --port"
+    )
+
+
+def wait_for(url: str, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except OSError:
+            status = 0
+        if time.monotonic() > deadline:
+            return status
+        time.sleep(0.1)
+
+
+def test_serve_starts_its_own_slapd_and_stops_it_on_exit(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    http_port, ldap_port = free_port(), free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | {
+        "HOME": str(tmp_path)
+    }
+    process = subprocess.Popen(
+        [
+            *MIMS,
+            "serve",
+            "--data-dir",
+            str(data),
+            "--port",
+            str(http_port),
+            "--ldap-port",
+            str(ldap_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert wait_for(f"http://127.0.0.1:{http_port}/readyz", timeout=30) == 200
+        assert ManagedSlapd(data, SUFFIX).status().answering
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert f"ldapsearch -H ldap://127.0.0.1:{ldap_port}" in stderr
+    assert "slapd stopped" in stderr
+    assert not ManagedSlapd(data, SUFFIX).status().running

@@ -1,0 +1,153 @@
+"""Configuration: defaults, a file laid over them, MIMS_* variables, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.config import load_config
+from bridge.errors import ConfigError
+
+
+def load(tmp_path: Path, toml: str | None = None, **env: str):
+    path = None
+    if toml is not None:
+        path = tmp_path / "site.toml"
+        path.write_text(toml)
+    return load_config(path, env={"HOME": str(tmp_path)} | env)
+
+
+def test_defaults_follow_the_seeds(tmp_path: Path) -> None:
+    config = load(tmp_path)
+    assert config.naming.domains == {
+        "student": "students.edu.sg",
+        "staff": "schools.gov.sg",
+        "hq": "hq.moe.gov.sg",
+    }
+    assert {"bin", "binte", "bte", "s/o", "d/o"} <= set(config.naming.connector_words)
+    assert config.policies["mims"].min_length == 12
+    assert (config.policies["icon"].min_length, config.policies["icon"].max_length) == (8, 24)
+    assert config.policies["icon"].history == 3
+    assert [q.id for q in config.sspr.questions] == [
+        "mother_maiden_name",
+        "favourite_colour",
+        "favourite_city",
+    ]
+    assert config.sspr.answers_required == 3
+    assert config.directory.managed
+    assert config.slapd.data_dir == tmp_path / ".local/share/mims-bridge"
+
+
+def test_xdg_data_home_sets_the_default_data_folder(tmp_path: Path) -> None:
+    config = load(tmp_path, XDG_DATA_HOME=str(tmp_path / "xdg"))
+    assert config.slapd.data_dir == tmp_path / "xdg" / "mims-bridge"
+
+
+def test_a_file_changes_only_the_keys_it_names(tmp_path: Path) -> None:
+    config = load(
+        tmp_path, '[http]\nport = 9000\n[naming.domains]\nstudent = "pupils.example.org"\n'
+    )
+    assert config.http.port == 9000
+    assert config.http.host == "127.0.0.1"
+    assert config.naming.domains["student"] == "pupils.example.org"
+    assert config.naming.domains["staff"] == "schools.gov.sg"
+
+
+def test_mims_config_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "x.toml").write_text("[slapd]\nport = 2389\n")
+    config = load_config(env={"HOME": str(tmp_path), "MIMS_CONFIG": str(tmp_path / "x.toml")})
+    assert config.slapd.port == 2389
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        "[slapd]\nport = 2389\n",
+        MIMS_LDAP_PORT="3389",
+        MIMS_DATA_DIR=str(tmp_path / "d"),
+        MIMS_LDAP_URL="ldap://one:389 ldaps://two:636",
+        MIMS_LDAP_BIND_DN="cn=bridge,dc=x",
+        MIMS_LDAP_PASSWORD="s3cret",
+    )
+    assert config.slapd.port == 3389
+    assert config.slapd.data_dir == tmp_path / "d"
+    assert config.directory.urls == ("ldap://one:389", "ldaps://two:636")
+    assert not config.directory.managed
+    assert config.directory.password == "s3cret"
+    assert "s3cret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "expected"),
+    [
+        (None, {"MIMS_LDAP_PORT": "abc"}, "MIMS_LDAP_PORT: Input should be a valid integer"),
+        (
+            None,
+            {"MIMS_HTTP_PORT": "70000"},
+            "MIMS_HTTP_PORT: Input should be less than or equal to 65535",
+        ),
+        (None, {"MIMS_LDAP_URL": "http://x"}, "directory.urls: 'http://x' is not an ldap://"),
+        (None, {"MIMS_LDAP_URL": "ldap://x"}, "directory.bind_dn: required when urls"),
+        (None, {"MIMS_LDAP_SUFFIX": "mims"}, "directory.suffix: 'mims' is not a DN"),
+        (
+            "[directory]\nsufix = 'dc=x'\n",
+            {},
+            "unknown key 'directory.sufix'; allowed: bind_dn, connect_timeout",
+        ),
+        (
+            "[http]\nworkers = 0\n",
+            {},
+            "http.workers: Input should be greater than or equal to 1 (got 0)",
+        ),
+        (
+            "[naming.domains]\nstudent = 'Not A Domain'\n",
+            {},
+            "naming.domains.student: 'Not A Domain'",
+        ),
+        (
+            "[passwords]\ndefault_policy = 'nope'\n",
+            {},
+            "passwords.default_policy: unknown policy 'nope'",
+        ),
+        (
+            "[passwords]\nrules = [{policy = 'x', role = 'student'}]\n",
+            {},
+            "passwords.rules[0].policy: unknown policy 'x'; configured: icon, mims",
+        ),
+        (
+            "[passwords]\nrules = [{policy = 'icon', role = 'parent'}]\n",
+            {},
+            "passwords.rules.0.role: Input should be 'student', 'staff' or 'hq'",
+        ),
+        (
+            "[policies.weak]\nmin_length = 10\nmax_length = 5\n",
+            {},
+            "policies.weak.max_length: must be",
+        ),
+        ("[sspr]\nanswers_required = 4\n", {}, "sspr.questions: 4 answers are required but only 3"),
+        ("[slapd]\nno_sync = 'maybe'\n", {}, "slapd.no_sync: Input should be a valid boolean"),
+    ],
+)
+def test_a_bad_value_names_its_key_and_what_is_allowed(
+    tmp_path: Path, toml: str | None, env: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, toml, **env)
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bad_password_is_not_echoed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, "[directory]\npassword = 12345\n")
+    assert "directory.password" in str(caught.value)
+    assert "12345" not in str(caught.value)
+
+
+def test_a_missing_or_broken_file_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", env={})
+    (tmp_path / "bad.toml").write_text("[http\nport = 1")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(tmp_path / "bad.toml", env={})
