@@ -68,7 +68,7 @@ _MAX_DOMAIN_LENGTH = 253
 _MAX_ADDRESS_LENGTH = 254
 
 DEFAULT_CONNECTOR_WORDS: frozenset[str] = frozenset(
-    {"bin", "binte", "bte", "bt", "s/o", "d/o", "a/l", "a/p"}
+    {"bin", "binte", "binti", "bte", "bt", "s/o", "d/o", "a/l", "a/p"}
 )
 
 _CONNECTOR_RE = re.compile(r"[a-z0-9]+(?:/[a-z0-9]+)*")

@@ -77,6 +77,7 @@ def test_drops_connector_words_case_insensitively(name: str, expected: str) -> N
         ("Ahmad Al Kumar", "ahmad_al_kumar"),
         ("Ahmad Ap Kumar", "ahmad_ap_kumar"),
         ("Robin Binte", "robin_binte"),
+        ("Nur Aisyah Binti Rahman", "nur_aisyah_rahman"),
         ("Bintang Robin Tan", "bintang_robin_tan"),
         ("Tan s.o. Lim", "tan_s_o_lim"),
     ],
@@ -122,7 +123,7 @@ def test_rejects_malformed_connector_word() -> None:
 
 def test_default_connector_words() -> None:
     """Ship the documented default connector words."""
-    assert frozenset({"bin", "binte", "bte", "bt", "s/o", "d/o", "a/l", "a/p"}) == (
+    assert frozenset({"bin", "binte", "binti", "bte", "bt", "s/o", "d/o", "a/l", "a/p"}) == (
         DEFAULT_CONNECTOR_WORDS
     )
 
