@@ -42,6 +42,10 @@ class AlreadyExists(BridgeError):
     scim_type = "uniqueness"
 
 
+class NameTaken(AlreadyExists):
+    """An entry already has that DN: for a login ID, try the next suffix."""
+
+
 class InvalidValue(BridgeError):
     """A value was refused by the rules."""
 

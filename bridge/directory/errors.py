@@ -7,7 +7,14 @@ from contextlib import contextmanager
 
 from ldap3.core import exceptions as ldap
 
-from bridge.errors import AlreadyExists, BridgeError, DirectoryUnavailable, NotFound
+from bridge.errors import (
+    AlreadyExists,
+    BridgeError,
+    DirectoryUnavailable,
+    InvalidValue,
+    NameTaken,
+    NotFound,
+)
 
 # The server is gone, slow or refusing work: the caller may try again later or elsewhere.
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (
@@ -39,7 +46,11 @@ def translated() -> Iterator[None]:
     except ldap.LDAPNoSuchObjectResult:
         raise NotFound("no such entry") from None
     except ldap.LDAPEntryAlreadyExistsResult:
-        raise AlreadyExists("an entry with that name already exists") from None
+        raise NameTaken("an entry with that name already exists") from None
+    except ldap.LDAPConstraintViolationResult as exc:
+        if "non-unique" in str(exc.message):  # the unique overlay: mail or mimsExternalId
+            raise AlreadyExists("that login ID or external ID is already used") from None
+        raise InvalidValue("the directory refused a value") from None
     except ldap.LDAPInvalidCredentialsResult:
         raise DirectoryUnavailable("the directory refused the bridge's credentials") from None
     except ldap.LDAPException as exc:

@@ -77,7 +77,13 @@ def test_cn_config_has_the_modules_overlays_and_indexes(admin: ldap3.Connection)
     assert admin.entries[0].olcPPolicyUseLockout.value == "TRUE"
     admin.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])
     indexes = set(admin.entries[0].olcDbIndex.values)
-    assert {"uid eq", "mail eq", "entryUUID eq", "mimsExternalId eq", "cn eq,sub"} <= indexes
+    assert {
+        "uid eq,sub",
+        "mail eq,sub",
+        "entryUUID eq",
+        "mimsExternalId eq",
+        "cn eq,sub",
+    } <= indexes
     admin.search(
         "olcDatabase={-1}frontend,cn=config",
         "(objectClass=*)",

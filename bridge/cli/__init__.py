@@ -1,0 +1,91 @@
+"""The ``mims`` command for school admins and sysadmins."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bridge.config import Config, load_config
+from bridge.core.naming import NamingRules
+from bridge.directory import target
+from bridge.directory.connection import Directory
+from bridge.directory.people import PeopleDirectory
+from bridge.errors import BridgeError
+
+
+class _Group(click.Group):
+    """A click group whose errors are one clear line on stderr, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BridgeError as error:
+            raise click.ClickException(str(error)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`mims user list | head`): stop quietly, as Unix tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
+        except Exception as error:
+            if os.environ.get("MIMS_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(error).__name__}: {error} (set MIMS_DEBUG=1 to see where)"
+            ) from None
+
+
+def load(ctx: click.Context, **sections: dict[str, Any]) -> Config:
+    """Load the configuration once per command, with command-line flags laid over it."""
+    config: Config = load_config(ctx.find_root().params.get("config_file"))
+    return config.with_overrides(**sections) if sections else config
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MIMS_CONFIG",
+    help="A TOML file laid over config/default.toml (also MIMS_CONFIG).",
+)
+@click.version_option(package_name="mims-bridge")
+def main(config_file: Path | None) -> None:
+    """Manage the MIMS identity bridge: its directory, its people, its web service.
+
+    \b
+    Examples:
+      mims serve                      start slapd and the bridge on the embedded default
+      mims slapd status               is the managed directory running?
+      mims --config site.toml serve   use your own settings
+    """
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the managed slapd (default: MIMS_DATA_DIR, else ~/.local/share/mims-bridge).",
+)
+
+
+def people_directory(config: Config) -> PeopleDirectory:
+    """Return the people of the configured directory, starting the managed slapd if needed."""
+    if target.ensure_running(config):
+        slapd = target.managed_slapd(config)
+        click.echo(
+            f"started slapd on {slapd.ldap_url()} (stop it with `mims slapd stop`)", err=True
+        )
+    rules = NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
+    return PeopleDirectory(
+        Directory(target.target(config)), config.directory.suffix, config.naming.domains, rules
+    )
+
+
+# The command modules register themselves on `main` when imported.
+from bridge.cli import people, roster, serve, slapd  # noqa: E402
+
+__all__ = ["main", "people", "roster", "serve", "slapd"]

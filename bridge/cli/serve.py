@@ -1,0 +1,78 @@
+"""``mims serve``: the bridge under gunicorn, over the configured or the managed directory."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from bridge.cli import data_dir_option, load, main
+from bridge.config import Config
+from bridge.directory import target
+
+
+@main.command()
+@data_dir_option
+@click.option("--port", type=click.IntRange(1, 65535), help="HTTP port (default 8080).")
+@click.option("--host", help="HTTP address to listen on (default 127.0.0.1).")
+@click.option(
+    "--ldap-port", type=click.IntRange(1, 65535), help="Managed slapd's TCP port (default 1389)."
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    data_dir: Path | None,
+    port: int | None,
+    host: str | None,
+    ldap_port: int | None,
+) -> None:
+    """Serve SCIM, the portal and health checks with gunicorn.
+
+    With no MIMS_LDAP_URL it initialises and starts its own slapd in the data folder (the
+    embedded default) and stops it again on exit.
+
+    \b
+    Examples:
+      mims serve
+      mims serve --port 8443 --ldap-port 1390 --data-dir /srv/mims
+      MIMS_LDAP_URL=ldap://ldap1:389 MIMS_LDAP_BIND_DN=cn=bridge,dc=x \
+        MIMS_LDAP_PASSWORD=... mims serve
+    """
+    from bridge.serve import BridgeServer
+
+    config = load(
+        ctx, slapd={"data_dir": data_dir, "port": ldap_port}, http={"port": port, "host": host}
+    )
+    started = target.ensure_running(config)
+    master = os.getpid()
+    try:
+        _print_banner(config)
+        BridgeServer(config).run()
+    finally:
+        # gunicorn's workers are forks of this process and leave through here too.
+        if started and os.getpid() == master:
+            target.managed_slapd(config).stop()
+            click.echo("slapd stopped", err=True)
+
+
+def _print_banner(config: Config) -> None:
+    http = config.http
+    click.echo(
+        f"mims-bridge  http://{http.host}:{http.port}/  (health: /healthz, /readyz)", err=True
+    )
+    if not config.directory.managed:
+        click.echo(
+            f"directory    {' '.join(config.directory.urls)} as {config.directory.bind_dn}",
+            err=True,
+        )
+        return
+    server = target.managed_slapd(config)
+    click.echo(f"directory    {server.ldap_url()}  (data in {server.layout.root})", err=True)
+    click.echo(
+        f"try          ldapsearch -H {server.ldap_url()} -D {server.service_dn} "
+        f"-y {server.layout.service_secret} -b {config.directory.suffix} -LLL dn",
+        err=True,
+    )
+    sys.stderr.flush()

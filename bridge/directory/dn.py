@@ -1,0 +1,113 @@
+"""DNs and filters, always escaped: RFC 4514 for DN values, RFC 4515 for filter values.
+
+Nothing else in the bridge builds a DN or a filter from a value it was given.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ldap3.utils.conv import escape_filter_chars
+from ldap3.utils.dn import escape_rdn
+
+from bridge.core.people import Role
+
+ROLE_OUS: dict[Role, str] = {"student": "students", "staff": "staff", "hq": "hq"}
+OU_ROLES: dict[str, Role] = {ou: role for role, ou in ROLE_OUS.items()}
+
+
+def role_base(role: Role, suffix: str) -> str:
+    """Return the OU that holds the people of one role."""
+    return f"ou={ROLE_OUS[role]},ou=people,{suffix}"
+
+
+def people_base(suffix: str) -> str:
+    """Return the OU that holds every person."""
+    return f"ou=people,{suffix}"
+
+
+def groups_base(suffix: str) -> str:
+    """Return the OU that holds every group."""
+    return f"ou=groups,{suffix}"
+
+
+def person_rdn(local_part: str) -> str:
+    """Return a person's RDN, ``uid=<login ID local part>`` (RFC 4514 escaped)."""
+    return f"uid={escape_rdn(local_part)}"
+
+
+def person_dn(local_part: str, role: Role, suffix: str) -> str:
+    """Return where a person with this login ID local part and role lives."""
+    return f"{person_rdn(local_part)},{role_base(role, suffix)}"
+
+
+def group_dn(name: str, suffix: str) -> str:
+    """Return where a group of this name lives (``cn=<name>,ou=groups``)."""
+    return f"cn={escape_rdn(name)},{groups_base(suffix)}"
+
+
+def role_of(dn: str) -> Role | None:
+    """Return the role whose OU holds ``dn``, or None if it is not a person's DN."""
+    parts = [_pair(rdn) for rdn in split(dn)]
+    parts = [(attribute.lower(), value.lower()) for attribute, value in parts]
+    if len(parts) < 3 or parts[2] != ("ou", "people") or parts[1][0] != "ou":
+        return None
+    return OU_ROLES.get(parts[1][1])
+
+
+def first_value(dn: str) -> str:
+    """Return the value of a DN's first RDN, unescaped (a group's name, a person's uid)."""
+    return _pair(split(dn)[0])[1]
+
+
+def split(dn: str) -> list[str]:
+    """Split a DN into its RDNs at the commas that are not escaped (RFC 4514 section 3).
+
+    ldap3's parse_dn refuses a '#' inside a value, which RFC 4514 allows unescaped.
+    """
+    rdns, start, index = [], 0, 0
+    while index < len(dn):
+        if dn[index] == "\\":
+            index += 2
+            continue
+        if dn[index] == ",":
+            rdns.append(dn[start:index])
+            start = index + 1
+        index += 1
+    rdns.append(dn[start:])
+    return rdns
+
+
+def _pair(rdn: str) -> tuple[str, str]:
+    attribute, _, value = rdn.partition("=")
+    return attribute.strip(), unescape(value)
+
+
+_ESCAPED = re.compile(rb"\\([0-9a-fA-F]{2}|.)", re.DOTALL)
+
+
+def unescape(value: str) -> str:
+    """Undo RFC 4514 escaping: ``\\,`` and ``\\2c`` both become ``,`` (hex pairs are UTF-8)."""
+
+    def one(match: re.Match[bytes]) -> bytes:
+        token = match.group(1)
+        return bytes.fromhex(token.decode()) if len(token) == 2 else token
+
+    return _ESCAPED.sub(one, value.encode()).decode("utf-8", errors="replace")
+
+
+def equals(attribute: str, value: str) -> str:
+    """Return ``(attribute=value)`` with the value escaped (RFC 4515 section 3)."""
+    return f"({attribute}={escape_filter_chars(value)})"
+
+
+def starts_with(attribute: str, value: str) -> str:
+    """Return ``(attribute=value*)`` with the value escaped."""
+    return f"({attribute}={escape_filter_chars(value)}*)"
+
+
+def any_of(attribute: str, values: list[str]) -> str:
+    """Return a filter matching any of the values (one round trip for a batch)."""
+    if len(values) == 1:
+        return equals(attribute, values[0])
+    return "(|" + "".join(equals(attribute, value) for value in values) + ")"

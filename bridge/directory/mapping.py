@@ -1,0 +1,164 @@
+"""Entries <-> people and groups: the one table of attribute names, and the conversions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.core.naming import LoginId
+from bridge.core.people import Changes, Group, GroupKind, LockState, Person, Role
+from bridge.directory import dn
+
+# Person field -> LDAP attribute, for every field a caller may set.
+PERSON_ATTRIBUTES: dict[str, str] = {
+    "full_name": "cn",
+    "given_name": "givenName",
+    "family_name": "sn",
+    "display_name": "displayName",
+    "school": "mimsSchool",
+    "level": "mimsLevel",
+    "class_name": "mimsClass",
+    "external_id": "mimsExternalId",
+    "employee_number": "employeeNumber",
+    "department": "ou",
+    "organization": "o",
+    "recovery_email": "mimsRecoveryEmail",
+    "disabled": "mimsDisabled",
+}
+PERSON_CLASSES = ["top", "person", "organizationalPerson", "inetOrgPerson", "mimsPerson"]
+PERMANENT_LOCK = "000001010000Z"  # ppolicy's value for "locked until an administrator unlocks"
+
+
+def login_attributes(login_id: LoginId) -> dict[str, list[str]]:
+    """Return the attributes that carry a login ID: the RDN's uid and the full ID in mail."""
+    return {"uid": [login_id.local], "mail": [str(login_id)]}
+
+
+# What to ask for when reading a person: operational attributes must be named.
+PERSON_READ = [
+    *PERSON_ATTRIBUTES.values(),
+    "uid",
+    "mail",
+    "mimsRole",
+    "mimsPolicyName",
+    "mimsChallengeSetTime",
+    "memberOf",
+    "entryUUID",
+    "entryCSN",
+    "createTimestamp",
+    "modifyTimestamp",
+    "pwdAccountLockedTime",
+    "pwdFailureTime",
+]
+GROUP_KIND_ATTRIBUTE = "businessCategory"
+GROUP_READ = [
+    "cn",
+    "member",
+    GROUP_KIND_ATTRIBUTE,
+    "entryUUID",
+    "entryCSN",
+    "createTimestamp",
+    "modifyTimestamp",
+    "mimsExternalId",
+]
+EMPTY_MEMBER = ""  # groupOfNames needs a member: the zero-length DN keeps an empty group valid
+
+
+def ldap_value(value: str | bool | None) -> list[str]:
+    """Return the LDAP values for a field value: [] removes the attribute."""
+    if value is None or value == "" or value is False:
+        return []
+    if value is True:
+        return ["TRUE"]
+    return [str(value)]
+
+
+def person_attributes(values: Changes, role: Role) -> dict[str, list[str]]:
+    """Return the attributes of a new person entry, but for its login ID (uid and mail)."""
+    attributes: dict[str, list[str]] = {"objectClass": PERSON_CLASSES, "mimsRole": [role]}
+    for field, attribute in PERSON_ATTRIBUTES.items():
+        if field in values and ldap_value(values[field]):
+            attributes[attribute] = ldap_value(values[field])
+    # inetOrgPerson requires sn; a person with one name keeps it there too.
+    attributes.setdefault("sn", [str(values["full_name"])])
+    return attributes
+
+
+def _text(raw: Mapping[str, Sequence[bytes]], attribute: str) -> str | None:
+    values = raw.get(attribute) or []
+    return values[0].decode("utf-8", errors="replace").rstrip("\0") if values else None
+
+
+def _texts(raw: Mapping[str, Sequence[bytes]], attribute: str) -> list[str]:
+    return [value.decode("utf-8", errors="replace") for value in raw.get(attribute) or []]
+
+
+def generalized_time(text: str | None) -> datetime | None:
+    """Parse an LDAP GeneralizedTime such as ``20261123161341Z`` (fractions ignored)."""
+    if not text or text == PERMANENT_LOCK:
+        return None
+    digits = text.rstrip("Z").split(".")[0]
+    return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
+def to_generalized_time(moment: datetime) -> str:
+    """Format a datetime as an LDAP GeneralizedTime in UTC."""
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
+
+
+def to_person(entry: Mapping[str, Any]) -> Person:
+    """Return the Person an ldap3 search response entry describes."""
+    raw: Mapping[str, Sequence[bytes]] = _lower_keys(entry["raw_attributes"])
+    mail = _text(raw, "mail") or ""
+    role = _text(raw, "mimsrole") or dn.role_of(entry["dn"]) or "student"
+    locked_time = _text(raw, "pwdaccountlockedtime")
+    fields: dict[str, Any] = {}
+    for field, attribute in PERSON_ATTRIBUTES.items():
+        fields[field] = _text(raw, attribute.lower())
+    fields["disabled"] = fields["disabled"] == "TRUE"
+    if fields["family_name"] == fields["full_name"] and not fields["given_name"]:
+        fields["family_name"] = None  # the one-name case stored in sn only because it is required
+    return Person(
+        id=_text(raw, "entryuuid") or "",
+        login_id=LoginId.parse(mail),
+        role=role,  # type: ignore[arg-type]
+        answers_set=_text(raw, "mimschallengesettime") is not None,
+        policy=_text(raw, "mimspolicyname"),
+        lock=LockState(
+            locked=locked_time is not None,
+            failures=len(raw.get("pwdfailuretime") or []),
+            locked_since=generalized_time(locked_time),
+            permanent=locked_time == PERMANENT_LOCK,
+        ),
+        groups=tuple(sorted(dn.first_value(group) for group in _texts(raw, "memberof"))),
+        created=generalized_time(_text(raw, "createtimestamp")),
+        modified=generalized_time(_text(raw, "modifytimestamp")),
+        version=_text(raw, "entrycsn"),
+        **fields,
+    )
+
+
+def to_group(entry: Mapping[str, Any], member_ids: Sequence[str]) -> Group:
+    """Return the Group an ldap3 search response entry describes."""
+    raw: Mapping[str, Sequence[bytes]] = _lower_keys(entry["raw_attributes"])
+    kind = (_text(raw, GROUP_KIND_ATTRIBUTE.lower()) or "custom").removeprefix("mims:")
+    return Group(
+        id=_text(raw, "entryuuid") or "",
+        name=_text(raw, "cn") or dn.first_value(entry["dn"]),
+        kind=kind if kind in ("school", "level", "class") else "custom",  # type: ignore[arg-type]
+        member_ids=tuple(member_ids),
+        external_id=_text(raw, "mimsexternalid"),
+        created=generalized_time(_text(raw, "createtimestamp")),
+        modified=generalized_time(_text(raw, "modifytimestamp")),
+        version=_text(raw, "entrycsn"),
+    )
+
+
+def group_kind_value(kind: GroupKind) -> str:
+    """Return the businessCategory value that marks a group's kind."""
+    return f"mims:{kind}"
+
+
+def _lower_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {key.lower(): value for key, value in raw.items()}

@@ -1,0 +1,316 @@
+"""People in the directory: create with an atomic login-ID allocation, read, change, move."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
+
+from bridge.core import naming
+from bridge.core.naming import LoginId, NamingRules
+from bridge.core.people import (
+    Changes,
+    InvalidField,
+    NewPerson,
+    Person,
+    Role,
+    check_values,
+    school_group_names,
+)
+from bridge.directory import dn, mapping
+from bridge.directory.connection import Directory
+from bridge.directory.groups import GroupsDirectory
+from bridge.errors import InvalidValue, NameTaken, NotFound
+
+# Past this many taken candidates something is wrong (a loop, not a popular name).
+MAX_SUFFIX_ATTEMPTS = 100_000
+_SUFFIXED = re.compile(r"^(?P<base>.+)_(?P<n>\d+)$")
+
+
+class PeopleDirectory:
+    """Read and write people; the only place that knows how a person is stored."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        suffix: str,
+        domains: Mapping[Role, str],
+        rules: NamingRules = naming.DEFAULT_RULES,
+    ) -> None:
+        self.directory = directory
+        self.suffix = suffix
+        self.domains = dict(domains)
+        self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
+        self.rules = rules
+        self.groups = GroupsDirectory(directory, suffix)
+
+    # -- create --------------------------------------------------------------------------------
+
+    def create(self, new: NewPerson) -> Person:
+        """Add a person; without a chosen login ID take the first free one from the name."""
+        entry = self.create_entry(new)
+        self.join_groups(entry, new.school, new.level, new.class_name)
+        return self._read(entry)
+
+    def create_entry(self, new: NewPerson) -> str:
+        """Add a person's entry alone (no groups, no read-back) and return its DN; for bulk work."""
+        self._check(new.values())
+        role = new.role
+        if new.login_id is not None:
+            role = self.role_for(new.login_id, new.role)
+        attributes = mapping.person_attributes(new.values(), role)
+        if new.password:
+            attributes["userPassword"] = [new.password]  # slapd hashes it (ppolicy hash cleartext)
+        if new.login_id is not None:
+            entry = self._add(new.login_id, role, attributes)
+        else:
+            try:
+                base = naming.base_local_part(new.full_name, self.rules)
+            except naming.InvalidName as error:
+                raise InvalidValue(str(error)) from None
+            entry = self._allocate(base, role, attributes)
+        return entry
+
+    @staticmethod
+    def _check(values: Changes) -> None:
+        try:
+            check_values(values)
+        except InvalidField as error:
+            raise InvalidValue(str(error)) from None
+
+    def role_for(self, login_id: LoginId, role: Role | None = None) -> Role:
+        """Return the role a login ID's domain stands for; refuse an unknown domain."""
+        found = self.roles_by_domain.get(login_id.domain)
+        if found is None:
+            known = ", ".join(sorted(self.roles_by_domain))
+            raise InvalidValue(f"'{login_id.domain}' is not a MIMS domain; use one of {known}")
+        if role is not None and role != found:
+            raise InvalidValue(f"a {role}'s login ID must end with @{self.domains[role]}")
+        return found
+
+    def _add(self, login_id: LoginId, role: Role, attributes: dict[str, list[str]]) -> str:
+        entry = dn.person_dn(login_id.local, role, self.suffix)
+        attributes = attributes | mapping.login_attributes(login_id)
+        self.directory.run(lambda c: c.add(entry, attributes=attributes), retry=False)
+        return entry
+
+    def _allocate(self, base: str, role: Role, attributes: dict[str, list[str]]) -> str:
+        """Take base, base_1, base_2... by atomic adds: a taken DN means try the next one.
+
+        A search for the highest suffix in use only chooses where to start; correctness rests
+        on the directory refusing a second entry with the same DN, so concurrent creates from
+        several processes can never share an ID.
+        """
+        n = 0
+        for _ in range(MAX_SUFFIX_ATTEMPTS):
+            local = naming.with_suffix(base, n, self.rules)
+            try:
+                return self._add(LoginId(local, self.domains[role]), role, attributes)
+            except NameTaken:
+                n = max(n + 1, self._next_suffix(base, role)) if n == 0 else n + 1
+        raise InvalidValue(f"could not find a free login ID for '{base}'")
+
+    def _next_suffix(self, base: str, role: Role) -> int:
+        """Return one more than the highest suffix already used for this base."""
+        stem = naming.with_suffix(base, 1, self.rules).rsplit("_", 1)[0]
+
+        def read(connection: Connection) -> list[str]:
+            connection.search(
+                dn.role_base(role, self.suffix),
+                dn.starts_with("uid", f"{stem}_"),
+                LEVEL,
+                attributes=["uid"],
+            )
+            return [e["raw_attributes"]["uid"][0].decode() for e in connection.response]
+
+        highest = 0
+        for uid in self.directory.run(read):
+            match = _SUFFIXED.match(uid)
+            if match and naming.with_suffix(base, int(match["n"]), self.rules) == uid:
+                highest = max(highest, int(match["n"]))
+        return highest + 1
+
+    # -- read ----------------------------------------------------------------------------------
+
+    def get(self, person_id: str) -> Person:
+        """Return the person with this id (entryUUID); NotFound if there is none."""
+        return self._read(self.dn_of(person_id))
+
+    def dn_of(self, person_id: str) -> str:
+        """Return the DN of the person with this id."""
+        found = self._search_one(dn.equals("entryUUID", person_id), ["1.1"])
+        if found is None:
+            raise NotFound("no person has that id")
+        return str(found["dn"])
+
+    def find_login(self, login_id: LoginId) -> Person | None:
+        """Return the person with this login ID, or None."""
+        found = self._search_one(dn.equals("mail", str(login_id)), mapping.PERSON_READ)
+        return mapping.to_person(found) if found else None
+
+    def find_external(self, external_ids: list[str]) -> dict[str, tuple[str, Person]]:
+        """Return {external ID: (DN, person)} for those that exist, in one search."""
+        if not external_ids:
+            return {}
+        query = f"(&(objectClass=mimsPerson){dn.any_of('mimsExternalId', external_ids)})"
+
+        def read(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(
+                dn.people_base(self.suffix), query, SUBTREE, attributes=mapping.PERSON_READ
+            )
+            return list(connection.response)
+
+        found = {}
+        for entry in self.directory.run(read):
+            person = mapping.to_person(entry)
+            if person.external_id is not None:
+                found[person.external_id] = (str(entry["dn"]), person)
+        return found
+
+    def iter_people(self, school: str | None = None, level: str | None = None) -> Iterator[Person]:
+        """Yield every person (optionally of one school and level), streamed in pages."""
+        parts = ["(objectClass=mimsPerson)"]
+        parts += [dn.equals("mimsSchool", school)] if school else []
+        parts += [dn.equals("mimsLevel", level)] if level else []
+        query = f"(&{''.join(parts)})"
+        connection = self.directory.connection()
+        results = connection.extend.standard.paged_search(
+            dn.people_base(self.suffix),
+            query,
+            SUBTREE,
+            attributes=mapping.PERSON_READ,
+            paged_size=500,
+            generator=True,
+        )
+        for entry in results:
+            if entry.get("type") == "searchResEntry":
+                yield mapping.to_person(entry)
+
+    def _read(self, entry: str) -> Person:
+        def read(connection: Connection) -> Person:
+            connection.search(
+                entry, "(objectClass=mimsPerson)", BASE, attributes=mapping.PERSON_READ
+            )
+            return mapping.to_person(connection.response[0])
+
+        return self.directory.run(read)
+
+    def _search_one(self, query: str, attributes: list[str]) -> dict[str, Any] | None:
+        def read(connection: Connection) -> dict[str, Any] | None:
+            connection.search(
+                dn.people_base(self.suffix),
+                f"(&(objectClass=mimsPerson){query})",
+                SUBTREE,
+                attributes=attributes,
+                size_limit=2,
+            )
+            return dict(connection.response[0]) if connection.response else None
+
+        return self.directory.run(read)
+
+    # -- change --------------------------------------------------------------------------------
+
+    def update(self, person_id: str, changes: Changes) -> Person:
+        """Change some fields; school, level and class changes move group memberships too."""
+        entry = self.dn_of(person_id)
+        before = self._read(entry)
+        self._modify(entry, before, changes)
+        return self._read(entry)
+
+    def update_entry(self, entry: str, before: Person, changes: Changes) -> None:
+        """Change fields of a person already read; leave old groups but join none (bulk work)."""
+        self._modify(entry, before, changes, join=False)
+
+    def _modify(self, entry: str, before: Person, changes: Changes, join: bool = True) -> None:
+        unknown = set(changes) - set(mapping.PERSON_ATTRIBUTES)
+        if unknown:
+            raise InvalidValue(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
+        self._check(changes)
+        values = before.values() | changes
+        modify: dict[str, list[tuple[str, list[str]]]] = {}
+        for field, value in changes.items():
+            modify[mapping.PERSON_ATTRIBUTES[field]] = [(MODIFY_REPLACE, mapping.ldap_value(value))]
+        if not values.get("family_name"):
+            modify["sn"] = [(MODIFY_REPLACE, [str(values["full_name"])])]
+        if modify:
+            self.directory.run(lambda c: c.modify(entry, modify), retry=False)
+        old = (before.school, before.level, before.class_name)
+        new = (values["school"], values["level"], values["class_name"])
+        if old != new:
+            self._leave_groups(entry, *old)
+        if join:
+            self.join_groups(entry, *new)  # type: ignore[arg-type]
+
+    def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
+        """Give a person a new login ID (chosen, or made again from their current name).
+
+        The entry keeps its id (entryUUID) and group memberships (refint follows the rename).
+        """
+        entry = self.dn_of(person_id)
+        person = self._read(entry)
+        role = self.role_for(login_id) if login_id is not None else person.role
+        if login_id is None:
+            try:
+                base = naming.base_local_part(person.full_name, self.rules)
+            except naming.InvalidName as error:
+                raise InvalidValue(str(error)) from None
+            return self._read(self._move_allocating(entry, base, role))
+        return self._read(self._move(entry, login_id, role))
+
+    def change_role(self, person_id: str, role: Role) -> Person:
+        """Move a person to another role's OU and domain, keeping the entry and its id."""
+        entry = self.dn_of(person_id)
+        person = self._read(entry)
+        if person.role == role:
+            return person
+        moved = self._move_allocating(entry, person.login_id.local, role, exact_first=True)
+        self.directory.run(
+            lambda c: c.modify(moved, {"mimsRole": [(MODIFY_REPLACE, [role])]}), retry=False
+        )
+        return self._read(moved)
+
+    def _move(self, entry: str, login_id: LoginId, role: Role) -> str:
+        """Rename by modrdn (newSuperior when the OU changes); then point mail at the new ID."""
+        target_base = dn.role_base(role, self.suffix)
+        rdn = dn.person_rdn(login_id.local)
+        self.directory.run(
+            lambda c: c.modify_dn(entry, rdn, delete_old_dn=True, new_superior=target_base),
+            retry=False,
+        )
+        moved = f"{rdn},{target_base}"
+        self.directory.run(
+            lambda c: c.modify(moved, {"mail": [(MODIFY_REPLACE, [str(login_id)])]}), retry=False
+        )
+        return moved
+
+    def _move_allocating(self, entry: str, base: str, role: Role, exact_first: bool = False) -> str:
+        n = 0
+        for _ in range(MAX_SUFFIX_ATTEMPTS):
+            local = base if exact_first and n == 0 else naming.with_suffix(base, n, self.rules)
+            try:
+                return self._move(entry, LoginId(local, self.domains[role]), role)
+            except NameTaken:
+                n = max(n + 1, self._next_suffix(base, role)) if n == 0 else n + 1
+        raise InvalidValue(f"could not find a free login ID for '{base}'")
+
+    def delete(self, person_id: str) -> None:
+        """Remove a person; refint removes them from every group."""
+        entry = self.dn_of(person_id)
+        self.directory.run(lambda c: c.delete(entry), retry=False)
+
+    # -- groups --------------------------------------------------------------------------------
+
+    def join_groups(
+        self, entry: str, school: str | None, level: str | None, class_name: str | None
+    ) -> None:
+        """Add a person to the managed groups of their school, level and class."""
+        for kind, name in school_group_names(school, level, class_name):
+            self.groups.add_members(self.groups.ensure(kind, name), [entry])
+
+    def _leave_groups(
+        self, entry: str, school: str | None, level: str | None, class_name: str | None
+    ) -> None:
+        for _, name in school_group_names(school, level, class_name):
+            self.groups.remove_members(dn.group_dn(name, self.suffix), [entry])

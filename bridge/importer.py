@@ -1,0 +1,163 @@
+"""Bulk import of a roster: idempotent by external ID, parallel, safe to kill and run again.
+
+Each person is one atomic LDAP add or modify; group memberships are added in one modify per
+group per batch, and every run re-checks them, so an import killed at any point and run again
+finishes the job with nothing duplicated and nothing half-written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from typing import Literal
+
+from bridge.core.people import Changes, GroupKind, NewPerson, Person, school_group_names
+from bridge.core.roster import Rejected, Row
+from bridge.directory import dn
+from bridge.directory.people import PeopleDirectory
+from bridge.errors import BridgeError
+
+Outcome = Literal["created", "updated", "unchanged", "rejected"]
+ALWAYS_COMPARED = ("full_name", "school", "level", "class_name")
+OPTIONAL_FIELDS = {
+    "given_name": "given_name",
+    "family_name": "family_name",
+    "email": "recovery_email",
+}
+
+
+@dataclass
+class Summary:
+    """How many rows ended which way."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        """Return the number of rows seen."""
+        return self.created + self.updated + self.unchanged + self.rejected
+
+
+@dataclass(frozen=True)
+class _Plan:
+    row: Row
+    existing: tuple[str, Person] | None
+    changes: Changes
+    move_role: bool
+
+
+class Importer:
+    """Apply roster rows to the directory in batches, with several connections at once."""
+
+    def __init__(
+        self,
+        people: PeopleDirectory,
+        workers: int = 4,
+        batch_size: int = 500,
+        dry_run: bool = False,
+    ) -> None:
+        self.people = people
+        self.workers = workers
+        self.batch_size = batch_size
+        self.dry_run = dry_run
+
+    def run(
+        self,
+        items: Iterable[Row | Rejected],
+        on_reject: Callable[[Rejected], None] = lambda _: None,
+        on_progress: Callable[[int], None] = lambda _: None,
+    ) -> Summary:
+        """Import every row; report rejected rows and progress (rows done) as it goes."""
+        summary = Summary()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="import") as pool:
+            for batch in _batches(iter(items), self.batch_size):
+                rows = []
+                for item in batch:
+                    if isinstance(item, Rejected):
+                        summary.rejected += 1
+                        on_reject(item)
+                    else:
+                        rows.append(item)
+                for outcome in self._apply(rows, pool, on_reject):
+                    setattr(summary, outcome, getattr(summary, outcome) + 1)
+                on_progress(len(batch))
+        return summary
+
+    def _apply(
+        self, rows: list[Row], pool: ThreadPoolExecutor, on_reject: Callable[[Rejected], None]
+    ) -> list[Outcome]:
+        existing = self.people.find_external([str(row.person.external_id) for row in rows])
+        plans = [self._plan(row, existing.get(str(row.person.external_id))) for row in rows]
+        if self.dry_run:
+            return [self._dry_outcome(plan) for plan in plans]
+        results = list(pool.map(self._write, plans))
+        joins: dict[tuple[GroupKind, str], list[str]] = defaultdict(list)
+        outcomes: list[Outcome] = []
+        for plan, (outcome, entry, wanted_groups) in zip(plans, results, strict=True):
+            if isinstance(outcome, Rejected):
+                on_reject(outcome)
+                outcomes.append("rejected")
+                continue
+            current = (
+                set(plan.existing[1].groups) if plan.existing and outcome == "unchanged" else set()
+            )
+            missing = [(kind, name) for kind, name in wanted_groups if name not in current]
+            for kind, name in missing:
+                joins[(kind, name)].append(entry)
+            outcomes.append("updated" if outcome == "unchanged" and missing else outcome)
+        for (kind, name), members in joins.items():
+            self.people.groups.add_members(self.people.groups.ensure(kind, name), members)
+        return outcomes
+
+    def _plan(self, row: Row, existing: tuple[str, Person] | None) -> _Plan:
+        if existing is None:
+            return _Plan(row, None, {}, False)
+        person = existing[1]
+        compared = list(ALWAYS_COMPARED) + [
+            f for c, f in OPTIONAL_FIELDS.items() if c in row.columns
+        ]
+        wanted = row.person.values()
+        changes = {f: wanted[f] for f in compared if wanted[f] != getattr(person, f)}
+        return _Plan(row, existing, changes, person.role != row.person.role)
+
+    def _dry_outcome(self, plan: _Plan) -> Outcome:
+        if plan.existing is None:
+            return "created"
+        return "updated" if plan.changes or plan.move_role else "unchanged"
+
+    def _write(self, plan: _Plan) -> tuple[Outcome | Rejected, str, list[tuple[GroupKind, str]]]:
+        new = plan.row.person
+        groups = school_group_names(new.school, new.level, new.class_name)
+        try:
+            if plan.existing is None:
+                return "created", self.people.create_entry(new), groups
+            entry, person = plan.existing
+            outcome: Outcome = "unchanged"
+            if plan.move_role:
+                entry = self._moved_entry(person, new)
+                outcome = "updated"
+            if plan.changes:
+                self.people.update_entry(entry, person, plan.changes)
+                outcome = "updated"
+            return outcome, entry, groups
+        except BridgeError as error:
+            return Rejected(plan.row.number, str(error), _row_values(new)), "", []
+
+    def _moved_entry(self, person: Person, new: NewPerson) -> str:
+        moved = self.people.change_role(person.id, new.role)
+        return dn.person_dn(moved.login_id.local, moved.role, self.people.suffix)
+
+
+def _batches(items: Iterator[Row | Rejected], size: int) -> Iterator[list[Row | Rejected]]:
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+def _row_values(person: NewPerson) -> dict[str, str]:
+    return {"external_id": str(person.external_id), "full_name": person.full_name}

@@ -1,0 +1,287 @@
+"""SCIM filters (RFC 7644 section 3.4.2.2) read into the bridge's neutral :data:`Query`.
+
+The text is parsed by scim2-models' grammar (``ScimFilter(...).ast``), which follows the RFC's
+precedence (``not`` over ``and`` over ``or``), JSON literals and escapes; scim2-filter-parser
+does not (tests/scim/test_filters.py keeps the evidence). Attribute paths are then looked up,
+without regard to case and with or without their schema URN, in one table per resource type.
+
+Decisions:
+
+- ``x eq null`` reads as ``not (x pr)`` and ``x ne null`` as ``x pr`` (RFC 7643 section 2.5:
+  null and unassigned are the same); any other operator with null is refused.
+- A dateTime without a zone is read as UTC.
+- The directory stores one e-mail address, the work one, which is the login ID: in
+  ``emails[...]`` and ``emails.type`` the type is compared with ``"work"`` here and then, so
+  ``emails[type eq "work"].value eq "a@b"`` is just ``email eq "a@b"`` and
+  ``emails[type eq "home"]`` matches nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from scim2_models import InvalidFilterException, ScimFilter
+from scim2_models.path import (
+    AttrPath,
+    Comparison,
+    FilterVisitor,
+    LogicalExpr,
+    LogicalOperator,
+    Not,
+    Present,
+    ValuePath,
+)
+
+from bridge.core import query
+from bridge.core.query import ALL, NOTHING, InvalidFilter, Query, all_of, any_of, negate
+
+__all__ = [
+    "CORE_GROUP",
+    "CORE_USER",
+    "ENTERPRISE_USER",
+    "MIMS_USER",
+    "InvalidFilter",
+    "Resource",
+    "parse_filter",
+]
+
+Resource = Literal["User", "Group"]
+Kind = Literal["string", "boolean", "dateTime"]
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+MIMS_USER = "urn:mims:params:scim:schemas:extension:mims:2.0:User"
+
+
+@dataclass(frozen=True, slots=True)
+class _Attribute:
+    """A filterable SCIM attribute: the domain field it reads and its SCIM type."""
+
+    field: str
+    kind: Kind = "string"
+    multi_valued: bool = False  # may carry a value selection, ``emails[...]``
+
+
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    """A sub-attribute whose value is the same for every stored value (``emails.type``)."""
+
+    owner: str  # the domain field holding the values
+    value: str
+
+
+_Target = _Attribute | _Fixed
+
+# Schema URN -> attribute path -> target. Paths are written as in RFC 7643 and matched in
+# lower case. A bare multi-valued attribute compares its ``value`` (RFC 7644 section 3.4.2.2).
+_USER: dict[str, dict[str, _Target]] = {
+    CORE_USER: {
+        "id": _Attribute("id"),
+        "userName": _Attribute("login_id"),
+        "externalId": _Attribute("external_id"),
+        "name.givenName": _Attribute("given_name"),
+        "name.familyName": _Attribute("family_name"),
+        "name.formatted": _Attribute("full_name"),
+        "displayName": _Attribute("display_name"),
+        "active": _Attribute("active", "boolean"),
+        "emails": _Attribute("email", multi_valued=True),
+        "emails.value": _Attribute("email"),
+        "emails.type": _Fixed("email", "work"),
+        "meta.created": _Attribute("created", "dateTime"),
+        "meta.lastModified": _Attribute("modified", "dateTime"),
+    },
+    ENTERPRISE_USER: {
+        "employeeNumber": _Attribute("employee_number"),
+        "department": _Attribute("department"),
+        "organization": _Attribute("organization"),
+        "manager.value": _Attribute("manager_id"),
+    },
+    MIMS_USER: {
+        "school": _Attribute("school"),
+        "level": _Attribute("level"),
+        "className": _Attribute("class_name"),
+        "role": _Attribute("role"),
+        "loginId": _Attribute("login_id"),
+        "locked": _Attribute("locked", "boolean"),
+        "answersSet": _Attribute("answers_set", "boolean"),
+    },
+}
+_GROUP: dict[str, dict[str, _Target]] = {
+    CORE_GROUP: {
+        "id": _Attribute("id"),
+        "displayName": _Attribute("display_name"),
+        "externalId": _Attribute("external_id"),
+        "members": _Attribute("member_id", multi_valued=True),
+        "members.value": _Attribute("member_id"),
+        "meta.created": _Attribute("created", "dateTime"),
+        "meta.lastModified": _Attribute("modified", "dateTime"),
+    },
+}
+
+
+def _index(schemas: dict[str, dict[str, _Target]]) -> dict[tuple[str, str], _Target]:
+    """Key every target by (URN, path) and by ("", path), all in lower case."""
+    index: dict[tuple[str, str], _Target] = {}
+    for urn, attributes in schemas.items():
+        for path, target in attributes.items():
+            index[urn.lower(), path.lower()] = target
+            # Unqualified names must stay unambiguous across the extensions.
+            assert ("", path.lower()) not in index, path
+            index["", path.lower()] = target
+    return index
+
+
+_TABLES: dict[Resource, dict[tuple[str, str], _Target]] = {
+    "User": _index(_USER),
+    "Group": _index(_GROUP),
+}
+
+
+def parse_filter(text: str, resource: Resource) -> Query:
+    """Read a SCIM filter on Users or Groups as a Query over domain fields.
+
+    Raise InvalidFilter, naming the problem in one line, for bad syntax, an unknown attribute,
+    or an operator or value the attribute's type does not take (RFC 7644 section 3.4.2.2).
+    """
+    try:
+        tree = ScimFilter(text).ast
+    except InvalidFilterException as exc:
+        detail = " ".join(exc.detail.split())  # one line, whatever the parser said
+        raise InvalidFilter(f"invalid filter: {detail}") from None
+    return _Reader(_TABLES[resource]).visit(tree)
+
+
+class _Reader(FilterVisitor[Query]):
+    """Turn scim2-models' syntax tree into a Query; ``scope`` is set inside ``attr[...]``."""
+
+    def __init__(self, table: dict[tuple[str, str], _Target], scope: AttrPath | None = None):
+        self.table = table
+        self.scope = scope
+
+    def visit_logical_expr(self, node: LogicalExpr) -> Query:
+        items = [self.visit(term) for term in node.terms]
+        return all_of(*items) if node.op == LogicalOperator.and_ else any_of(*items)
+
+    def visit_not(self, node: Not) -> Query:
+        return negate(self.visit(node.expr))
+
+    def visit_value_path(self, node: ValuePath) -> Query:
+        target, label = self._lookup(node.attr_path)
+        if not isinstance(target, _Attribute) or not target.multi_valued:
+            raise InvalidFilter(f"{label!r} is not multi-valued: '[...]' cannot select from it")
+        inner = _Reader(self.table, scope=node.attr_path).visit(node.val_filter)
+        return _selection(target.field, label, inner)
+
+    def visit_present(self, node: Present) -> Query:
+        return self._present(*self._lookup(node.attr_path))
+
+    def visit_comparison(self, node: Comparison) -> Query:
+        target, label = self._lookup(node.attr_path)
+        op: query.Op = node.op.value  # CompareOperator has the same nine names
+        value = node.value
+        if value is None:
+            return self._null(target, label, op)
+        if op in query.STRING_OPS and not isinstance(value, str):
+            raise InvalidFilter(f"{op!r} needs a string, not {_json(value)}")
+        if isinstance(target, _Fixed):
+            return self._fixed(target, label, _fold(target.value, op, value, label))
+        if target.kind == "boolean":
+            if op not in ("eq", "ne"):
+                raise InvalidFilter(f"{op!r} cannot compare the boolean {label!r}")
+            if not isinstance(value, bool):
+                raise InvalidFilter(f"{label!r} needs true or false, not {_json(value)}")
+            return query.Compare(target.field, op, value, label)
+        if not isinstance(value, str):
+            raise InvalidFilter(f"{label!r} needs a string, not {_json(value)}")
+        if target.kind == "dateTime":
+            if op in query.STRING_OPS:
+                raise InvalidFilter(f"{op!r} cannot compare the dateTime {label!r}")
+            return query.Compare(target.field, op, _datetime(value, label), label)
+        return query.Compare(target.field, op, value, label)
+
+    def _null(self, target: _Target, label: str, op: str) -> Query:
+        """Read ``eq null`` as absent and ``ne null`` as present (RFC 7643 section 2.5)."""
+        if op not in ("eq", "ne"):
+            raise InvalidFilter(f"{op!r} cannot compare {label!r} with null")
+        present = self._present(target, label)
+        return negate(present) if op == "eq" else present
+
+    def _present(self, target: _Target, label: str) -> Query:
+        """Return ``label pr``."""
+        if isinstance(target, _Fixed):
+            return self._fixed(target, label, ALL)
+        if target.kind == "boolean":
+            return ALL  # a boolean is always returned, true or false
+        return query.Present(target.field, label)
+
+    def _fixed(self, target: _Fixed, label: str, outcome: Query) -> Query:
+        """Inside ``emails[...]`` a fixed sub-attribute is a constant; outside, a selection."""
+        if self.scope is not None:
+            return outcome
+        return _selection(target.owner, label.rpartition(".")[0], outcome)
+
+    def _lookup(self, path: AttrPath) -> tuple[_Target, str]:
+        """Find the target of an attribute path, or refuse it naming the path as written."""
+        if self.scope is not None:
+            if path.uri is not None or path.sub_attr is not None:
+                raise InvalidFilter(f"unknown attribute {str(path)!r} in {str(self.scope)!r}[...]")
+            path = AttrPath(self.scope.attr, path.attr, self.scope.uri)
+        label = str(path)
+        name = path.attr if path.sub_attr is None else f"{path.attr}.{path.sub_attr}"
+        target = self.table.get(((path.uri or "").lower(), name.lower()))
+        if target is None:
+            raise InvalidFilter(f"unknown attribute {label!r}")
+        return target, label
+
+
+def _selection(owner: str, label: str, inner: Query) -> Query:
+    """Return ``owner[inner]``: some value of ``owner`` exists and ``inner`` holds for it."""
+    return inner if _implies_presence(inner) else all_of(query.Present(owner, label), inner)
+
+
+def _implies_presence(item: Query) -> bool:
+    """Whether a query can only hold for entries where its field has a value."""
+    if isinstance(item, query.Compare):
+        return item.op != "ne"
+    if isinstance(item, query.Present):
+        return True
+    if isinstance(item, query.And):
+        return any(_implies_presence(each) for each in item.items)
+    if isinstance(item, query.Or):
+        return all(_implies_presence(each) for each in item.items)
+    return False
+
+
+def _fold(stored: str, op: str, value: Any, label: str) -> Query:
+    """Compare a value every entry shares, now (caseExact false, RFC 7643 section 4.1.2)."""
+    if not isinstance(value, str):
+        raise InvalidFilter(f"{label!r} needs a string, not {_json(value)}")
+    have, want = stored.casefold(), value.casefold()
+    outcomes = {
+        "eq": have == want,
+        "ne": have != want,
+        "co": want in have,
+        "sw": have.startswith(want),
+        "ew": have.endswith(want),
+    }
+    if op not in outcomes:
+        raise InvalidFilter(f"{op!r} is not supported on {label!r}")
+    return ALL if outcomes[op] else NOTHING
+
+
+def _datetime(text: str, label: str) -> datetime:
+    """Read an xsd:dateTime (RFC 7643 section 2.3.5); no zone means UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 moved into year 0
+        raise InvalidFilter(f"{label!r} needs a dateTime such as 2024-01-31T08:00:00Z") from None
+
+
+def _json(value: Any) -> str:
+    """Render a filter value as the client wrote it, for a message."""
+    return json.dumps(value)

@@ -1,0 +1,198 @@
+"""The LDAP writer: people created, read, changed, renamed and moved in the real directory."""
+
+from __future__ import annotations
+
+import ldap3
+import pytest
+
+from bridge.config import Config
+from bridge.core.naming import LoginId
+from bridge.core.people import NewPerson
+from bridge.directory.connection import Directory
+from bridge.directory.people import PeopleDirectory
+from bridge.errors import AlreadyExists, InvalidValue, NotFound
+from tests.conftest import SUFFIX
+
+STUDENTS = f"ou=students,ou=people,{SUFFIX}"
+GROUPS = f"ou=groups,{SUFFIX}"
+
+
+@pytest.fixture
+def people(directory: Directory, config: Config) -> PeopleDirectory:
+    return PeopleDirectory(directory, config.directory.suffix, config.naming.domains)
+
+
+def student(name: str, external_id: str, **fields: str) -> NewPerson:
+    values = {"school": "Clementi Primary School", "level": "P4", "class_name": "4A"} | fields
+    return NewPerson(full_name=name, role="student", external_id=external_id, **values)
+
+
+def test_create_derives_the_login_id_from_the_name(people: PeopleDirectory, admin) -> None:
+    person = people.create(student("Muhammad Ali Bin Muhammad Raihan", "T1"))
+    assert str(person.login_id) == "muhammad_ali_muhammad_raihan@students.edu.sg"
+    admin.search(STUDENTS, "(uid=muhammad_ali_muhammad_raihan)", attributes=["mail", "entryUUID"])
+    assert admin.entries[0].mail.value == "muhammad_ali_muhammad_raihan@students.edu.sg"
+    assert admin.entries[0].entryUUID.value == person.id
+
+
+def test_namesakes_get_suffixes_in_order_of_creation(people: PeopleDirectory) -> None:
+    ids = [str(people.create(student("Jon Tan", f"T{i}")).login_id) for i in range(4)]
+    assert ids == [
+        "jon_tan@students.edu.sg",
+        "jon_tan_1@students.edu.sg",
+        "jon_tan_2@students.edu.sg",
+        "jon_tan_3@students.edu.sg",
+    ]
+
+
+def test_a_deleted_namesake_id_is_not_handed_out_again_past_the_highest(
+    people: PeopleDirectory,
+) -> None:
+    first, second, third = (people.create(student("Mary Tan", f"T{i}")) for i in range(3))
+    people.delete(second.id)
+    fourth = people.create(student("Mary Tan", "T3"))
+    assert str(fourth.login_id) == "mary_tan_3@students.edu.sg"
+
+
+def test_roles_have_their_own_domain(people: PeopleDirectory) -> None:
+    staff = people.create(NewPerson(full_name="Mary Tan", role="staff", external_id="F1"))
+    hq = people.create(NewPerson(full_name="Mary Tan", role="hq", external_id="H1"))
+    assert (str(staff.login_id), str(hq.login_id)) == (
+        "mary_tan@schools.gov.sg",
+        "mary_tan@hq.moe.gov.sg",
+    )
+
+
+def test_a_chosen_login_id_is_kept_and_checked(people: PeopleDirectory) -> None:
+    chosen = LoginId.parse("mary.tan.2014@students.edu.sg")
+    person = people.create(
+        NewPerson(full_name="Mary Tan", role="student", login_id=chosen, external_id="A")
+    )
+    assert person.login_id == chosen
+    with pytest.raises(AlreadyExists):
+        people.create(
+            NewPerson(full_name="Mary Lim", role="student", login_id=chosen, external_id="B")
+        )
+    with pytest.raises(InvalidValue, match="not a MIMS domain"):
+        people.create(
+            NewPerson(full_name="X Y", role="student", login_id=LoginId.parse("x@gmail.com"))
+        )
+    with pytest.raises(InvalidValue, match="must end with @students.edu.sg"):
+        people.create(
+            NewPerson(full_name="X Y", role="student", login_id=LoginId.parse("x@schools.gov.sg"))
+        )
+
+
+def test_an_external_id_names_one_person(people: PeopleDirectory) -> None:
+    people.create(student("Mary Tan", "SAME"))
+    with pytest.raises(AlreadyExists):
+        people.create(student("Mary Lim", "SAME"))
+    assert [p.full_name for _, p in people.find_external(["SAME"]).values()] == ["Mary Tan"]
+
+
+def test_school_level_and_class_groups_and_member_of(people: PeopleDirectory, admin) -> None:
+    person = people.create(student("Mary Tan", "T1"))
+    assert person.groups == (
+        "Clementi Primary School",
+        "Clementi Primary School / P4",
+        "Clementi Primary School / P4 / 4A",
+    )
+    group = people.groups.get_by_name("Clementi Primary School / P4 / 4A")
+    assert (group.kind, group.member_ids) == ("class", (person.id,))
+    admin.search(GROUPS, "(cn=Clementi Primary School)", attributes=["member", "objectClass"])
+    assert "groupOfNames" in admin.entries[0].objectClass.values
+
+
+def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleDirectory) -> None:
+    person = people.create(student("Mary Tan", "T1"))
+    moved = people.update(
+        person.id, {"school": "Bedok Secondary School", "level": "S1", "class_name": "1B"}
+    )
+    assert (moved.id, moved.login_id) == (person.id, person.login_id)
+    assert moved.groups == (
+        "Bedok Secondary School",
+        "Bedok Secondary School / S1",
+        "Bedok Secondary School / S1 / 1B",
+    )
+    old = people.groups.get_by_name("Clementi Primary School")
+    assert old.member_ids == ()  # empty but kept: the zero-length DN placeholder
+
+
+def test_a_name_change_keeps_the_login_id_unless_asked(people: PeopleDirectory) -> None:
+    person = people.create(student("Mary Tan", "T1"))
+    renamed = people.update(person.id, {"full_name": "Mary Lim", "family_name": "Lim"})
+    assert (renamed.full_name, renamed.login_id) == ("Mary Lim", person.login_id)
+    asked = people.rename_login(person.id)
+    assert (asked.id, str(asked.login_id)) == (person.id, "mary_lim@students.edu.sg")
+    assert asked.groups == person.groups  # refint followed the rename
+
+
+def test_a_role_change_moves_the_entry_and_keeps_its_id(people: PeopleDirectory) -> None:
+    person = people.create(student("Mary Tan", "T1"))
+    staff = people.change_role(person.id, "staff")
+    assert (staff.id, staff.role, str(staff.login_id)) == (
+        person.id,
+        "staff",
+        "mary_tan@schools.gov.sg",
+    )
+
+
+def test_delete_removes_the_person_and_their_memberships(people: PeopleDirectory) -> None:
+    person = people.create(student("Mary Tan", "T1"))
+    people.delete(person.id)
+    with pytest.raises(NotFound):
+        people.get(person.id)
+    assert people.groups.get_by_name("Clementi Primary School").member_ids == ()
+
+
+def test_iter_people_filters_by_school_and_level(people: PeopleDirectory) -> None:
+    people.create(student("Mary Tan", "T1"))
+    people.create(student("Jon Lim", "T2", level="P5", class_name="5A"))
+    people.create(student("Ali Bin Osman", "T3", school="Bedok Primary School"))
+    names = lambda **kw: sorted(p.full_name for p in people.iter_people(**kw))  # noqa: E731
+    assert names() == ["Ali Bin Osman", "Jon Lim", "Mary Tan"]
+    assert names(school="Clementi Primary School") == ["Jon Lim", "Mary Tan"]
+    assert names(school="Clementi Primary School", level="P5") == ["Jon Lim"]
+
+
+HOSTILE = ["*)(uid=*", "a,b=c", "\\", "x)(|(objectClass=*", "#lead", " trail ", "Zoë (Ñ)"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_are_stored_as_text_never_as_syntax(
+    people: PeopleDirectory, value: str
+) -> None:
+    name = f"Mary {value}"
+    person = people.create(student(name, value, school=value, level=value, class_name=value))
+    assert person.full_name == " ".join(name.split()) or person.full_name == name
+    assert person.external_id == value
+    assert [p.id for p in people.iter_people(school=value)] == [person.id]
+    assert list(people.find_external([value])) == [value]
+    assert people.groups.get_by_name(value).member_ids == (person.id,)
+    assert [p.id for p in people.iter_people(school="*")] == []  # a star is a value, not a wildcard
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"full_name": "Mary\0Tan"}, "full_name contains a control character"),
+        ({"full_name": "x" * 10_000}, "full_name is longer than 256 characters"),
+        ({"school": "s" * 10_000}, "school is longer than 256 characters"),
+        ({"full_name": "()"}, "no letters or digits"),
+    ],
+)
+def test_unusable_values_are_refused_and_nothing_is_written(
+    people: PeopleDirectory, fields: dict[str, str], message: str, admin
+) -> None:
+    values = {"full_name": "Mary Tan", "role": "student", "external_id": "X"} | fields
+    with pytest.raises(InvalidValue, match=message):
+        people.create(NewPerson(**values))  # type: ignore[arg-type]
+    admin.search(f"ou=people,{SUFFIX}", "(objectClass=mimsPerson)", ldap3.SUBTREE)
+    assert admin.entries == []
+
+
+def test_an_unknown_id_is_not_found(people: PeopleDirectory) -> None:
+    with pytest.raises(NotFound):
+        people.get("00000000-0000-0000-0000-000000000000")
+    with pytest.raises(NotFound):
+        people.get("*")

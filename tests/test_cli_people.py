@@ -1,0 +1,218 @@
+"""`mims login-id`, `user`, `import` and `demo`, run as an administrator runs them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge.config import Config
+from bridge.directory.connection import Directory
+from tests.test_cli import mims
+
+HEADER = "external_id,full_name,role,school,level,class\n"
+
+
+@pytest.fixture
+def env(config: Config, directory: Directory) -> dict[str, str]:
+    """Point `mims` at the session's slapd; the directory fixture empties it afterwards."""
+    return {"MIMS_DATA_DIR": str(config.slapd.data_dir), "HOME": str(config.slapd.data_dir.parent)}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "expected"),
+    [
+        (
+            "Muhammad Ali Bin Muhammad Raihan",
+            "student",
+            "muhammad_ali_muhammad_raihan@students.edu.sg",
+        ),
+        ("Mary Tan", "staff", "mary_tan@schools.gov.sg"),
+        ("Rajesh s/o Kumar", "hq", "rajesh_kumar@hq.moe.gov.sg"),
+    ],
+)
+def test_login_id_prints_the_base_id(name: str, role: str, expected: str) -> None:
+    result = mims("login-id", name, "--role", role)
+    assert (result.returncode, result.stdout.strip()) == (0, expected)
+
+
+def test_login_id_of_an_empty_name_is_a_clear_error() -> None:
+    result = mims("login-id", "()")
+    assert result.returncode == 1
+    assert "no letters or digits" in result.stderr
+
+
+def test_import_then_show_and_list(tmp_path: Path, env: dict[str, str]) -> None:
+    roster = write(
+        tmp_path / "r.csv",
+        HEADER + "T1,Mary Tan,student,Clementi Primary School,P4,4A\n"
+        "T2,Jon Tan,student,Clementi Primary School,P5,5B\n"
+        "F1,Siti Binte Ahmad,staff,Clementi Primary School,,\n",
+    )
+    result = mims("import", str(roster), env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3 rows: 3 created, 0 updated, 0 unchanged, 0 rejected"
+    listed = mims("user", "list", env=env).stdout.split()
+    assert sorted(listed) == [
+        "jon_tan@students.edu.sg",
+        "mary_tan@students.edu.sg",
+        "siti_ahmad@schools.gov.sg",
+    ]
+    assert mims("user", "list", "--level", "P4", env=env).stdout.split() == [
+        "mary_tan@students.edu.sg"
+    ]
+    shown = mims("user", "show", "mary_tan@students.edu.sg", "--json", env=env)
+    data = json.loads(shown.stdout)
+    assert (data["full_name"], data["school"], data["class_name"], data["active"]) == (
+        "Mary Tan",
+        "Clementi Primary School",
+        "4A",
+        True,
+    )
+    assert "Clementi Primary School / P4 / 4A" in data["groups"]
+    text = mims("user", "show", "mary_tan@students.edu.sg", env=env).stdout
+    assert "login ID        mary_tan@students.edu.sg" in text
+
+
+def test_show_of_an_unknown_person_exits_1(env: dict[str, str]) -> None:
+    result = mims("user", "show", "nobody@students.edu.sg", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: no person has the login ID nobody@students.edu.sg"
+
+
+def test_import_is_idempotent_and_applies_changes_and_moves(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    first = write(
+        tmp_path / "a.csv",
+        HEADER + "T1,Mary Tan,student,Clementi Primary School,P4,4A\n"
+        "T2,Jon Tan,student,Clementi Primary School,P4,4A\n",
+    )
+    assert mims("import", str(first), env=env).returncode == 0
+    again = mims("import", str(first), env=env)
+    assert again.stdout.strip() == "2 rows: 0 created, 0 updated, 2 unchanged, 0 rejected"
+    changed = write(
+        tmp_path / "b.csv",
+        HEADER + "T1,Mary Lim,student,Clementi Primary School,P4,4A\n"
+        "T2,Jon Tan,student,Bedok Secondary School,S1,1A\n",
+    )
+    result = mims("import", str(changed), env=env)
+    assert result.stdout.strip() == "2 rows: 0 created, 2 updated, 0 unchanged, 0 rejected"
+    mary = json.loads(mims("user", "show", "mary_tan@students.edu.sg", "--json", env=env).stdout)
+    assert mary["full_name"] == "Mary Lim"  # a name change keeps the login ID
+    jon = json.loads(mims("user", "show", "jon_tan@students.edu.sg", "--json", env=env).stdout)
+    assert jon["groups"] == [
+        "Bedok Secondary School",
+        "Bedok Secondary School / S1",
+        "Bedok Secondary School / S1 / 1A",
+    ]
+
+
+def test_bad_rows_go_to_the_rejects_file_and_good_rows_are_imported(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    roster = tmp_path / "bad.csv"
+    roster.write_bytes(
+        (
+            HEADER + "T1,Mary Tan,student,S,P4,4A\n"
+            "T2,,student,S,P4,4A\n"
+            "T3,Jon Tan,parent,S,P4,4A\n"
+            "T1,Mary Again,student,S,P4,4A\n"
+            "T5,Only,three\n"
+        ).encode()
+        + b"T6,Bad \xff\xfe Bytes,student,S,P4,4A\n"
+        + b"T7,Ali Bin Osman,student,S,P4,4A\n"
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = mims("import", str(roster), "--rejects", str(rejects), env=env)
+    assert result.returncode == 1
+    assert result.stdout.strip() == "7 rows: 2 created, 0 updated, 0 unchanged, 5 rejected"
+    with rejects.open(encoding="utf-8") as handle:
+        rows = {int(r["row"]): r["reason"] for r in csv.DictReader(handle)}
+    assert rows == {
+        3: "full_name is empty",
+        4: "role 'parent' is not one of student, staff, hq",
+        5: "this external_id is used by an earlier row",
+        6: "has 3 values but the header names 6 columns",
+        7: "is not valid UTF-8 text",
+    }
+    assert sorted(mims("user", "list", env=env).stdout.split()) == [
+        "ali_osman@students.edu.sg",
+        "mary_tan@students.edu.sg",
+    ]
+
+
+def test_a_file_without_the_required_columns_is_refused(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    roster = write(tmp_path / "r.csv", "id,name\n1,Mary\n")
+    result = mims("import", str(roster), env=env)
+    assert result.returncode == 1
+    assert "missing columns: external_id, full_name, role, school, level, class" in result.stderr
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, env: dict[str, str]) -> None:
+    roster = write(tmp_path / "r.csv", HEADER + "T1,Mary Tan,student,S,P4,4A\n")
+    result = mims("import", str(roster), "--dry-run", env=env)
+    assert (
+        result.stdout.strip()
+        == "1 rows: 1 would be created, 0 would be updated, 0 unchanged, 0 rejected"
+    )
+    assert mims("user", "list", env=env).stdout == ""
+
+
+def test_demo_writes_a_roster_that_imports_cleanly(tmp_path: Path, env: dict[str, str]) -> None:
+    out = tmp_path / "demo.csv"
+    assert mims("demo", "--people", "300", "--out", str(out)).returncode == 0
+    again = tmp_path / "again.csv"
+    mims("demo", "--people", "300", "--out", str(again))
+    assert out.read_bytes() == again.read_bytes()  # same seed, same file
+    result = mims("import", str(out), env=env)
+    assert result.stdout.strip() == "300 rows: 300 created, 0 updated, 0 unchanged, 0 rejected"
+    ids = mims("user", "list", env=env).stdout.split()
+    assert len(ids) == len(set(ids)) == 300
+
+
+def test_an_import_killed_midway_finishes_when_run_again(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    roster = tmp_path / "big.csv"
+    mims("demo", "--people", "3000", "--out", str(roster))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | env
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "import", str(roster)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(mims("user", "list", env=env).stdout.split()) < 600:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = len(mims("user", "list", env=env).stdout.split())
+    assert 0 < partial < 3000, (
+        "the import must be stopped in the middle for this test to mean anything"
+    )
+    result = mims("import", str(roster), env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    people = [
+        json.loads(line) for line in mims("user", "list", "--json", env=env).stdout.splitlines()
+    ]
+    assert len(people) == 3000
+    assert len({p["external_id"] for p in people}) == 3000
+    assert len({p["login_id"] for p in people}) == 3000
+    students = [p for p in people if p["role"] == "student"]
+    assert all(len(p["groups"]) == 3 for p in students)  # group memberships were finished too
