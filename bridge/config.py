@@ -115,6 +115,7 @@ class PasswordPolicyConfig:
     max_failures: int = Field(default=5, ge=0, le=1000)
     lockout_seconds: int = Field(default=0, ge=0)
     refuse_common: bool = True
+    failure_window_seconds: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> PasswordPolicyConfig:

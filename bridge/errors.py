@@ -51,3 +51,17 @@ class InvalidValue(BridgeError):
 
     status = 400
     scim_type = "invalidValue"
+
+
+class PolicyViolation(InvalidValue):
+    """A new password breaks the rules; every broken rule is listed, in plain words."""
+
+    def __init__(self, failures: list[tuple[str, str]]) -> None:
+        self.failures = failures
+        super().__init__(" ".join(message for _, message in failures))
+
+
+class Locked(BridgeError):
+    """The account is locked after too many failed sign-ins; the school can unlock it."""
+
+    status = 423

@@ -20,6 +20,7 @@ from bridge.config import Config, load_config
 from bridge.directory.connection import Directory
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.directory.target import target
+from bridge.services import Services, build
 
 SUFFIX = "dc=mims,dc=example"
 CLEARED_SUBTREES = ("ou=students,ou=people", "ou=staff,ou=people", "ou=hq,ou=people", "ou=groups")
@@ -77,7 +78,11 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedSlapd]:
 def config(slapd: ManagedSlapd) -> Config:
     url = slapd.ldap_url()
     assert url is not None
-    return make_config(slapd.layout.root, port=int(url.rsplit(":", 1)[1]))
+    config = make_config(slapd.layout.root, port=int(url.rsplit(":", 1)[1]))
+    client = Directory(target(config))
+    build(config, client).passwords.sync_policies()  # as every `mims` command does
+    client.close()
+    return config
 
 
 @pytest.fixture
@@ -92,6 +97,11 @@ def directory(config: Config, slapd: ManagedSlapd) -> Iterator[Directory]:
     yield client
     client.close()
     _clear(slapd)
+
+
+@pytest.fixture
+def services(config: Config, directory: Directory) -> Services:
+    return build(config, directory)
 
 
 @pytest.fixture

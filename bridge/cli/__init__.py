@@ -10,11 +10,10 @@ from typing import Any
 import click
 
 from bridge.config import Config, load_config
-from bridge.core.naming import NamingRules
 from bridge.directory import target
-from bridge.directory.connection import Directory
 from bridge.directory.people import PeopleDirectory
 from bridge.errors import BridgeError
+from bridge.services import Services, build
 
 
 class _Group(click.Group):
@@ -72,20 +71,28 @@ data_dir_option = click.option(
 )
 
 
-def people_directory(config: Config) -> PeopleDirectory:
-    """Return the people of the configured directory, starting the managed slapd if needed."""
+def open_services(config: Config) -> Services:
+    """Return the directory's services, starting the managed slapd if needed.
+
+    The configured password policies are written to the directory each time (a few
+    idempotent operations), so people always point at entries that exist and match.
+    """
     if target.ensure_running(config):
         slapd = target.managed_slapd(config)
         click.echo(
             f"started slapd on {slapd.ldap_url()} (stop it with `mims slapd stop`)", err=True
         )
-    rules = NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
-    return PeopleDirectory(
-        Directory(target.target(config)), config.directory.suffix, config.naming.domains, rules
-    )
+    services = build(config)
+    services.passwords.sync_policies()
+    return services
+
+
+def people_directory(config: Config) -> PeopleDirectory:
+    """Return the people of the configured directory, starting the managed slapd if needed."""
+    return open_services(config).people
 
 
 # The command modules register themselves on `main` when imported.
-from bridge.cli import people, roster, serve, slapd  # noqa: E402
+from bridge.cli import passwords, people, roster, serve, slapd  # noqa: E402
 
-__all__ = ["main", "people", "roster", "serve", "slapd"]
+__all__ = ["main", "passwords", "people", "roster", "serve", "slapd"]

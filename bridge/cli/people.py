@@ -122,6 +122,7 @@ def _rows(person: Person) -> list[tuple[str, str]]:
         ("locked", locked),
         ("failed logins", str(lock.failures)),
         ("answers set", "yes" if person.answers_set else "no"),
+        ("password policy", person.policy or "-"),
         ("groups", ", ".join(person.groups) or "-"),
     ]
 

@@ -11,6 +11,7 @@ import click
 from bridge.cli import data_dir_option, load, main
 from bridge.config import Config
 from bridge.directory import target
+from bridge.services import build
 
 
 @main.command()
@@ -46,6 +47,7 @@ def serve(
         ctx, slapd={"data_dir": data_dir, "port": ldap_port}, http={"port": port, "host": host}
     )
     started = target.ensure_running(config)
+    build(config).passwords.sync_policies()
     master = os.getpid()
     try:
         _print_banner(config)

@@ -150,6 +150,7 @@ class Policy:
     max_failures: int = 5
     lockout_seconds: int = 0
     refuse_common: bool = True
+    failure_window_seconds: int = 0
 
     def __post_init__(self) -> None:
         """Refuse limits that are negative, crossed, or that no password could meet."""
@@ -161,6 +162,7 @@ class Policy:
             "history": self.history,
             "max_failures": self.max_failures,
             "lockout_seconds": self.lockout_seconds,
+            "failure_window_seconds": self.failure_window_seconds,
         }
         negative = [key for key, value in counts.items() if value < 0]
         if negative:

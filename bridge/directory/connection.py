@@ -10,7 +10,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ldap3 import NONE, Connection, Server
 from ldap3.core import exceptions as ldap
@@ -83,6 +83,28 @@ class Directory:
             _close(connection)
             raise
         return connection
+
+    def try_bind(self, user: str, password: str, controls: list[Any]) -> dict[str, Any]:
+        """Bind as someone else on a fresh connection; return the result (never raise on 49).
+
+        Used to check a person's password the way SSO tools do, so ppolicy counts failures.
+        """
+        with translated():
+            server = Server(
+                self.target.urls[0], get_info=NONE, connect_timeout=self.target.connect_timeout
+            )
+            connection = Connection(
+                server,
+                user=user,
+                password=password,
+                receive_timeout=math.ceil(self.target.operation_timeout),
+            )
+            try:
+                connection.open(read_server_info=False)
+                connection.bind(read_server_info=False, controls=controls)
+                return dict(connection.result)
+            finally:
+                _close(connection)
 
     def discard(self) -> None:
         """Drop this thread's connection so the next call opens a fresh one."""

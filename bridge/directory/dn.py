@@ -31,6 +31,11 @@ def groups_base(suffix: str) -> str:
     return f"ou=groups,{suffix}"
 
 
+def policy_dn(name: str, suffix: str) -> str:
+    """Return where a configured password policy's pwdPolicy entry lives."""
+    return f"cn={escape_rdn(name)},ou=policies,{suffix}"
+
+
 def person_rdn(local_part: str) -> str:
     """Return a person's RDN, ``uid=<login ID local part>`` (RFC 4514 escaped)."""
     return f"uid={escape_rdn(local_part)}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from ldap3.core import exceptions as ldap
 
@@ -12,8 +13,10 @@ from bridge.errors import (
     BridgeError,
     DirectoryUnavailable,
     InvalidValue,
+    Locked,
     NameTaken,
     NotFound,
+    PolicyViolation,
 )
 
 # The server is gone, slow or refusing work: the caller may try again later or elsewhere.
@@ -57,3 +60,29 @@ def translated() -> Iterator[None]:
         raise DirectoryError(
             f"the directory refused the operation ({type(exc).__name__})"
         ) from None
+
+
+# What slapd's own password checks mean for a person, in the same plain words as the core's.
+PPOLICY_FAILURES = {
+    "passwordInHistory": ("in_history", "You have used this password before. Choose a new one."),
+    "passwordTooShort": ("too_short", "Make it longer."),
+    "passwordTooLong": ("too_long", "Make it shorter."),
+    "insufficientPasswordQuality": ("too_weak", "Choose a stronger password."),
+    "passwordTooYoung": ("too_soon", "You changed it very recently. Try again later."),
+    "passwordModNotAllowed": ("not_allowed", "This password cannot be changed here."),
+}
+
+
+def raise_for_password_result(result: Mapping[str, Any], ppolicy_error: str | None) -> None:
+    """Raise the domain error for a password modify that slapd refused (ppolicy-aware)."""
+    if result.get("result") == 0:
+        return
+    if ppolicy_error in PPOLICY_FAILURES:
+        raise PolicyViolation([PPOLICY_FAILURES[ppolicy_error]])
+    if ppolicy_error == "accountLocked":
+        raise Locked("the account is locked")
+    if result.get("result") == 32:
+        raise NotFound("no such entry")
+    if result.get("result") in (51, 52):
+        raise DirectoryUnavailable("the directory does not answer")
+    raise DirectoryError(f"the directory refused the password change ({result.get('description')})")

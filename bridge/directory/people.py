@@ -8,7 +8,7 @@ from typing import Any
 
 from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
 
-from bridge.core import naming
+from bridge.core import naming, passwords
 from bridge.core.naming import LoginId, NamingRules
 from bridge.core.people import (
     Changes,
@@ -19,10 +19,11 @@ from bridge.core.people import (
     check_values,
     school_group_names,
 )
+from bridge.core.policy_book import PolicyBook
 from bridge.directory import dn, mapping
 from bridge.directory.connection import Directory
 from bridge.directory.groups import GroupsDirectory
-from bridge.errors import InvalidValue, NameTaken, NotFound
+from bridge.errors import InvalidValue, NameTaken, NotFound, PolicyViolation
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
@@ -38,8 +39,10 @@ class PeopleDirectory:
         suffix: str,
         domains: Mapping[Role, str],
         rules: NamingRules = naming.DEFAULT_RULES,
+        book: PolicyBook | None = None,
     ) -> None:
         self.directory = directory
+        self.book = book
         self.suffix = suffix
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
@@ -61,7 +64,9 @@ class PeopleDirectory:
         if new.login_id is not None:
             role = self.role_for(new.login_id, new.role)
         attributes = mapping.person_attributes(new.values(), role)
+        attributes |= self._policy_attributes(role, new.school, new.level)
         if new.password:
+            self._check_password(new, role)
             attributes["userPassword"] = [new.password]  # slapd hashes it (ppolicy hash cleartext)
         if new.login_id is not None:
             entry = self._add(new.login_id, role, attributes)
@@ -72,6 +77,27 @@ class PeopleDirectory:
                 raise InvalidValue(str(error)) from None
             entry = self._allocate(base, role, attributes)
         return entry
+
+    def _policy_attributes(
+        self, role: Role, school: str | None, level: str | None
+    ) -> dict[str, list[str]]:
+        """Return pwdPolicySubentry and mimsPolicyName for the policy the rules choose."""
+        if self.book is None:
+            return {}
+        name = self.book.name_for(role, school, level)
+        return {"pwdPolicySubentry": [dn.policy_dn(name, self.suffix)], "mimsPolicyName": [name]}
+
+    def _check_password(self, new: NewPerson, role: Role) -> None:
+        if self.book is None or new.password is None:
+            return
+        login = (
+            str(new.login_id) if new.login_id else naming.base_local_part(new.full_name, self.rules)
+        )
+        owner = passwords.Person(new.full_name, new.given_name, new.family_name, login)
+        name = self.book.name_for(role, new.school, new.level)
+        failures = self.book.check(new.password, name, owner)
+        if failures:
+            raise PolicyViolation([(failure.code, failure.message) for failure in failures])
 
     @staticmethod
     def _check(values: Changes) -> None:
@@ -234,6 +260,9 @@ class PeopleDirectory:
             modify[mapping.PERSON_ATTRIBUTES[field]] = [(MODIFY_REPLACE, mapping.ldap_value(value))]
         if not values.get("family_name"):
             modify["sn"] = [(MODIFY_REPLACE, [str(values["full_name"])])]
+        policy = self._policy_attributes(before.role, values["school"], values["level"])  # type: ignore[arg-type]
+        if policy and policy["mimsPolicyName"] != [before.policy]:
+            modify |= {name: [(MODIFY_REPLACE, value)] for name, value in policy.items()}
         if modify:
             self.directory.run(lambda c: c.modify(entry, modify), retry=False)
         old = (before.school, before.level, before.class_name)
@@ -266,9 +295,10 @@ class PeopleDirectory:
         if person.role == role:
             return person
         moved = self._move_allocating(entry, person.login_id.local, role, exact_first=True)
-        self.directory.run(
-            lambda c: c.modify(moved, {"mimsRole": [(MODIFY_REPLACE, [role])]}), retry=False
-        )
+        changes: dict[str, list[tuple[str, list[str]]]] = {"mimsRole": [(MODIFY_REPLACE, [role])]}
+        policy = self._policy_attributes(role, person.school, person.level)
+        changes |= {name: [(MODIFY_REPLACE, value)] for name, value in policy.items()}
+        self.directory.run(lambda c: c.modify(moved, changes), retry=False)
         return self._read(moved)
 
     def _move(self, entry: str, login_id: LoginId, role: Role) -> str:

@@ -199,6 +199,8 @@ def access_rules(suffix: str) -> list[str]:
 
     The bridge's service account may write people, groups and policies but only ``write``
     (never ``manage``) passwords, so slapd checks its password changes like the person's own.
+    People may bind but not change their own password over LDAP: that would skip the rules
+    ppolicy cannot express (classes, names), so self-service goes through the bridge.
     A disabled person (mimsDisabled TRUE) cannot bind: nobody may ``auth`` on their password.
     Secrets (answer and token hashes) are readable by the bridge alone. Other service
     accounts (SSO tools, GCDS) read the tree; a person reads only their own entry.
@@ -208,7 +210,8 @@ def access_rules(suffix: str) -> list[str]:
     disabled = escape_filter_chars("TRUE")
     return [
         f"{{0}}to attrs=userPassword filter=(mimsDisabled={disabled}) by {bridge} =w by * none",
-        f"{{1}}to attrs=userPassword by self =wx by {bridge} =wx by anonymous auth by * none",
+        # self =x: people change passwords through the bridge, where every rule is checked.
+        f"{{1}}to attrs=userPassword by self =x by {bridge} =wx by anonymous auth by * none",
         f"{{2}}to attrs=mimsChallengeAnswer,mimsTokenHash by {bridge} write by * none",
         f'{{3}}to dn.subtree="ou=services,{suffix}" by {bridge} write by self read by * none',
         f"{{4}}to * by {bridge} write by {services} read by self read by * none",

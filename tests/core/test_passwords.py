@@ -531,5 +531,5 @@ def test_policy_mirrors_the_configuration(tmp_path: Path) -> None:
         name: Policy(name=name, **dataclasses.asdict(values))
         for name, values in config.policies.items()
     }
-    assert built["mims"] == dataclasses.replace(MIMS, max_failures=5, lockout_seconds=0)
-    assert built["icon"] == ICON
+    assert built["mims"] == dataclasses.replace(MIMS, failure_window_seconds=3600)
+    assert built["icon"] == dataclasses.replace(ICON, failure_window_seconds=3600)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import ldap3
 import pytest
 
-from bridge.config import Config
 from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson
-from bridge.directory.connection import Directory
 from bridge.directory.people import PeopleDirectory
 from bridge.errors import AlreadyExists, InvalidValue, NotFound
+from bridge.services import Services
 from tests.conftest import SUFFIX
 
 STUDENTS = f"ou=students,ou=people,{SUFFIX}"
@@ -18,8 +17,8 @@ GROUPS = f"ou=groups,{SUFFIX}"
 
 
 @pytest.fixture
-def people(directory: Directory, config: Config) -> PeopleDirectory:
-    return PeopleDirectory(directory, config.directory.suffix, config.naming.domains)
+def people(services: Services) -> PeopleDirectory:
+    return services.people
 
 
 def student(name: str, external_id: str, **fields: str) -> NewPerson:

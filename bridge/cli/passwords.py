@@ -1,0 +1,172 @@
+"""Password commands: check a password, sync policies, reset, unlock, disable and enable."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import sys
+from pathlib import Path
+
+import click
+
+from bridge.cli import data_dir_option, load, main, open_services
+from bridge.cli.people import user
+from bridge.core import passwords
+from bridge.core.naming import InvalidLoginId, LoginId
+from bridge.core.people import Person
+from bridge.errors import InvalidValue, NotFound
+from bridge.services import Services, policy_book
+
+
+def _actor() -> str:
+    """Return who is at the keyboard, for the record kept with a reset or unlock."""
+    return f"{getpass.getuser()}@{socket.gethostname()} (mims command)"
+
+
+def _person(services: Services, login: str) -> Person:
+    try:
+        wanted = LoginId.parse(login)
+    except InvalidLoginId as error:
+        raise InvalidValue(str(error)) from None
+    person = services.people.find_login(wanted)
+    if person is None:
+        raise NotFound(f"no person has the login ID {wanted}")
+    return person
+
+
+@main.group()
+def password() -> None:
+    """Check passwords against the configured policies.
+
+    \b
+    Example:
+      echo 'Sunny-Garden-42' | mims password check --policy mims --full-name "Mary Tan"
+    """
+
+
+@password.command("check")
+@click.option("--policy", "policy_name", required=True, help="A configured policy, such as mims.")
+@click.option("--full-name", required=True, help="The person's full name.")
+@click.option("--login-id", help="The person's login ID (its parts may not be in the password).")
+@click.pass_context
+def password_check(
+    ctx: click.Context, policy_name: str, full_name: str, login_id: str | None
+) -> None:
+    """Read one password on stdin; exit 0 if it passes, 1 with each failed rule on a line.
+
+    \b
+    Examples:
+      echo 'Sunny-Garden-42' | mims password check --policy mims --full-name "Mary Tan"
+      mims password check --policy icon --full-name "Jon Tan" --login-id jon_tan < pw.txt
+    """
+    book = policy_book(load(ctx))
+    if policy_name not in book.policies:
+        raise InvalidValue(
+            f"unknown policy {policy_name!r}; configured: {', '.join(book.policies)}"
+        )
+    candidate = sys.stdin.readline().rstrip("\r\n")
+    owner = passwords.Person(full_name=full_name, login_id=login_id)
+    failures = book.check(candidate, policy_name, owner)
+    for failure in failures:
+        click.echo(failure.message)
+    ctx.exit(1 if failures else 0)
+
+
+@main.group()
+def policy() -> None:
+    """Keep the directory's password policies in step with the configuration.
+
+    \b
+    Example:
+      mims policy sync
+    """
+
+
+@policy.command("sync")
+@data_dir_option
+@click.pass_context
+def policy_sync(ctx: click.Context, data_dir: Path | None) -> None:
+    """Write each configured policy as a pwdPolicy entry and point everyone at theirs.
+
+    \b
+    Example:
+      mims policy sync --data-dir /srv/mims
+    """
+    services = open_services(load(ctx, slapd={"data_dir": data_dir}))
+    names = services.passwords.sync_policies()
+    moved = sum(services.passwords.assign(person) for person in services.people.iter_people())
+    click.echo(f"policies written: {', '.join(names)}; people moved to another policy: {moved}")
+
+
+@user.command("reset-password")
+@click.argument("login")
+@data_dir_option
+@click.pass_context
+def user_reset_password(ctx: click.Context, login: str, data_dir: Path | None) -> None:
+    """Give someone a temporary password they must change at next sign-in; clears a lock.
+
+    The temporary password is printed once and never stored in clear. Who reset it and when
+    is kept on the account.
+
+    \b
+    Example:
+      mims user reset-password mary_tan@students.edu.sg
+    """
+    services = open_services(load(ctx, slapd={"data_dir": data_dir}))
+    person = _person(services, login)
+    temporary = services.passwords.reset(person, _actor())
+    click.echo(f"temporary password for {person.login_id}: {temporary}")
+    click.echo("it must be changed at the next sign-in", err=True)
+
+
+@user.command("unlock")
+@click.argument("login")
+@data_dir_option
+@click.pass_context
+def user_unlock(ctx: click.Context, login: str, data_dir: Path | None) -> None:
+    """Unlock an account locked after too many failed sign-ins.
+
+    \b
+    Example:
+      mims user unlock mary_tan@students.edu.sg
+    """
+    services = open_services(load(ctx, slapd={"data_dir": data_dir}))
+    person = _person(services, login)
+    services.passwords.unlock(person, _actor())
+    note = " (it is still disabled: `mims user enable` lifts that)" if person.disabled else ""
+    click.echo(f"unlocked {person.login_id}{note}")
+
+
+@user.command("disable")
+@click.argument("login")
+@data_dir_option
+@click.pass_context
+def user_disable(ctx: click.Context, login: str, data_dir: Path | None) -> None:
+    """Disable an account (it cannot sign in anywhere) without deleting it.
+
+    \b
+    Example:
+      mims user disable mary_tan@students.edu.sg
+    """
+    _set_disabled(ctx, login, data_dir, True)
+
+
+@user.command("enable")
+@click.argument("login")
+@data_dir_option
+@click.pass_context
+def user_enable(ctx: click.Context, login: str, data_dir: Path | None) -> None:
+    """Enable an account that an administrator disabled.
+
+    \b
+    Example:
+      mims user enable mary_tan@students.edu.sg
+    """
+    _set_disabled(ctx, login, data_dir, False)
+
+
+def _set_disabled(ctx: click.Context, login: str, data_dir: Path | None, disabled: bool) -> None:
+    services = open_services(load(ctx, slapd={"data_dir": data_dir}))
+    person = _person(services, login)
+    services.people.update(person.id, {"disabled": disabled})
+    click.echo(f"{'disabled' if disabled else 'enabled'} {person.login_id}")

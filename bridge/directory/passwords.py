@@ -1,0 +1,173 @@
+"""Passwords, policies and locks in the directory, enforced by slapd's ppolicy and by the bridge.
+
+slapd checks length and history (pwdMinLength, pwdMaxLength, pwdInHistory) for every change the
+bridge makes, because the bridge's account has ``write`` but not ``manage`` on userPassword.
+The bridge adds what ppolicy cannot express (character classes, names, common passwords)
+before it writes. People cannot change their own password over LDAP (the ACL gives them
+``auth`` only), so no change bypasses those rules: they use the portal or an administrator.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ldap3 import MODIFY_REPLACE, Connection
+
+from bridge.core import passwords
+from bridge.core.people import Person
+from bridge.core.policy_book import PolicyBook
+from bridge.directory import dn, mapping, ppolicy
+from bridge.directory.connection import Directory
+from bridge.directory.errors import raise_for_password_result
+from bridge.errors import NameTaken, PolicyViolation
+
+audit = logging.getLogger("mims.audit")
+POLICY_CLASSES = ["top", "organizationalRole", "pwdPolicy"]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What an LDAP bind as the person said, with the ppolicy control decoded."""
+
+    ok: bool
+    locked: bool = False
+    must_change: bool = False
+
+
+def owner(person: Person) -> passwords.Person:
+    """Return whose names and login ID a password must not contain."""
+    return passwords.Person(
+        full_name=person.full_name,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        login_id=str(person.login_id),
+    )
+
+
+def policy_attributes(policy: passwords.Policy) -> dict[str, list[str]]:
+    """Return the pwdPolicy attributes that mirror a configured policy."""
+    return {
+        "pwdAttribute": ["userPassword"],
+        "pwdMinLength": [str(policy.min_length)],
+        "pwdMaxLength": [str(policy.max_length)],
+        "pwdCheckQuality": ["2"],  # refuse what cannot be checked (never happens: we send clear)
+        "pwdInHistory": [str(policy.history)],
+        "pwdMaxFailure": [str(policy.max_failures)],
+        "pwdLockout": ["TRUE" if policy.max_failures else "FALSE"],
+        "pwdLockoutDuration": [str(policy.lockout_seconds)],
+        "pwdFailureCountInterval": [str(policy.failure_window_seconds)],
+        "pwdMustChange": ["TRUE"],
+        "pwdAllowUserChange": ["TRUE"],
+        "pwdSafeModify": ["FALSE"],
+    }
+
+
+class PasswordsDirectory:
+    """Write policies, set and reset passwords, unlock accounts, and check sign-ins."""
+
+    def __init__(self, directory: Directory, suffix: str, book: PolicyBook) -> None:
+        self.directory = directory
+        self.suffix = suffix
+        self.book = book
+
+    def sync_policies(self) -> list[str]:
+        """Write every configured policy as a pwdPolicy entry; return their names."""
+        for name, policy in self.book.policies.items():
+            self._upsert(dn.policy_dn(name, self.suffix), name, policy_attributes(policy))
+        return sorted(self.book.policies)
+
+    def _upsert(self, entry: str, name: str, values: dict[str, list[str]]) -> None:
+        attributes = {"objectClass": POLICY_CLASSES, "cn": [name], **values}
+        try:
+            self.directory.run(lambda c: c.add(entry, attributes=attributes), retry=False)
+        except NameTaken:
+            changes = {key: [(MODIFY_REPLACE, value)] for key, value in values.items()}
+            self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+
+    def policy_of(self, person: Person) -> str:
+        """Return the name of the policy that applies to a person now."""
+        return self.book.name_for(person.role, person.school, person.level)
+
+    def check(self, person: Person, password: str) -> None:
+        """Raise PolicyViolation with every broken rule of the person's policy."""
+        failures = self.book.check(password, self.policy_of(person), owner(person))
+        if failures:
+            raise PolicyViolation([(failure.code, failure.message) for failure in failures])
+
+    def set_password(self, person: Person, password: str) -> None:
+        """Change a password on the person's behalf; slapd also refuses a reused one."""
+        self.check(person, password)
+        self._write(person, {"userPassword": [(MODIFY_REPLACE, [password])]})
+
+    def reset(self, person: Person, actor: str) -> str:
+        """Set a temporary password that must be changed at next sign-in; clear any lock.
+
+        Return the temporary password (show it once; it is never stored or logged in clear).
+        """
+        temporary = passwords.temporary_password(
+            self.book.policy(self.policy_of(person)), person=owner(person)
+        )
+        now = mapping.to_generalized_time(datetime.now(UTC))
+        if person.lock.locked:
+            self.unlock(person, actor)  # apart: slapd edits the lock itself on a password write
+        self._write(
+            person,
+            {
+                "userPassword": [(MODIFY_REPLACE, [temporary])],
+                "pwdReset": [(MODIFY_REPLACE, ["TRUE"])],
+                "mimsPasswordResetBy": [(MODIFY_REPLACE, [actor])],
+                "mimsPasswordResetTime": [(MODIFY_REPLACE, [now])],
+            },
+        )
+        audit.info("password reset to a temporary one: account=%s by=%s", person.login_id, actor)
+        return temporary
+
+    def unlock(self, person: Person, actor: str) -> None:
+        """Lift a lock from failed sign-ins (an administrative disable is left as it is)."""
+        # pwdFailureTime cannot be written; slapd clears it once the lock time is gone.
+        changes: dict[str, list[tuple[str, list[str]]]] = {
+            "pwdAccountLockedTime": [(MODIFY_REPLACE, [])],
+        }
+        entry = self._dn(person)
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+        audit.info("unlocked: account=%s by=%s", person.login_id, actor)
+
+    def assign(self, person: Person) -> bool:
+        """Point a person at the policy their role, school and level call for; say if it moved."""
+        name = self.policy_of(person)
+        if person.policy == name:
+            return False
+        changes = {
+            "pwdPolicySubentry": [(MODIFY_REPLACE, [dn.policy_dn(name, self.suffix)])],
+            "mimsPolicyName": [(MODIFY_REPLACE, [name])],
+        }
+        entry = self._dn(person)
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+        return True
+
+    def sign_in(self, person: Person, password: str) -> SignIn:
+        """Bind as the person (so ppolicy counts a failure) and report lock and must-change."""
+        result = self.directory.try_bind(self._dn(person), password, [ppolicy.REQUEST])
+        error = ppolicy.error(result)
+        ok = result.get("result") == 0
+        return SignIn(
+            ok=ok, locked=error == "accountLocked", must_change=error == "changeAfterReset"
+        )
+
+    def _write(self, person: Person, changes: dict[str, list[tuple[str, list[str]]]]) -> None:
+        entry = self._dn(person)
+
+        def modify(connection: Connection) -> None:
+            connection.raise_exceptions = False
+            try:
+                connection.modify(entry, changes, controls=[ppolicy.REQUEST])
+            finally:
+                connection.raise_exceptions = True
+            raise_for_password_result(connection.result, ppolicy.error(connection.result))
+
+        self.directory.run(modify, retry=False)
+
+    def _dn(self, person: Person) -> str:
+        return dn.person_dn(person.login_id.local, person.role, self.suffix)

@@ -1,0 +1,50 @@
+"""Put the directory-backed services together from the configuration, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from bridge.config import Config
+from bridge.core import passwords
+from bridge.core.naming import NamingRules
+from bridge.core.policy_book import PolicyBook, Rule
+from bridge.directory import target
+from bridge.directory.connection import Directory
+from bridge.directory.passwords import PasswordsDirectory
+from bridge.directory.people import PeopleDirectory
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the front doors use: people and their passwords, over one directory client."""
+
+    directory: Directory
+    people: PeopleDirectory
+    passwords: PasswordsDirectory
+
+
+def policy_book(config: Config) -> PolicyBook:
+    """Return the configured password policies and the rules that choose among them."""
+    policies = {
+        name: passwords.Policy(name=name, **asdict(policy))
+        for name, policy in config.policies.items()
+    }
+    rules = [
+        Rule(policy=r.policy, role=r.role, school=r.school, level=r.level)
+        for r in config.passwords.rules
+    ]
+    return PolicyBook(policies, rules, config.passwords.default_policy)
+
+
+def naming_rules(config: Config) -> NamingRules:
+    """Return the configured login-ID naming rules."""
+    return NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
+
+
+def build(config: Config, directory: Directory | None = None) -> Services:
+    """Return the services over ``directory`` (default: the configured one, not yet connected)."""
+    directory = directory or Directory(target.target(config))
+    suffix = config.directory.suffix
+    book = policy_book(config)
+    people = PeopleDirectory(directory, suffix, config.naming.domains, naming_rules(config), book)
+    return Services(directory, people, PasswordsDirectory(directory, suffix, book))
