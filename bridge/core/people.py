@@ -59,14 +59,12 @@ class LockState:
     permanent: bool = False
 
 
-@dataclass(frozen=True)
-class Person:
-    """A MIMS account as stored in the directory."""
+@dataclass(frozen=True, kw_only=True)
+class PersonFields:
+    """The fields a caller sets on a person (PERSON_FIELDS), shared by new and stored people."""
 
-    id: str
-    login_id: LoginId
-    role: Role
     full_name: str
+    role: Role
     given_name: str | None = None
     family_name: str | None = None
     display_name: str | None = None
@@ -79,6 +77,18 @@ class Person:
     organization: str | None = None
     recovery_email: str | None = None
     disabled: bool = False
+
+    def values(self) -> Changes:
+        """Return the settable fields as a mapping, to compare with a wanted state."""
+        return {name: getattr(self, name) for name in PERSON_FIELDS}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Person(PersonFields):
+    """A MIMS account as stored in the directory."""
+
+    id: str
+    login_id: LoginId
     answers_set: bool = False
     policy: str | None = None
     lock: LockState = field(default_factory=LockState)
@@ -92,35 +102,13 @@ class Person:
         """Return whether the account may sign in as far as administrators are concerned."""
         return not self.disabled
 
-    def values(self) -> Changes:
-        """Return the settable fields as a mapping, to compare with a wanted state."""
-        return {name: getattr(self, name) for name in PERSON_FIELDS}
 
-
-@dataclass(frozen=True)
-class NewPerson:
+@dataclass(frozen=True, kw_only=True)
+class NewPerson(PersonFields):
     """What is needed to create a person; the login ID is derived from the name if not given."""
 
-    full_name: str
-    role: Role
-    given_name: str | None = None
-    family_name: str | None = None
-    display_name: str | None = None
-    school: str | None = None
-    level: str | None = None
-    class_name: str | None = None
-    external_id: str | None = None
-    employee_number: str | None = None
-    department: str | None = None
-    organization: str | None = None
-    recovery_email: str | None = None
-    disabled: bool = False
     login_id: LoginId | None = None
     password: str | None = field(default=None, repr=False)
-
-    def values(self) -> Changes:
-        """Return the settable fields as a mapping (the password is never part of it)."""
-        return {name: getattr(self, name) for name in PERSON_FIELDS}
 
 
 @dataclass(frozen=True)

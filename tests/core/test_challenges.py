@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.core.challenges import (
     ANIMALS,
@@ -34,14 +36,6 @@ from bridge.core.challenges import (
     verify_all,
     verify_phc,
 )
-
-try:
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    HAS_HYPOTHESIS = True
-except ImportError:  # pragma: no cover - depends on the environment
-    HAS_HYPOTHESIS = False
 
 CATALOGUE = ("mother_maiden_name", "favourite_colour", "favourite_city")
 ANSWERS = {"mother_maiden_name": "Tan", "favourite_colour": "Blue", "favourite_city": "São Paulo"}
@@ -511,23 +505,15 @@ def test_module_imports_no_web_or_ldap_library() -> None:
     assert roots.isdisjoint({"flask", "ldap3"})
 
 
-if HAS_HYPOTHESIS:
-
-    @settings(max_examples=1000)
-    @given(st.text())
-    def test_property_normalise_is_idempotent_and_well_shaped(answer: str) -> None:
-        """Return a fixed point of normalise with single inner spaces, or refuse."""
-        try:
-            result = normalise(answer)
-        except InvalidAnswer:
-            return
-        assert normalise(result) == result
-        assert result == result.strip()
-        assert "  " not in result
-        assert 1 <= len(result) <= MAX_ANSWER_LENGTH
-
-else:  # pragma: no cover - depends on the environment
-
-    @pytest.mark.skip(reason="hypothesis is not installed")
-    def test_properties_need_hypothesis() -> None:
-        """Skip the property tests when hypothesis is missing."""
+@settings(max_examples=1000)
+@given(st.text())
+def test_property_normalise_is_idempotent_and_well_shaped(answer: str) -> None:
+    """Return a fixed point of normalise with single inner spaces, or refuse."""
+    try:
+        result = normalise(answer)
+    except InvalidAnswer:
+        return
+    assert normalise(result) == result
+    assert result == result.strip()
+    assert "  " not in result
+    assert 1 <= len(result) <= MAX_ANSWER_LENGTH

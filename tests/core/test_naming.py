@@ -7,6 +7,8 @@ import itertools
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.core.naming import (
     DEFAULT_CONNECTOR_WORDS,
@@ -18,14 +20,6 @@ from bridge.core.naming import (
     candidates,
     with_suffix,
 )
-
-try:
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    HAS_HYPOTHESIS = True
-except ImportError:  # pragma: no cover - depends on the environment
-    HAS_HYPOTHESIS = False
 
 BASE_SHAPE = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
 
@@ -455,57 +449,53 @@ def test_module_imports_no_web_or_ldap_library() -> None:
 
 # --- properties ---------------------------------------------------------------
 
-if HAS_HYPOTHESIS:
 
-    @settings(max_examples=500)
-    @given(st.text())
-    def test_property_any_text_gives_valid_base_or_invalid_name(name: str) -> None:
-        """Return a well-shaped base of at most 64 chars, or raise InvalidName."""
-        try:
-            base = base_local_part(name)
-        except InvalidName:
-            return
-        assert BASE_SHAPE.fullmatch(base)
-        assert len(base) <= 64
+@settings(max_examples=500)
+@given(st.text())
+def test_property_any_text_gives_valid_base_or_invalid_name(name: str) -> None:
+    """Return a well-shaped base of at most 64 chars, or raise InvalidName."""
+    try:
+        base = base_local_part(name)
+    except InvalidName:
+        return
+    assert BASE_SHAPE.fullmatch(base)
+    assert len(base) <= 64
 
-    @given(
-        st.lists(st.sampled_from(["a", "bb", "s/o", "bin", "x" * 40, "9"]), min_size=1),
-    )
-    def test_property_word_lists_give_valid_base(words: list[str]) -> None:
-        """Keep the base shape for names built from words and connectors."""
-        try:
-            base = base_local_part(" ".join(words))
-        except InvalidName:
-            assert all(w in DEFAULT_CONNECTOR_WORDS for w in words)
-            return
-        assert BASE_SHAPE.fullmatch(base)
-        assert len(base) <= 64
 
-    @given(
-        st.from_regex(BASE_SHAPE, fullmatch=True),
-        st.lists(st.integers(min_value=0, max_value=10**6), min_size=2, max_size=5, unique=True),
-    )
-    def test_property_suffixes_fit_and_are_distinct(base: str, ns: list[int]) -> None:
-        """Keep every candidate within 64 chars and distinct for distinct n."""
-        results = [with_suffix(base, n) for n in ns]
-        assert len(set(results)) == len(ns)
-        for result in results:
-            assert len(result) <= 64
-            assert BASE_SHAPE.fullmatch(result)
+@given(
+    st.lists(st.sampled_from(["a", "bb", "s/o", "bin", "x" * 40, "9"]), min_size=1),
+)
+def test_property_word_lists_give_valid_base(words: list[str]) -> None:
+    """Keep the base shape for names built from words and connectors."""
+    try:
+        base = base_local_part(" ".join(words))
+    except InvalidName:
+        assert all(w in DEFAULT_CONNECTOR_WORDS for w in words)
+        return
+    assert BASE_SHAPE.fullmatch(base)
+    assert len(base) <= 64
 
-    @given(
-        st.integers(min_value=1, max_value=64),
-        st.integers(min_value=1, max_value=10**6),
-    )
-    def test_property_suffix_on_numbered_64_char_base(width: int, n: int) -> None:
-        """Stay distinct from a 64-char base that already ends in _<n>."""
-        suffix = f"_{n}"
-        base = ("a" * width + "_" + "b" * 64)[: 64 - len(suffix)].rstrip("_") + suffix
-        assert with_suffix(base, n) != with_suffix(base, 0)
-        assert len(with_suffix(base, n)) <= 64
 
-else:  # pragma: no cover - depends on the environment
+@given(
+    st.from_regex(BASE_SHAPE, fullmatch=True),
+    st.lists(st.integers(min_value=0, max_value=10**6), min_size=2, max_size=5, unique=True),
+)
+def test_property_suffixes_fit_and_are_distinct(base: str, ns: list[int]) -> None:
+    """Keep every candidate within 64 chars and distinct for distinct n."""
+    results = [with_suffix(base, n) for n in ns]
+    assert len(set(results)) == len(ns)
+    for result in results:
+        assert len(result) <= 64
+        assert BASE_SHAPE.fullmatch(result)
 
-    @pytest.mark.skip(reason="hypothesis is not installed")
-    def test_properties_need_hypothesis() -> None:
-        """Skip the property tests when hypothesis is missing."""
+
+@given(
+    st.integers(min_value=1, max_value=64),
+    st.integers(min_value=1, max_value=10**6),
+)
+def test_property_suffix_on_numbered_64_char_base(width: int, n: int) -> None:
+    """Stay distinct from a 64-char base that already ends in _<n>."""
+    suffix = f"_{n}"
+    base = ("a" * width + "_" + "b" * 64)[: 64 - len(suffix)].rstrip("_") + suffix
+    assert with_suffix(base, n) != with_suffix(base, 0)
+    assert len(with_suffix(base, n)) <= 64

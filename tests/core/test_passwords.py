@@ -471,36 +471,34 @@ def test_temporary_password_gives_up_loudly(monkeypatch: pytest.MonkeyPatch) -> 
         temporary_password(ICON, random.Random(1))
 
 
-if HAS_HYPOTHESIS:
-
-    @settings(max_examples=300, deadline=None)
-    @given(
-        min_length=st.integers(1, 24),
-        extra=st.integers(0, 40),
-        digits=st.integers(0, 4),
-        lower=st.integers(0, 4),
-        upper=st.integers(0, 4),
-        letters=st.integers(0, 8),
-        seed=st.integers(0, 2**32),
+@settings(max_examples=300, deadline=None)
+@given(
+    min_length=st.integers(1, 24),
+    extra=st.integers(0, 40),
+    digits=st.integers(0, 4),
+    lower=st.integers(0, 4),
+    upper=st.integers(0, 4),
+    letters=st.integers(0, 8),
+    seed=st.integers(0, 2**32),
+)
+def test_temporary_password_passes_any_policy_up_to_24(
+    min_length: int, extra: int, digits: int, lower: int, upper: int, letters: int, seed: int
+) -> None:
+    # Every single character is on the common list: a policy needs room for two.
+    max_length = max(min_length + extra, 2)
+    assume(digits + max(letters, lower + upper) <= max_length)
+    policy = Policy(
+        "drawn",
+        min_length,
+        max_length=max_length,
+        min_digits=digits,
+        min_lowercase=lower,
+        min_uppercase=upper,
+        min_letters=letters,
     )
-    def test_temporary_password_passes_any_policy_up_to_24(
-        min_length: int, extra: int, digits: int, lower: int, upper: int, letters: int, seed: int
-    ) -> None:
-        # Every single character is on the common list: a policy needs room for two.
-        max_length = max(min_length + extra, 2)
-        assume(digits + max(letters, lower + upper) <= max_length)
-        policy = Policy(
-            "drawn",
-            min_length,
-            max_length=max_length,
-            min_digits=digits,
-            min_lowercase=lower,
-            min_uppercase=upper,
-            min_letters=letters,
-        )
-        password = temporary_password(policy, random.Random(seed))
-        assert check(password, policy) == []
-        assert set(password) <= UNAMBIGUOUS
+    password = temporary_password(policy, random.Random(seed))
+    assert check(password, policy) == []
+    assert set(password) <= UNAMBIGUOUS
 
 
 # --- Policy values and the configuration -----------------------------------------
