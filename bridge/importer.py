@@ -17,8 +17,9 @@ from typing import Literal
 from bridge.core.people import Changes, GroupKind, NewPerson, Person, school_group_names
 from bridge.core.roster import Rejected, Row
 from bridge.directory import dn
-from bridge.directory.people import PeopleDirectory
-from bridge.errors import BridgeError
+from bridge.directory.bulk import BulkWriter
+from bridge.directory.people import Draft, PeopleDirectory
+from bridge.errors import BridgeError, NameTaken
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
 ALWAYS_COMPARED = ("full_name", "school", "level", "class_name")
@@ -44,6 +45,9 @@ class Summary:
         return self.created + self.updated + self.unchanged + self.rejected
 
 
+_Written = tuple["Outcome | Rejected", str, list[tuple[GroupKind, str]]]
+
+
 @dataclass(frozen=True)
 class _Plan:
     row: Row
@@ -58,11 +62,13 @@ class Importer:
     def __init__(
         self,
         people: PeopleDirectory,
+        bulk: BulkWriter,
         workers: int = 4,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         dry_run: bool = False,
     ) -> None:
         self.people = people
+        self.bulk = bulk
         self.workers = workers
         self.batch_size = batch_size
         self.dry_run = dry_run
@@ -96,10 +102,18 @@ class Importer:
         plans = [self._plan(row, existing.get(str(row.person.external_id))) for row in rows]
         if self.dry_run:
             return [self._dry_outcome(plan) for plan in plans]
-        results = list(pool.map(self._write, plans))
+        results = self._add_new(plans, pool)
+        results |= dict(
+            zip(
+                [i for i, plan in enumerate(plans) if plan.existing is not None],
+                pool.map(self._write, [plan for plan in plans if plan.existing is not None]),
+                strict=True,
+            )
+        )
         joins: dict[tuple[GroupKind, str], list[str]] = defaultdict(list)
         outcomes: list[Outcome] = []
-        for plan, (outcome, entry, wanted_groups) in zip(plans, results, strict=True):
+        for index, plan in enumerate(plans):
+            outcome, entry, wanted_groups = results[index]
             if isinstance(outcome, Rejected):
                 on_reject(outcome)
                 outcomes.append("rejected")
@@ -111,9 +125,45 @@ class Importer:
             for kind, name in missing:
                 joins[(kind, name)].append(entry)
             outcomes.append("updated" if outcome == "unchanged" and missing else outcome)
-        for (kind, name), members in joins.items():
-            self.people.groups.add_members(self.people.groups.ensure(kind, name), members)
+        wanted = [
+            (self.people.groups.ensure(kind, name), members)
+            for (kind, name), members in joins.items()
+        ]
+        for failure in self.bulk.add_members(wanted):
+            if failure is not None:
+                raise failure  # a group that cannot take members is not a row's fault: stop
         return outcomes
+
+    def _add_new(self, plans: list[_Plan], pool: ThreadPoolExecutor) -> dict[int, _Written]:
+        """Add the batch's new people pipelined; namesakes then take their suffix one by one."""
+        results: dict[int, _Written] = {}
+        drafts: dict[int, Draft] = {}
+        for index, plan in enumerate(plans):
+            if plan.existing is not None:
+                continue
+            try:
+                drafts[index] = self.people.draft(plan.row.person)
+            except BridgeError as error:
+                results[index] = (_rejected(plan, error), "", [])
+        entries = [self.people.first_choice(draft) for draft in drafts.values()]
+        taken: list[int] = []
+        outcomes = self.bulk.add_all(entries)
+        for index, (entry, _), failure in zip(drafts, entries, outcomes, strict=True):
+            if failure is None:
+                results[index] = ("created", entry, _groups(plans[index]))
+            elif isinstance(failure, NameTaken):
+                taken.append(index)
+            else:
+                results[index] = (_rejected(plans[index], failure), "", [])
+
+        def allocate(index: int) -> _Written:
+            try:
+                return "created", self.people.allocate(drafts[index]), _groups(plans[index])
+            except BridgeError as error:
+                return _rejected(plans[index], error), "", []
+
+        results |= dict(zip(taken, pool.map(allocate, taken), strict=True))
+        return results
 
     def _plan(self, row: Row, existing: tuple[str, Person] | None) -> _Plan:
         if existing is None:
@@ -131,12 +181,12 @@ class Importer:
             return "created"
         return "updated" if plan.changes or plan.move_role else "unchanged"
 
-    def _write(self, plan: _Plan) -> tuple[Outcome | Rejected, str, list[tuple[GroupKind, str]]]:
+    def _write(self, plan: _Plan) -> _Written:
+        """Bring an existing person in line with their row."""
         new = plan.row.person
-        groups = school_group_names(new.school, new.level, new.class_name)
+        groups = _groups(plan)
+        assert plan.existing is not None
         try:
-            if plan.existing is None:
-                return "created", self.people.create_entry(new), groups
             entry, person = plan.existing
             outcome: Outcome = "unchanged"
             if plan.move_role:
@@ -147,11 +197,20 @@ class Importer:
                 outcome = "updated"
             return outcome, entry, groups
         except BridgeError as error:
-            return Rejected(plan.row.number, str(error), _row_values(new)), "", []
+            return _rejected(plan, error), "", []
 
     def _moved_entry(self, person: Person, new: NewPerson) -> str:
         moved = self.people.change_role(person.id, new.role)
         return dn.person_dn(moved.login_id.local, moved.role, self.people.suffix)
+
+
+def _groups(plan: _Plan) -> list[tuple[GroupKind, str]]:
+    new = plan.row.person
+    return school_group_names(new.school, new.level, new.class_name)
+
+
+def _rejected(plan: _Plan, error: BridgeError) -> Rejected:
+    return Rejected(plan.row.number, str(error), _row_values(plan.row.person))
 
 
 def _batches(items: Iterator[Row | Rejected], size: int) -> Iterator[list[Row | Rejected]]:

@@ -12,10 +12,11 @@ from typing import TextIO
 
 import click
 
-from bridge.cli import data_dir_option, load, main, people_directory
+from bridge.cli import data_dir_option, load, main, open_services
 from bridge.core import demo as demo_roster
 from bridge.core import roster
 from bridge.core.naming import NamingRules
+from bridge.directory.bulk import BulkWriter
 from bridge.errors import InvalidValue
 from bridge.importer import Importer
 
@@ -61,7 +62,9 @@ def import_roster(
     config = load(ctx, slapd={"data_dir": data_dir})
     rules = NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
     total = _count_rows(csv_file)
-    importer = Importer(people_directory(config), workers=workers, dry_run=dry_run)
+    services = open_services(config)
+    bulk = BulkWriter(services.directory.target)
+    importer = Importer(services.people, bulk, workers=workers, dry_run=dry_run)
     with (
         _open_roster(csv_file) as lines,
         _rejects_writer(rejects) as on_reject,

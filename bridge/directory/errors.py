@@ -86,3 +86,21 @@ def raise_for_password_result(result: Mapping[str, Any], ppolicy_error: str | No
     if result.get("result") in (51, 52):
         raise DirectoryUnavailable("the directory does not answer")
     raise DirectoryError(f"the directory refused the password change ({result.get('description')})")
+
+
+def error_for_code(code: int, message: str = "") -> BridgeError:
+    """Return the domain error for an LDAP result code (RFC 4511 section 4.1.9).
+
+    For results read outside ldap3 (the bulk writer), keyed like ``translated`` above.
+    """
+    if code == 68:
+        return NameTaken("an entry with that name already exists")
+    if code == 19 and "non-unique" in message:
+        return AlreadyExists("that login ID or external ID is already used")
+    if code in (19, 21, 65):
+        return InvalidValue("the directory refused a value")
+    if code == 32:
+        return NotFound("no such entry")
+    if code in (51, 52, 81, 85, 91):
+        return DirectoryUnavailable("the directory does not answer")
+    return DirectoryError(f"the directory refused the operation (result {code})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
@@ -28,6 +29,16 @@ from bridge.errors import InvalidValue, NameTaken, NotFound, PolicyViolation
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
 _SUFFIXED = re.compile(r"^(?P<base>.+)_(?P<n>\d+)$")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A checked new person: role, attributes, the base login ID, or the one chosen for them."""
+
+    role: Role
+    attributes: dict[str, list[str]]
+    base: str
+    login_id: LoginId | None
 
 
 class PeopleDirectory:
@@ -59,6 +70,13 @@ class PeopleDirectory:
 
     def create_entry(self, new: NewPerson) -> str:
         """Add a person's entry alone (no groups, no read-back) and return its DN; for bulk work."""
+        draft = self.draft(new)
+        if draft.login_id is not None:
+            return self._add(draft.login_id, draft.role, draft.attributes)
+        return self._allocate(draft.base, draft.role, draft.attributes)
+
+    def draft(self, new: NewPerson) -> Draft:
+        """Check a new person and return the entry to add, with its first-choice login ID."""
         self._check(new.values())
         role = new.role
         if new.login_id is not None:
@@ -68,15 +86,25 @@ class PeopleDirectory:
         if new.password:
             self._check_password(new, role)
             attributes["userPassword"] = [new.password]  # slapd hashes it (ppolicy hash cleartext)
-        if new.login_id is not None:
-            entry = self._add(new.login_id, role, attributes)
-        else:
-            try:
-                base = naming.base_local_part(new.full_name, self.rules)
-            except naming.InvalidName as error:
+        try:
+            base = naming.base_local_part(new.full_name, self.rules)
+        except naming.InvalidName as error:
+            if new.login_id is None:
                 raise InvalidValue(str(error)) from None
-            entry = self._allocate(base, role, attributes)
-        return entry
+            base = new.login_id.local
+        return Draft(role, attributes, base, new.login_id)
+
+    def first_choice(self, draft: Draft) -> tuple[str, dict[str, list[str]]]:
+        """Return the DN and full attributes of a draft under its first-choice login ID."""
+        login_id = draft.login_id or LoginId(draft.base, self.domains[draft.role])
+        entry = dn.person_dn(login_id.local, draft.role, self.suffix)
+        return entry, draft.attributes | mapping.login_attributes(login_id)
+
+    def allocate(self, draft: Draft) -> str:
+        """Add a draft whose first choice was taken: the next free suffix, or NameTaken."""
+        if draft.login_id is not None:
+            return self._add(draft.login_id, draft.role, draft.attributes)
+        return self._allocate(draft.base, draft.role, draft.attributes)
 
     def _policy_attributes(
         self, role: Role, school: str | None, level: str | None
