@@ -192,6 +192,18 @@ class AnswersDirectory:
         changes = {"mimsMustSetAnswers": [(MODIFY_REPLACE, ["TRUE"])]}
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
 
+    def start_year(self, entry: str) -> None:
+        """Make the person choose a new password and new answers at next sign-in.
+
+        pwdReset makes slapd answer a bind with changeAfterReset, as after an admin reset,
+        but the password stays the one the person knows.
+        """
+        changes = {
+            "pwdReset": [(MODIFY_REPLACE, ["TRUE"])],
+            "mimsMustSetAnswers": [(MODIFY_REPLACE, ["TRUE"])],
+        }
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+
     def set_password_once(self, entry: str, password: str, version: str) -> None:
         """Write a new password only if the entry is still at ``version`` (its entryCSN).
 
