@@ -30,12 +30,12 @@ from bridge.core.challenges import SsprAttempts
 from bridge.core.naming import LoginId
 from bridge.directory import dn, mapping, ppolicy
 from bridge.directory.connection import Directory
-from bridge.directory.errors import raise_for_password_result
+from bridge.directory.errors import DirectoryError, raise_for_password_result
 from bridge.errors import NotFound
 
 ASSERTION_OID = "1.3.6.1.1.12"  # RFC 4528
 _NO_SUCH_ATTRIBUTE = 16
-_ATTRIBUTE_EXISTS = 20
+_ALREADY_THERE = (19, 20)  # constraintViolation (single value), attributeOrValueExists
 _ASSERTION_FAILED = 122
 
 ANSWER_READ = [
@@ -140,18 +140,21 @@ class AnswersDirectory:
         def bump(connection: Connection) -> None:
             connection.raise_exceptions = False
             try:
-                for _ in range(3):
+                for _ in range(10):
                     connection.modify(entry, {"mimsSsprFailures": [(MODIFY_INCREMENT, [1])]})
                     if connection.result["result"] != _NO_SUCH_ATTRIBUTE:
                         break
-                    # No counter yet: the first failure adds it; a racing add means retry.
+                    # No counter yet: the first failure adds it. If another bridge added it
+                    # first, slapd refuses a second value (19 or 20): increment that one.
                     connection.modify(entry, {"mimsSsprFailures": [(MODIFY_ADD, ["1"])]})
-                    if connection.result["result"] != _ATTRIBUTE_EXISTS:
+                    if connection.result["result"] not in _ALREADY_THERE:
                         break
             finally:
                 connection.raise_exceptions = True
             if connection.result["result"] == 32:
                 raise NotFound("no such person")
+            if connection.result["result"] != 0:
+                raise DirectoryError("the directory refused to count a failed reset attempt")
 
         self.directory.run(bump, retry=False)
         attempts = self.get(entry).attempts
