@@ -46,6 +46,12 @@ def _csrf() -> None:
     security.check_csrf()
 
 
+@blueprint.errorhandler(NotSignedIn)
+def _signed_out(_: NotSignedIn) -> Response:
+    session.clear()
+    return redirect(url_for("sspr.sign_in"))
+
+
 @blueprint.app_context_processor
 def _template_values() -> dict[str, Any]:
     return {"csrf_token": security.csrf_token}

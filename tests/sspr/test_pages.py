@@ -101,3 +101,12 @@ def test_forgot_password_by_forms(web: FlaskClient, ready: Account, portal: Port
         "/sspr/forgot/password", data=form | {"new_password": GOOD, "new_password_again": GOOD}
     )
     assert again.status_code == 302 and "expired=1" in again.location
+
+
+def test_a_session_whose_account_is_gone_goes_back_to_sign_in(
+    web: FlaskClient, mary: Account, services: Services
+) -> None:
+    submit(web, "/sspr/", {"login_id": mary.login, "password": GOOD})
+    services.people.delete(mary.person.id)
+    response = web.get("/sspr/home")
+    assert response.status_code == 302 and response.location.endswith("/sspr/")
