@@ -4,12 +4,12 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?= python3
 
-.PHONY: run test lint bench system clean
+.PHONY: run test lint bench system system-test clean
 
 run: system $(STAMP)
 	$(BIN)/mims serve
 
-test: system $(STAMP)
+test: system-test $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -22,6 +22,10 @@ lint: $(STAMP)
 
 system:
 	@scripts/ensure-system
+
+# The browser tests drive Debian's chromium (never `playwright install`); card tests read PDFs.
+system-test:
+	@scripts/ensure-system chromium poppler-utils fonts-dejavu-core
 
 # Rebuilt only when pyproject.toml changes, so a second `make test` starts at once.
 $(STAMP): pyproject.toml

@@ -7,9 +7,11 @@ import logging
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
+from bridge import sspr
 from bridge.config import Config, load_config
 from bridge.directory import target
 from bridge.directory.connection import Directory
+from bridge.services import build
 from bridge.web import health
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ def create_app(config: Config | None = None, directory: Directory | None = None)
     app.config["MIMS"] = config
     app.extensions["mims.directory"] = directory or Directory(target.target(config))
     app.register_blueprint(health.blueprint)
+    sspr.init_app(app, config, build(config, app.extensions["mims.directory"]))
     app.register_error_handler(Exception, _internal_error)
     return app
 

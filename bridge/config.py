@@ -157,12 +157,23 @@ class SsprConfig:
     questions: tuple[Question, ...]
     answers_required: int = Field(default=3, ge=1, le=10)
     max_failed_attempts: int = Field(default=5, ge=1, le=100)
+    # Signs portal sessions, reset tickets and tokens. Empty: managed mode keeps one in the
+    # data folder (portal.secret); with an external directory the bridge refuses to start.
+    secret_key: str = field(default="", repr=False)
+    portal_url: str = "http://127.0.0.1:8080/sspr/"
+    ticket_minutes: int = Field(default=15, ge=1, le=120)
+    token_minutes: int = Field(default=10, ge=1, le=60)
+    session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    rate_limit: str = "20 per minute"
+    cookie_secure: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> SsprConfig:
         ids = [q.id for q in self.questions]
         if len(set(ids)) != len(ids):
             raise ValueError("questions: each question needs its own id")
+        if self.secret_key and len(self.secret_key) < 32:
+            raise ValueError("secret_key: use at least 32 characters (or leave it empty)")
         if len(ids) < self.answers_required:
             raise ValueError(
                 f"questions: {self.answers_required} answers are required "
@@ -215,6 +226,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "MIMS_HTTP_HOST": ("http", "host"),
     "MIMS_HTTP_PORT": ("http", "port"),
     "MIMS_HTTP_WORKERS": ("http", "workers"),
+    "MIMS_SECRET_KEY": ("sspr", "secret_key"),
 }
 
 
@@ -290,7 +302,7 @@ def _describe(error: Any, data: Mapping[str, Any], from_env: Mapping[tuple[str, 
         return f"config: {key}.{message}" if key else f"config: {message}"
     if error["type"] == "missing" or "input" not in error:
         return f"config: {key}: {message}"
-    shown = "<hidden>" if loc and loc[-1] == "password" else repr(error["input"])
+    shown = "<hidden>" if loc and loc[-1] in ("password", "secret_key") else repr(error["input"])
     return f"config: {key}: {message} (got {shown})"
 
 

@@ -9,6 +9,7 @@ from bridge.core import passwords
 from bridge.core.naming import NamingRules
 from bridge.core.policy_book import PolicyBook, Rule
 from bridge.directory import target
+from bridge.directory.answers import AnswersDirectory
 from bridge.directory.connection import Directory
 from bridge.directory.passwords import PasswordsDirectory
 from bridge.directory.people import PeopleDirectory
@@ -16,11 +17,12 @@ from bridge.directory.people import PeopleDirectory
 
 @dataclass(frozen=True)
 class Services:
-    """What the front doors use: people and their passwords, over one directory client."""
+    """What the front doors use: people, passwords and challenge answers, over one client."""
 
     directory: Directory
     people: PeopleDirectory
     passwords: PasswordsDirectory
+    answers: AnswersDirectory
 
 
 def policy_book(config: Config) -> PolicyBook:
@@ -47,4 +49,9 @@ def build(config: Config, directory: Directory | None = None) -> Services:
     suffix = config.directory.suffix
     book = policy_book(config)
     people = PeopleDirectory(directory, suffix, config.naming.domains, naming_rules(config), book)
-    return Services(directory, people, PasswordsDirectory(directory, suffix, book))
+    return Services(
+        directory,
+        people,
+        PasswordsDirectory(directory, suffix, book),
+        AnswersDirectory(directory, suffix),
+    )

@@ -47,6 +47,10 @@ def serve(
         ctx, slapd={"data_dir": data_dir, "port": ldap_port}, http={"port": port, "host": host}
     )
     started = target.ensure_running(config)
+    # Before the workers fork: refuse at once without a portal secret, or make the managed one.
+    from bridge.sspr.secret import portal_secret
+
+    portal_secret(config)
     build(config).passwords.sync_policies()
     master = os.getpid()
     try:

@@ -104,6 +104,8 @@ class PasswordsDirectory:
     def reset(self, person: Person, actor: str) -> str:
         """Set a temporary password that must be changed at next sign-in; clear any lock.
 
+        Any self-service reset closed after wrong answers is opened again too.
+
         Return the temporary password (show it once; it is never stored or logged in clear).
         """
         temporary = passwords.temporary_password(
@@ -119,6 +121,9 @@ class PasswordsDirectory:
                 "pwdReset": [(MODIFY_REPLACE, ["TRUE"])],
                 "mimsPasswordResetBy": [(MODIFY_REPLACE, [actor])],
                 "mimsPasswordResetTime": [(MODIFY_REPLACE, [now])],
+                # The school's reset also reopens self-service reset (challenge answers).
+                "mimsSsprFailures": [(MODIFY_REPLACE, [])],
+                "mimsSsprLockedTime": [(MODIFY_REPLACE, [])],
             },
         )
         audit.info("password reset to a temporary one: account=%s by=%s", person.login_id, actor)

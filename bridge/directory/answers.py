@@ -1,0 +1,258 @@
+"""Challenge answers, SSPR attempt counters and set-up flags in the directory.
+
+Everything self-service password reset needs to remember lives on the person's entry
+(``schemas/mims.ldif``), so any number of bridge processes agree:
+
+- ``mimsChallengeAnswer``: ``<question id>:<Argon2id PHC>``, one value per question, readable
+  by the bridge alone (olcAccess); ``mimsChallengeSetTime``: when they were set.
+- ``mimsSsprFailures``: wrong sets of answers, raised with an LDAP increment (RFC 4525), so
+  two bridges counting at once never lose a failure; ``mimsSsprLockedTime``: when SSPR closed.
+- ``mimsMustSetAnswers``: the person must choose new answers at next sign-in.
+
+A reset token is made single-use without server state: it carries the entry's ``entryCSN``
+when it was issued, and the password write sends an LDAP assertion (RFC 4528) that the
+entry still has that ``entryCSN``. Any write to the entry (the password change itself, a
+failed bind counted by ppolicy, an admin reset) changes it, so the token works once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_INCREMENT, MODIFY_REPLACE, SUBTREE, Connection
+from ldap3.operation.search import compile_filter, parse_filter
+from pyasn1.codec.ber import encoder
+
+from bridge.core.challenges import SsprAttempts
+from bridge.core.naming import LoginId
+from bridge.directory import dn, mapping, ppolicy
+from bridge.directory.connection import Directory
+from bridge.directory.errors import DirectoryError, raise_for_password_result
+from bridge.errors import NotFound
+
+ASSERTION_OID = "1.3.6.1.1.12"  # RFC 4528
+_NO_SUCH_ATTRIBUTE = 16
+_ALREADY_THERE = (19, 20)  # constraintViolation (single value), attributeOrValueExists
+_ASSERTION_FAILED = 122
+
+ANSWER_READ = [
+    "mail",
+    "entryUUID",
+    "entryCSN",
+    "mimsChallengeAnswer",
+    "mimsChallengeSetTime",
+    "mimsSsprFailures",
+    "mimsSsprLockedTime",
+    "mimsMustSetAnswers",
+    "pwdReset",
+]
+
+
+class StaleToken(Exception):
+    """The entry changed since the token was issued: the token was used or overtaken."""
+
+
+@dataclass(frozen=True)
+class AnswerState:
+    """What SSPR knows about one account: its answers, counters and flags."""
+
+    dn: str
+    person_id: str
+    stored: tuple[str, ...]
+    attempts: SsprAttempts
+    must_set_answers: bool
+    must_change_password: bool
+    version: str
+
+    @property
+    def answers_set(self) -> bool:
+        """Return whether answers are stored and not waiting to be chosen again."""
+        return bool(self.stored) and not self.must_set_answers
+
+
+def assertion_control(attribute: str, value: str) -> tuple[str, bool, bytes]:
+    """Return an RFC 4528 assertion control: the operation runs only if ``attribute=value``."""
+    node = parse_filter(dn.equals(attribute, value), None, False, True, None, False)
+    return (ASSERTION_OID, True, encoder.encode(compile_filter(node.elements[0])))
+
+
+class AnswersDirectory:
+    """Read and write challenge answers and SSPR state on people's entries."""
+
+    def __init__(self, directory: Directory, suffix: str) -> None:
+        self.directory = directory
+        self.suffix = suffix
+
+    def find(self, login_id: LoginId) -> AnswerState | None:
+        """Return the SSPR state of the person with this login ID, or None."""
+        query = f"(&(objectClass=mimsPerson){dn.equals('mail', str(login_id))})"
+        return self._read(dn.people_base(self.suffix), SUBTREE, query)
+
+    def get(self, entry: str) -> AnswerState:
+        """Return the SSPR state of the entry at ``entry``; NotFound if it is gone."""
+        found = self._read(entry, "BASE", "(objectClass=mimsPerson)")
+        if found is None:
+            raise NotFound("no such person")
+        return found
+
+    def _read(self, base: str, scope: str, query: str) -> AnswerState | None:
+        def read(connection: Connection) -> dict[str, Any] | None:
+            connection.search(base, query, scope, attributes=ANSWER_READ, size_limit=2)
+            return dict(connection.response[0]) if connection.response else None
+
+        entry = self.directory.run(read)
+        return None if entry is None else _state(entry)
+
+    def set_answers(
+        self, entry: str, stored: Sequence[str], recovery_email: str | None = None
+    ) -> None:
+        """Replace the answers (already hashed), stamp the time, clear the must-set flag."""
+        changes: dict[str, list[tuple[str, list[Any]]]] = {
+            "mimsChallengeAnswer": [(MODIFY_REPLACE, list(stored))],
+            "mimsChallengeSetTime": [(MODIFY_REPLACE, [_now()])],
+            "mimsMustSetAnswers": [(MODIFY_REPLACE, [])],
+        }
+        if recovery_email is not None:
+            changes["mimsRecoveryEmail"] = [
+                (MODIFY_REPLACE, [recovery_email] if recovery_email else [])
+            ]
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+
+    def replace_answer(self, entry: str, old: str, new: str) -> None:
+        """Swap one stored value for a rehashed one; skip quietly if it changed meanwhile."""
+        changes = {"mimsChallengeAnswer": [(MODIFY_DELETE, [old]), (MODIFY_ADD, [new])]}
+
+        def swap(connection: Connection) -> None:
+            connection.raise_exceptions = False
+            try:
+                connection.modify(entry, changes)
+            finally:
+                connection.raise_exceptions = True
+
+        self.directory.run(swap, retry=False)
+
+    def record_failure(self, entry: str, max_attempts: int) -> SsprAttempts:
+        """Count one wrong set of answers atomically; close SSPR on reaching max_attempts."""
+
+        def bump(connection: Connection) -> None:
+            connection.raise_exceptions = False
+            try:
+                for _ in range(10):
+                    connection.modify(entry, {"mimsSsprFailures": [(MODIFY_INCREMENT, [1])]})
+                    if connection.result["result"] != _NO_SUCH_ATTRIBUTE:
+                        break
+                    # No counter yet: the first failure adds it. If another bridge added it
+                    # first, slapd refuses a second value (19 or 20): increment that one.
+                    connection.modify(entry, {"mimsSsprFailures": [(MODIFY_ADD, ["1"])]})
+                    if connection.result["result"] not in _ALREADY_THERE:
+                        break
+            finally:
+                connection.raise_exceptions = True
+            if connection.result["result"] == 32:
+                raise NotFound("no such person")
+            if connection.result["result"] != 0:
+                raise DirectoryError("the directory refused to count a failed reset attempt")
+
+        self.directory.run(bump, retry=False)
+        attempts = self.get(entry).attempts
+        if attempts.failures >= max_attempts and attempts.locked_time is None:
+            self._close(entry)
+            attempts = self.get(entry).attempts
+        return attempts
+
+    def _close(self, entry: str) -> None:
+        """Stamp mimsSsprLockedTime once; a second bridge doing the same at once is harmless."""
+
+        def close(connection: Connection) -> None:
+            connection.raise_exceptions = False
+            try:
+                connection.modify(entry, {"mimsSsprLockedTime": [(MODIFY_ADD, [_now()])]})
+            finally:
+                connection.raise_exceptions = True
+
+        self.directory.run(close, retry=False)
+
+    def clear_failures(self, entry: str) -> None:
+        """Forget wrong attempts after a right set of answers."""
+        changes: dict[str, list[tuple[str, list[str]]]] = {
+            "mimsSsprFailures": [(MODIFY_REPLACE, [])]
+        }
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+
+    def reopen(self, entry: str) -> None:
+        """Reopen SSPR for an account (the school's reset): clear the counter and the lock."""
+        changes: dict[str, list[tuple[str, list[str]]]] = {
+            "mimsSsprFailures": [(MODIFY_REPLACE, [])],
+            "mimsSsprLockedTime": [(MODIFY_REPLACE, [])],
+        }
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+
+    def require_new_answers(self, entry: str) -> None:
+        """Make the person choose new answers at next sign-in (the start-of-year reset)."""
+        changes = {"mimsMustSetAnswers": [(MODIFY_REPLACE, ["TRUE"])]}
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+
+    def start_year(self, entry: str) -> None:
+        """Make the person choose a new password and new answers at next sign-in.
+
+        pwdReset makes slapd answer a bind with changeAfterReset, as after an admin reset,
+        but the password stays the one the person knows.
+        """
+        changes = {
+            "pwdReset": [(MODIFY_REPLACE, ["TRUE"])],
+            "mimsMustSetAnswers": [(MODIFY_REPLACE, ["TRUE"])],
+        }
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+
+    def set_password_once(self, entry: str, password: str, version: str) -> None:
+        """Write a new password only if the entry is still at ``version`` (its entryCSN).
+
+        Raise StaleToken when it is not; PolicyViolation when slapd refuses the password
+        (history, length). pwdReset is cleared: the person chose this password themselves.
+        """
+        changes = {
+            "userPassword": [(MODIFY_REPLACE, [password])],
+            "pwdReset": [(MODIFY_REPLACE, [])],
+        }
+        controls = [ppolicy.REQUEST, assertion_control("entryCSN", version)]
+
+        def modify(connection: Connection) -> None:
+            connection.raise_exceptions = False
+            try:
+                connection.modify(entry, changes, controls=controls)
+            finally:
+                connection.raise_exceptions = True
+            if connection.result["result"] == _ASSERTION_FAILED:
+                raise StaleToken()
+            raise_for_password_result(connection.result, ppolicy.error(connection.result))
+
+        self.directory.run(modify, retry=False)
+
+
+def _now() -> str:
+    return mapping.to_generalized_time(datetime.now(UTC))
+
+
+def _state(entry: dict[str, Any]) -> AnswerState:
+    raw = {key.lower(): value for key, value in entry["raw_attributes"].items()}
+
+    def text(name: str) -> str | None:
+        values = raw.get(name) or []
+        return values[0].decode() if values else None
+
+    failures = text("mimsssprfailures")
+    return AnswerState(
+        dn=str(entry["dn"]),
+        person_id=text("entryuuid") or "",
+        stored=tuple(value.decode() for value in raw.get("mimschallengeanswer") or []),
+        attempts=SsprAttempts(
+            failures=max(0, int(failures)) if failures else 0,
+            locked_time=mapping.generalized_time(text("mimsssprlockedtime")),
+        ),
+        must_set_answers=text("mimsmustsetanswers") == "TRUE",
+        must_change_password=text("pwdreset") == "TRUE",
+        version=text("entrycsn") or "",
+    )

@@ -1,0 +1,44 @@
+"""The MIMS portal: sign-in, first-login set-up, self-service password reset, under /sspr/."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import TooManyRequests
+
+from bridge.config import Config
+from bridge.core.challenges import DEFAULT_PARAMS
+from bridge.services import Services
+from bridge.sspr import api, pages, security
+from bridge.sspr.secret import portal_secret
+from bridge.sspr.service import Portal
+
+TOO_MANY = "Slow down! You tried many times very quickly. Please wait a minute and try again."
+
+
+def init_app(app: Flask, config: Config, services: Services) -> None:
+    """Attach the portal, its API, rate limits and security headers to the app."""
+    secret = portal_secret(config)
+    security.configure(app, config.sspr, secret)
+    app.extensions["mims.portal"] = Portal(services, config.sspr, secret, DEFAULT_PARAMS)
+    # In-memory counters: per process, so N workers allow up to N times the rate (README).
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+    app.extensions["mims.limiter"] = limiter
+    for blueprint in (api.blueprint, pages.blueprint):
+        limiter.limit(config.sspr.rate_limit, methods=["POST"])(blueprint)
+        app.register_blueprint(blueprint)
+    app.register_error_handler(TooManyRequests, _too_many)
+    app.after_request(_headers)
+
+
+def _headers(response: Response) -> Response:
+    if request.path.startswith("/sspr"):
+        return security.add_headers(response)
+    return response
+
+
+def _too_many(_: TooManyRequests) -> tuple[Response | str, int]:
+    if request.path.startswith("/sspr/api/"):
+        return jsonify({"error": "too_many_tries", "detail": TOO_MANY}), 429
+    return render_template("sspr/message.html", title="Please wait", message=TOO_MANY), 429

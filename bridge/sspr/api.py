@@ -1,0 +1,147 @@
+"""The portal's JSON API under /sspr/api/: the same rules as the pages, for apps and tests.
+
+Requests must be ``application/json`` (the API's CSRF defence); every error is
+``{"error": code, "detail": words}`` and never echoes a password or an answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, session
+
+from bridge.core.challenges import InvalidAnswer
+from bridge.errors import PolicyViolation
+from bridge.sspr.service import BadRequest, NotSignedIn, Portal, PortalError
+
+blueprint = Blueprint("sspr_api", __name__, url_prefix="/sspr/api")
+
+
+def portal() -> Portal:
+    """Return the app's portal service."""
+    result: Portal = current_app.extensions["mims.portal"]
+    return result
+
+
+def error(code: str, detail: str, status: int, **extra: Any) -> tuple[Response, int]:
+    """Return a JSON error body and status."""
+    return jsonify({"error": code, "detail": detail, **extra}), status
+
+
+@blueprint.before_request
+def _json_only() -> tuple[Response, int] | None:
+    if not request.is_json:
+        return error("json_only", "Send this as JSON (Content-Type: application/json).", 415)
+    return None
+
+
+@blueprint.errorhandler(PortalError)
+def _portal_error(exc: PortalError) -> tuple[Response, int]:
+    return error(exc.code, exc.detail, exc.status)
+
+
+@blueprint.errorhandler(PolicyViolation)
+def _policy(exc: PolicyViolation) -> tuple[Response, int]:
+    failures = [{"code": code, "message": message} for code, message in exc.failures]
+    detail = "Your new password does not follow the rules yet. " + " ".join(
+        message for _, message in exc.failures
+    )
+    return error("password_rules", detail, 400, failures=failures)
+
+
+@blueprint.errorhandler(InvalidAnswer)
+def _answers(exc: InvalidAnswer) -> tuple[Response, int]:
+    problems = [{"detail": p.reason, "questions": list(p.question_ids)} for p in exc.problems]
+    return error("answers", str(exc), 400, problems=problems)
+
+
+def body() -> dict[str, Any]:
+    """Return the JSON object sent, or refuse anything else."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest()
+    return data
+
+
+def text(data: dict[str, Any], key: str, required: bool = True) -> str:
+    """Return a string field (at most 1,000 characters)."""
+    value = data.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or len(value) > 1000 or (required and not value):
+        raise BadRequest()
+    return value
+
+
+def signed_in() -> str:
+    """Return the signed-in person's id, or refuse."""
+    person_id = session.get("pid")
+    if not isinstance(person_id, str):
+        raise NotSignedIn()
+    return person_id
+
+
+@blueprint.post("/login")
+def login() -> Response:
+    """Sign in; 200 with the next step and a session cookie, 401 wrong, 423 locked."""
+    data = body()
+    result = portal().sign_in(text(data, "loginId"), text(data, "password"))
+    session.clear()
+    session.permanent = True
+    session["pid"] = result.person_id
+    return jsonify({"next": result.next})
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    """Forget the session."""
+    session.clear()
+    return jsonify({"next": "signed_out"})
+
+
+@blueprint.post("/reset/start")
+def reset_start() -> Response:
+    """Return a ticket and the questions; the same shape for every login ID."""
+    ticket, questions = portal().start_reset(text(body(), "loginId"))
+    return jsonify({"ticket": ticket, "questions": [{"id": q, "text": t} for q, t in questions]})
+
+
+@blueprint.post("/reset/verify")
+def reset_verify() -> Response:
+    """Return a reset token only when every answer is right."""
+    data = body()
+    answers = data.get("answers")
+    if not isinstance(answers, dict) or not all(isinstance(v, str) for v in answers.values()):
+        raise BadRequest()
+    return jsonify({"resetToken": portal().verify(text(data, "ticket"), answers)})
+
+
+@blueprint.post("/reset/complete")
+def reset_complete() -> Response:
+    """Set the new password (once per token)."""
+    data = body()
+    portal().complete(text(data, "resetToken"), text(data, "newPassword"))
+    return jsonify({"next": "sign_in"})
+
+
+@blueprint.post("/password")
+def change_password() -> Response:
+    """Change the signed-in person's password; return the next step."""
+    data = body()
+    step = portal().change_password(
+        signed_in(), text(data, "currentPassword"), text(data, "newPassword")
+    )
+    return jsonify({"next": step})
+
+
+@blueprint.post("/answers")
+def set_answers() -> Response:
+    """Set the signed-in person's answers and optional recovery e-mail."""
+    data = body()
+    answers = data.get("answers")
+    if not isinstance(answers, dict) or not all(isinstance(v, str) for v in answers.values()):
+        raise BadRequest()
+    email = data.get("recoveryEmail")
+    if email is not None and not isinstance(email, str):
+        raise BadRequest()
+    return jsonify({"next": portal().set_answers(signed_in(), answers, email)})

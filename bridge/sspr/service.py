@@ -1,0 +1,401 @@
+"""The portal's rules in plain Python: sign in, first-login steps, and reset by 3 answers.
+
+Nothing here knows HTTP or LDAP: views call these methods and render what they return or
+raise. Every refusal is a :class:`PortalError` with a status, a stable ``error`` code and
+words a 9-year-old can act on. Tickets and reset tokens are signed (itsdangerous) and
+short-lived; what must outlive a request (answers, counters, flags) is in the directory.
+
+Indistinguishable on purpose: an unknown login ID, an account without answers, an account
+whose self-service reset is closed, and wrong answers all get :class:`ResetRefused`, after
+the same Argon2id work (``verify_all`` runs dummy verifications where there is nothing to
+check), so neither words, status nor time tell whether a login ID exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from bridge.config import SsprConfig
+from bridge.core import challenges, passwords
+from bridge.core.challenges import DEFAULT_PARAMS, HashParams, InvalidAnswer
+from bridge.core.naming import InvalidLoginId, LoginId
+from bridge.core.people import Person
+from bridge.directory.answers import AnswerState, StaleToken
+from bridge.errors import BridgeError, NotFound, PolicyViolation
+from bridge.services import Services
+
+Next = Literal["done", "change_password", "setup_answers"]
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+ASK_SCHOOL = "ask your teacher or the school office"
+
+
+class PortalError(BridgeError):
+    """A refusal the portal shows as it is: status, code and child-friendly words."""
+
+    status = 400
+    code = "error"
+    words = "Something went wrong. Please try again."
+
+    def __init__(self, words: str | None = None) -> None:
+        super().__init__(words or self.words)
+        self.detail = words or self.words
+
+
+class WrongSignIn(PortalError):
+    """Wrong login ID or password: one message for both."""
+
+    status = 401
+    code = "wrong_login"
+    words = (
+        "That login ID or password is not right. Check them and try again."
+        " Capital letters matter in the password."
+    )
+
+
+class AccountLocked(PortalError):
+    """ppolicy locked the account after too many wrong passwords."""
+
+    status = 423
+    code = "locked"
+    words = (
+        "Your account is temporarily locked to prevent unauthorized use."
+        f" To open it again, {ASK_SCHOOL}."
+    )
+
+
+class ResetRefused(PortalError):
+    """Any reason self-service reset cannot go on for this login ID, in one set of words."""
+
+    code = "reset_refused"
+    words = (
+        "Those answers did not match. Check them and try again. If you don't remember them,"
+        f" or never set them up, {ASK_SCHOOL} to give you a new password."
+    )
+
+
+class Expired(PortalError):
+    """A ticket or reset token that is bad, too old, or already used."""
+
+    code = "expired"
+    words = "That took too long, or this reset was already used. Please start again."
+
+
+class NotSignedIn(PortalError):
+    """The session is missing or over."""
+
+    status = 401
+    code = "not_signed_in"
+    words = "Please sign in first."
+
+
+class ChangePasswordFirst(PortalError):
+    """A temporary password must be changed before anything else."""
+
+    status = 403
+    code = "change_password_first"
+    words = "Please choose a new password first."
+
+
+class WrongCurrentPassword(PortalError):
+    """The current password given to change it was not right."""
+
+    code = "wrong_current_password"
+    words = "Your current password is not right. Please type it again."
+
+
+class BadRequest(PortalError):
+    """A request the portal cannot read."""
+
+    code = "bad_request"
+    words = "Something is missing. Please fill in every box and try again."
+
+
+class BadEmail(PortalError):
+    """A recovery e-mail that does not look like one."""
+
+    code = "bad_email"
+    words = "That e-mail address does not look right. Check it, or leave the box empty."
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who signed in and what they must do next."""
+
+    person_id: str
+    dn: str
+    login_id: str
+    next: Next
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the password checklist; ``kind`` and the numbers let a page tick it live.
+
+    ``kind`` is length (``value`` to ``maximum`` characters), digits, lower, upper or letters
+    (at least ``value``), or server: checked when the form is sent (names, history, ...).
+    """
+
+    kind: str
+    text: str
+    value: int = 0
+    maximum: int = 0
+
+
+class Portal:
+    """Sign-in, first-login set-up, password changes and self-service reset."""
+
+    def __init__(
+        self,
+        services: Services,
+        config: SsprConfig,
+        secret: str,
+        params: HashParams = DEFAULT_PARAMS,
+    ) -> None:
+        self.services = services
+        self.config = config
+        self.params = params
+        self.questions = {q.id: q.text for q in config.questions}
+        self._secret = secret.encode()
+        self._tickets = URLSafeTimedSerializer(secret, salt="mims.sspr.ticket")
+        self._tokens = URLSafeTimedSerializer(secret, salt="mims.sspr.reset-token")
+
+    # -- signing in ----------------------------------------------------------------------------
+
+    def sign_in(self, login: str, password: str) -> SignedIn:
+        """Check a login ID and password by an LDAP bind; say what comes next."""
+        login_id = _login_id(login)
+        person = self.services.people.find_login(login_id) if login_id else None
+        if person is None or not password:
+            raise WrongSignIn()
+        result = self.services.passwords.sign_in(person, password)
+        if result.locked:
+            raise AccountLocked()
+        if not result.ok:
+            raise WrongSignIn()
+        state = self._state(person)
+        return SignedIn(person.id, state.dn, str(person.login_id), self._next(state))
+
+    def next_step(self, person_id: str) -> Next:
+        """Return what a signed-in person must do next."""
+        return self._next(self._state(self.person(person_id)))
+
+    def person(self, person_id: str) -> Person:
+        """Return the signed-in person; NotSignedIn if the account is gone."""
+        try:
+            return self.services.people.get(person_id)
+        except NotFound:
+            raise NotSignedIn() from None
+
+    def _state(self, person: Person) -> AnswerState:
+        state = self.services.answers.find(person.login_id)
+        if state is None:
+            raise NotSignedIn()
+        return state
+
+    @staticmethod
+    def _next(state: AnswerState) -> Next:
+        if state.must_change_password:
+            return "change_password"
+        return "done" if state.answers_set else "setup_answers"
+
+    # -- for a signed-in person ----------------------------------------------------------------
+
+    def change_password(self, person_id: str, current: str, new: str) -> Next:
+        """Change the password after checking the current one; return the next step."""
+        person = self.person(person_id)
+        if not current:
+            raise WrongCurrentPassword()
+        result = self.services.passwords.sign_in(person, current)
+        if result.locked:
+            raise AccountLocked()
+        if not result.ok:
+            raise WrongCurrentPassword()
+        self.services.passwords.check(person, new)
+        state = self._state(person)
+        try:
+            self.services.answers.set_password_once(state.dn, new, state.version)
+        except StaleToken:  # something else wrote to the entry meanwhile: read it again once
+            state = self._state(person)
+            self.services.answers.set_password_once(state.dn, new, state.version)
+        return self._next(self._state(person))
+
+    def set_answers(
+        self, person_id: str, answers: Mapping[str, str], recovery_email: str | None
+    ) -> Next:
+        """Store a new set of answers (hashed) and the optional recovery e-mail."""
+        person = self.person(person_id)
+        state = self._state(person)
+        if state.must_change_password:
+            raise ChangePasswordFirst()
+        challenges.check_answer_set(answers, list(self.questions), self.config.answers_required)
+        email = (recovery_email or "").strip()
+        if email and (len(email) > 256 or not _EMAIL.match(email)):
+            raise BadEmail()
+        stored = [challenges.hash_answer(q, a, self.params) for q, a in answers.items()]
+        self.services.answers.set_answers(
+            state.dn, stored, email if recovery_email is not None else None
+        )
+        return self._next(self._state(person))
+
+    def checklist(self, person_id: str) -> list[Rule]:
+        """Return the password rules of a person's policy as a checklist."""
+        return checklist(self._policy(self.person(person_id)))
+
+    def _policy(self, person: Person) -> passwords.Policy:
+        book = self.services.passwords.book
+        return book.policy(self.services.passwords.policy_of(person))
+
+    # -- forgot password -----------------------------------------------------------------------
+
+    def start_reset(self, login: str) -> tuple[str, list[tuple[str, str]]]:
+        """Return a signed ticket and the questions to ask; the same shape for every ID."""
+        login_id = _login_id(login)
+        key = str(login_id) if login_id else login.strip().lower()[:320]
+        state = self.services.answers.find(login_id) if login_id else None
+        ids = _question_ids(state.stored) if state else []
+        if len(ids) != self.config.answers_required or any(q not in self.questions for q in ids):
+            ids = self._decoy_questions(key)
+        ticket = self._tickets.dumps({"l": key, "q": ids})
+        return ticket, [(q, self.questions[q]) for q in ids]
+
+    def _decoy_questions(self, key: str) -> list[str]:
+        """Return questions for an ID with none: the same ones every time for that ID."""
+        ids = list(self.questions)
+        if len(ids) == self.config.answers_required:
+            return ids
+        digest = hmac.new(self._secret, key.encode(), hashlib.sha256).digest()
+        order = sorted(ids, key=lambda q: hmac.new(digest, q.encode(), "sha256").digest())
+        return [q for q in ids if q in order[: self.config.answers_required]]
+
+    def questions_of(self, ticket: str) -> list[tuple[str, str]]:
+        """Return the questions a ticket was issued for (to show the form again)."""
+        data = self._load(self._tickets, ticket, self.config.ticket_minutes)
+        return [(q, self.questions[q]) for q in data["q"] if q in self.questions]
+
+    def verify(self, ticket: str, answers: Mapping[str, str]) -> str:
+        """Return a reset token when every answer is right; raise ResetRefused otherwise."""
+        data = self._load(self._tickets, ticket, self.config.ticket_minutes)
+        login_id = _login_id(str(data["l"]))
+        state = self.services.answers.find(login_id) if login_id else None
+        required = self.config.answers_required
+        usable = (
+            state is not None
+            and challenges.sspr_open(state.attempts, self.config.max_failed_attempts)
+            and len(state.stored) >= required
+        )
+        stored = state.stored if usable and state is not None else ()
+        answers = {str(k): str(v) for k, v in answers.items()}
+        right = challenges.verify_all(stored, answers, required, self.params)
+        if not usable or state is None:
+            raise ResetRefused()
+        if not right:
+            self.services.answers.record_failure(state.dn, self.config.max_failed_attempts)
+            raise ResetRefused()
+        if state.attempts.failures:
+            self.services.answers.clear_failures(state.dn)
+        for value in state.stored:
+            if challenges.needs_rehash(value, self.params):
+                question_id, _ = challenges.parse_stored(value)
+                fresh = challenges.hash_answer(question_id, answers[question_id], self.params)
+                self.services.answers.replace_answer(state.dn, value, fresh)
+        version = self.services.answers.get(state.dn).version
+        return self._tokens.dumps({"d": state.dn, "v": version})
+
+    def complete(self, token: str, new_password: str) -> None:
+        """Set the new password once per token; PolicyViolation lists every broken rule."""
+        data = self._load(self._tokens, token, self.config.token_minutes)
+        try:
+            state = self.services.answers.get(str(data["d"]))
+        except NotFound:
+            raise Expired() from None
+        if state.version != data["v"]:
+            raise Expired()
+        person = self.person(state.person_id)
+        self.services.passwords.check(person, new_password)
+        try:
+            self.services.answers.set_password_once(state.dn, new_password, str(data["v"]))
+        except StaleToken:
+            raise Expired() from None
+
+    def token_checklist(self, token: str) -> list[Rule]:
+        """Return the checklist for the person a reset token is for."""
+        data = self._load(self._tokens, token, self.config.token_minutes)
+        try:
+            state = self.services.answers.get(str(data["d"]))
+        except NotFound:
+            raise Expired() from None
+        return checklist(self._policy(self.person(state.person_id)))
+
+    @staticmethod
+    def _load(serializer: URLSafeTimedSerializer, value: str, minutes: int) -> dict[str, Any]:
+        try:
+            data = serializer.loads(value, max_age=minutes * 60)
+        except (BadSignature, TypeError, ValueError):
+            raise Expired() from None
+        if not isinstance(data, dict):
+            raise Expired()
+        return data
+
+
+def _login_id(text: str) -> LoginId | None:
+    """Return the login ID typed, or None if it cannot be one (treated like an unknown ID)."""
+    try:
+        return LoginId.parse(text.strip())
+    except (InvalidLoginId, ValueError):
+        return None
+
+
+def _question_ids(stored: tuple[str, ...]) -> list[str]:
+    ids = []
+    for value in stored:
+        try:
+            ids.append(challenges.parse_stored(value)[0])
+        except ValueError:
+            continue
+    return ids
+
+
+def checklist(policy: passwords.Policy) -> list[Rule]:
+    """Return a policy's rules as checklist lines, in the words of ``passwords.describe``."""
+    lines = passwords.describe(policy)
+    kinds: list[tuple[str, int]] = [("length", policy.min_length)]
+    if policy.min_digits:
+        kinds.append(("digits", policy.min_digits))
+    if policy.min_lowercase:
+        kinds.append(("lower", policy.min_lowercase))
+    if policy.min_uppercase:
+        kinds.append(("upper", policy.min_uppercase))
+    if policy.min_letters > policy.min_lowercase + policy.min_uppercase:
+        kinds.append(("letters", policy.min_letters))
+    rules = [
+        Rule(kind, text, value, policy.max_length if kind == "length" else 0)
+        for (kind, value), text in zip(kinds, lines, strict=False)
+    ]
+    rules += [Rule("server", text) for text in lines[len(kinds) :]]
+    return rules
+
+
+__all__ = [
+    "AccountLocked",
+    "BadRequest",
+    "ChangePasswordFirst",
+    "Expired",
+    "InvalidAnswer",
+    "Next",
+    "NotSignedIn",
+    "PolicyViolation",
+    "Portal",
+    "PortalError",
+    "ResetRefused",
+    "Rule",
+    "SignedIn",
+    "WrongSignIn",
+    "checklist",
+]
