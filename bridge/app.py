@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from bridge.config import Config, load_config
 from bridge.directory import target
 from bridge.directory.connection import Directory
+from bridge.scim import init_app as init_scim
 from bridge.web import health
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,10 @@ def create_app(config: Config | None = None, directory: Directory | None = None)
     config = config or load_config()
     app = Flask("bridge")
     app.config["MIMS"] = config
-    app.extensions["mims.directory"] = directory or Directory(target.target(config))
+    directory = directory or Directory(target.target(config))
+    app.extensions["mims.directory"] = directory
     app.register_blueprint(health.blueprint)
+    init_scim(app, config, directory)
     app.register_error_handler(Exception, _internal_error)
     return app
 

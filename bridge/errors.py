@@ -51,3 +51,9 @@ class InvalidValue(BridgeError):
 
     status = 400
     scim_type = "invalidValue"
+
+
+class PreconditionFailed(BridgeError):
+    """The entry changed since the version the client named (HTTP If-Match, RFC 7232)."""
+
+    status = 412

@@ -86,6 +86,6 @@ def people_directory(config: Config) -> PeopleDirectory:
 
 
 # The command modules register themselves on `main` when imported.
-from bridge.cli import people, roster, serve, slapd  # noqa: E402
+from bridge.cli import people, roster, serve, slapd, tokens  # noqa: E402
 
-__all__ = ["main", "people", "roster", "serve", "slapd"]
+__all__ = ["main", "people", "roster", "serve", "slapd", "tokens"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +64,14 @@ GROUP_READ = [
     "mimsExternalId",
 ]
 EMPTY_MEMBER = ""  # groupOfNames needs a member: the zero-length DN keeps an empty group valid
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def is_uuid(text: str) -> bool:
+    """Return whether text can be an entryUUID (anything else can match no entry)."""
+    return bool(_UUID.match(text))
 
 
 def ldap_value(value: str | bool | None) -> list[str]:

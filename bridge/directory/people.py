@@ -19,10 +19,12 @@ from bridge.core.people import (
     check_values,
     school_group_names,
 )
-from bridge.directory import dn, mapping
+from bridge.directory import controls, dn, mapping
 from bridge.directory.connection import Directory
+from bridge.directory.controls import SortKey
 from bridge.directory.groups import GroupsDirectory
-from bridge.errors import InvalidValue, NameTaken, NotFound
+from bridge.directory.search import SortedPager
+from bridge.errors import InvalidValue, NameTaken, NotFound, PreconditionFailed
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
@@ -44,7 +46,8 @@ class PeopleDirectory:
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
         self.rules = rules
-        self.groups = GroupsDirectory(directory, suffix)
+        self.pager = SortedPager(directory)
+        self.groups = GroupsDirectory(directory, suffix, self.pager)
 
     # -- create --------------------------------------------------------------------------------
 
@@ -140,7 +143,9 @@ class PeopleDirectory:
 
     def dn_of(self, person_id: str) -> str:
         """Return the DN of the person with this id."""
-        found = self._search_one(dn.equals("entryUUID", person_id), ["1.1"])
+        found = None
+        if mapping.is_uuid(person_id):
+            found = self._search_one(dn.equals("entryUUID", person_id), ["1.1"])
         if found is None:
             raise NotFound("no person has that id")
         return str(found["dn"])
@@ -188,6 +193,41 @@ class PeopleDirectory:
             if entry.get("type") == "searchResEntry":
                 yield mapping.to_person(entry)
 
+    def search(
+        self, ldap_filter: str, sort: list[SortKey], start: int, count: int
+    ) -> tuple[int, list[Person]]:
+        """Return how many people match and ``count`` of them from ``start``, sorted by slapd."""
+        page = self.pager.page(
+            dn.people_base(self.suffix),
+            f"(&(objectClass=mimsPerson){ldap_filter})",
+            mapping.PERSON_READ,
+            sort,
+            start,
+            count,
+        )
+        return page.total, [mapping.to_person(entry) for entry in page.entries]
+
+    def dns_of(self, person_ids: list[str]) -> dict[str, str]:
+        """Return {id: DN} for the people among these ids that exist, in one search."""
+        wanted = [value for value in dict.fromkeys(person_ids) if mapping.is_uuid(value)]
+        if not wanted:
+            return {}
+
+        def read(connection: Connection) -> dict[str, str]:
+            connection.search(
+                dn.people_base(self.suffix),
+                f"(&(objectClass=mimsPerson){dn.any_of('entryUUID', wanted)})",
+                SUBTREE,
+                attributes=["entryUUID"],
+            )
+            return {
+                entry["raw_attributes"]["entryUUID"][0].decode(): str(entry["dn"])
+                for entry in connection.response
+                if entry.get("type") == "searchResEntry"
+            }
+
+        return self.directory.run(read)
+
     def _read(self, entry: str) -> Person:
         def read(connection: Connection) -> Person:
             connection.search(
@@ -212,18 +252,47 @@ class PeopleDirectory:
 
     # -- change --------------------------------------------------------------------------------
 
-    def update(self, person_id: str, changes: Changes) -> Person:
-        """Change some fields; school, level and class changes move group memberships too."""
+    def update(
+        self,
+        person_id: str,
+        changes: Changes,
+        version: str | None = None,
+        password: str | None = None,
+        locked: bool | None = None,
+    ) -> Person:
+        """Change some fields; school, level and class changes move group memberships too.
+
+        With ``version`` (an entryCSN) the change is made only if the entry still has it,
+        checked by slapd in the same operation (assertion control, RFC 4528). ``password`` is
+        written in that same operation (slapd hashes it); ``locked`` False unlocks a ppolicy
+        lock and True locks the account until an administrator unlocks it.
+        """
         entry = self.dn_of(person_id)
         before = self._read(entry)
-        self._modify(entry, before, changes)
+        if version is not None and before.version != version:
+            raise PreconditionFailed("the resource has changed since the version you sent")
+        extra: dict[str, list[tuple[str, list[str]]]] = {}
+        if password is not None:
+            extra["userPassword"] = [(MODIFY_REPLACE, [password])]
+        if locked is not None and locked != before.lock.locked:
+            value = [mapping.PERMANENT_LOCK] if locked else []
+            extra["pwdAccountLockedTime"] = [(MODIFY_REPLACE, value)]
+        self._modify(entry, before, changes, version=version, extra=extra)
         return self._read(entry)
 
     def update_entry(self, entry: str, before: Person, changes: Changes) -> None:
         """Change fields of a person already read; leave old groups but join none (bulk work)."""
         self._modify(entry, before, changes, join=False)
 
-    def _modify(self, entry: str, before: Person, changes: Changes, join: bool = True) -> None:
+    def _modify(
+        self,
+        entry: str,
+        before: Person,
+        changes: Changes,
+        join: bool = True,
+        version: str | None = None,
+        extra: dict[str, list[tuple[str, list[str]]]] | None = None,
+    ) -> None:
         unknown = set(changes) - set(mapping.PERSON_ATTRIBUTES)
         if unknown:
             raise InvalidValue(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
@@ -234,8 +303,10 @@ class PeopleDirectory:
             modify[mapping.PERSON_ATTRIBUTES[field]] = [(MODIFY_REPLACE, mapping.ldap_value(value))]
         if not values.get("family_name"):
             modify["sn"] = [(MODIFY_REPLACE, [str(values["full_name"])])]
+        modify |= extra or {}
+        asserted = [controls.assertion(dn.equals("entryCSN", version))] if version else None
         if modify:
-            self.directory.run(lambda c: c.modify(entry, modify), retry=False)
+            self.directory.run(lambda c: c.modify(entry, modify, controls=asserted), retry=False)
         old = (before.school, before.level, before.class_name)
         new = (values["school"], values["level"], values["class_name"])
         if old != new:
@@ -295,10 +366,14 @@ class PeopleDirectory:
                 n = max(n + 1, self._next_suffix(base, role)) if n == 0 else n + 1
         raise InvalidValue(f"could not find a free login ID for '{base}'")
 
-    def delete(self, person_id: str) -> None:
-        """Remove a person; refint removes them from every group."""
+    def delete(self, person_id: str, version: str | None = None) -> None:
+        """Remove a person; refint removes them from every group.
+
+        With ``version`` the entry is removed only if it still has that entryCSN (RFC 4528).
+        """
         entry = self.dn_of(person_id)
-        self.directory.run(lambda c: c.delete(entry), retry=False)
+        asserted = [controls.assertion(dn.equals("entryCSN", version))] if version else None
+        self.directory.run(lambda c: c.delete(entry, controls=asserted), retry=False)
 
     # -- groups --------------------------------------------------------------------------------
 
