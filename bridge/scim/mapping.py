@@ -6,7 +6,7 @@ Decisions:
   primary): the directory's ``mail`` *is* the login ID, so an e-mail a client sends is
   ignored, as RFC 7643 section 2.2 has servers do with read-only values.
 - ``name.formatted`` is the full name the login ID was made from; without it the full name is
-  ``displayName``, else ``givenName familyName``.
+  ``displayName``, else ``givenName familyName``, else the login ID's local part.
 - ``role`` (MIMS extension) is read-only: the login ID's domain decides it. On a POST without
   ``userName`` a role sent there chooses the domain of the login ID the bridge makes.
 - ``locked`` (MIMS extension): false lifts a ppolicy lock; true locks the account until an
@@ -201,6 +201,9 @@ def from_scim_user(document: Mapping[str, Any]) -> UserInput:
     display = text(doc.get("displayName"), "displayName")
     full = text(name.get("formatted"), "name.formatted") or display
     full = full or " ".join(part for part in (given, family) if part) or None
+    login = text(doc.get("userName"), "userName")
+    if full is None and login:
+        full = login.partition("@")[0]  # a client that only names the login ID
     if full is None:
         raise InvalidValue("give the person a name: name.formatted, displayName or name.givenName")
     role = text(mims.get("role"), "role")
@@ -226,7 +229,7 @@ def from_scim_user(document: Mapping[str, Any]) -> UserInput:
         "disabled": not active,
     }
     return UserInput(
-        login_id=text(doc.get("userName"), "userName"),
+        login_id=login,
         values=values,
         role=role,
         password=password or None,

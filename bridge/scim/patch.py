@@ -135,6 +135,19 @@ def _merge(doc: dict[str, Any], operation: Operation) -> None:
 
 
 def _attr_path(doc: dict[str, Any], operation: Operation, path: AttrPath) -> None:
+    whole = CANONICAL.get(f"{path.uri}:{path.attr}".lower()) if path.uri else None
+    if whole in EXTENSIONS and path.sub_attr is None:  # the path is an extension's URN
+        if operation.op == "remove":
+            doc.pop(whole, None)
+            return
+        if not isinstance(operation.value, dict):
+            raise InvalidValue(f"{whole!r} needs an object as its 'value'")
+        value = {k: v for k, v in operation.value.items() if k.lower() != "schemas"}
+        extension = doc.setdefault(whole, {})
+        if operation.op == "replace":
+            extension.clear()
+        extension.update(canonical(value))
+        return
     holder, name = _container(doc, path)
     value = canonical(operation.value)
     if path.sub_attr is not None:
