@@ -175,6 +175,24 @@ class GroupsDirectory:
         """Return the ids of a group's members (a group DN)."""
         return self.directory.run(lambda c: self._member_ids(c, group))
 
+    def find(self, ldap_filter: str, members: bool) -> list[Group]:
+        """Return the groups a filter that names at most a few selects (no sort, no paging)."""
+        attributes = [name for name in mapping.GROUP_READ if name != "member"]
+
+        def read(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(
+                dn.groups_base(self.suffix),
+                f"(&(objectClass=groupOfNames){ldap_filter})",
+                LEVEL,
+                attributes=attributes,
+            )
+            return [e for e in connection.response if e.get("type") == "searchResEntry"]
+
+        return [
+            mapping.to_group(entry, self.member_ids(str(entry["dn"])) if members else [])
+            for entry in self.directory.run(read)
+        ]
+
     def ids_of(self, names: Iterable[str]) -> dict[str, str]:
         """Return {group name: id} for these group names, in one search."""
         wanted = list(dict.fromkeys(names))

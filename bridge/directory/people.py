@@ -207,6 +207,20 @@ class PeopleDirectory:
         )
         return page.total, [mapping.to_person(entry) for entry in page.entries]
 
+    def find(self, ldap_filter: str) -> list[Person]:
+        """Return the people a filter that names at most a few selects (no sort, no paging)."""
+
+        def read(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(
+                dn.people_base(self.suffix),
+                f"(&(objectClass=mimsPerson){ldap_filter})",
+                SUBTREE,
+                attributes=mapping.PERSON_READ,
+            )
+            return [e for e in connection.response if e.get("type") == "searchResEntry"]
+
+        return [mapping.to_person(entry) for entry in self.directory.run(read)]
+
     def dns_of(self, person_ids: list[str]) -> dict[str, str]:
         """Return {id: DN} for the people among these ids that exist, in one search."""
         wanted = [value for value in dict.fromkeys(person_ids) if mapping.is_uuid(value)]

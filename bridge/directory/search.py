@@ -79,7 +79,8 @@ class SortedPager:
         for attempt in (1, 2):
             try:
                 with translated():
-                    return self._page(key, attributes, max(start, 1), max(count, 0))
+                    start = max(start, 1)
+                    return self._page(key, attributes, start, max(count, 0), reuse=start > 1)
             except DirectoryUnavailable:
                 self.close()
                 if attempt == 2:
@@ -103,9 +104,9 @@ class SortedPager:
             self._local.sorting = sorting
         return sorting
 
-    def _page(self, key: _Key, attributes: list[str], start: int, count: int) -> Page:
+    def _page(self, key: _Key, attributes: list[str], start: int, count: int, reuse: bool) -> Page:
         sorting = self._sorting()
-        context = self._reusable(sorting, key) if start > 1 else None
+        context = self._reusable(sorting, key) if reuse else None
         base, ldap_filter, sort = key
         after = max(count, 1) - 1
         request = [controls.sort_request(list(sort)), controls.vlv_request(start, after, context)]
@@ -115,9 +116,10 @@ class SortedPager:
         except KeyError as error:
             if error.args != (VLV_ERROR,):
                 raise
-            # ``start`` lies past the end: ask for the first entry just to learn the size.
-            result = self._remember(sorting, key, context)
-            return Page(total=result.count if result else 0, entries=[])
+            # ``start`` lies past the end, and ldap3 lost the response with its controls: ask
+            # for no entries from the start, on the sort just made, to learn the size.
+            sorting.made += 1  # the failed request left a sort context on the connection
+            return Page(total=self._page(key, ["1.1"], 1, 0, reuse=True).total, entries=[])
         result = self._remember(sorting, key, context)
         if result is not None and result.result != 0:
             raise DirectoryError(f"the directory could not page the result ({result.result})")

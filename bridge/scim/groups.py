@@ -17,7 +17,7 @@ from bridge.scim import patch
 from bridge.scim.blueprint import Services, blueprint, body, services
 from bridge.scim.errors import InvalidPath, scim_json
 from bridge.scim.filters import InvalidFilter, parse_filter
-from bridge.scim.listing import ListQuery, list_response, read_query
+from bridge.scim.listing import ListQuery, list_response, read_query, selects_one
 from bridge.scim.mapping import (
     canonical,
     etag,
@@ -81,15 +81,18 @@ def list_groups() -> Response:
 def search_groups(query: ListQuery) -> Response:
     """Answer a list or .search request on Groups."""
     found = services()
+    parsed = parse_filter(query.filter or "id pr", "Group")
     text_filter = to_ldap(
-        parse_filter(query.filter or "id pr", "Group"),
-        "Group",
-        resolve_dn=lambda value: found.people.dns_of([value]).get(value),
+        parsed, "Group", resolve_dn=lambda value: found.people.dns_of([value]).get(value)
     )
     members = patch.wants_members(query.attributes, query.excluded)
-    total, groups = found.groups.search(
-        text_filter, query.sort("Group"), query.start, query.count, members
-    )
+    if selects_one(parsed, "Group"):
+        matched = found.groups.find(text_filter, members)
+        total, groups = len(matched), matched[query.start - 1 :][: query.count]
+    else:
+        total, groups = found.groups.search(
+            text_filter, query.sort("Group"), query.start, query.count, members
+        )
     resources = [
         patch.project(to_scim_group(group, base_url(), members), query.attributes, query.excluded)
         for group in groups
@@ -174,7 +177,7 @@ def _one_change(out: dict[str, Any], op: str, name: str, path: Any, value: Any) 
     elif lowered == "externalid":
         out["external_id"] = None if op == "remove" else text(value, "externalId")
     elif lowered in ("id", "meta", "schemas"):
-        raise InvalidValue(f"{name!r} cannot be changed")
+        return  # read-only; Okta repeats the group's own id in a rename (RFC 7643 2.2: ignored)
     else:
         raise InvalidPath(f"a group has no attribute {name!r}")
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.core.query import Compare, Query
 from bridge.directory.controls import SortKey
 from bridge.errors import InvalidValue
 from bridge.scim.filters import Resource
@@ -76,6 +77,20 @@ class ListQuery:
                 raise InvalidValue(f"cannot sort by {self.sort_by!r}")
             keys = [found, *[key for key in keys if key != found]]
         return [SortKey(key.attribute, key.ordering, self.descending) for key in keys]
+
+
+# Fields no two entries share: ``x eq "v"`` on them selects at most one entry, which the bridge
+# reads with a plain indexed search instead of a server-side sort (the hot path of Entra's and
+# Okta's ``userName eq`` lookups before every create).
+_UNIQUE: dict[Resource, frozenset[str]] = {
+    "User": frozenset({"id", "login_id", "email", "external_id"}),
+    "Group": frozenset({"id", "display_name"}),
+}
+
+
+def selects_one(query: Query, resource: Resource) -> bool:
+    """Return whether a filter is an equality on a field no two entries share."""
+    return isinstance(query, Compare) and query.op == "eq" and query.field in _UNIQUE[resource]
 
 
 def _integer(value: Any, name: str) -> int | None:

@@ -14,7 +14,7 @@ from bridge.scim import patch
 from bridge.scim.blueprint import Services, blueprint, body, services
 from bridge.scim.errors import scim_json
 from bridge.scim.filters import parse_filter
-from bridge.scim.listing import ListQuery, list_response, read_query
+from bridge.scim.listing import ListQuery, list_response, read_query, selects_one
 from bridge.scim.mapping import (
     UserInput,
     canonical,
@@ -96,12 +96,13 @@ def list_users() -> Response:
 def search_users(query: ListQuery) -> Response:
     """Answer a list or .search request on Users."""
     found = services()
-    text = to_ldap(
-        parse_filter(query.filter, "User") if query.filter else parse_filter("id pr", "User"),
-        "User",
-        resolve_dn=lambda value: found.people.dns_of([value]).get(value),
-    )
-    total, people = found.people.search(text, query.sort("User"), query.start, query.count)
+    parsed = parse_filter(query.filter or "id pr", "User")
+    text = to_ldap(parsed, "User", resolve_dn=lambda value: found.people.dns_of([value]).get(value))
+    if selects_one(parsed, "User"):
+        matched = found.people.find(text)
+        total, people = len(matched), matched[query.start - 1 :][: query.count]
+    else:
+        total, people = found.people.search(text, query.sort("User"), query.start, query.count)
     resources = [
         patch.project(item, query.attributes, query.excluded) for item in render(found, people)
     ]

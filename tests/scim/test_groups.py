@@ -177,3 +177,23 @@ def test_okta_connection_test_lookup_deactivate_and_read(scim: Scim) -> None:
     put["active"] = False
     assert scim.put(f"/Users/{user['id']}", put).json["active"] is False
     assert scim.get(f"/Users/{user['id']}").status_code == 200  # deactivated, still readable
+
+
+def test_okta_group_push(scim: Scim) -> None:
+    ann = new_user(scim, name={"formatted": "Ann Lee"})
+    ben = new_user(scim, name={"formatted": "Ben Koh"})
+    # Okta looks the group up by name, creates it with members, then PATCHes.
+    assert scim.get('/Groups?filter=displayName eq "Okta Push"').json["totalResults"] == 0
+    group = new_group(scim, "Okta Push", [ann["id"]])
+    ops = {
+        "schemas": [PATCH],
+        "Operations": [
+            {"op": "replace", "value": {"id": group["id"], "displayName": "Okta Push 2"}},
+            {"op": "add", "path": "members", "value": [{"value": ben["id"], "display": "Ben Koh"}]},
+            {"op": "remove", "path": f'members[value eq "{ann["id"]}"]'},
+        ],
+    }
+    patched = scim.patch(f"/Groups/{group['id']}", ops)
+    assert patched.status_code == 200, patched.json
+    assert patched.json["displayName"] == "Okta Push 2"
+    assert [m["value"] for m in patched.json["members"]] == [ben["id"]]
