@@ -86,6 +86,7 @@ class Person:
     created: datetime | None = None
     modified: datetime | None = None
     version: str | None = None
+    manager_id: str | None = None  # the id of another person; not in PERSON_FIELDS (imports)
 
     @property
     def active(self) -> bool:
@@ -117,6 +118,7 @@ class NewPerson:
     disabled: bool = False
     login_id: LoginId | None = None
     password: str | None = field(default=None, repr=False)
+    manager_id: str | None = None
 
     def values(self) -> Changes:
         """Return the settable fields as a mapping (the password is never part of it)."""

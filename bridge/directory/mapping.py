@@ -51,6 +51,7 @@ PERSON_READ = [
     "modifyTimestamp",
     "pwdAccountLockedTime",
     "pwdFailureTime",
+    "manager",
 ]
 GROUP_KIND_ATTRIBUTE = "businessCategory"
 GROUP_READ = [
@@ -146,6 +147,11 @@ def to_person(entry: Mapping[str, Any]) -> Person:
         version=_text(raw, "entrycsn"),
         **fields,
     )
+
+
+def manager_dn(entry: Mapping[str, Any]) -> str | None:
+    """Return the DN in an entry's ``manager`` attribute, if any."""
+    return _text(_lower_keys(entry["raw_attributes"]), "manager")
 
 
 def to_group(entry: Mapping[str, Any], member_ids: Sequence[str]) -> Group:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
@@ -64,6 +65,8 @@ class PeopleDirectory:
         if new.login_id is not None:
             role = self.role_for(new.login_id, new.role)
         attributes = mapping.person_attributes(new.values(), role)
+        if new.manager_id:
+            attributes["manager"] = [self._manager_dn(new.manager_id)]
         if new.password:
             attributes["userPassword"] = [new.password]  # slapd hashes it (ppolicy hash cleartext)
         if new.login_id is not None:
@@ -153,7 +156,7 @@ class PeopleDirectory:
     def find_login(self, login_id: LoginId) -> Person | None:
         """Return the person with this login ID, or None."""
         found = self._search_one(dn.equals("mail", str(login_id)), mapping.PERSON_READ)
-        return mapping.to_person(found) if found else None
+        return self._people([found])[0] if found else None
 
     def find_external(self, external_ids: list[str]) -> dict[str, tuple[str, Person]]:
         """Return {external ID: (DN, person)} for those that exist, in one search."""
@@ -205,7 +208,43 @@ class PeopleDirectory:
             start,
             count,
         )
-        return page.total, [mapping.to_person(entry) for entry in page.entries]
+        return page.total, self._people(page.entries)
+
+    def _manager_dn(self, manager_id: str) -> str:
+        """Return the DN of the person a manager id names; refuse an unknown id."""
+        found = self.dns_of([manager_id]).get(manager_id)
+        if found is None:
+            raise InvalidValue("the manager must be the id of an existing person")
+        return found
+
+    def _people(self, entries: list[dict[str, Any]]) -> list[Person]:
+        """Return people from entries, their managers' DNs turned into ids in one search."""
+        people = [mapping.to_person(entry) for entry in entries]
+        managers = {dn_ for entry in entries if (dn_ := mapping.manager_dn(entry))}
+        if not managers:
+            return people
+        ids = self._ids_of(sorted(managers))
+        return [
+            replace(person, manager_id=ids.get(mapping.manager_dn(entry) or ""))
+            for person, entry in zip(people, entries, strict=True)
+        ]
+
+    def _ids_of(self, entries: list[str]) -> dict[str, str]:
+        def read(connection: Connection) -> dict[str, str]:
+            connection.search(
+                dn.people_base(self.suffix),
+                dn.any_of("entryDN", entries),
+                SUBTREE,
+                attributes=["entryUUID"],
+            )
+            return {
+                str(entry["dn"]).lower(): entry["raw_attributes"]["entryUUID"][0].decode()
+                for entry in connection.response
+                if entry.get("type") == "searchResEntry"
+            }
+
+        found = self.directory.run(read)
+        return {value: found[value.lower()] for value in entries if value.lower() in found}
 
     def find(self, ldap_filter: str) -> list[Person]:
         """Return the people a filter that names at most a few selects (no sort, no paging)."""
@@ -219,7 +258,7 @@ class PeopleDirectory:
             )
             return [e for e in connection.response if e.get("type") == "searchResEntry"]
 
-        return [mapping.to_person(entry) for entry in self.directory.run(read)]
+        return self._people(self.directory.run(read))
 
     def dns_of(self, person_ids: list[str]) -> dict[str, str]:
         """Return {id: DN} for the people among these ids that exist, in one search."""
@@ -243,13 +282,13 @@ class PeopleDirectory:
         return self.directory.run(read)
 
     def _read(self, entry: str) -> Person:
-        def read(connection: Connection) -> Person:
+        def read(connection: Connection) -> dict[str, Any]:
             connection.search(
                 entry, "(objectClass=mimsPerson)", BASE, attributes=mapping.PERSON_READ
             )
-            return mapping.to_person(connection.response[0])
+            return dict(connection.response[0])
 
-        return self.directory.run(read)
+        return self._people([self.directory.run(read)])[0]
 
     def _search_one(self, query: str, attributes: list[str]) -> dict[str, Any] | None:
         def read(connection: Connection) -> dict[str, Any] | None:
@@ -307,13 +346,17 @@ class PeopleDirectory:
         version: str | None = None,
         extra: dict[str, list[tuple[str, list[str]]]] | None = None,
     ) -> None:
-        unknown = set(changes) - set(mapping.PERSON_ATTRIBUTES)
+        unknown = set(changes) - set(mapping.PERSON_ATTRIBUTES) - {"manager_id"}
         if unknown:
             raise InvalidValue(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
         self._check(changes)
         values = before.values() | changes
         modify: dict[str, list[tuple[str, list[str]]]] = {}
         for field, value in changes.items():
+            if field == "manager_id":
+                manager = [self._manager_dn(str(value))] if value else []
+                modify["manager"] = [(MODIFY_REPLACE, manager)]
+                continue
             modify[mapping.PERSON_ATTRIBUTES[field]] = [(MODIFY_REPLACE, mapping.ldap_value(value))]
         if not values.get("family_name"):
             modify["sn"] = [(MODIFY_REPLACE, [str(values["full_name"])])]

@@ -135,7 +135,17 @@ ENTERPRISE = _schema(
     ENTERPRISE_USER,
     "EnterpriseUser",
     "Enterprise User extension (RFC 7643 section 4.3)",
-    [_attr("employeeNumber"), _attr("department"), _attr("organization")],
+    [
+        _attr("employeeNumber"),
+        _attr("department"),
+        _attr("organization"),
+        _attr(
+            "manager",
+            "complex",
+            description="Another person, by id",
+            sub=[_attr("value", description="The manager's id")],
+        ),
+    ],
 )
 MIMS = _schema(
     MIMS_USER,

@@ -32,7 +32,7 @@ _NAMES = [
     "schemas", "id", "externalId", "userName", "name", "formatted", "givenName", "familyName",
     "displayName", "active", "emails", "value", "type", "primary", "display", "password",
     "groups", "meta", "members", "employeeNumber", "department", "organization", "school",
-    "level", "className", "role", "loginId", "locked", "answersSet", "$ref",
+    "level", "className", "role", "loginId", "locked", "answersSet", "$ref", "manager",
 ]  # fmt: skip
 CANONICAL = {name.lower(): name for name in _NAMES} | {
     urn.lower(): urn for urn in (CORE_USER, CORE_GROUP, ENTERPRISE_USER, MIMS_USER)
@@ -147,6 +147,7 @@ def to_scim_user(person: Person, base: str, group_ids: Mapping[str, str]) -> dic
                 "employeeNumber": person.employee_number,
                 "department": person.department,
                 "organization": person.organization,
+                "manager": {"value": person.manager_id} if person.manager_id else None,
             }
         ),
         MIMS_USER: _drop_empty(
@@ -227,6 +228,7 @@ def from_scim_user(document: Mapping[str, Any]) -> UserInput:
         "level": text(mims.get("level"), "level"),
         "class_name": text(mims.get("className"), "className"),
         "disabled": not active,
+        "manager_id": _manager(enterprise.get("manager")),
     }
     return UserInput(
         login_id=login,
@@ -235,6 +237,13 @@ def from_scim_user(document: Mapping[str, Any]) -> UserInput:
         password=password or None,
         locked=locked,
     )
+
+
+def _manager(value: Any) -> str | None:
+    """Read the Enterprise manager: ``{"value": id}``, or the bare id Entra ID sends."""
+    if isinstance(value, dict):
+        value = {key.lower(): item for key, item in value.items()}.get("value")
+    return text(value, "manager.value")
 
 
 def to_scim_group(group: Group, base: str, members: bool = True) -> dict[str, Any]:

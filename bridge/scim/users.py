@@ -136,7 +136,7 @@ def _write(found: Services, before: Person, wanted: UserInput) -> Person:
     if wanted.login_id and _login(wanted.login_id) != before.login_id:
         person = found.people.rename_login(before.id, _login(wanted.login_id))
         version = None  # checked above; the rename made a new one
-    current = person.values()
+    current = person.values() | {"manager_id": person.manager_id}
     changes = {key: value for key, value in wanted.values.items() if current.get(key) != value}
     password = checked_password(wanted.password, str(person.login_id), wanted.values)
     if not changes and password is None and wanted.locked in (None, person.lock.locked):

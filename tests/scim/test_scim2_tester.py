@@ -36,6 +36,12 @@ def test_scim2_tester_finds_nothing_but_the_documented_deviations(app: Flask, to
     user_model.model_fields["user_name"].examples = [
         f"t{uuid.uuid4().hex[:16]}@students.edu.sg" for _ in range(10_000)
     ]
+    # Likewise a manager must be an existing person: offer the id of one.
+    boss = client.create(user_model(user_name="boss@schools.gov.sg"))
+    enterprise = user_model.get_extension_model("EnterpriseUser")
+    manager = enterprise.model_fields["manager"].annotation
+    manager_model = next(arg for arg in manager.__args__ if arg is not type(None))
+    manager_model.model_fields["value"].examples = [boss.id]
     results = scim2_tester.check_server(client, raise_exceptions=False)
     failures = [
         f"{result.title}: {result.reason}"

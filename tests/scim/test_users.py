@@ -277,3 +277,30 @@ def test_delete_removes_the_entry_and_its_memberships(scim: Scim, admin) -> None
     assert is_error(scim.delete(f"/Users/{user['id']}"), 404)
     admin.search("ou=groups,dc=mims,dc=example", "(cn=Bedok Primary School)", attributes=["member"])
     assert admin.entries[0].member.values == [""]
+
+
+def test_enterprise_manager_by_id(scim: Scim) -> None:
+    boss = new_user(scim, name={"formatted": "Big Boss"}, **{MIMS: {"role": "staff"}})
+    kid = new_user(
+        scim, name={"formatted": "Kim Lee"}, **{ENTERPRISE: {"manager": {"value": boss["id"]}}}
+    )
+    assert kid[ENTERPRISE]["manager"]["value"] == boss["id"]
+    found = scim.get(f'/Users?filter={ENTERPRISE}:manager.value eq "{boss["id"]}"').json
+    assert [u["id"] for u in found["Resources"]] == [kid["id"]]
+    other = new_user(scim, name={"formatted": "Other Boss"})
+    entra = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "Add", "path": f"{ENTERPRISE}:manager", "value": other["id"]}],
+    }
+    assert (
+        scim.patch(f"/Users/{kid['id']}", entra).json[ENTERPRISE]["manager"]["value"] == other["id"]
+    )
+    unknown = {
+        "schemas": [PATCH],
+        "Operations": [
+            {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": "nobody"}}
+        ],
+    }
+    assert is_error(scim.patch(f"/Users/{kid['id']}", unknown), 400, "invalidValue")
+    assert scim.delete(f"/Users/{other['id']}").status_code == 204  # refint drops the reference
+    assert "manager" not in scim.get(f"/Users/{kid['id']}").json.get(ENTERPRISE, {})
