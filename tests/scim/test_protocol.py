@@ -157,3 +157,28 @@ def test_token_commands_create_list_and_revoke(
     assert gone.returncode == 1 and "no token" in gone.stderr
     bad = mims("token", "create", "--name", "Bad Name", env=env)
     assert bad.returncode == 1 and "lowercase" in bad.stderr
+
+
+def test_an_unexpected_error_is_a_500_that_says_nothing_internal(
+    scim: Scim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bridge.directory.people import PeopleDirectory
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internal detail at /srv/x.py line 3")
+
+    monkeypatch.setattr(PeopleDirectory, "get", boom)
+    response = scim.get("/Users/00000000-0000-0000-0000-000000000000")
+    assert is_error(response, 500)
+    assert "secret" not in response.get_data(as_text=True)
+
+
+def test_a_directory_outage_is_a_503(scim: Scim, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.directory.people import PeopleDirectory
+    from bridge.errors import DirectoryUnavailable
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise DirectoryUnavailable("the directory does not answer")
+
+    monkeypatch.setattr(PeopleDirectory, "get", down)
+    assert is_error(scim.get("/Users/00000000-0000-0000-0000-000000000000"), 503)
