@@ -11,6 +11,7 @@ from bridge import sspr
 from bridge.config import Config, load_config
 from bridge.directory import target
 from bridge.directory.connection import Directory
+from bridge.scim import init_app as init_scim
 from bridge.services import build
 from bridge.web import health
 
@@ -22,9 +23,12 @@ def create_app(config: Config | None = None, directory: Directory | None = None)
     config = config or load_config()
     app = Flask("bridge")
     app.config["MIMS"] = config
-    app.extensions["mims.directory"] = directory or Directory(target.target(config))
+    directory = directory or Directory(target.target(config))
+    app.extensions["mims.directory"] = directory
     app.register_blueprint(health.blueprint)
-    sspr.init_app(app, config, build(config, app.extensions["mims.directory"]))
+    services = build(config, directory)
+    sspr.init_app(app, config, services)
+    init_scim(app, config, services)
     app.register_error_handler(Exception, _internal_error)
     return app
 

@@ -65,3 +65,9 @@ class Locked(BridgeError):
     """The account is locked after too many failed sign-ins; the school can unlock it."""
 
     status = 423
+
+
+class PreconditionFailed(BridgeError):
+    """The entry changed since the version the client named (HTTP If-Match, RFC 7232)."""
+
+    status = 412

@@ -93,6 +93,6 @@ def people_directory(config: Config) -> PeopleDirectory:
 
 
 # The command modules register themselves on `main` when imported.
-from bridge.cli import passwords, people, portal, roster, serve, slapd  # noqa: E402
+from bridge.cli import passwords, people, portal, roster, serve, slapd, tokens  # noqa: E402
 
-__all__ = ["main", "passwords", "people", "portal", "roster", "serve", "slapd"]
+__all__ = ["main", "passwords", "people", "portal", "roster", "serve", "slapd", "tokens"]

@@ -96,6 +96,7 @@ class Person(PersonFields):
     created: datetime | None = None
     modified: datetime | None = None
     version: str | None = None
+    manager_id: str | None = None  # the id of another person; not in PERSON_FIELDS (imports)
 
     @property
     def active(self) -> bool:
@@ -109,6 +110,7 @@ class NewPerson(PersonFields):
 
     login_id: LoginId | None = None
     password: str | None = field(default=None, repr=False)
+    manager_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class Directory:
     def __init__(self, target: Target) -> None:
         self.target = target
         self._local = threading.local()
+        self._closers: list[Callable[[], None]] = []
 
     def connection(self) -> Connection:
         """Return this thread's bound connection, opening it if needed."""
@@ -47,6 +48,14 @@ class Directory:
             connection = self._open()
             self._local.connection = connection
         return connection
+
+    def open(self) -> Connection:
+        """Return a new bound connection that the caller owns and closes."""
+        return self._open()
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Call ``closer`` when this thread's connections are closed (sort connections)."""
+        self._closers.append(closer)
 
     def _open(self) -> Connection:
         """Bind to the first server in order that answers.
@@ -138,8 +147,15 @@ class Directory:
         self.run(read_suffix)
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their threads end)."""
+        """Close this thread's connections (others close when their threads end)."""
         self.discard()
+        for closer in self._closers:
+            closer()
+
+
+def close_connection(connection: Connection) -> None:
+    """Unbind and release a connection's socket, whatever state it is in."""
+    _close(connection)
 
 
 def _close(connection: Connection) -> None:

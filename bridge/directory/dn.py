@@ -116,3 +116,19 @@ def any_of(attribute: str, values: list[str]) -> str:
     if len(values) == 1:
         return equals(attribute, values[0])
     return "(|" + "".join(equals(attribute, value) for value in values) + ")"
+
+
+def tokens_base(suffix: str) -> str:
+    """Return the OU that holds API tokens (made on first use)."""
+    return f"ou=tokens,ou=services,{suffix}"
+
+
+def token_dn(name: str, suffix: str) -> str:
+    """Return where the API token of this name lives."""
+    return f"cn={escape_rdn(name)},{tokens_base(suffix)}"
+
+
+def escape_rdn_value(value: str) -> str:
+    """Return a value escaped for use in an RDN (RFC 4514 section 2.4)."""
+    escaped: str = escape_rdn(value)
+    return escaped

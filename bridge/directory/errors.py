@@ -17,6 +17,7 @@ from bridge.errors import (
     NameTaken,
     NotFound,
     PolicyViolation,
+    PreconditionFailed,
 )
 
 # The server is gone, slow or refusing work: the caller may try again later or elsewhere.
@@ -54,6 +55,8 @@ def translated() -> Iterator[None]:
         if "non-unique" in str(exc.message):  # the unique overlay: mail or mimsExternalId
             raise AlreadyExists("that login ID or external ID is already used") from None
         raise InvalidValue("the directory refused a value") from None
+    except ldap.LDAPAssertionFailedResult:
+        raise PreconditionFailed("the resource has changed since the version you sent") from None
     except ldap.LDAPInvalidCredentialsResult:
         raise DirectoryUnavailable("the directory refused the bridge's credentials") from None
     except ldap.LDAPException as exc:

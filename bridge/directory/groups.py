@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
-from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_DELETE, Connection
+from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection
 
 from bridge.core.people import Group, GroupKind
-from bridge.directory import dn, mapping
+from bridge.directory import controls, dn, mapping
 from bridge.directory.connection import Directory
-from bridge.errors import NameTaken, NotFound
+from bridge.directory.controls import SortKey
+from bridge.directory.search import SortedPager
+from bridge.errors import AlreadyExists, InvalidValue, NameTaken, NotFound, PreconditionFailed
 
 # RFC 2696-free batch edits: ADD of a present value or DELETE of an absent one is not an error.
 PERMISSIVE_MODIFY = ("1.2.840.113556.1.4.1413", False, None)
@@ -19,9 +22,10 @@ GROUP_CLASSES = ["top", "groupOfNames", "mimsGroup"]
 class GroupsDirectory:
     """Create groups and change their members; the memberof overlay updates people."""
 
-    def __init__(self, directory: Directory, suffix: str) -> None:
+    def __init__(self, directory: Directory, suffix: str, pager: SortedPager | None = None) -> None:
         self.directory = directory
         self.suffix = suffix
+        self.pager = pager or SortedPager(directory)
         self._known: set[str] = set()  # groups this process has seen exist: skip the add
 
     def ensure(self, kind: GroupKind, name: str) -> str:
@@ -97,3 +101,181 @@ class GroupsDirectory:
             for entry in results
             if entry.get("type") == "searchResEntry"
         ]
+
+    # -- by id, for SCIM --------------------------------------------------------------------------
+
+    def create(self, name: str, external_id: str | None, member_dns: list[str]) -> str:
+        """Add a client-made group (members may be none); AlreadyExists if the name is taken."""
+        group = dn.group_dn(name, self.suffix)
+        attributes: dict[str, list[str]] = {
+            "objectClass": GROUP_CLASSES,
+            "cn": [name],
+            "member": [mapping.EMPTY_MEMBER, *member_dns],
+            mapping.GROUP_KIND_ATTRIBUTE: [mapping.group_kind_value("custom")],
+        }
+        if external_id:
+            attributes["mimsExternalId"] = [external_id]
+        try:
+            self.directory.run(lambda c: c.add(group, attributes=attributes), retry=False)
+        except NameTaken:
+            raise AlreadyExists(f"a group named {name!r} already exists") from None
+        return group
+
+    def dn_of(self, group_id: str) -> str:
+        """Return the DN of the group with this id (entryUUID); NotFound if there is none."""
+        if mapping.is_uuid(group_id):
+
+            def read(connection: Connection) -> list[str]:
+                connection.search(
+                    dn.groups_base(self.suffix),
+                    f"(&(objectClass=groupOfNames){dn.equals('entryUUID', group_id)})",
+                    LEVEL,
+                    attributes=["1.1"],
+                )
+                return [str(entry["dn"]) for entry in connection.response]
+
+            found = self.directory.run(read)
+            if found:
+                return found[0]
+        raise NotFound("no group has that id")
+
+    def get(self, group_id: str, members: bool = True) -> Group:
+        """Return the group with this id; without ``members`` its members are not read."""
+        group = self.dn_of(group_id)
+
+        def read(connection: Connection) -> Group:
+            attributes = [name for name in mapping.GROUP_READ if name != "member"]
+            connection.search(group, "(objectClass=groupOfNames)", BASE, attributes=attributes)
+            entry = connection.response[0]
+            ids = self._member_ids(connection, group) if members else []
+            return mapping.to_group(entry, ids)
+
+        return self.directory.run(read)
+
+    def search(
+        self, ldap_filter: str, sort: list[SortKey], start: int, count: int, members: bool
+    ) -> tuple[int, list[Group]]:
+        """Return how many groups match and ``count`` of them from ``start``, sorted by slapd."""
+        attributes = [name for name in mapping.GROUP_READ if name != "member"]
+        page = self.pager.page(
+            dn.groups_base(self.suffix),
+            f"(&(objectClass=groupOfNames){ldap_filter})",
+            attributes,
+            sort,
+            start,
+            count,
+        )
+        found = []
+        for entry in page.entries:
+            ids = self.member_ids(str(entry["dn"])) if members else []
+            found.append(mapping.to_group(entry, ids))
+        return page.total, found
+
+    def member_ids(self, group: str) -> list[str]:
+        """Return the ids of a group's members (a group DN)."""
+        return self.directory.run(lambda c: self._member_ids(c, group))
+
+    def find(self, ldap_filter: str, members: bool) -> list[Group]:
+        """Return the groups a filter that names at most a few selects (no sort, no paging)."""
+        attributes = [name for name in mapping.GROUP_READ if name != "member"]
+
+        def read(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(
+                dn.groups_base(self.suffix),
+                f"(&(objectClass=groupOfNames){ldap_filter})",
+                LEVEL,
+                attributes=attributes,
+            )
+            return [e for e in connection.response if e.get("type") == "searchResEntry"]
+
+        return [
+            mapping.to_group(entry, self.member_ids(str(entry["dn"])) if members else [])
+            for entry in self.directory.run(read)
+        ]
+
+    def ids_of(self, names: Iterable[str]) -> dict[str, str]:
+        """Return {group name: id} for these group names, in one search."""
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return {}
+
+        def read(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(
+                dn.groups_base(self.suffix),
+                f"(&(objectClass=groupOfNames){dn.any_of('cn', wanted)})",
+                LEVEL,
+                attributes=["cn", "entryUUID"],
+            )
+            return list(connection.response)
+
+        found = {}
+        for entry in self.directory.run(read):
+            if entry.get("type") == "searchResEntry":
+                raw = entry["raw_attributes"]
+                found[dn.first_value(str(entry["dn"]))] = raw["entryUUID"][0].decode()
+        return found
+
+    def change(
+        self,
+        group_id: str,
+        *,
+        name: str | None = None,
+        external_id: str | None | bool = False,
+        add: list[str] | None = None,
+        remove: list[str] | None = None,
+        replace: list[str] | None = None,
+        version: str | None = None,
+    ) -> None:
+        """Change a group: members added, removed or replaced (DNs), its externalId, its name.
+
+        Adds and removes are sent as deltas, so concurrent PATCHes of one group never undo
+        each other; ``version`` (an entryCSN) makes the change conditional (RFC 4528).
+        ``external_id`` False leaves it alone, None removes it.
+        """
+        group = self.dn_of(group_id)
+        current = self.get(group_id, members=False)
+        if version is not None and current.version != version:
+            raise PreconditionFailed("the resource has changed since the version you sent")
+        changes: dict[str, list[tuple[str, list[str]]]] = {}
+        if external_id is not False:
+            changes["mimsExternalId"] = [(MODIFY_REPLACE, mapping.ldap_value(external_id))]
+        if replace is not None:
+            # The placeholder stays in every group, so no change can leave one without a member.
+            changes["member"] = [(MODIFY_REPLACE, [mapping.EMPTY_MEMBER, *replace])]
+        else:
+            steps = []
+            if add:
+                steps.append((MODIFY_ADD, add))
+            if remove:
+                steps.append((MODIFY_DELETE, remove))
+            if steps:
+                changes["member"] = steps
+        requested: list[tuple[str, bool, bytes | None]] = [PERMISSIVE_MODIFY]
+        if version is not None:
+            requested.append(controls.assertion(dn.equals("entryCSN", version)))
+        if changes:
+            self.directory.run(lambda c: c.modify(group, changes, controls=requested), retry=False)
+        if name is not None and name != current.name:
+            if current.kind != "custom":
+                raise InvalidValue(f"{current.name!r} is managed: it is named after a school")
+            self._rename(group, name)
+
+    def _rename(self, group: str, name: str) -> None:
+        try:
+            self.directory.run(
+                lambda c: c.modify_dn(group, f"cn={dn.escape_rdn_value(name)}"), retry=False
+            )
+        except NameTaken:
+            raise AlreadyExists(f"a group named {name!r} already exists") from None
+
+    def delete(self, group_id: str, version: str | None = None) -> None:
+        """Remove a client-made group; managed school groups follow their people instead."""
+        current = self.get(group_id, members=False)
+        if current.kind != "custom":
+            raise InvalidValue(f"{current.name!r} is managed: it goes when its school does")
+        if version is not None and current.version != version:
+            raise PreconditionFailed("the resource has changed since the version you sent")
+        group = self.dn_of(group_id)
+        asserted = [controls.assertion(dn.equals("entryCSN", version))] if version else None
+        self.directory.run(lambda c: c.delete(group, controls=asserted), retry=False)
+        self._known.discard(group)

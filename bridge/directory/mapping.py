@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,7 @@ PERSON_READ = [
     "modifyTimestamp",
     "pwdAccountLockedTime",
     "pwdFailureTime",
+    "manager",
 ]
 GROUP_KIND_ATTRIBUTE = "businessCategory"
 GROUP_READ = [
@@ -63,6 +65,14 @@ GROUP_READ = [
     "mimsExternalId",
 ]
 EMPTY_MEMBER = ""  # groupOfNames needs a member: the zero-length DN keeps an empty group valid
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def is_uuid(text: str) -> bool:
+    """Return whether text can be an entryUUID (anything else can match no entry)."""
+    return bool(_UUID.match(text))
 
 
 def ldap_value(value: str | bool | None) -> list[str]:
@@ -137,6 +147,11 @@ def to_person(entry: Mapping[str, Any]) -> Person:
         version=_text(raw, "entrycsn"),
         **fields,
     )
+
+
+def manager_dn(entry: Mapping[str, Any]) -> str | None:
+    """Return the DN in an entry's ``manager`` attribute, if any."""
+    return _text(_lower_keys(entry["raw_attributes"]), "manager")
 
 
 def to_group(entry: Mapping[str, Any], member_ids: Sequence[str]) -> Group:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ldap3 import MODIFY_REPLACE, Connection
 
@@ -162,17 +163,26 @@ class PasswordsDirectory:
         )
 
     def _write(self, person: Person, changes: dict[str, list[tuple[str, list[str]]]]) -> None:
-        entry = self._dn(person)
-
-        def modify(connection: Connection) -> None:
-            connection.raise_exceptions = False
-            try:
-                connection.modify(entry, changes, controls=[ppolicy.REQUEST])
-            finally:
-                connection.raise_exceptions = True
-            raise_for_password_result(connection.result, ppolicy.error(connection.result))
-
-        self.directory.run(modify, retry=False)
+        write_password(self.directory, self._dn(person), changes)
 
     def _dn(self, person: Person) -> str:
         return dn.person_dn(person.login_id.local, person.role, self.suffix)
+
+
+def write_password(
+    directory: Directory,
+    entry: str,
+    changes: dict[str, list[tuple[str, list[str]]]],
+    controls: list[Any] | None = None,
+) -> None:
+    """Modify an entry whose userPassword changes, turning slapd's ppolicy refusals into words."""
+
+    def modify(connection: Connection) -> None:
+        connection.raise_exceptions = False
+        try:
+            connection.modify(entry, changes, controls=[ppolicy.REQUEST, *(controls or [])])
+        finally:
+            connection.raise_exceptions = True
+        raise_for_password_result(connection.result, ppolicy.error(connection.result))
+
+    directory.run(modify, retry=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
@@ -21,10 +21,13 @@ from bridge.core.people import (
     school_group_names,
 )
 from bridge.core.policy_book import PolicyBook
-from bridge.directory import dn, mapping
+from bridge.directory import controls, dn, mapping
 from bridge.directory.connection import Directory
+from bridge.directory.controls import SortKey
 from bridge.directory.groups import GroupsDirectory
-from bridge.errors import InvalidValue, NameTaken, NotFound, PolicyViolation
+from bridge.directory.passwords import write_password
+from bridge.directory.search import SortedPager
+from bridge.errors import InvalidValue, NameTaken, NotFound, PolicyViolation, PreconditionFailed
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
@@ -58,7 +61,8 @@ class PeopleDirectory:
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
         self.rules = rules
-        self.groups = GroupsDirectory(directory, suffix)
+        self.pager = SortedPager(directory)
+        self.groups = GroupsDirectory(directory, suffix, self.pager)
 
     # -- create --------------------------------------------------------------------------------
 
@@ -83,6 +87,8 @@ class PeopleDirectory:
             role = self.role_for(new.login_id, new.role)
         attributes = mapping.person_attributes(new.values(), role)
         attributes |= self._policy_attributes(role, new.school, new.level)
+        if new.manager_id:
+            attributes["manager"] = [self._manager_dn(new.manager_id)]
         if new.password:
             self._check_password(new, role)
             attributes["userPassword"] = [new.password]  # slapd hashes it (ppolicy hash cleartext)
@@ -124,6 +130,21 @@ class PeopleDirectory:
         owner = passwords.Person(new.full_name, new.given_name, new.family_name, login)
         name = self.book.name_for(role, new.school, new.level)
         failures = self.book.check(new.password, name, owner)
+        if failures:
+            raise PolicyViolation([(failure.code, failure.message) for failure in failures])
+
+    def _check_new_password(self, before: Person, values: Changes, password: str) -> None:
+        """Check a changed password against the policy the person will have after the change."""
+        if self.book is None:
+            return
+        owner = passwords.Person(
+            str(values["full_name"]),
+            values.get("given_name"),  # type: ignore[arg-type]
+            values.get("family_name"),  # type: ignore[arg-type]
+            str(before.login_id),
+        )
+        name = self.book.name_for(before.role, values["school"], values["level"])  # type: ignore[arg-type]
+        failures = self.book.check(password, name, owner)
         if failures:
             raise PolicyViolation([(failure.code, failure.message) for failure in failures])
 
@@ -194,7 +215,9 @@ class PeopleDirectory:
 
     def dn_of(self, person_id: str) -> str:
         """Return the DN of the person with this id."""
-        found = self._search_one(dn.equals("entryUUID", person_id), ["1.1"])
+        found = None
+        if mapping.is_uuid(person_id):
+            found = self._search_one(dn.equals("entryUUID", person_id), ["1.1"])
         if found is None:
             raise NotFound("no person has that id")
         return str(found["dn"])
@@ -202,7 +225,7 @@ class PeopleDirectory:
     def find_login(self, login_id: LoginId) -> Person | None:
         """Return the person with this login ID, or None."""
         found = self._search_one(dn.equals("mail", str(login_id)), mapping.PERSON_READ)
-        return mapping.to_person(found) if found else None
+        return self._people([found])[0] if found else None
 
     def find_external(self, external_ids: list[str]) -> dict[str, tuple[str, Person]]:
         """Return {external ID: (DN, person)} for those that exist, in one search."""
@@ -242,14 +265,99 @@ class PeopleDirectory:
             if entry.get("type") == "searchResEntry":
                 yield mapping.to_person(entry)
 
+    def search(
+        self, ldap_filter: str, sort: list[SortKey], start: int, count: int
+    ) -> tuple[int, list[Person]]:
+        """Return how many people match and ``count`` of them from ``start``, sorted by slapd."""
+        page = self.pager.page(
+            dn.people_base(self.suffix),
+            f"(&(objectClass=mimsPerson){ldap_filter})",
+            mapping.PERSON_READ,
+            sort,
+            start,
+            count,
+        )
+        return page.total, self._people(page.entries)
+
+    def _manager_dn(self, manager_id: str) -> str:
+        """Return the DN of the person a manager id names; refuse an unknown id."""
+        found = self.dns_of([manager_id]).get(manager_id)
+        if found is None:
+            raise InvalidValue("the manager must be the id of an existing person")
+        return found
+
+    def _people(self, entries: list[dict[str, Any]]) -> list[Person]:
+        """Return people from entries, their managers' DNs turned into ids in one search."""
+        people = [mapping.to_person(entry) for entry in entries]
+        managers = {dn_ for entry in entries if (dn_ := mapping.manager_dn(entry))}
+        if not managers:
+            return people
+        ids = self._ids_of(sorted(managers))
+        return [
+            replace(person, manager_id=ids.get(mapping.manager_dn(entry) or ""))
+            for person, entry in zip(people, entries, strict=True)
+        ]
+
+    def _ids_of(self, entries: list[str]) -> dict[str, str]:
+        def read(connection: Connection) -> dict[str, str]:
+            connection.search(
+                dn.people_base(self.suffix),
+                dn.any_of("entryDN", entries),
+                SUBTREE,
+                attributes=["entryUUID"],
+            )
+            return {
+                str(entry["dn"]).lower(): entry["raw_attributes"]["entryUUID"][0].decode()
+                for entry in connection.response
+                if entry.get("type") == "searchResEntry"
+            }
+
+        found = self.directory.run(read)
+        return {value: found[value.lower()] for value in entries if value.lower() in found}
+
+    def find(self, ldap_filter: str) -> list[Person]:
+        """Return the people a filter that names at most a few selects (no sort, no paging)."""
+
+        def read(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(
+                dn.people_base(self.suffix),
+                f"(&(objectClass=mimsPerson){ldap_filter})",
+                SUBTREE,
+                attributes=mapping.PERSON_READ,
+            )
+            return [e for e in connection.response if e.get("type") == "searchResEntry"]
+
+        return self._people(self.directory.run(read))
+
+    def dns_of(self, person_ids: list[str]) -> dict[str, str]:
+        """Return {id: DN} for the people among these ids that exist, in one search."""
+        wanted = [value for value in dict.fromkeys(person_ids) if mapping.is_uuid(value)]
+        if not wanted:
+            return {}
+
+        def read(connection: Connection) -> dict[str, str]:
+            connection.search(
+                dn.people_base(self.suffix),
+                f"(&(objectClass=mimsPerson){dn.any_of('entryUUID', wanted)})",
+                SUBTREE,
+                attributes=["entryUUID"],
+            )
+            return {
+                entry["raw_attributes"]["entryUUID"][0].decode(): str(entry["dn"])
+                for entry in connection.response
+                if entry.get("type") == "searchResEntry"
+            }
+
+        return self.directory.run(read)
+
     def _read(self, entry: str) -> Person:
-        def read(connection: Connection) -> Person:
+        def read(connection: Connection) -> dict[str, Any]:
             connection.search(
                 entry, "(objectClass=mimsPerson)", BASE, attributes=mapping.PERSON_READ
             )
-            return mapping.to_person(connection.response[0])
+            return dict(connection.response[0])
 
-        return self.directory.run(read)
+        return self._people([self.directory.run(read)])[0]
 
     def _search_one(self, query: str, attributes: list[str]) -> dict[str, Any] | None:
         def read(connection: Connection) -> dict[str, Any] | None:
@@ -266,33 +374,71 @@ class PeopleDirectory:
 
     # -- change --------------------------------------------------------------------------------
 
-    def update(self, person_id: str, changes: Changes) -> Person:
-        """Change some fields; school, level and class changes move group memberships too."""
+    def update(
+        self,
+        person_id: str,
+        changes: Changes,
+        version: str | None = None,
+        password: str | None = None,
+        locked: bool | None = None,
+    ) -> Person:
+        """Change some fields; school, level and class changes move group memberships too.
+
+        With ``version`` (an entryCSN) the change is made only if the entry still has it,
+        checked by slapd in the same operation (assertion control, RFC 4528). ``password`` is
+        written in that same operation (slapd hashes it); ``locked`` False unlocks a ppolicy
+        lock and True locks the account until an administrator unlocks it.
+        """
         entry = self.dn_of(person_id)
         before = self._read(entry)
-        self._modify(entry, before, changes)
+        if version is not None and before.version != version:
+            raise PreconditionFailed("the resource has changed since the version you sent")
+        extra: dict[str, list[tuple[str, list[str]]]] = {}
+        if password is not None:
+            extra["userPassword"] = [(MODIFY_REPLACE, [password])]
+        if locked is not None and locked != before.lock.locked:
+            value = [mapping.PERMANENT_LOCK] if locked else []
+            extra["pwdAccountLockedTime"] = [(MODIFY_REPLACE, value)]
+        self._modify(entry, before, changes, version=version, extra=extra)
         return self._read(entry)
 
     def update_entry(self, entry: str, before: Person, changes: Changes) -> None:
         """Change fields of a person already read; leave old groups but join none (bulk work)."""
         self._modify(entry, before, changes, join=False)
 
-    def _modify(self, entry: str, before: Person, changes: Changes, join: bool = True) -> None:
-        unknown = set(changes) - set(mapping.PERSON_ATTRIBUTES)
+    def _modify(
+        self,
+        entry: str,
+        before: Person,
+        changes: Changes,
+        join: bool = True,
+        version: str | None = None,
+        extra: dict[str, list[tuple[str, list[str]]]] | None = None,
+    ) -> None:
+        unknown = set(changes) - set(mapping.PERSON_ATTRIBUTES) - {"manager_id"}
         if unknown:
             raise InvalidValue(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
         self._check(changes)
         values = before.values() | changes
         modify: dict[str, list[tuple[str, list[str]]]] = {}
         for field, value in changes.items():
+            if field == "manager_id":
+                manager = [self._manager_dn(str(value))] if value else []
+                modify["manager"] = [(MODIFY_REPLACE, manager)]
+                continue
             modify[mapping.PERSON_ATTRIBUTES[field]] = [(MODIFY_REPLACE, mapping.ldap_value(value))]
         if not values.get("family_name"):
             modify["sn"] = [(MODIFY_REPLACE, [str(values["full_name"])])]
         policy = self._policy_attributes(before.role, values["school"], values["level"])  # type: ignore[arg-type]
         if policy and policy["mimsPolicyName"] != [before.policy]:
             modify |= {name: [(MODIFY_REPLACE, value)] for name, value in policy.items()}
-        if modify:
-            self.directory.run(lambda c: c.modify(entry, modify), retry=False)
+        modify |= extra or {}
+        asserted = [controls.assertion(dn.equals("entryCSN", version))] if version else None
+        if "userPassword" in modify:
+            self._check_new_password(before, values, modify["userPassword"][0][1][0])
+            write_password(self.directory, entry, modify, asserted)
+        elif modify:
+            self.directory.run(lambda c: c.modify(entry, modify, controls=asserted), retry=False)
         old = (before.school, before.level, before.class_name)
         new = (values["school"], values["level"], values["class_name"])
         if old != new:
@@ -353,10 +499,14 @@ class PeopleDirectory:
                 n = max(n + 1, self._next_suffix(base, role)) if n == 0 else n + 1
         raise InvalidValue(f"could not find a free login ID for '{base}'")
 
-    def delete(self, person_id: str) -> None:
-        """Remove a person; refint removes them from every group."""
+    def delete(self, person_id: str, version: str | None = None) -> None:
+        """Remove a person; refint removes them from every group.
+
+        With ``version`` the entry is removed only if it still has that entryCSN (RFC 4528).
+        """
         entry = self.dn_of(person_id)
-        self.directory.run(lambda c: c.delete(entry), retry=False)
+        asserted = [controls.assertion(dn.equals("entryCSN", version))] if version else None
+        self.directory.run(lambda c: c.delete(entry, controls=asserted), retry=False)
 
     # -- groups --------------------------------------------------------------------------------
 

@@ -1,1 +1,5 @@
-"""The SCIM 2.0 service (RFC 7643, RFC 7644): filters, mapping, views."""
+"""SCIM 2.0 (RFC 7643/7644) at /scim/v2: Flask views over the directory's people and groups."""
+
+from bridge.scim.blueprint import init_app
+
+__all__ = ["init_app"]

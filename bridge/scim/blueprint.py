@@ -1,0 +1,94 @@
+"""The SCIM blueprint at /scim/v2: request checks, authentication, error rendering.
+
+Views live in users.py, groups.py, discovery.py and bulk.py and attach themselves here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+import bridge.services
+from bridge.config import Config
+from bridge.directory.groups import GroupsDirectory
+from bridge.directory.people import PeopleDirectory
+from bridge.directory.tokens import TokensDirectory
+from bridge.errors import BridgeError
+from bridge.scim.auth import TokenChecker
+from bridge.scim.errors import (
+    BadRequest,
+    UnsupportedMediaType,
+    render_bridge_error,
+    render_http_error,
+    render_unexpected,
+)
+
+PREFIX = "/scim/v2"
+JSON_TYPES = ("application/scim+json", "application/json")
+
+blueprint = Blueprint("scim", __name__, url_prefix=PREFIX)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the SCIM views work with: the directory's people, groups and tokens."""
+
+    config: Config
+    people: PeopleDirectory
+    groups: GroupsDirectory
+    tokens: TokenChecker
+
+
+def init_app(app: Flask, config: Config, shared: bridge.services.Services) -> None:
+    """Attach the SCIM services and blueprint to an app."""
+    from bridge.scim import bulk, discovery, groups, users  # noqa: F401  (routes attach)
+
+    people = shared.people  # with the password policies: SCIM passwords are checked like all
+    tokens = TokensDirectory(shared.directory, config.directory.suffix)
+    app.extensions["mims.scim"] = Services(config, people, people.groups, TokenChecker(tokens.find))
+    app.register_blueprint(blueprint)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def services() -> Services:
+    """Return the SCIM services of the current app."""
+    found: Services = current_app.extensions["mims.scim"]
+    return found
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    """Routing errors under /scim/v2 (unknown path, wrong method) as SCIM error bodies."""
+    if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+        return render_http_error(error)
+    return error
+
+
+@blueprint.before_request
+def _authenticate() -> None:
+    """Refuse requests without a valid bearer token; writes need scim:write."""
+    reading = request.method in ("GET", "HEAD") or request.path.endswith("/.search")
+    services().tokens.check(
+        request.headers.get("Authorization"), "scim:read" if reading else "scim:write"
+    )
+
+
+def body() -> dict[str, Any]:
+    """Return the request's JSON object; refuse other media types and malformed JSON."""
+    mimetype = request.mimetype
+    if mimetype and mimetype not in JSON_TYPES:
+        raise UnsupportedMediaType(f"send the body as {JSON_TYPES[0]} (got {mimetype})")
+    try:
+        data = json.loads(request.get_data(cache=True) or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+blueprint.register_error_handler(BridgeError, render_bridge_error)
+blueprint.register_error_handler(Exception, render_unexpected)

@@ -1,0 +1,118 @@
+"""SCIM error responses (RFC 7644 section 3.12): one renderer for every failure under /scim/v2.
+
+Domain errors carry their own ``status`` and ``scim_type``; their messages are written for
+people and never hold driver text, so they go out as ``detail``. Anything else is a 500 that
+says nothing internal and goes to the log with its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Response
+from werkzeug.exceptions import HTTPException
+
+from bridge.errors import BridgeError
+
+log = logging.getLogger(__name__)
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_JSON = "application/scim+json"
+
+
+class BadRequest(BridgeError):
+    """The request cannot be read: not JSON, not an object, a wrong parameter."""
+
+    status = 400
+    scim_type = "invalidSyntax"
+
+
+class UnsupportedMediaType(BridgeError):
+    """The body is not JSON (RFC 7644 section 3.1 asks for application/scim+json)."""
+
+    status = 415
+
+
+class Unauthorized(BridgeError):
+    """No bearer token, or one the bridge does not know (RFC 6750 section 3)."""
+
+    status = 401
+
+
+class Forbidden(BridgeError):
+    """The token is valid but its scopes do not allow this request."""
+
+    status = 403
+
+
+class Mutability(BridgeError):
+    """The request changes an attribute the schema says cannot be changed."""
+
+    status = 400
+    scim_type = "mutability"
+
+
+class NoTarget(BridgeError):
+    """A PATCH path selects nothing (RFC 7644 section 3.5.2)."""
+
+    status = 400
+    scim_type = "noTarget"
+
+
+class InvalidPath(BridgeError):
+    """A PATCH path is malformed or names an unknown attribute."""
+
+    status = 400
+    scim_type = "invalidPath"
+
+
+class TooLarge(BridgeError):
+    """A bulk request over the published limits (RFC 7644 section 3.7.4)."""
+
+    status = 413
+
+
+def error_body(status: int, detail: str, scim_type: str | None = None) -> dict[str, object]:
+    """Return an RFC 7644 section 3.12 error body."""
+    body: dict[str, object] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    return body
+
+
+def scim_json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Return a response with a SCIM JSON body."""
+    return Response(
+        json.dumps(body, ensure_ascii=False), status, headers=headers, content_type=SCIM_JSON
+    )
+
+
+def render_bridge_error(error: BridgeError) -> Response:
+    """Render a domain error with its status, scimType and message."""
+    if error.status >= 500:
+        log.warning("SCIM request failed: %s: %s", type(error).__name__, error)
+    headers = {"WWW-Authenticate": 'Bearer realm="mims-bridge"'} if error.status == 401 else None
+    return scim_json(error_body(error.status, str(error), error.scim_type), error.status, headers)
+
+
+def render_http_error(error: HTTPException) -> Response:
+    """Render werkzeug's 404, 405 and friends as SCIM errors."""
+    status = error.code or 500
+    detail = {404: "no such resource or endpoint", 405: "method not allowed here"}.get(
+        status, error.description or "request failed"
+    )
+    response = scim_json(error_body(status, detail), status)
+    if status == 405 and error.get_response().headers.get("Allow"):
+        response.headers["Allow"] = error.get_response().headers["Allow"]
+    return response
+
+
+def render_unexpected(error: Exception) -> Response:
+    """Log an unexpected error with its traceback; tell the client nothing internal."""
+    if isinstance(error, HTTPException):
+        return render_http_error(error)
+    if isinstance(error, BridgeError):
+        return render_bridge_error(error)
+    log.exception("unhandled error in a SCIM request")
+    return scim_json(error_body(500, "something went wrong inside the bridge"), 500)

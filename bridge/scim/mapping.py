@@ -1,0 +1,304 @@
+"""People and groups <-> SCIM JSON (RFC 7643): pure functions, no Flask, no directory.
+
+Decisions:
+
+- ``userName`` is the login ID. ``emails`` is a read-only mirror of it (one work address,
+  primary): the directory's ``mail`` *is* the login ID, so an e-mail a client sends is
+  ignored, as RFC 7643 section 2.2 has servers do with read-only values.
+- ``name.formatted`` is the full name the login ID was made from; without it the full name is
+  ``displayName``, else ``givenName familyName``, else the login ID's local part.
+- ``role`` (MIMS extension) is read-only: the login ID's domain decides it. On a POST without
+  ``userName`` a role sent there chooses the domain of the login ID the bridge makes.
+- ``locked`` (MIMS extension): false lifts a ppolicy lock; true locks the account until an
+  administrator unlocks it (ppolicy's administrative lock).
+- Booleans may come as the strings "True"/"False" (Entra ID sends them so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bridge.core.people import ROLES, Changes, Group, Person, Role
+from bridge.errors import InvalidValue
+from bridge.scim.filters import CORE_GROUP, CORE_USER, ENTERPRISE_USER, MIMS_USER
+
+USER_SCHEMAS = [CORE_USER, ENTERPRISE_USER, MIMS_USER]
+
+# Canonical attribute names, found without regard to case (RFC 7643 section 2.1).
+_NAMES = [
+    "schemas", "id", "externalId", "userName", "name", "formatted", "givenName", "familyName",
+    "displayName", "active", "emails", "value", "type", "primary", "display", "password",
+    "groups", "meta", "members", "employeeNumber", "department", "organization", "school",
+    "level", "className", "role", "loginId", "locked", "answersSet", "$ref", "manager",
+]  # fmt: skip
+CANONICAL = {name.lower(): name for name in _NAMES} | {
+    urn.lower(): urn for urn in (CORE_USER, CORE_GROUP, ENTERPRISE_USER, MIMS_USER)
+}
+EXTENSIONS = (ENTERPRISE_USER, MIMS_USER)
+
+
+def canonical(value: Any) -> Any:
+    """Return a JSON value with every known attribute name in its canonical case.
+
+    Attributes of an extension written at the top level with their URN
+    (``"urn:...:enterprise:2.0:User:department": "x"``) are moved into the extension object.
+    """
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        urn, attribute = split_urn(key)
+        if urn is not None and urn in EXTENSIONS and attribute:
+            result.setdefault(urn, {})[CANONICAL.get(attribute.lower(), attribute)] = item
+        elif urn is not None and urn == CORE_USER and attribute:
+            result[CANONICAL.get(attribute.lower(), attribute)] = canonical(item)
+        else:
+            known = str(CANONICAL.get(key.lower(), key))
+            if known in EXTENSIONS and isinstance(item, dict):
+                result.setdefault(known, {}).update(canonical(item))
+            else:
+                result[known] = canonical(item)
+    return result
+
+
+def split_urn(key: str) -> tuple[str | None, str]:
+    """Split ``urn:...:User:attr`` into (schema URN, attr); other keys have no URN."""
+    lowered = key.lower()
+    for urn in (ENTERPRISE_USER, MIMS_USER, CORE_USER, CORE_GROUP):
+        if lowered == urn.lower():
+            return urn, ""
+        if lowered.startswith(urn.lower() + ":"):
+            return urn, key[len(urn) + 1 :]
+    return None, key
+
+
+def boolean(value: Any, label: str) -> bool:
+    """Read a SCIM boolean, also from the strings "true"/"false" in any case."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidValue(f"{label!r} must be true or false")
+
+
+def text(value: Any, label: str) -> str | None:
+    """Read an optional SCIM string; empty means absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidValue(f"{label!r} must be a string")
+    return value.strip() or None
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def etag(version: str | None) -> str | None:
+    """Return the weak ETag of an entry version (its entryCSN)."""
+    return f'W/"{version}"' if version else None
+
+
+def version_of(header: str | None) -> str | None:
+    """Return the entry version an If-Match / If-None-Match header names (None for ``*``)."""
+    if not header or header.strip() == "*":
+        return None
+    tag = header.strip().split(",")[0].strip()
+    tag = tag[2:] if tag.startswith("W/") else tag
+    return tag.strip('"')
+
+
+def _drop_empty(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value not in (None, {}, [])}
+
+
+def to_scim_user(person: Person, base: str, group_ids: Mapping[str, str]) -> dict[str, Any]:
+    """Return a person as a SCIM User (RFC 7643 section 4.1) with both extensions."""
+    login = str(person.login_id)
+    name = _drop_empty(
+        {
+            "formatted": person.full_name,
+            "givenName": person.given_name,
+            "familyName": person.family_name,
+        }
+    )
+    groups = [
+        {"value": group_ids[group], "display": group, "$ref": f"{base}/Groups/{group_ids[group]}"}
+        for group in person.groups
+        if group in group_ids
+    ]
+    user: dict[str, Any] = {
+        "schemas": USER_SCHEMAS,
+        "id": person.id,
+        "externalId": person.external_id,
+        "userName": login,
+        "name": name,
+        "displayName": person.display_name,
+        "active": person.active,
+        "emails": [{"value": login, "type": "work", "primary": True}],
+        "groups": groups,
+        ENTERPRISE_USER: _drop_empty(
+            {
+                "employeeNumber": person.employee_number,
+                "department": person.department,
+                "organization": person.organization,
+                "manager": {"value": person.manager_id} if person.manager_id else None,
+            }
+        ),
+        MIMS_USER: _drop_empty(
+            {
+                "school": person.school,
+                "level": person.level,
+                "className": person.class_name,
+                "role": person.role,
+                "loginId": login,
+                "locked": person.lock.locked,
+                "answersSet": person.answers_set,
+            }
+        ),
+        "meta": _drop_empty(
+            {
+                "resourceType": "User",
+                "created": _time(person.created),
+                "lastModified": _time(person.modified),
+                "location": f"{base}/Users/{person.id}",
+                "version": etag(person.version),
+            }
+        ),
+    }
+    return _drop_empty(user)
+
+
+@dataclass(frozen=True)
+class UserInput:
+    """What a SCIM User document asks for, in the bridge's terms."""
+
+    login_id: str | None
+    values: Changes
+    role: Role | None = None
+    password: str | None = None
+    locked: bool | None = None
+
+
+def from_scim_user(document: Mapping[str, Any]) -> UserInput:
+    """Read a SCIM User (POST or PUT body, canonical case) into domain values.
+
+    Every writable field is present in ``values``; an attribute the document leaves out is
+    None, as a PUT replaces the whole resource (RFC 7644 section 3.5.1).
+    """
+    doc = canonical(dict(document))
+    name = doc.get("name") or {}
+    if not isinstance(name, dict):
+        raise InvalidValue("'name' must be an object")
+    enterprise = doc.get(ENTERPRISE_USER) or {}
+    mims = doc.get(MIMS_USER) or {}
+    given = text(name.get("givenName"), "name.givenName")
+    family = text(name.get("familyName"), "name.familyName")
+    display = text(doc.get("displayName"), "displayName")
+    full = text(name.get("formatted"), "name.formatted") or display
+    full = full or " ".join(part for part in (given, family) if part) or None
+    login = text(doc.get("userName"), "userName")
+    if full is None and login:
+        full = login.partition("@")[0]  # a client that only names the login ID
+    if full is None:
+        raise InvalidValue("give the person a name: name.formatted, displayName or name.givenName")
+    role = text(mims.get("role"), "role")
+    if role is not None and role not in ROLES:
+        raise InvalidValue(f"role must be one of {', '.join(ROLES)}")
+    password = doc.get("password")
+    if password is not None and not isinstance(password, str):
+        raise InvalidValue("'password' must be a string")
+    active = boolean(doc["active"], "active") if doc.get("active") is not None else True
+    locked = boolean(mims["locked"], "locked") if mims.get("locked") is not None else None
+    values: Changes = {
+        "full_name": full,
+        "given_name": given,
+        "family_name": family,
+        "display_name": display,
+        "external_id": text(doc.get("externalId"), "externalId"),
+        "employee_number": text(enterprise.get("employeeNumber"), "employeeNumber"),
+        "department": text(enterprise.get("department"), "department"),
+        "organization": text(enterprise.get("organization"), "organization"),
+        "school": text(mims.get("school"), "school"),
+        "level": text(mims.get("level"), "level"),
+        "class_name": text(mims.get("className"), "className"),
+        "disabled": not active,
+        "manager_id": _manager(enterprise.get("manager")),
+    }
+    return UserInput(
+        login_id=login,
+        values=values,
+        role=role,
+        password=password or None,
+        locked=locked,
+    )
+
+
+def _manager(value: Any) -> str | None:
+    """Read the Enterprise manager: ``{"value": id}``, or the bare id Entra ID sends."""
+    if isinstance(value, dict):
+        value = {key.lower(): item for key, item in value.items()}.get("value")
+    return text(value, "manager.value")
+
+
+def to_scim_group(group: Group, base: str, members: bool = True) -> dict[str, Any]:
+    """Return a group as a SCIM Group (RFC 7643 section 4.2)."""
+    document: dict[str, Any] = {
+        "schemas": [CORE_GROUP],
+        "id": group.id,
+        "externalId": group.external_id,
+        "displayName": group.name,
+        "meta": _drop_empty(
+            {
+                "resourceType": "Group",
+                "created": _time(group.created),
+                "lastModified": _time(group.modified),
+                "location": f"{base}/Groups/{group.id}",
+                "version": etag(group.version),
+            }
+        ),
+    }
+    if members:
+        document["members"] = [
+            {"value": member, "$ref": f"{base}/Users/{member}", "type": "User"}
+            for member in group.member_ids
+        ]
+    return _drop_empty(document) | ({"members": document["members"]} if members else {})
+
+
+@dataclass(frozen=True)
+class GroupInput:
+    """What a SCIM Group document asks for."""
+
+    name: str
+    external_id: str | None
+    member_ids: list[str]
+
+
+def from_scim_group(document: Mapping[str, Any]) -> GroupInput:
+    """Read a SCIM Group (POST or PUT body)."""
+    doc = canonical(dict(document))
+    name = text(doc.get("displayName"), "displayName")
+    if name is None:
+        raise InvalidValue("a group needs a displayName")
+    return GroupInput(
+        name, text(doc.get("externalId"), "externalId"), member_ids(doc.get("members"))
+    )
+
+
+def member_ids(value: Any) -> list[str]:
+    """Read a members value: a list of {"value": id} objects (or one such object)."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    ids = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+            raise InvalidValue("each member must be an object with a 'value' (the member's id)")
+        ids.append(item["value"])
+    return ids

@@ -1,0 +1,158 @@
+"""/Users: create, read, list, replace, patch and delete people (RFC 7644 section 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+
+from bridge.core.naming import InvalidLoginId, LoginId
+from bridge.core.people import NewPerson, Person, Role
+from bridge.directory.filters import to_ldap
+from bridge.errors import AlreadyExists, InvalidValue, PreconditionFailed
+from bridge.scim import patch
+from bridge.scim.blueprint import Services, blueprint, body, services
+from bridge.scim.errors import scim_json
+from bridge.scim.filters import parse_filter
+from bridge.scim.listing import ListQuery, list_response, read_query, selects_one
+from bridge.scim.mapping import (
+    UserInput,
+    canonical,
+    etag,
+    from_scim_user,
+    to_scim_user,
+    version_of,
+)
+
+
+def base_url() -> str:
+    """Return the SCIM base URL the client used (for meta.location and $ref)."""
+    return request.host_url.rstrip("/") + blueprint.url_prefix  # type: ignore[operator]
+
+
+def render(found: Services, people: list[Person]) -> list[dict[str, Any]]:
+    """Return people as SCIM Users, with their groups' ids looked up in one search."""
+    names = {group for person in people for group in person.groups}
+    ids = found.groups.ids_of(names)
+    return [to_scim_user(person, base_url(), ids) for person in people]
+
+
+def _one(found: Services, person: Person, status: int = 200) -> Response:
+    document = patch.project(
+        render(found, [person])[0],
+        request.args.get("attributes"),
+        request.args.get("excludedAttributes"),
+    )
+    headers = {"ETag": etag(person.version) or ""}
+    if status == 201:
+        headers["Location"] = document["meta"]["location"]
+    return scim_json(document, status, headers)
+
+
+def _login(text: str) -> LoginId:
+    try:
+        return LoginId.parse(text)
+    except InvalidLoginId as error:
+        raise InvalidValue(
+            f"userName must be a login ID such as ann_lee@students.edu.sg: {error}"
+        ) from None
+
+
+@blueprint.post("/Users")
+def create_user() -> Response:
+    """Create a person; without userName the login ID is made from the name (RFC 7644 3.3)."""
+    found = services()
+    wanted = from_scim_user(body())
+    login = _login(wanted.login_id) if wanted.login_id else None
+    role: Role = found.people.role_for(login, wanted.role) if login else wanted.role or "student"
+    password = wanted.password  # checked against the person's policy by the directory layer
+    new = NewPerson(role=role, login_id=login, password=password, **wanted.values)  # type: ignore[arg-type]
+    try:
+        person = found.people.create(new)
+    except AlreadyExists as error:
+        raise AlreadyExists(f"{login} is already taken" if login else str(error)) from None
+    if wanted.locked:
+        person = found.people.update(person.id, {}, locked=True)
+    return _one(found, person, 201)
+
+
+@blueprint.get("/Users/<user_id>")
+def get_user(user_id: str) -> Response:
+    """Return one person; 304 when If-None-Match names the current version."""
+    found = services()
+    person = found.people.get(user_id)
+    if person.version and version_of(request.headers.get("If-None-Match")) == person.version:
+        return Response(status=304, headers={"ETag": etag(person.version) or ""})
+    return _one(found, person)
+
+
+@blueprint.get("/Users")
+def list_users() -> Response:
+    """List people matching a filter, sorted and paged by the directory (RFC 7644 3.4.2)."""
+    return search_users(read_query(request.args))
+
+
+def search_users(query: ListQuery) -> Response:
+    """Answer a list or .search request on Users."""
+    found = services()
+    parsed = parse_filter(query.filter or "id pr", "User")
+    text = to_ldap(parsed, "User", resolve_dn=lambda value: found.people.dns_of([value]).get(value))
+    if selects_one(parsed, "User"):
+        matched = found.people.find(text)
+        total, people = len(matched), matched[query.start - 1 :][: query.count]
+    else:
+        total, people = found.people.search(text, query.sort("User"), query.start, query.count)
+    resources = [
+        patch.project(item, query.attributes, query.excluded) for item in render(found, people)
+    ]
+    return scim_json(list_response(total, query.start, resources))
+
+
+@blueprint.put("/Users/<user_id>")
+def replace_user(user_id: str) -> Response:
+    """Replace a person's writable attributes (RFC 7644 section 3.5.1)."""
+    found = services()
+    before = found.people.get(user_id)
+    return _one(found, _write(found, before, from_scim_user(body())))
+
+
+@blueprint.patch("/Users/<user_id>")
+def patch_user(user_id: str) -> Response:
+    """Apply PATCH operations to a person (RFC 7644 section 3.5.2)."""
+    found = services()
+    operations = patch.operations(body())
+    before = found.people.get(user_id)
+    current = canonical(render(found, [before])[0])
+    return _one(found, _write(found, before, from_scim_user(patch.apply(current, operations))))
+
+
+def _write(found: Services, before: Person, wanted: UserInput) -> Person:
+    """Write what differs between a person and the wanted state, honouring If-Match."""
+    version = version_of(request.headers.get("If-Match"))
+    if version is not None and version != before.version:
+        raise PreconditionFailed("the resource has changed since the version you sent")
+    person = before
+    if wanted.login_id and _login(wanted.login_id) != before.login_id:
+        person = found.people.rename_login(before.id, _login(wanted.login_id))
+        version = None  # checked above; the rename made a new one
+    current = person.values() | {"manager_id": person.manager_id}
+    changes = {key: value for key, value in wanted.values.items() if current.get(key) != value}
+    password = wanted.password
+    if not changes and password is None and wanted.locked in (None, person.lock.locked):
+        return person
+    return found.people.update(
+        person.id, changes, version=version, password=password, locked=wanted.locked
+    )
+
+
+@blueprint.delete("/Users/<user_id>")
+def delete_user(user_id: str) -> Response:
+    """Remove a person and their group memberships (RFC 7644 section 3.6)."""
+    services().people.delete(user_id, version_of(request.headers.get("If-Match")))
+    return Response(status=204)
+
+
+@blueprint.post("/Users/.search")
+def search_users_by_post() -> Response:
+    """Search people with a SearchRequest body (RFC 7644 section 3.4.3)."""
+    return search_users(read_query(body()))
