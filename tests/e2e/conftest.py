@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
