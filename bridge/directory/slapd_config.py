@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ldap3.utils.conv import escape_filter_chars
 
-from bridge.directory import ldif
+from bridge.directory import dn, ldif
 
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -20,8 +20,6 @@ PROJECT_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "mims.ldif"
 MODULES = ("back_mdb", "ppolicy", "memberof", "refint", "unique", "sssvlv", "syncprov", "argon2")
 SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
 
-# One OU per role under ou=people; the role's name in config maps to the OU's name.
-ROLE_OUS = {"student": "students", "staff": "staff", "hq": "hq"}
 SERVICE_NAME = "mims-bridge"
 
 # DESIGN.md's index list; `sub` only where SCIM filters use co/sw/ew on that attribute.
@@ -103,11 +101,6 @@ def peercred_dn(uid: int, gid: int) -> str:
 def service_dn(suffix: str) -> str:
     """Return the bridge's service account DN (not the rootDN: ppolicy applies to it)."""
     return f"cn={SERVICE_NAME},ou=services,{suffix}"
-
-
-def people_dn(suffix: str) -> str:
-    """Return the DN under which every person lives."""
-    return f"ou=people,{suffix}"
 
 
 def default_policy_dn(suffix: str) -> str:
@@ -255,8 +248,8 @@ def _overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
                 ("objectClass", "olcOverlayConfig"),
                 ("objectClass", "olcUniqueConfig"),
                 # A login ID (mail) and an external ID name one person across the whole tree.
-                ("olcUniqueURI", f"ldap:///{people_dn(suffix)}?mail?sub"),
-                ("olcUniqueURI", f"ldap:///{people_dn(suffix)}?mimsExternalId?sub"),
+                ("olcUniqueURI", f"ldap:///{dn.people_base(suffix)}?mail?sub"),
+                ("olcUniqueURI", f"ldap:///{dn.people_base(suffix)}?mimsExternalId?sub"),
             ],
         ),
         (
@@ -298,8 +291,8 @@ def base_tree_ldif(suffix: str, version: int, service_password_hash: str) -> str
         (suffix, [*_suffix_entry(suffix), ("mimsSchemaVersion", str(version))]),
         _ou("people", suffix, "Every person, one OU per role"),
         *[
-            _ou(ou, people_dn(suffix), f"People whose role is {role}")
-            for role, ou in ROLE_OUS.items()
+            _ou(ou, dn.people_base(suffix), f"People whose role is {role}")
+            for role, ou in dn.ROLE_OUS.items()
         ],
         _ou("groups", suffix, "Schools, levels and classes (groupOfNames)"),
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
