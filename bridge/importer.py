@@ -156,13 +156,55 @@ class Importer:
             else:
                 results[index] = (_rejected(plans[index], failure), "", [])
 
+        results |= self._add_namesakes(plans, drafts, taken, pool)
+        return results
+
+    def _add_namesakes(
+        self,
+        plans: list[_Plan],
+        drafts: dict[int, Draft],
+        taken: list[int],
+        pool: ThreadPoolExecutor,
+    ) -> dict[int, _Written]:
+        """Give namesakes the next free suffixes: one search per name, then pipelined adds.
+
+        Rows whose guess was taken meanwhile (another writer) take the atomic allocator.
+        """
+        results: dict[int, _Written] = {}
+        by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for index in taken:
+            if drafts[index].login_id is not None:  # a chosen login ID has no second choice
+                results[index] = (
+                    _rejected(plans[index], NameTaken("that login ID is taken")),
+                    "",
+                    [],
+                )
+            else:
+                by_name[(drafts[index].role, drafts[index].base)].append(index)
+        guesses: list[tuple[int, tuple[str, dict[str, list[str]]]]] = []
+        for indexes in by_name.values():
+            start = self.people.next_suffix(drafts[indexes[0]])
+            guesses += [
+                (index, self.people.candidate(drafts[index], start + k))
+                for k, index in enumerate(indexes)
+            ]
+        retry = []
+        outcomes = self.bulk.add_all([entry for _, entry in guesses])
+        for (index, (entry, _)), failure in zip(guesses, outcomes, strict=True):
+            if failure is None:
+                results[index] = ("created", entry, _groups(plans[index]))
+            elif isinstance(failure, NameTaken):
+                retry.append(index)
+            else:
+                results[index] = (_rejected(plans[index], failure), "", [])
+
         def allocate(index: int) -> _Written:
             try:
                 return "created", self.people.allocate(drafts[index]), _groups(plans[index])
             except BridgeError as error:
                 return _rejected(plans[index], error), "", []
 
-        results |= dict(zip(taken, pool.map(allocate, taken), strict=True))
+        results |= dict(zip(retry, pool.map(allocate, retry), strict=True))
         return results
 
     def _plan(self, row: Row, existing: tuple[str, Person] | None) -> _Plan:

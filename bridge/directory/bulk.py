@@ -9,7 +9,9 @@ afterwards, so slapd always has work queued.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ldap
 import ldap.controls
@@ -20,6 +22,7 @@ from bridge.errors import BridgeError, DirectoryUnavailable
 
 Entry = tuple[str, dict[str, list[str]]]
 PERMISSIVE_MODIFY = "1.2.840.113556.1.4.1413"  # adding a value already there is not an error
+WINDOW = 256  # requests in flight on the connection; slapd's limit is 1,000
 
 
 class BulkWriter:
@@ -31,31 +34,31 @@ class BulkWriter:
 
     def add_all(self, entries: Sequence[Entry]) -> list[BridgeError | None]:
         """Add every entry; return, in order, None for each success or the domain error."""
-        connection = self._connect()
-        try:
-            ids = [connection.add_ext(entry, _modlist(attributes)) for entry, attributes in entries]
-            return [self._outcome(connection, message_id) for message_id in ids]
-        except ldap.SERVER_DOWN:
-            self.close()
-            raise DirectoryUnavailable("the directory does not answer") from None
+        return self._pipeline([_add(entry, attributes) for entry, attributes in entries])
 
     def add_members(self, groups: Sequence[tuple[str, list[str]]]) -> list[BridgeError | None]:
         """Add member DNs to each group, pipelined; members already there are left alone."""
+        return self._pipeline([_add_members(group, members) for group, members in groups])
+
+    def _pipeline(self, requests: Sequence[Request]) -> list[BridgeError | None]:
+        """Send requests without waiting, at most WINDOW outstanding; return outcomes in order.
+
+        slapd drops a connection with more than olcConnMaxPendingAuth (1,000) requests waiting.
+        """
         connection = self._connect()
-        permissive = [ldap.controls.LDAPControl(PERMISSIVE_MODIFY, False)]
+        outcomes: list[BridgeError | None] = []
+        pending: deque[int] = deque()
         try:
-            ids = [
-                connection.modify_ext(
-                    group,
-                    [(ldap.MOD_ADD, "member", [m.encode("utf-8") for m in members])],
-                    serverctrls=permissive,
-                )
-                for group, members in groups
-            ]
-            return [self._outcome(connection, message_id) for message_id in ids]
+            for request in requests:
+                if len(pending) >= WINDOW:
+                    outcomes.append(self._outcome(connection, pending.popleft()))
+                pending.append(request(connection))
+            while pending:
+                outcomes.append(self._outcome(connection, pending.popleft()))
         except ldap.SERVER_DOWN:
             self.close()
             raise DirectoryUnavailable("the directory does not answer") from None
+        return outcomes
 
     def _outcome(
         self, connection: ldap.ldapobject.LDAPObject, message_id: int
@@ -101,3 +104,16 @@ def _modlist(attributes: dict[str, list[str]]) -> list[tuple[str, list[bytes]]]:
     return [
         (name, [value.encode("utf-8") for value in values]) for name, values in attributes.items()
     ]
+
+
+Request = Callable[[Any], int]
+
+
+def _add(entry: str, attributes: dict[str, list[str]]) -> Request:
+    return lambda connection: int(connection.add_ext(entry, _modlist(attributes)))
+
+
+def _add_members(group: str, members: list[str]) -> Request:
+    change = [(ldap.MOD_ADD, "member", [member.encode("utf-8") for member in members])]
+    permissive = [ldap.controls.LDAPControl(PERMISSIVE_MODIFY, False)]
+    return lambda connection: int(connection.modify_ext(group, change, serverctrls=permissive))

@@ -102,9 +102,18 @@ class PeopleDirectory:
 
     def first_choice(self, draft: Draft) -> tuple[str, dict[str, list[str]]]:
         """Return the DN and full attributes of a draft under its first-choice login ID."""
-        login_id = draft.login_id or LoginId(draft.base, self.domains[draft.role])
+        return self.candidate(draft, 0)
+
+    def candidate(self, draft: Draft, n: int) -> tuple[str, dict[str, list[str]]]:
+        """Return the DN and attributes of a draft under its n-th login ID (base, base_1, ...)."""
+        local = naming.with_suffix(draft.base, n, self.rules)
+        login_id = draft.login_id or LoginId(local, self.domains[draft.role])
         entry = dn.person_dn(login_id.local, draft.role, self.suffix)
         return entry, draft.attributes | mapping.login_attributes(login_id)
+
+    def next_suffix(self, draft: Draft) -> int:
+        """Return where a namesake's suffixes should start: one past the highest in use."""
+        return self._next_suffix(draft.base, draft.role)
 
     def allocate(self, draft: Draft) -> str:
         """Add a draft whose first choice was taken: the next free suffix, or NameTaken."""
