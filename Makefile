@@ -20,6 +20,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The benchmark (bench/README.md): BENCH_ARGS="--people 10000" for a quick check.
+bench: system $(STAMP)
+	$(BIN)/python bench/run $(BENCH_ARGS)
+
 system:
 	@scripts/ensure-system
 

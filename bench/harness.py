@@ -1,0 +1,177 @@
+"""``bench/run``: start private slapds, run the phases, print the table, keep the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from bench import machine
+from bench.phases import PLANNED, Context, registry
+from bench.report import Measurement, table, write_json
+from bench.workspace import BenchError, Workspace
+from bridge.config import load_config
+from bridge.errors import BridgeError
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SMALL = 10_000  # up to this many people, repeats are cheap enough to show the noise
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    phases = list(registry())
+    parser = argparse.ArgumentParser(
+        prog="bench/run",
+        description=(
+            "Measure mims-bridge against the raw directory, side by side in one run, "
+            "and report ratios (see bench/README.md)."
+        ),
+        epilog="Example: bench/run --people 10000 --only import",
+    )
+    parser.add_argument("--people", type=_positive, default=100_000, help="default: 100000")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
+        default=phases,
+        help=f"comma-separated phases to run (default: all of {','.join(phases)})",
+    )
+    parser.add_argument(
+        "--workers", type=_positive, default=4, help="mims import --workers (default: 4)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=_positive,
+        help=f"times each phase is measured (default: 3 up to {SMALL:,} people, else 1)",
+    )
+    parser.add_argument(
+        "--sync",
+        action="store_true",
+        help="keep slapd's disk sync on, as production does (default: olcDbNoSync for all sides)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also run one import under py-spy (not timed)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temp folder (databases, LDIF, logs)"
+    )
+    parser.add_argument(
+        "--results-dir", type=Path, default=RESULTS_DIR, help="default: bench/results"
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="where the temp folder goes (default: the system's temp)"
+    )
+    args = parser.parse_args(argv)
+    for name in args.only:
+        if name in PLANNED:
+            have = ", ".join(phases)
+            parser.error(f"phase {name!r} is planned but not written yet; have: {have}")
+        if name not in phases:
+            parser.error(f"unknown phase {name!r}; choose from {', '.join(phases)}")
+    if args.repeat is None:
+        args.repeat = 3 if args.people <= SMALL else 1
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    begun = time.monotonic()
+    started = datetime.now().astimezone()
+
+    def progress(message: str) -> None:
+        print(f"bench {time.monotonic() - begun:6.0f}s  {message}", file=sys.stderr, flush=True)
+
+    suffix = load_config(env={"HOME": str(Path.home())}).directory.suffix
+    stem = f"{started:%Y-%m-%d}-{args.people}" + ("-sync" if args.sync else "")
+    measurements: list[Measurement] = []
+    details: dict[str, Any] = {}
+    try:
+        workspace = Workspace(suffix, no_sync=not args.sync, base=args.work_dir, keep=args.keep)
+    except OSError as error:
+        print(f"bench: cannot make the temp folder: {error}", file=sys.stderr)
+        return 1
+    progress(
+        f"{args.people:,} people, phases {','.join(args.only)}, disk sync "
+        f"{'on' if args.sync else 'off'}, {args.repeat} repeat(s), in {workspace.root}"
+    )
+    try:
+        facts = machine.facts()
+        # Other work on the machine skews both sides; the ratios hold better than the times.
+        facts["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
+        facts["source_digest_start"] = machine.source_digest()
+        phases = registry()
+        for name in args.only:
+            context = Context(
+                people=args.people,
+                workers=args.workers,
+                repeat=args.repeat,
+                sync=args.sync,
+                profile=args.profile,
+                workspace=workspace,
+                results_dir=args.results_dir,
+                stem=stem,
+                progress=progress,
+            )
+            phase_begun = time.monotonic()
+            result = phases[name](context)
+            measurements += result.measurements
+            details[name] = {**result.details, "wall_s": round(time.monotonic() - phase_begun, 1)}
+            progress(f"phase {name} done in {time.monotonic() - phase_begun:.0f} s")
+    except (BenchError, BridgeError) as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        workspace.close()
+        if args.keep:
+            progress(f"kept {workspace.root} (slapds stopped)")
+
+    facts["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    facts["source_digest_end"] = machine.source_digest()
+    if facts["source_digest_end"] != facts["source_digest_start"]:
+        progress("WARNING: bridge/, schemas/ or config/ changed during the run: sides may differ")
+    shown = table(measurements)
+    print(shown, flush=True)
+    document = {
+        "benchmark": "mims-bridge",
+        "format": 1,
+        "started": started.isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - begun, 1),
+        "command": shlex.join(["bench/run", *(sys.argv[1:] if argv is None else argv)]),
+        "settings": {
+            "people": args.people,
+            "phases": args.only,
+            "workers": args.workers,
+            "repeat": args.repeat,
+            "disk_sync": args.sync,
+            "olcDbNoSync": not args.sync,
+            "profile": args.profile,
+        },
+        "machine": facts,
+        "results": [m.as_json() for m in measurements],
+        "table": shown,
+        "phases": details,
+    }
+    path = write_json(args.results_dir / f"{stem}.json", document)
+    progress(f"wrote {path}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into an exception, so that every slapd is stopped on the way out."""
+    raise KeyboardInterrupt

@@ -1,0 +1,62 @@
+"""The benchmark's phases: each measures the bridge and a raw baseline in the same run.
+
+A phase is a function ``run(context) -> PhaseResult``. Later phases (SCIM lookups, writes, the
+walk, SSPR, the peer server) register here as they land.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.report import Measurement
+from bench.workspace import Workspace
+
+
+@dataclass
+class Context:
+    """What every phase gets: the settings of the run, the workspace and a progress line."""
+
+    people: int
+    workers: int
+    repeat: int
+    sync: bool
+    profile: bool
+    workspace: Workspace
+    results_dir: Path
+    stem: str
+    progress: Callable[[str], None]
+    python: str = sys.executable
+
+    def bridge_env(self, data_dir: Path) -> dict[str, str]:
+        """Return the environment of a `mims` command: no MIMS_* of the caller, our data dir."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")}
+        env["MIMS_DATA_DIR"] = str(data_dir)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def mims(self, *args: str) -> list[str]:
+        """Return the command line of `mims ARGS` with the benchmark's Python."""
+        return [self.python, "-m", "bridge.cli", *args]
+
+
+@dataclass
+class PhaseResult:
+    """A phase's rows for the table and its details for the JSON file."""
+
+    measurements: list[Measurement]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def registry() -> dict[str, Callable[[Context], PhaseResult]]:
+    """Return the phases by name, in the order they run."""
+    from bench.phases import bulk_import
+
+    return {"import": bulk_import.run}
+
+
+PLANNED = ("lookup", "write", "walk", "sspr", "peer")

@@ -1,0 +1,269 @@
+"""Phase "import": `mims import` of N people against raw `ldapadd` of the same final entries.
+
+Each repeat imports the roster into a fresh directory with the bridge and dumps the result with
+slapcat. The entries it added are then replayed, each time into a fresh directory made by the
+same code with the same settings:
+
+- `ldapadd` (one stream over ldapi, as the rootDN): the target's baseline; people first, then
+  groups, as two runs so that the cost of the groups (memberof) shows on its own;
+- plain ldap3 adds with the same number of threads (`bench.ldap3_add`): the floor of any
+  importer written with ldap3, so the bridge's own overhead shows apart from the library's;
+- `slapadd -q` into a stopped directory: the physical floor (no protocol, no overlays).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from bench import ldif, profiling
+from bench.machine import ROOT
+from bench.phases import Context, PhaseResult
+from bench.report import Measurement, Samples
+from bench.workspace import BenchError, Run, openldap_tool, slapd_cpu_s, slapd_rss_mb
+from bridge.directory.slapd import ManagedSlapd
+
+TARGET = 2.0  # issue 4: importing 100,000 people takes at most 2x the raw ldapadd time
+_SUMMARY = re.compile(
+    r"(?P<total>\d+) rows: (?P<created>\d+) created, (?P<updated>\d+) updated, "
+    r"(?P<unchanged>\d+) unchanged, (?P<rejected>\d+) rejected"
+)
+
+
+def run(ctx: Context) -> PhaseResult:
+    """Measure bulk import ``ctx.repeat`` times; with --profile, profile one more import."""
+    ws = ctx.workspace
+    roster = ws.root / "roster.csv"
+    ctx.progress(f"import: writing a roster of {ctx.people:,} people (mims demo)")
+    demo = ws.check(
+        ws.run(
+            ctx.mims("demo", "--people", str(ctx.people), "--out", str(roster)),
+            ws.root / "demo.log",
+        ),
+        "mims demo",
+    )
+    repeats = [_repeat(ctx, roster, i) for i in range(ctx.repeat)]
+
+    def samples(side: str) -> Samples:
+        return Samples(tuple(r[side]["wall_s"] for r in repeats))
+
+    bridge, ldapadd, ldap3, slapadd = (
+        samples(s) for s in ("bridge", "ldapadd", "ldap3", "slapadd")
+    )
+    n = f"{ctx.people:,}"
+    measurements = [
+        Measurement(
+            "import",
+            f"import {n} people (mims import, {ctx.workers} workers)",
+            bridge,
+            ldapadd,
+            "ldapadd",
+            max_ratio=TARGET,
+            extra={
+                "bridge_per_s": _rate(ctx.people, bridge),
+                "raw_per_s": _rate(ctx.people, ldapadd),
+            },
+        ),
+        Measurement(
+            "import",
+            f"import {n} people: CPU time, client + slapd",
+            Samples(tuple(_cpu(r["bridge"]) for r in repeats)),
+            Samples(tuple(_cpu(r["ldapadd"]) for r in repeats)),
+            "ldapadd",
+            unit="CPU s",
+        ),
+        Measurement(
+            "import",
+            f"import {n} people vs plain ldap3 adds ({ctx.workers} threads)",
+            bridge,
+            ldap3,
+            "ldap3",
+            extra={"raw_per_s": _rate(ctx.people, ldap3)},
+        ),
+        Measurement(
+            "import",
+            f"import {n} people vs the offline floor",
+            bridge,
+            slapadd,
+            "slapadd -q",
+            extra={"raw_per_s": _rate(ctx.people, slapadd)},
+        ),
+    ]
+    details: dict[str, Any] = {
+        "roster": {"people": ctx.people, "demo_wall_s": round(demo.wall_s, 3)},
+        "replay": repeats[0]["replay"],
+        "repeats": repeats,
+    }
+    if ctx.profile:
+        details["profile"] = _profile(ctx, roster)
+    return PhaseResult(measurements, details)
+
+
+def _repeat(ctx: Context, roster: Path, i: int) -> dict[str, Any]:
+    ws = ctx.workspace
+    step = f"import {i + 1}/{ctx.repeat}"
+
+    # 1. The bridge, into a fresh directory.
+    target = ws.slapd(f"bridge-{i}")
+    ctx.progress(f"{step}: mims import of {ctx.people:,} people, {ctx.workers} workers")
+    bridge, summary, bridge_slapd = _bridge_import(ctx, roster, target)
+    ctx.progress(
+        f"{step}: bridge {bridge.wall_s:.1f} s ({ctx.people / bridge.wall_s:,.0f}/s), "
+        f"client CPU {bridge.cpu_s:.1f} s, slapd CPU {bridge_slapd['cpu_s']:.1f} s"
+    )
+    ws.stop(target)
+    dump = ws.root / f"bridge-{i}.ldif"
+    _slapcat(ctx, target.layout.config_dir, dump)
+    ws.discard(target)
+
+    # What a fresh directory already holds is left out of the replay.
+    raw = ws.slapd(f"ldapadd-{i}", start=False)
+    fresh = ws.root / f"fresh-{i}.ldif"
+    _slapcat(ctx, raw.layout.config_dir, fresh)
+    existing = ldif.dns(fresh)
+    replay = ldif.replay(dump, existing, ws.root / f"replay-{i}.ldif")
+    if not ws.keep:
+        dump.unlink()
+    if replay.entries - replay.groups < summary["created"]:
+        raise BenchError(
+            f"the dump holds {replay.entries - replay.groups} non-group entries but the bridge "
+            f"created {summary['created']} people"
+        )
+
+    # 2. Raw ldapadd of the same entries: people, then groups.
+    ws.start(raw)
+    ctx.progress(f"{step}: ldapadd of {replay.entries:,} entries ({replay.groups:,} groups)")
+    before = slapd_cpu_s(raw)
+    parts = {
+        part: _ldapadd(ctx, raw, path, f"ldapadd-{i}-{part}")
+        for part, path in (("people", replay.people_path), ("groups", replay.groups_path))
+    }
+    ldapadd = {
+        "wall_s": round(sum(p.wall_s for p in parts.values()), 3),
+        "cpu_s": round(sum(p.cpu_s for p in parts.values()), 3),
+        "parts": {name: p.as_json() for name, p in parts.items()},
+        "slapd": {"cpu_s": round(slapd_cpu_s(raw) - before, 3), "rss_mb": slapd_rss_mb(raw)},
+    }
+    ctx.progress(
+        f"{step}: ldapadd {ldapadd['wall_s']:.1f} s ({ctx.people / ldapadd['wall_s']:,.0f}/s; "
+        f"groups {parts['groups'].wall_s:.1f} s), slapd CPU {ldapadd['slapd']['cpu_s']:.1f} s"
+    )
+    ws.stop(raw)
+    same = _same_result(ctx, raw, replay, existing, i)
+    ws.discard(raw)
+
+    # 3. Plain ldap3 adds of the same entries, as many threads as the bridge's workers.
+    floor3 = ws.slapd(f"ldap3-{i}")
+    before = slapd_cpu_s(floor3)
+    command = [ctx.python, "-m", "bench.ldap3_add", "--url", floor3.ldapi_url]
+    command += ["--workers", str(ctx.workers), str(replay.people_path), str(replay.groups_path)]
+    env = ctx.bridge_env(floor3.layout.root) | {"PYTHONPATH": str(ROOT)}
+    ldap3 = ws.check(ws.run(command, ws.root / f"ldap3-{i}.log", env=env), "ldap3 adds")
+    ldap3_slapd = {"cpu_s": round(slapd_cpu_s(floor3) - before, 3), "rss_mb": slapd_rss_mb(floor3)}
+    ctx.progress(
+        f"{step}: ldap3 {ldap3.wall_s:.1f} s ({ctx.people / ldap3.wall_s:,.0f}/s), "
+        f"client CPU {ldap3.cpu_s:.1f} s, slapd CPU {ldap3_slapd['cpu_s']:.1f} s"
+    )
+    ws.discard(floor3)
+
+    # 4. slapadd -q into a fresh, stopped directory: no protocol, no overlays, no fsync.
+    floor = ws.slapd(f"slapadd-{i}", start=False)
+    command = [openldap_tool("slapadd"), "-q", "-F", str(floor.layout.config_dir)]
+    command += ["-b", ws.suffix, "-l", str(replay.path)]
+    slapadd = ws.check(ws.run(command, ws.root / f"slapadd-{i}.log"), "slapadd")
+    ctx.progress(f"{step}: slapadd -q {slapadd.wall_s:.1f} s")
+    ws.discard(floor)
+    if not ws.keep:
+        fresh.unlink()
+        replay.remove()
+    return {
+        "summary": summary,
+        "bridge": {**bridge.as_json(), "slapd": bridge_slapd},
+        "ldapadd": ldapadd,
+        "ldap3": {**ldap3.as_json(), "slapd": ldap3_slapd},
+        "slapadd": slapadd.as_json(),
+        "replay": replay.as_json(),
+        "same_result": same,
+    }
+
+
+def _bridge_import(
+    ctx: Context, roster: Path, target: ManagedSlapd
+) -> tuple[Run, dict[str, int], dict[str, float]]:
+    ws = ctx.workspace
+    command = ctx.mims("import", str(roster), "--workers", str(ctx.workers))
+    before = slapd_cpu_s(target)
+    run = ws.run(
+        command,
+        ws.root / f"{target.layout.root.name}-import.log",
+        env=ctx.bridge_env(target.layout.root),
+        relay=lambda line: ctx.progress(f"  | {line}") if line.startswith("imported") else None,
+    )
+    slapd = {"cpu_s": round(slapd_cpu_s(target) - before, 3), "rss_mb": slapd_rss_mb(target)}
+    match = _SUMMARY.search(run.log.read_text(errors="replace"))
+    # Exit 1 with a summary means rows were rejected: recorded, not fatal.
+    if match is None or run.returncode not in (0, 1):
+        raise BenchError(f"mims import failed (exit {run.returncode}): see {run.log}")
+    return run, {k: int(v) for k, v in match.groupdict().items()}, slapd
+
+
+def _ldapadd(ctx: Context, server: ManagedSlapd, path: Path, name: str) -> Run:
+    ws = ctx.workspace
+    command = [openldap_tool("ldapadd"), "-Q", "-Y", "EXTERNAL", "-H", server.ldapi_url]
+    return ws.check(ws.run([*command, "-f", str(path)], ws.root / f"{name}.log"), "ldapadd")
+
+
+def _same_result(
+    ctx: Context, raw: ManagedSlapd, replay: ldif.Replay, existing: set[str], i: int
+) -> bool:
+    """Check that ldapadd built what the bridge built: as many entries and memberOf values."""
+    dump = ctx.workspace.root / f"ldapadd-{i}.ldif"
+    _slapcat(ctx, raw.layout.config_dir, dump)
+    entries, member_of = ldif.count(dump, existing)
+    if not ctx.workspace.keep:
+        dump.unlink()
+    same = (entries, member_of) == (replay.entries, replay.member_of_values)
+    if not same:
+        ctx.progress(
+            f"WARNING: ldapadd built {entries} entries with {member_of} memberOf values, "
+            f"the bridge {replay.entries} with {replay.member_of_values}: the ratio is unfair"
+        )
+    return same
+
+
+def _slapcat(ctx: Context, config_dir: Path, out: Path) -> None:
+    ws = ctx.workspace
+    command = [openldap_tool("slapcat"), "-F", str(config_dir), "-b", ws.suffix]
+    command += ["-o", "ldif-wrap=no", "-l", str(out)]
+    ws.check(ws.run(command, out.with_suffix(".slapcat.log")), "slapcat")
+
+
+def _profile(ctx: Context, roster: Path) -> dict[str, Any]:
+    """Import once more under py-spy (not timed): where does the bridge's time go?"""
+    ws = ctx.workspace
+    target = ws.slapd("profiled")
+    out = ctx.results_dir / f"{ctx.stem}-import.folded.gz"
+    ctx.progress(f"import profile: mims import under py-spy -> {out}")
+    before = slapd_cpu_s(target)
+    command = ctx.mims("import", str(roster), "--workers", str(ctx.workers))
+    found = profiling.record(ws, command, ctx.bridge_env(target.layout.root), out)
+    found["slapd_cpu_s"] = round(slapd_cpu_s(target) - before, 3)
+    ws.discard(target)
+    ctx.progress(
+        f"import profile: GIL busy {found['gil_busy']:.0%} of {found['wall_s']:.0f} s; "
+        + ", ".join(f"{k} {v}%" for k, v in list(found["by_layer_pct"].items())[:4])
+    )
+    return found
+
+
+def _cpu(side: dict[str, Any]) -> float:
+    """Return the CPU seconds a side used, its client's and its slapd's: the work done.
+
+    Unlike wall time this barely moves when other programs load the machine.
+    """
+    return float(side["cpu_s"]) + float(side["slapd"]["cpu_s"])
+
+
+def _rate(people: int, samples: Samples) -> float:
+    return round(people / samples.median, 1)

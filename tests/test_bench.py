@@ -1,0 +1,159 @@
+"""The benchmark harness runs and reports: a small smoke run, and its parts on made-up input.
+
+How fast anything is never is a test's business (DESIGN.md); that is what `bench/run` reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import ldif, profiling
+from bench.report import Measurement, Samples, table
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = [sys.executable, str(ROOT / "bench" / "run")]
+
+
+def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")}
+    return subprocess.run(
+        [*RUN, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+def our_slapds(folder: Path) -> list[int]:
+    """Return the PIDs of live slapds whose command line names a path under ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"slapd" in cmdline.split(b"\0")[0] and str(folder).encode() in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_small_import_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    # The temp folder stays the system's: pytest's paths are too long for slapd's socket.
+    done = bench(
+        "--people", "500", "--only", "import", "--repeat", "1", "--results-dir", str(results)
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("| operation ")
+    for baseline in ("ldapadd", "ldap3", "slapadd -q"):
+        assert baseline in done.stdout
+    assert "import 1/1: bridge" in done.stderr and "phase import done" in done.stderr
+
+    [written] = results.glob("*-500.json")
+    document = json.loads(written.read_text())
+    assert {"command", "settings", "machine", "results", "table", "phases"} <= set(document)
+    assert document["command"].startswith("bench/run --people 500")
+    assert document["settings"]["disk_sync"] is False
+    machine = document["machine"]
+    assert machine["cores"] >= 1 and machine["memory_mb"] > 0
+    assert "slapd 2." in machine["slapd"]
+    assert machine["source_digest_start"] and machine["load_average_start"]
+    assert machine["packages"]["ldap3"] and machine["packages"]["flask"]
+    headline, cpu, library, floor = document["results"]
+    for row in (headline, cpu, library, floor):
+        assert row["bridge"]["median"] > 0 and row["raw"]["median"] > 0
+        assert row["ratio"] > 0
+    assert headline["raw_label"] == "ldapadd" and headline["target_max_ratio"] == 2.0
+    assert isinstance(headline["met"], bool)
+    assert cpu["unit"] == "CPU s" and cpu["met"] is None
+    assert library["raw_label"] == "ldap3" and library["met"] is None
+    assert floor["raw_label"] == "slapadd -q" and floor["met"] is None
+    [repeat] = document["phases"]["import"]["repeats"]
+    assert repeat["summary"]["created"] == 500
+    assert repeat["same_result"] is True
+
+    # Cleaned up: no slapd left running, no temp folder left behind.
+    work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
+    assert our_slapds(work) == []
+    assert not work.exists()
+
+
+def test_an_unknown_or_planned_phase_is_refused_in_one_line() -> None:
+    unknown = bench("--only", "nope")
+    assert unknown.returncode == 2 and "unknown phase 'nope'" in unknown.stderr
+    planned = bench("--only", "peer")
+    assert planned.returncode == 2 and "not written yet" in planned.stderr
+
+
+DUMP = """\
+dn: dc=mims,dc=example
+objectClass: organization
+entryUUID: 1
+
+dn: cn=School,ou=groups,dc=mims,dc=example
+objectClass: groupOfNames
+cn: School
+member:
+member: uid=mary_tan,ou=students,ou=people,dc=mims,dc=example
+entryCSN: 2
+
+dn: uid=mary_tan,ou=students,ou=people,dc=mims,dc=example
+objectClass: inetOrgPerson
+cn: Mary Tan
+description: a folded
+  line
+memberOf: cn=School,ou=groups,dc=mims,dc=example
+pwdPolicySubentry: cn=icon,ou=policies,dc=mims,dc=example
+pwdChangedTime: 20260101000000Z
+createTimestamp: 20260101000000Z
+"""
+
+
+def test_the_replay_drops_server_only_attributes_and_existing_entries_and_puts_groups_last(
+    tmp_path: Path,
+) -> None:
+    dump = tmp_path / "dump.ldif"
+    dump.write_text(DUMP)
+    replay = ldif.replay(dump, {"dc=mims,dc=example"}, tmp_path / "replay.ldif")
+    text = replay.path.read_text()
+    assert [line for line in text.splitlines() if line.startswith("dn:")] == [
+        "dn: uid=mary_tan,ou=students,ou=people,dc=mims,dc=example",
+        "dn: cn=School,ou=groups,dc=mims,dc=example",
+    ]
+    assert "description: a folded line" in text
+    assert "pwdPolicySubentry: cn=icon" in text  # user-modifiable: kept
+    for gone in ("entryUUID", "entryCSN", "memberOf", "pwdChangedTime", "createTimestamp"):
+        assert gone not in text
+    assert (replay.entries, replay.groups, replay.member_values, replay.member_of_values) == (
+        2,
+        1,
+        2,
+        1,
+    )
+    assert ldif.count(dump, {"dc=mims,dc=example"}) == (2, 1)
+
+
+def test_a_profile_is_summarised_by_layer_and_function() -> None:
+    lines = [
+        "_worker (/x/lib/python3.11/concurrent/futures/thread.py:83);"
+        "Connection.add (/v/site-packages/ldap3/core/connection.py:1010);"
+        "encode (/v/site-packages/pyasn1/codec/ber/encoder.py:80) 3",
+        "_worker (/x/lib/python3.11/concurrent/futures/thread.py:83);"
+        "Importer._write (/w/bridge/importer.py:139) 1",
+    ]
+    summary = profiling.summarise(lines, wall_s=0.08)
+    assert summary["samples"] == 4 and summary["gil_busy"] == 0.5
+    assert summary["by_layer_pct"] == {"pyasn1": 75.0, "bridge/importer": 25.0}
+    assert summary["inclusive_top_pct"]["Connection.add (ldap3/core/connection.py)"] == 75.0
+
+
+def test_the_table_marks_a_missed_target() -> None:
+    bridge, raw = Samples((3.0, 5.0, 4.0)), Samples((1.0,))
+    row = Measurement("import", "import", bridge, raw, "ldapadd", max_ratio=2.0)
+    shown = table([row])
+    assert "4.00 s (3.00-5.00)" in shown and "4.00x" in shown and "NO" in shown
