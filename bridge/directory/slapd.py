@@ -338,7 +338,12 @@ def _is_our_slapd(pid: int, config_dir: Path) -> bool:
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return False
     state = stat.rsplit(")", 1)[-1].split()[0]
-    return state != "Z" and str(config_dir).encode() in cmdline and b"slapd" in cmdline[0]
+    if state == "Z":
+        if child is not None:  # it exited after the poll above: reap it now, or it stays a zombie
+            child.wait()
+            del _CHILDREN[pid]
+        return False
+    return str(config_dir).encode() in cmdline and b"slapd" in cmdline[0]
 
 
 def _write_private(path: Path, text: str) -> None:
