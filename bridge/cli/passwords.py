@@ -10,28 +10,15 @@ from pathlib import Path
 import click
 
 from bridge.cli import data_dir_option, load, main, open_services
-from bridge.cli.people import user
+from bridge.cli.people import find_person, user
 from bridge.core import passwords
-from bridge.core.naming import InvalidLoginId, LoginId
-from bridge.core.people import Person
-from bridge.errors import InvalidValue, NotFound
-from bridge.services import Services, policy_book
+from bridge.errors import InvalidValue
+from bridge.services import policy_book
 
 
 def _actor() -> str:
     """Return who is at the keyboard, for the record kept with a reset or unlock."""
     return f"{getpass.getuser()}@{socket.gethostname()} (mims command)"
-
-
-def _person(services: Services, login: str) -> Person:
-    try:
-        wanted = LoginId.parse(login)
-    except InvalidLoginId as error:
-        raise InvalidValue(str(error)) from None
-    person = services.people.find_login(wanted)
-    if person is None:
-        raise NotFound(f"no person has the login ID {wanted}")
-    return person
 
 
 @main.group()
@@ -113,7 +100,7 @@ def user_reset_password(ctx: click.Context, login: str, data_dir: Path | None) -
       mims user reset-password mary_tan@students.edu.sg
     """
     services = open_services(load(ctx, slapd={"data_dir": data_dir}))
-    person = _person(services, login)
+    person = find_person(services.people, login)
     temporary = services.passwords.reset(person, _actor())
     click.echo(f"temporary password for {person.login_id}: {temporary}")
     click.echo("it must be changed at the next sign-in", err=True)
@@ -131,7 +118,7 @@ def user_unlock(ctx: click.Context, login: str, data_dir: Path | None) -> None:
       mims user unlock mary_tan@students.edu.sg
     """
     services = open_services(load(ctx, slapd={"data_dir": data_dir}))
-    person = _person(services, login)
+    person = find_person(services.people, login)
     services.passwords.unlock(person, _actor())
     note = " (it is still disabled: `mims user enable` lifts that)" if person.disabled else ""
     click.echo(f"unlocked {person.login_id}{note}")
@@ -167,6 +154,6 @@ def user_enable(ctx: click.Context, login: str, data_dir: Path | None) -> None:
 
 def _set_disabled(ctx: click.Context, login: str, data_dir: Path | None, disabled: bool) -> None:
     services = open_services(load(ctx, slapd={"data_dir": data_dir}))
-    person = _person(services, login)
+    person = find_person(services.people, login)
     services.people.update(person.id, {"disabled": disabled})
     click.echo(f"{'disabled' if disabled else 'enabled'} {person.login_id}")

@@ -11,9 +11,11 @@ from typing import Any
 import click
 
 from bridge.cli import data_dir_option, load, main, people_directory
-from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, NamingRules, base_local_part
+from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, base_local_part
 from bridge.core.people import ROLES, Person
+from bridge.directory.people import PeopleDirectory
 from bridge.errors import InvalidValue, NotFound
+from bridge.services import naming_rules
 
 
 @main.command("login-id")
@@ -29,7 +31,7 @@ def login_id(ctx: click.Context, full_name: str, role: str) -> None:
       mims login-id "Mary Tan" --role staff
     """
     config = load(ctx)
-    rules = NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
+    rules = naming_rules(config)
     try:
         local = base_local_part(full_name, rules)
     except InvalidName as error:
@@ -61,13 +63,7 @@ def user_show(ctx: click.Context, data_dir: Path | None, login: str, as_json: bo
       mims user show mary_tan@students.edu.sg
       mims user show mary_tan@students.edu.sg --json
     """
-    try:
-        wanted = LoginId.parse(login)
-    except InvalidLoginId as error:
-        raise InvalidValue(str(error)) from None
-    person = people_directory(load(ctx, slapd={"data_dir": data_dir})).find_login(wanted)
-    if person is None:
-        raise NotFound(f"no person has the login ID {wanted}")
+    person = find_person(people_directory(load(ctx, slapd={"data_dir": data_dir})), login)
     if as_json:
         click.echo(json.dumps(_plain(person), indent=2, ensure_ascii=False))
         return
@@ -98,6 +94,18 @@ def user_list(
             click.echo(json.dumps(_plain(person), ensure_ascii=False))
         else:
             click.echo(str(person.login_id))
+
+
+def find_person(people: PeopleDirectory, login: str) -> Person:
+    """Return the person with this login ID, or fail with one clear line."""
+    try:
+        wanted = LoginId.parse(login)
+    except InvalidLoginId as error:
+        raise InvalidValue(str(error)) from None
+    person = people.find_login(wanted)
+    if person is None:
+        raise NotFound(f"no person has the login ID {wanted}")
+    return person
 
 
 def _rows(person: Person) -> list[tuple[str, str]]:

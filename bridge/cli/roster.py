@@ -15,10 +15,10 @@ import click
 from bridge.cli import data_dir_option, load, main, open_services
 from bridge.core import demo as demo_roster
 from bridge.core import roster
-from bridge.core.naming import NamingRules
 from bridge.directory.bulk import BulkWriter
 from bridge.errors import InvalidValue
 from bridge.importer import Importer
+from bridge.services import naming_rules
 
 
 @main.command("import")
@@ -60,7 +60,7 @@ def import_roster(
       mims import roster.csv --rejects rejected.csv
     """
     config = load(ctx, slapd={"data_dir": data_dir})
-    rules = NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
+    rules = naming_rules(config)
     total = _count_rows(csv_file)
     services = open_services(config)
     bulk = BulkWriter(services.directory.target)
