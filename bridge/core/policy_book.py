@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bridge.core import passwords
 from bridge.core.people import Role
+from bridge.errors import PolicyViolation
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,9 @@ class PolicyBook:
     ) -> list[passwords.Failure]:
         """Return every rule of the named policy that the password breaks."""
         return passwords.check(password, self.policies[name], owner)
+
+    def require(self, password: str, name: str, owner: passwords.Person | None = None) -> None:
+        """Raise PolicyViolation listing every rule of the named policy the password breaks."""
+        failures = self.check(password, name, owner)
+        if failures:
+            raise PolicyViolation([(failure.code, failure.message) for failure in failures])

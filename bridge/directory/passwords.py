@@ -22,7 +22,7 @@ from bridge.core.policy_book import PolicyBook
 from bridge.directory import dn, mapping, ppolicy
 from bridge.directory.connection import Directory
 from bridge.directory.errors import raise_for_password_result
-from bridge.errors import NameTaken, PolicyViolation
+from bridge.errors import NameTaken
 
 audit = logging.getLogger("mims.audit")
 POLICY_CLASSES = ["top", "organizationalRole", "pwdPolicy"]
@@ -93,9 +93,7 @@ class PasswordsDirectory:
 
     def check(self, person: Person, password: str) -> None:
         """Raise PolicyViolation with every broken rule of the person's policy."""
-        failures = self.book.check(password, self.policy_of(person), owner(person))
-        if failures:
-            raise PolicyViolation([(failure.code, failure.message) for failure in failures])
+        self.book.require(password, self.policy_of(person), owner(person))
 
     def set_password(self, person: Person, password: str) -> None:
         """Change a password on the person's behalf; slapd also refuses a reused one."""

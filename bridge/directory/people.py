@@ -27,7 +27,7 @@ from bridge.directory.controls import SortKey
 from bridge.directory.groups import GroupsDirectory
 from bridge.directory.passwords import write_password
 from bridge.directory.search import SortedPager
-from bridge.errors import InvalidValue, NameTaken, NotFound, PolicyViolation, PreconditionFailed
+from bridge.errors import InvalidValue, NameTaken, NotFound, PreconditionFailed
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
@@ -138,9 +138,7 @@ class PeopleDirectory:
         )
         owner = passwords.Person(new.full_name, new.given_name, new.family_name, login)
         name = self.book.name_for(role, new.school, new.level)
-        failures = self.book.check(new.password, name, owner)
-        if failures:
-            raise PolicyViolation([(failure.code, failure.message) for failure in failures])
+        self.book.require(new.password, name, owner)
 
     def _check_new_password(self, before: Person, values: Changes, password: str) -> None:
         """Check a changed password against the policy the person will have after the change."""
@@ -153,9 +151,7 @@ class PeopleDirectory:
             str(before.login_id),
         )
         name = self.book.name_for(before.role, values["school"], values["level"])  # type: ignore[arg-type]
-        failures = self.book.check(password, name, owner)
-        if failures:
-            raise PolicyViolation([(failure.code, failure.message) for failure in failures])
+        self.book.require(password, name, owner)
 
     @staticmethod
     def _check(values: Changes) -> None:
