@@ -1,13 +1,15 @@
-"""People in the directory: create with an atomic login-ID allocation, read, change, move."""
+"""Writing people: create with an atomic login-ID allocation, change, move, delete.
+
+Reads are in people_read.py (PeopleReader), which the writer extends.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
+from ldap3 import LEVEL, MODIFY_REPLACE, Connection
 
 from bridge.core import naming, passwords
 from bridge.core.naming import LoginId, NamingRules
@@ -23,11 +25,10 @@ from bridge.core.people import (
 from bridge.core.policy_book import PolicyBook
 from bridge.directory import controls, dn, mapping
 from bridge.directory.connection import Directory
-from bridge.directory.controls import SortKey
 from bridge.directory.groups import GroupsDirectory
 from bridge.directory.passwords import write_password
-from bridge.directory.search import SortedPager
-from bridge.errors import InvalidValue, NameTaken, NotFound, PreconditionFailed
+from bridge.directory.people_read import PeopleReader
+from bridge.errors import InvalidValue, NameTaken, PreconditionFailed
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
@@ -44,8 +45,8 @@ class Draft:
     login_id: LoginId | None
 
 
-class PeopleDirectory:
-    """Read and write people; the only place that knows how a person is stored."""
+class PeopleDirectory(PeopleReader):
+    """Read and write people; with PeopleReader, the only place that knows how one is stored."""
 
     def __init__(
         self,
@@ -55,13 +56,11 @@ class PeopleDirectory:
         rules: NamingRules = naming.DEFAULT_RULES,
         book: PolicyBook | None = None,
     ) -> None:
-        self.directory = directory
+        super().__init__(directory, suffix)
         self.book = book
-        self.suffix = suffix
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
         self.rules = rules
-        self.pager = SortedPager(directory)
         self.groups = GroupsDirectory(directory, suffix, self.pager)
 
     # -- create --------------------------------------------------------------------------------
@@ -212,170 +211,12 @@ class PeopleDirectory:
                 highest = max(highest, int(match["n"]))
         return highest + 1
 
-    # -- read ----------------------------------------------------------------------------------
-
-    def get(self, person_id: str) -> Person:
-        """Return the person with this id (entryUUID); NotFound if there is none."""
-        return self._read(self.dn_of(person_id))
-
-    def dn_of(self, person_id: str) -> str:
-        """Return the DN of the person with this id."""
-        found = None
-        if mapping.is_uuid(person_id):
-            found = self._search_one(dn.equals("entryUUID", person_id), ["1.1"])
-        if found is None:
-            raise NotFound("no person has that id")
-        return str(found["dn"])
-
-    def find_login(self, login_id: LoginId) -> Person | None:
-        """Return the person with this login ID, or None."""
-        found = self._search_one(dn.equals("mail", str(login_id)), mapping.PERSON_READ)
-        return self._people([found])[0] if found else None
-
-    def find_external(self, external_ids: list[str]) -> dict[str, tuple[str, Person]]:
-        """Return {external ID: (DN, person)} for those that exist, in one search."""
-        if not external_ids:
-            return {}
-        query = f"(&(objectClass=mimsPerson){dn.any_of('mimsExternalId', external_ids)})"
-
-        def read(connection: Connection) -> list[dict[str, Any]]:
-            connection.search(
-                dn.people_base(self.suffix), query, SUBTREE, attributes=mapping.PERSON_READ
-            )
-            return list(connection.response)
-
-        found = {}
-        for entry in self.directory.run(read):
-            person = mapping.to_person(entry)
-            if person.external_id is not None:
-                found[person.external_id] = (str(entry["dn"]), person)
-        return found
-
-    def iter_people(self, school: str | None = None, level: str | None = None) -> Iterator[Person]:
-        """Yield every person (optionally of one school and level), streamed in pages."""
-        parts = ["(objectClass=mimsPerson)"]
-        parts += [dn.equals("mimsSchool", school)] if school else []
-        parts += [dn.equals("mimsLevel", level)] if level else []
-        query = f"(&{''.join(parts)})"
-        connection = self.directory.connection()
-        results = connection.extend.standard.paged_search(
-            dn.people_base(self.suffix),
-            query,
-            SUBTREE,
-            attributes=mapping.PERSON_READ,
-            paged_size=500,
-            generator=True,
-        )
-        for entry in results:
-            if entry.get("type") == "searchResEntry":
-                yield mapping.to_person(entry)
-
-    def search(
-        self, ldap_filter: str, sort: list[SortKey], start: int, count: int
-    ) -> tuple[int, list[Person]]:
-        """Return how many people match and ``count`` of them from ``start``, sorted by slapd."""
-        page = self.pager.page(
-            dn.people_base(self.suffix),
-            f"(&(objectClass=mimsPerson){ldap_filter})",
-            mapping.PERSON_READ,
-            sort,
-            start,
-            count,
-        )
-        return page.total, self._people(page.entries)
-
     def _manager_dn(self, manager_id: str) -> str:
         """Return the DN of the person a manager id names; refuse an unknown id."""
         found = self.dns_of([manager_id]).get(manager_id)
         if found is None:
             raise InvalidValue("the manager must be the id of an existing person")
         return found
-
-    def _people(self, entries: list[dict[str, Any]]) -> list[Person]:
-        """Return people from entries, their managers' DNs turned into ids in one search."""
-        people = [mapping.to_person(entry) for entry in entries]
-        managers = {dn_ for entry in entries if (dn_ := mapping.manager_dn(entry))}
-        if not managers:
-            return people
-        ids = self._ids_of(sorted(managers))
-        return [
-            replace(person, manager_id=ids.get(mapping.manager_dn(entry) or ""))
-            for person, entry in zip(people, entries, strict=True)
-        ]
-
-    def _ids_of(self, entries: list[str]) -> dict[str, str]:
-        def read(connection: Connection) -> dict[str, str]:
-            connection.search(
-                dn.people_base(self.suffix),
-                dn.any_of("entryDN", entries),
-                SUBTREE,
-                attributes=["entryUUID"],
-            )
-            return {
-                str(entry["dn"]).lower(): entry["raw_attributes"]["entryUUID"][0].decode()
-                for entry in connection.response
-                if entry.get("type") == "searchResEntry"
-            }
-
-        found = self.directory.run(read)
-        return {value: found[value.lower()] for value in entries if value.lower() in found}
-
-    def find(self, ldap_filter: str) -> list[Person]:
-        """Return the people a filter that names at most a few selects (no sort, no paging)."""
-
-        def read(connection: Connection) -> list[dict[str, Any]]:
-            connection.search(
-                dn.people_base(self.suffix),
-                f"(&(objectClass=mimsPerson){ldap_filter})",
-                SUBTREE,
-                attributes=mapping.PERSON_READ,
-            )
-            return [e for e in connection.response if e.get("type") == "searchResEntry"]
-
-        return self._people(self.directory.run(read))
-
-    def dns_of(self, person_ids: list[str]) -> dict[str, str]:
-        """Return {id: DN} for the people among these ids that exist, in one search."""
-        wanted = [value for value in dict.fromkeys(person_ids) if mapping.is_uuid(value)]
-        if not wanted:
-            return {}
-
-        def read(connection: Connection) -> dict[str, str]:
-            connection.search(
-                dn.people_base(self.suffix),
-                f"(&(objectClass=mimsPerson){dn.any_of('entryUUID', wanted)})",
-                SUBTREE,
-                attributes=["entryUUID"],
-            )
-            return {
-                entry["raw_attributes"]["entryUUID"][0].decode(): str(entry["dn"])
-                for entry in connection.response
-                if entry.get("type") == "searchResEntry"
-            }
-
-        return self.directory.run(read)
-
-    def _read(self, entry: str) -> Person:
-        def read(connection: Connection) -> dict[str, Any]:
-            connection.search(
-                entry, "(objectClass=mimsPerson)", BASE, attributes=mapping.PERSON_READ
-            )
-            return dict(connection.response[0])
-
-        return self._people([self.directory.run(read)])[0]
-
-    def _search_one(self, query: str, attributes: list[str]) -> dict[str, Any] | None:
-        def read(connection: Connection) -> dict[str, Any] | None:
-            connection.search(
-                dn.people_base(self.suffix),
-                f"(&(objectClass=mimsPerson){query})",
-                SUBTREE,
-                attributes=attributes,
-                size_limit=2,
-            )
-            return dict(connection.response[0]) if connection.response else None
-
-        return self.directory.run(read)
 
     # -- change --------------------------------------------------------------------------------
 

@@ -1,0 +1,187 @@
+"""Reading people: by id, login ID, external ID, filter, or streamed in pages.
+
+Kept apart from the writes (people.py) so that each reads in one sitting; the writer extends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from ldap3 import BASE, SUBTREE, Connection
+
+from bridge.core.naming import LoginId
+from bridge.core.people import Person
+from bridge.directory import dn, mapping
+from bridge.directory.connection import Directory
+from bridge.directory.controls import SortKey
+from bridge.directory.search import SortedPager
+from bridge.errors import NotFound
+
+
+class PeopleReader:
+    """Find and read people; knows how a person is stored, changes nothing."""
+
+    def __init__(self, directory: Directory, suffix: str) -> None:
+        self.directory = directory
+        self.suffix = suffix
+        self.pager = SortedPager(directory)
+
+    # -- read ----------------------------------------------------------------------------------
+
+    def get(self, person_id: str) -> Person:
+        """Return the person with this id (entryUUID); NotFound if there is none."""
+        return self._read(self.dn_of(person_id))
+
+    def dn_of(self, person_id: str) -> str:
+        """Return the DN of the person with this id."""
+        found = None
+        if mapping.is_uuid(person_id):
+            found = self._search_one(dn.equals("entryUUID", person_id), ["1.1"])
+        if found is None:
+            raise NotFound("no person has that id")
+        return str(found["dn"])
+
+    def find_login(self, login_id: LoginId) -> Person | None:
+        """Return the person with this login ID, or None."""
+        found = self._search_one(dn.equals("mail", str(login_id)), mapping.PERSON_READ)
+        return self._people([found])[0] if found else None
+
+    def find_external(self, external_ids: list[str]) -> dict[str, tuple[str, Person]]:
+        """Return {external ID: (DN, person)} for those that exist, in one search."""
+        if not external_ids:
+            return {}
+        query = f"(&(objectClass=mimsPerson){dn.any_of('mimsExternalId', external_ids)})"
+
+        def read(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(
+                dn.people_base(self.suffix), query, SUBTREE, attributes=mapping.PERSON_READ
+            )
+            return list(connection.response)
+
+        found = {}
+        for entry in self.directory.run(read):
+            person = mapping.to_person(entry)
+            if person.external_id is not None:
+                found[person.external_id] = (str(entry["dn"]), person)
+        return found
+
+    def iter_people(self, school: str | None = None, level: str | None = None) -> Iterator[Person]:
+        """Yield every person (optionally of one school and level), streamed in pages."""
+        parts = ["(objectClass=mimsPerson)"]
+        parts += [dn.equals("mimsSchool", school)] if school else []
+        parts += [dn.equals("mimsLevel", level)] if level else []
+        query = f"(&{''.join(parts)})"
+        connection = self.directory.connection()
+        results = connection.extend.standard.paged_search(
+            dn.people_base(self.suffix),
+            query,
+            SUBTREE,
+            attributes=mapping.PERSON_READ,
+            paged_size=500,
+            generator=True,
+        )
+        for entry in results:
+            if entry.get("type") == "searchResEntry":
+                yield mapping.to_person(entry)
+
+    def search(
+        self, ldap_filter: str, sort: list[SortKey], start: int, count: int
+    ) -> tuple[int, list[Person]]:
+        """Return how many people match and ``count`` of them from ``start``, sorted by slapd."""
+        page = self.pager.page(
+            dn.people_base(self.suffix),
+            f"(&(objectClass=mimsPerson){ldap_filter})",
+            mapping.PERSON_READ,
+            sort,
+            start,
+            count,
+        )
+        return page.total, self._people(page.entries)
+
+    def _people(self, entries: list[dict[str, Any]]) -> list[Person]:
+        """Return people from entries, their managers' DNs turned into ids in one search."""
+        people = [mapping.to_person(entry) for entry in entries]
+        managers = {dn_ for entry in entries if (dn_ := mapping.manager_dn(entry))}
+        if not managers:
+            return people
+        ids = self._ids_of(sorted(managers))
+        return [
+            replace(person, manager_id=ids.get(mapping.manager_dn(entry) or ""))
+            for person, entry in zip(people, entries, strict=True)
+        ]
+
+    def _ids_of(self, entries: list[str]) -> dict[str, str]:
+        def read(connection: Connection) -> dict[str, str]:
+            connection.search(
+                dn.people_base(self.suffix),
+                dn.any_of("entryDN", entries),
+                SUBTREE,
+                attributes=["entryUUID"],
+            )
+            return {
+                str(entry["dn"]).lower(): entry["raw_attributes"]["entryUUID"][0].decode()
+                for entry in connection.response
+                if entry.get("type") == "searchResEntry"
+            }
+
+        found = self.directory.run(read)
+        return {value: found[value.lower()] for value in entries if value.lower() in found}
+
+    def find(self, ldap_filter: str) -> list[Person]:
+        """Return the people a filter that names at most a few selects (no sort, no paging)."""
+
+        def read(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(
+                dn.people_base(self.suffix),
+                f"(&(objectClass=mimsPerson){ldap_filter})",
+                SUBTREE,
+                attributes=mapping.PERSON_READ,
+            )
+            return [e for e in connection.response if e.get("type") == "searchResEntry"]
+
+        return self._people(self.directory.run(read))
+
+    def dns_of(self, person_ids: list[str]) -> dict[str, str]:
+        """Return {id: DN} for the people among these ids that exist, in one search."""
+        wanted = [value for value in dict.fromkeys(person_ids) if mapping.is_uuid(value)]
+        if not wanted:
+            return {}
+
+        def read(connection: Connection) -> dict[str, str]:
+            connection.search(
+                dn.people_base(self.suffix),
+                f"(&(objectClass=mimsPerson){dn.any_of('entryUUID', wanted)})",
+                SUBTREE,
+                attributes=["entryUUID"],
+            )
+            return {
+                entry["raw_attributes"]["entryUUID"][0].decode(): str(entry["dn"])
+                for entry in connection.response
+                if entry.get("type") == "searchResEntry"
+            }
+
+        return self.directory.run(read)
+
+    def _read(self, entry: str) -> Person:
+        def read(connection: Connection) -> dict[str, Any]:
+            connection.search(
+                entry, "(objectClass=mimsPerson)", BASE, attributes=mapping.PERSON_READ
+            )
+            return dict(connection.response[0])
+
+        return self._people([self.directory.run(read)])[0]
+
+    def _search_one(self, query: str, attributes: list[str]) -> dict[str, Any] | None:
+        def read(connection: Connection) -> dict[str, Any] | None:
+            connection.search(
+                dn.people_base(self.suffix),
+                f"(&(objectClass=mimsPerson){query})",
+                SUBTREE,
+                attributes=attributes,
+                size_limit=2,
+            )
+            return dict(connection.response[0]) if connection.response else None
+
+        return self.directory.run(read)
