@@ -193,10 +193,8 @@ class _Writer:
         if target.syntax == "ia5" and not value.isascii():
             return None
         if target.syntax == "dn" and value:  # eq or ne: a DN has no substrings or order
-            if self.resolve_dn is None:
-                # TODO(scim): pass a resolver (id -> DN, one indexed entryUUID lookup) from the
-                # views, as ``to_ldap(query, resource, resolve_dn=...)``.
-                raise InvalidFilter(f"filtering on {label!r} is not supported yet")
+            if self.resolve_dn is None:  # the caller cannot turn ids into DNs
+                raise InvalidFilter(f"filtering on {label!r} is not supported here")
             return self.resolve_dn(value)
         return value
 
