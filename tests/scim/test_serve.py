@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from bridge.directory.slapd import free_port
 from tests.test_cli import MIMS, mims, wait_for
 
+SCIM2 = Path(sys.executable).with_name("scim2")
 
-def test_mims_serve_answers_scim_with_a_token_it_made(tmp_path: Path) -> None:
-    data = tmp_path / "d"
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    token: str
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    # The system's temp folder: pytest's paths are too long for slapd's ldapi socket.
+    home = Path(tempfile.mkdtemp(prefix="mims-serve-"))
     http_port, ldap_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | {
-        "HOME": str(tmp_path),
-        "MIMS_DATA_DIR": str(data),
+        "HOME": str(home),
+        "MIMS_DATA_DIR": str(home / "d"),
         "MIMS_LDAP_PORT": str(ldap_port),
     }
     process = subprocess.Popen(
@@ -31,32 +49,73 @@ def test_mims_serve_answers_scim_with_a_token_it_made(tmp_path: Path) -> None:
     try:
         base = f"http://127.0.0.1:{http_port}"
         assert wait_for(f"{base}/readyz", timeout=30) == 200
-        made = mims("token", "create", "--name", "smoke", env={**env, "HOME": str(tmp_path)})
+        made = mims("token", "create", "--name", "smoke", env=env)
         assert made.returncode == 0, made.stderr
-        token = made.stdout.strip()
-        body = json.dumps(
-            {
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "name": {"formatted": "Ann Lee"},
-            }
-        ).encode()
-        request = urllib.request.Request(
-            f"{base}/scim/v2/Users",
-            data=body,
-            method="POST",
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 201
-            assert response.headers["Content-Type"] == "application/scim+json"
-            assert json.load(response)["userName"] == "ann_lee@students.edu.sg"
-        listing = urllib.request.Request(
-            f"{base}/scim/v2/Users?filter=userName%20eq%20%22ann_lee@students.edu.sg%22",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        with urllib.request.urlopen(listing, timeout=10) as response:
-            assert json.load(response)["totalResults"] == 1
+        yield Served(base, made.stdout.strip())
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
     assert process.returncode == 0
+
+
+def test_mims_serve_answers_scim_with_a_token_it_made(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {served.token}"}
+    body = json.dumps(
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "name": {"formatted": "Ann Lee"},
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{served.base}/scim/v2/Users",
+        data=body,
+        method="POST",
+        headers=headers | {"Content-Type": "application/scim+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        assert response.headers["Content-Type"] == "application/scim+json"
+        assert json.load(response)["userName"] == "ann_lee@students.edu.sg"
+    listing = urllib.request.Request(
+        f"{served.base}/scim/v2/Users?filter=userName%20eq%20%22ann_lee@students.edu.sg%22",
+        headers=headers,
+    )
+    with urllib.request.urlopen(listing, timeout=10) as response:
+        assert json.load(response)["totalResults"] == 1
+
+
+@pytest.mark.slow
+def test_the_scim2_cli_finds_nothing_but_its_own_random_user_names_refused(served: Served) -> None:
+    """`scim2 test` as a user runs it: every ERROR is the 400 for a userName that is no login ID.
+
+    The CLI cannot be given example values and invents UUID userNames; the issue's rule (a
+    userName must be a login ID in a configured domain) refuses them. Anything else failing
+    here is a real defect.
+    """
+    done = subprocess.run(
+        [
+            str(SCIM2),
+            "--url",
+            f"{served.base}/scim/v2",
+            "-h",
+            f"Authorization: Bearer {served.token}",
+            "test",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    errors = re.findall(r"^(?:ERROR|CRITICAL) (\S+)\n(.*)$", output, re.MULTILINE)
+    explained = [
+        (check, reason)
+        for check, reason in errors
+        if reason.strip().startswith("userName must be a login ID")
+    ]
+    assert errors == explained, output
+    assert len(errors) == len(re.findall(r"^(?:ERROR|CRITICAL)\b", output, re.MULTILINE))
+    assert "Successfully" in output or "correctly" in output
+    discovery = re.findall(r"^\s+.*correctly returned", output, re.MULTILINE)
+    assert len(discovery) >= 15, output
