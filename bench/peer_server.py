@@ -257,7 +257,8 @@ class PeerServer:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, body = response.status, response.read()
         except urllib.error.HTTPError as error:
-            status, body = error.code, error.read()
+            with error:  # an HTTPError holds the response's socket
+                status, body = error.code, error.read()
         return status, json.loads(body) if body else None
 
     # -- internals -------------------------------------------------------------------------
@@ -291,24 +292,38 @@ def worker_pids(parent: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        stat = _stat(int(entry.name))
+        stat = _stat(f"{entry}/stat")
         if stat is not None and int(stat[1]) == parent:
             found.append(int(entry.name))
     return found
 
 
-def _stat(pid: int) -> list[str] | None:
-    """Return /proc/PID/stat's fields after the command name (state, ppid, ...), or None."""
+def _stat(path: str) -> list[str] | None:
+    """Return a /proc stat file's fields after the command name (state, ppid, ...), or None."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(path).read_text()
     except OSError:
         return None
     return text[text.rindex(")") + 2 :].split()
 
 
 def alive(pids: list[int]) -> list[int]:
-    """Return those of ``pids`` still running (a zombie counts as gone: it holds no port)."""
-    return [pid for pid in pids if (stat := _stat(pid)) is not None and stat[0] not in "ZX"]
+    """Return those of ``pids`` with a thread still running.
+
+    A process whose threads are all zombies holds no socket any more, even if nobody reaps it;
+    but a zombie main thread alone is not enough: the other threads still hold the listening
+    socket until they have exited (seen as a reset connection right after a kill).
+    """
+    return [pid for pid in pids if _running_threads(pid)]
+
+
+def _running_threads(pid: int) -> int:
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0
+    states = [_stat(f"{task}/stat") for task in tasks]
+    return sum(1 for stat in states if stat is not None and stat[0] not in "ZX")
 
 
 def _wait_gone(pids: list[int]) -> None:

@@ -50,6 +50,7 @@ def test_the_peer_serves_users_dies_comes_back_empty_on_its_port_and_stops(
         assert peer.call("GET", "Users")[0] == 200
         with pytest.raises(HTTPError) as refused:
             urlopen(peer.base_url + "Users", timeout=10)
+        refused.value.close()
         assert refused.value.code == 401  # the token in peer.headers is required
 
         status, created = peer.call("POST", "Users", mary())
