@@ -157,3 +157,32 @@ def test_the_table_marks_a_missed_target() -> None:
     row = Measurement("import", "import", bridge, raw, "ldapadd", max_ratio=2.0)
     shown = table([row])
     assert "4.00 s (3.00-5.00)" in shown and "4.00x" in shown and "NO" in shown
+
+
+def test_a_row_carries_one_target_a_ratio_either_way_or_an_absolute_delta() -> None:
+    fast, slow = Samples((2.0,)), Samples((5.0,))
+    rate = Measurement("write", "post", Samples((40.0,)), Samples((100.0,)), "add", unit="/s")
+    latency = Measurement("lookup", "p50", Samples((3.5,)), fast, "ldap3", unit="ms")
+    rows = [
+        Measurement("walk", "time", slow, fast, "raw", max_ratio=2.0),
+        Measurement("write", "post", rate.bridge, rate.raw, "add", unit="/s", min_ratio=0.5),
+        Measurement("lookup", "p50", latency.bridge, fast, "ldap3", unit="ms", max_delta=2.0),
+        Measurement(
+            "walk", "rss", Samples((260.0,)), Samples((200.0,)), "rest", "MB", max_delta=50
+        ),
+    ]
+    assert [row.met for row in rows] == [False, False, True, False]
+    assert [row.target for row in rows] == ["<= 2x", ">= 0.5x", "<= +2 ms", "<= +50 MB"]
+    assert rows[2].delta == 1.5 and rows[2].as_json()["target_max_delta"] == 2.0
+    assert rows[1].as_json()["target_min_ratio"] == 0.5
+    assert rows[1].as_json()["target_max_ratio"] is None  # format 1's key is still there
+    shown = table(rows)
+    assert "| raw or peer " in shown and ">= 0.5x" in shown and "<= +2 ms" in shown
+    assert rate.met is None and latency.target == "-"
+    with pytest.raises(ValueError, match="one target"):
+        Measurement("x", "y", fast, slow, "raw", max_ratio=1.0, min_ratio=0.5)
+
+
+def test_a_tiny_ratio_keeps_its_significant_digits() -> None:
+    row = Measurement("peer", "emails", Samples((2.4,)), Samples((2600.0,)), "peer", unit="ms")
+    assert "0.00092x" in table([row])
