@@ -15,6 +15,7 @@ from typing import Any
 
 from bench import machine
 from bench.phases import PLANNED, Context, registry
+from bench.population import Population
 from bench.report import Measurement, table, write_json
 from bench.workspace import BenchError, Workspace
 from bridge.config import load_config
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     stem = f"{started:%Y-%m-%d}-{args.people}" + ("-sync" if args.sync else "")
     measurements: list[Measurement] = []
     details: dict[str, Any] = {}
+    population: Population | None = None
     try:
         workspace = Workspace(suffix, no_sync=not args.sync, base=args.work_dir, keep=args.keep)
     except OSError as error:
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         facts["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
         facts["source_digest_start"] = machine.source_digest()
         phases = registry()
+        population = Population(workspace)
         for name in args.only:
             context = Context(
                 people=args.people,
@@ -114,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 sync=args.sync,
                 profile=args.profile,
                 workspace=workspace,
+                population=population,
                 results_dir=args.results_dir,
                 stem=stem,
                 progress=progress,
@@ -142,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     print(shown, flush=True)
     document = {
         "benchmark": "mims-bridge",
-        "format": 1,
+        "format": 2,  # 2: rows may carry target_min_ratio or target_max_delta instead
         "started": started.isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - begun, 1),
         "command": shlex.join(["bench/run", *(sys.argv[1:] if argv is None else argv)]),
@@ -158,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": facts,
         "results": [m.as_json() for m in measurements],
         "table": shown,
+        "population": population.as_json() if population else None,
         "phases": details,
     }
     path = write_json(args.results_dir / f"{stem}.json", document)
