@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,31 +29,44 @@ def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
-def our_slapds(folder: Path) -> list[int]:
-    """Return the PIDs of live slapds whose command line names a path under ``folder``."""
+def our_processes(folder: Path) -> list[int]:
+    """Return the PIDs of live processes whose command line or environment names ``folder``.
+
+    slapd names its data folder on its command line; `mims serve` gets it in MIMS_DATA_DIR.
+    """
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            cmdline = (proc / "cmdline").read_bytes()
+            seen = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"slapd" in cmdline.split(b"\0")[0] and str(folder).encode() in cmdline:
+        if str(folder).encode() in seen and state != "Z":
             found.append(int(proc.name))
     return found
 
 
+SMOKE_PHASES = ("import", "lookup", "walk", "write", "sspr")
+
+
 @pytest.mark.slow
-def test_a_small_import_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
+def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results"
     # The temp folder stays the system's: pytest's paths are too long for slapd's socket.
+    only = ",".join(SMOKE_PHASES)
     done = bench(
-        "--people", "500", "--only", "import", "--repeat", "1", "--results-dir", str(results)
+        *("--people", "500", "--only", only, "--repeat", "1", "--results-dir", str(results)),
+        timeout=240,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("| operation ")
-    for baseline in ("ldapadd", "ldap3", "slapadd -q"):
+    for baseline in ("ldapadd", "ldap3", "slapadd -q", "ldap3 paged", "3 Argon2id verifies"):
         assert baseline in done.stdout
-    assert "import 1/1: bridge" in done.stderr and "phase import done" in done.stderr
+    assert "import 1/1: bridge" in done.stderr
+    for phase in SMOKE_PHASES:
+        assert f"phase {phase} done" in done.stderr
 
     [written] = results.glob("*-500.json")
     document = json.loads(written.read_text())
@@ -64,12 +78,16 @@ def test_a_small_import_run_prints_the_table_and_writes_the_json(tmp_path: Path)
     assert "slapd 2." in machine["slapd"]
     assert machine["source_digest_start"] and machine["load_average_start"]
     assert machine["packages"]["ldap3"] and machine["packages"]["flask"]
-    headline, cpu, library, floor = document["results"]
-    for row in (headline, cpu, library, floor):
-        assert row["bridge"]["median"] > 0 and row["raw"]["median"] > 0
-        assert row["ratio"] > 0
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for row in document["results"]:
+        rows.setdefault(row["phase"], []).append(row)
+        assert row["bridge"]["median"] > 0 and row["raw"]["median"] > 0 and row["ratio"] > 0
+        assert row["met"] in (True, False, None)
+        assert (row["met"] is None) == (row["target"] == "-")
+    assert list(rows) == list(SMOKE_PHASES) and set(document["phases"]) == set(SMOKE_PHASES)
+
+    headline, cpu, library, floor = rows["import"]
     assert headline["raw_label"] == "ldapadd" and headline["target_max_ratio"] == 2.0
-    assert isinstance(headline["met"], bool)
     assert cpu["unit"] == "CPU s" and cpu["met"] is None
     assert library["raw_label"] == "ldap3" and library["met"] is None
     assert floor["raw_label"] == "slapadd -q" and floor["met"] is None
@@ -77,9 +95,25 @@ def test_a_small_import_run_prints_the_table_and_writes_the_json(tmp_path: Path)
     assert repeat["summary"]["created"] == 500
     assert repeat["same_result"] is True
 
-    # Cleaned up: no slapd left running, no temp folder left behind.
+    # The SCIM phases served the people the import phase made.
+    assert document["population"]["source"] == "the import phase's last mims import"
+    assert document["population"]["people"] == 500
+    assert document["population"]["bridge"]["worker_class"] == "gthread"
+    lookups = rows["lookup"]
+    assert len(lookups) == 12 and all(row["unit"] == "ms" for row in lookups)
+    assert [row["target_max_delta"] for row in lookups if row["met"] is not None] == [2.0] * 3
+    walks = document["phases"]["walk"]["walks"]
+    assert [walk["page_size"] for walk in walks] == [100, 1000]
+    assert all(walk["users"] == 500 and walk["rss"]["samples"] >= 2 for walk in walks)
+    assert [r["target_max_delta"] for r in rows["walk"] if r["unit"] == "MB"] == [50.0, 50.0]
+    post, patch = rows["write"]
+    assert post["unit"] == "/s" and post["target_min_ratio"] == 0.5 and patch["met"] is None
+    [verify] = rows["sspr"]
+    assert verify["unit"] == "/s" and document["phases"]["sspr"]["people"] == 20
+
+    # Cleaned up: no slapd or bridge left running, no temp folder left behind.
     work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
-    assert our_slapds(work) == []
+    assert our_processes(work) == []
     assert not work.exists()
 
 
