@@ -42,6 +42,8 @@ def test_every_command_has_help_with_an_example() -> None:
         ["slapd", "start"],
         ["slapd", "stop"],
         ["slapd", "status"],
+        ["check"],
+        ["check", "gcds"],
     ):
         result = mims(*command, "--help")
         assert result.returncode == 0, result.stderr

@@ -93,6 +93,25 @@ def people_directory(config: Config) -> PeopleDirectory:
 
 
 # The command modules register themselves on `main` when imported.
-from bridge.cli import passwords, people, portal, roster, serve, slapd, tokens  # noqa: E402
+from bridge.cli import (  # noqa: E402
+    checks,
+    passwords,
+    people,
+    portal,
+    roster,
+    serve,
+    slapd,
+    tokens,
+)
 
-__all__ = ["main", "passwords", "people", "portal", "roster", "serve", "slapd", "tokens"]
+__all__ = [
+    "checks",
+    "main",
+    "passwords",
+    "people",
+    "portal",
+    "roster",
+    "serve",
+    "slapd",
+    "tokens",
+]

@@ -1,0 +1,163 @@
+"""`mims check gcds` against the session slapd: entries made by the writer and, for the broken
+cases the writer refuses to make, by hand over LDAP as a sysadmin might."""
+
+from __future__ import annotations
+
+import json
+
+import ldap3
+import pytest
+
+from bridge.config import Config
+from bridge.core.people import NewPerson
+from bridge.directory.connection import Directory
+from bridge.services import Services
+from tests.conftest import SUFFIX
+from tests.test_cli import mims
+
+STUDENTS = f"ou=students,ou=people,{SUFFIX}"
+STAFF = f"ou=staff,ou=people,{SUFFIX}"
+GROUPS = f"ou=groups,{SUFFIX}"
+PERSON = ["inetOrgPerson", "mimsPerson"]
+
+
+@pytest.fixture
+def env(config: Config, directory: Directory) -> dict[str, str]:
+    """Point `mims` at the session's slapd; the directory fixture empties it afterwards."""
+    return {"MIMS_DATA_DIR": str(config.slapd.data_dir), "HOME": str(config.slapd.data_dir.parent)}
+
+
+def add(admin: ldap3.Connection, dn: str, **attributes: object) -> None:
+    assert admin.add(dn, attributes=attributes), admin.result
+
+
+def test_writer_made_people_are_clean_and_its_groups_have_no_address(
+    services: Services, env: dict[str, str]
+) -> None:
+    people = services.people
+    people.create(
+        NewPerson(
+            full_name="Mary Tan",
+            role="student",
+            external_id="T1",
+            school="Clementi Primary School",
+            level="P4",
+            class_name="4A",
+        )
+    )
+    people.create(NewPerson(full_name="Rajesh s/o Kumar", role="hq", external_id="H1"))
+
+    clean = mims("check", "gcds", "--no-groups", env=env)
+    assert (clean.returncode, clean.stdout) == (
+        0,
+        "no problems: 2 people are ready for GCDS\n",
+    ), clean.stderr
+
+    groups = mims("check", "gcds", env=env)
+    assert groups.returncode == 1
+    *lines, closing = groups.stdout.splitlines()
+    assert sorted(lines) == sorted(
+        f"group-no-mail   cn={name},{GROUPS}  has no mail: GCDS skips a group without one"
+        for name in (
+            "Clementi Primary School",
+            "Clementi Primary School / P4",
+            "Clementi Primary School / P4 / 4A",
+        )
+    )
+    assert closing == "3 problems (3 group-no-mail) in 2 people and 3 groups"
+
+
+def test_every_kind_of_problem_is_listed_once_with_its_reason(
+    services: Services, admin: ldap3.Connection, env: dict[str, str]
+) -> None:
+    mary = services.people.create(
+        NewPerson(
+            full_name="Mary Tan", role="student", external_id="T1", school="Clementi Primary School"
+        )
+    )
+    mary_dn = services.people.dn_of(mary.id)
+    services.people.create(NewPerson(full_name="Lee Ann", role="student", external_id="T2"))
+    services.people.groups.create("Chess Club", None, [])
+    # What the writer never makes: a sysadmin's hand-made entries.
+    add(
+        admin,
+        f"uid=no_mail,{STUDENTS}",
+        objectClass=PERSON,
+        uid="no_mail",
+        cn="No Mail",
+        sn="Mail",
+        mimsRole="student",
+        mimsSchool="Clementi Primary School",
+    )
+    add(
+        admin,
+        f"uid=outsider,{STAFF}",
+        objectClass=PERSON,
+        uid="outsider",
+        cn="Out Sider",
+        sn="Sider",
+        mail="outsider@gmail.com",
+        mimsRole="staff",
+        mimsSchool="Clementi Primary School",
+    )
+    add(
+        admin,
+        f"cn=Mary's Fans,{GROUPS}",
+        objectClass=["groupOfNames", "extensibleObject"],
+        cn="Mary's Fans",
+        mail="MARY_TAN@students.edu.sg",
+        member=[mary_dn],
+    )
+
+    result = mims("check", "gcds", env=env)
+    assert result.returncode == 1, result.stderr
+    *lines, closing = result.stdout.splitlines()
+    assert sorted(lines) == sorted(
+        [
+            f"no-mail         uid=no_mail,{STUDENTS}  has no mail: GCDS skips a person without one",
+            f"foreign-domain  uid=outsider,{STAFF}  mail outsider@gmail.com is not in a "
+            "configured domain (hq.moe.gov.sg, schools.gov.sg, students.edu.sg): "
+            "Google refuses the user",
+            f"no-school       uid=lee_ann,{STUDENTS}  a student without mimsSchool: "
+            "GCDS puts them in the fallback org unit",
+            f"duplicate-mail  cn=Mary's Fans,{GROUPS}  mail MARY_TAN@students.edu.sg is already "
+            f"{mary_dn}'s (letter case aside): Google keeps one address for one user or group",
+            f"group-no-mail   cn=Chess Club,{GROUPS}  has no mail: GCDS skips a group without one",
+            f"empty-group     cn=Chess Club,{GROUPS}  has no members but the empty placeholder "
+            "DN, which GCDS cannot resolve",
+            f"group-no-mail   cn=Clementi Primary School,{GROUPS}  has no mail: "
+            "GCDS skips a group without one",
+        ]
+    )
+    assert closing == (
+        "7 problems (1 no-mail, 1 foreign-domain, 1 duplicate-mail, 1 no-school, "
+        "2 group-no-mail, 1 empty-group) in 4 people and 3 groups"
+    )
+
+    as_json = mims("check", "gcds", "--json", "--no-groups", env=env)
+    assert as_json.returncode == 1
+    document = json.loads(as_json.stdout)
+    assert document["checked"] == {"people": 4, "groups": 0}
+    assert document["counts"] == {"no-mail": 1, "foreign-domain": 1, "no-school": 1}
+    assert {"kind": "no-mail", "dn": f"uid=no_mail,{STUDENTS}"}.items() <= next(
+        p for p in document["problems"] if p["kind"] == "no-mail"
+    ).items()
+
+
+def test_the_workspace_domains_can_be_named(services: Services, env: dict[str, str]) -> None:
+    services.people.create(NewPerson(full_name="Rajesh Kumar", role="hq", external_id="H1"))
+    other = mims("check", "gcds", "--domain", "students.edu.sg", env=env)
+    assert other.returncode == 1
+    assert "mail rajesh_kumar@hq.moe.gov.sg is not in a configured domain (students.edu.sg)" in (
+        other.stdout
+    )
+    same = mims("check", "gcds", "--domain", "HQ.moe.gov.sg", "--json", env=env)
+    assert (same.returncode, json.loads(same.stdout)["problems"]) == (0, [])
+
+
+def test_an_unreachable_directory_is_one_line_and_exit_1(env: dict[str, str]) -> None:
+    broken = env | {"MIMS_LDAP_URL": "ldap://127.0.0.1:1", "MIMS_LDAP_PASSWORD": "x"}
+    result = mims("check", "gcds", env=broken)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
