@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bench.bridge_server import BridgeServer
 from bench.importing import mims_import, roster
@@ -30,6 +31,7 @@ from bridge.directory.slapd import ManagedSlapd
 if TYPE_CHECKING:
     from bench.phases import Context
 
+T = TypeVar("T")
 _LISTED = ["mail", "mimsExternalId", "entryUUID"]
 WARM_UP = 200  # requests from 8 clients: enough for each of the 2 x 4 threads to serve some
 
@@ -53,6 +55,16 @@ class Populated:
     bridge: BridgeServer
     people: list[Someone]
     details: dict[str, Any] = field(default_factory=dict)
+    # The bridge's side of a measurement, by name, for a later phase that compares the same
+    # thing against another server (the peer phase) instead of measuring the bridge again.
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def remember(self, name: str, measure: Callable[[], T]) -> T:
+        """Return the bridge's figure ``name`` from an earlier phase, or measure it now."""
+        if name not in self.figures:
+            self.figures[name] = measure()
+        found: T = self.figures[name]
+        return found
 
     def ldap(self) -> RawLdap:
         """Return a new raw connection, bound as the bridge's service account over TCP."""

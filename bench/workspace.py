@@ -55,6 +55,7 @@ class Workspace:
         self.root = Path(tempfile.mkdtemp(prefix="mims-bench-", dir=base))
         self._slapds: list[ManagedSlapd] = []
         self._servers: list[subprocess.Popen[bytes]] = []
+        self._closers: list[Callable[[], None]] = []
 
     # -- slapds --------------------------------------------------------------------------------
 
@@ -97,6 +98,11 @@ class Workspace:
 
     def close(self) -> None:
         """End every server, then stop every slapd; remove the folder unless --keep."""
+        while self._closers:
+            try:
+                self._closers.pop()()
+            except Exception:  # the other servers must still be stopped
+                pass
         for process in list(self._servers):
             self.end(process)
         for server in self._slapds:
@@ -128,6 +134,10 @@ class Workspace:
             )
         self._servers.append(process)
         return process
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Have ``close()`` call ``stop`` first: for a server that manages its own processes."""
+        self._closers.append(stop)
 
     def end(self, process: subprocess.Popen[bytes]) -> None:
         """Stop a program started by ``spawn`` and reap it (SIGTERM, then SIGKILL its group)."""

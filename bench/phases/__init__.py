@@ -1,7 +1,7 @@
 """The benchmark's phases: each measures the bridge and a raw baseline in the same run.
 
-A phase is a function ``run(context) -> PhaseResult``. Later phases (SCIM lookups, writes, the
-walk, SSPR, the peer server) register here as they land.
+A phase is a function ``run(context) -> PhaseResult``, registered here in the order phases run.
+The SCIM and SSPR phases share one populated directory and its bridge (bench.population).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class PhaseResult:
 
 def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     """Return the phases by name, in the order they run."""
-    from bench.phases import bulk_import, lookup, sspr, walk, write
+    from bench.phases import bulk_import, lookup, peer, sspr, walk, write
 
     return {
         "import": bulk_import.run,
@@ -70,7 +70,5 @@ def registry() -> dict[str, Callable[[Context], PhaseResult]]:
         "walk": walk.run,
         "write": write.run,
         "sspr": sspr.run,
+        "peer": peer.run,
     }
-
-
-PLANNED = ("peer",)

@@ -70,6 +70,11 @@ FILTER_TEXT = {
 }
 
 
+def figure(lookup: Lookup, clients: int) -> str:
+    """Return the name under which the bridge's lookups are kept for the peer phase."""
+    return f"lookup {lookup.name}, {clients} clients"
+
+
 def sample_size(people: int) -> int:
     """Return how many people to look up: 2,000 (issue 8), fewer in small directories."""
     return max(100, min(2000, people // 5))
@@ -102,10 +107,15 @@ def rounds(items: Sequence[Someone], count: int) -> list[Sequence[Someone]]:
     return [items[i::count] for i in range(count)]
 
 
+def chosen(pop: Populated) -> list[Someone]:
+    """Return the people to look up (the same in every phase that looks people up)."""
+    return pop.sample(sample_size(len(pop.people)), SEED)
+
+
 def run(ctx: Context) -> PhaseResult:
     """Look up the same people through the bridge and raw, 1 and 8 clients, in rounds."""
     pop = ctx.population.ready(ctx)
-    people = pop.sample(sample_size(len(pop.people)), SEED)
+    people = chosen(pop)
     warm_up(pop, people)
     measurements: list[Measurement] = []
     details: dict[str, Any] = {"people": len(people), "rounds": ROUNDS, "runs": []}
@@ -117,6 +127,7 @@ def run(ctx: Context) -> PhaseResult:
                 bridge.append(drive(chunk, scim_lookup(lookup), pop.scim, clients))
                 raw.append(drive(chunk, raw_lookup(lookup), pop.ldap, clients))
             whole_bridge, whole_raw = merged(bridge), merged(raw)
+            pop.figures[figure(lookup, clients)] = whole_bridge
             ctx.progress(
                 f"lookup {lookup.name}, {clients} client(s): p50 bridge "
                 f"{whole_bridge.percentile_ms(0.5):.2f} ms, raw {whole_raw.percentile_ms(0.5):.2f}"

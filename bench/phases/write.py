@@ -35,6 +35,7 @@ from bridge.core.people import NewPerson
 from bridge.services import build
 
 TARGET_POST = 0.5
+FIGURE = "post, 8 clients"  # the bridge's POSTs, kept for the peer phase
 CLIENTS = 8
 ROUNDS = 2
 SEED = 3
@@ -105,8 +106,9 @@ def run(ctx: Context) -> PhaseResult:
     details: dict[str, Any] = {"operations": count, "clients": CLIENTS, "rounds": ROUNDS}
     try:
         post, add = _interleaved(
-            posts, _post, pop.scim, adds, _add, pop.ldap, ctx, f"POST/add {count:,} people"
+            posts, post_one, pop.scim, adds, _add, pop.ldap, ctx, f"POST/add {count:,} people"
         )
+        pop.figures[FIGURE] = merged(post)
         patch, modify = _interleaved(
             targets,
             _patch,
@@ -118,7 +120,7 @@ def run(ctx: Context) -> PhaseResult:
             f"PATCH/modify {count:,} people",
         )
     finally:
-        _delete(pop, [one.dn for one in posts + adds])
+        delete(pop, [one.dn for one in posts + adds])
     rows = [
         _rate_row(f"SCIM POST /Users, {CLIENTS} clients", post, add, "ldap3 add", TARGET_POST),
         _rate_row(
@@ -152,7 +154,17 @@ def _interleaved(
     return bridge, raw
 
 
-def _post(client: ScimClient, one: NewOne) -> None:
+def bridge_posts(pop: Populated) -> Load:
+    """Measure the bridge's POSTs alone (for the peer phase when this phase did not run)."""
+    posts = new_people(pop, "bench_post", operations(len(pop.people)))
+    try:
+        return drive(posts, post_one, pop.scim, CLIENTS)
+    finally:
+        delete(pop, [one.dn for one in posts])
+
+
+def post_one(client: ScimClient, one: NewOne) -> None:
+    """Create one person by SCIM POST."""
     client.post("/Users", one.body).expect(201)
 
 
@@ -172,7 +184,7 @@ def _modify(raw: RawLdap, person: Someone) -> None:
     raw.connection.modify(person.dn, {"displayName": [(MODIFY_REPLACE, [value])]})
 
 
-def _delete(pop: Populated, entries: list[str]) -> None:
+def delete(pop: Populated, entries: list[str]) -> None:
     """Remove the people this phase added (untimed; some may not exist after a failure)."""
 
     def delete(raw: RawLdap, entry: str) -> None:
