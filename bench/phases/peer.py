@@ -47,8 +47,8 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_SIZE = 1000  # the peer's maxOperations
 LOOKUP_TARGETS = {"userName": 1.0, "externalId": 1.0, "emails": 0.01}
-SCAN_BUDGET_S = 20.0  # for lookups the peer answers by scanning every user
-WALK_BUDGET_S = 30.0
+SCAN_BUDGET_S = 15.0  # for lookups the peer answers by scanning every user
+WALK_BUDGET_S = 20.0
 LABEL = "scim2-server"
 
 

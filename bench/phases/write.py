@@ -45,8 +45,8 @@ NAMES = [("Wei Ling", "Tan"), ("Arjun", "Pillai"), ("Nur Aisyah", "Rahman"), ("J
 
 
 def operations(people: int) -> int:
-    """Return how many of each write to make: a few thousand, fewer in small directories."""
-    return max(100, min(2000, people // 10))
+    """Return how many of each write to make: 1,000, fewer in small directories."""
+    return max(100, min(1000, people // 10))
 
 
 @dataclass(frozen=True)
