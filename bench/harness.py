@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench {time.monotonic() - begun:6.0f}s  {message}", file=sys.stderr, flush=True)
 
     suffix = load_config(env={"HOME": str(Path.home())}).directory.suffix
-    stem = f"{started:%Y-%m-%d}-{args.people}" + ("-sync" if args.sync else "")
+    stem = _free_stem(
+        args.results_dir, f"{started:%Y-%m-%d}-{args.people}" + ("-sync" if args.sync else "")
+    )
     measurements: list[Measurement] = []
     details: dict[str, Any] = {}
     population: Population | None = None
@@ -167,6 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     path = write_json(args.results_dir / f"{stem}.json", document)
     progress(f"wrote {path}")
     return 0
+
+
+def _free_stem(folder: Path, stem: str) -> str:
+    """Return ``stem``, or ``stem-2``, ``stem-3``...: a second run the same day keeps the first."""
+    n, free = 1, stem
+    while (folder / f"{free}.json").exists():
+        n += 1
+        free = f"{stem}-{n}"
+    return free
 
 
 def _positive(text: str) -> int:

@@ -1,8 +1,9 @@
-"""A small SCIM client over the standard library's http.client: one kept-alive connection.
+"""A small SCIM (or any JSON API) client over the standard library: one kept-alive connection.
 
 The benchmark's clients must cost little and the same for every server measured, so this is
 plain ``http.client`` (no requests/httpx machinery in the timed loop): one connection per
-client thread, as a SCIM client's own HTTP session would be.
+client thread, as a SCIM client's own HTTP session would be. The portal's JSON API accepts
+``application/scim+json`` as JSON too, so the SSPR phase uses it as well.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from bench.workspace import BenchError
@@ -21,20 +22,6 @@ SCIM_JSON = "application/scim+json"
 # gunicorn closes a kept-alive connection after 2 s of silence (its ``keepalive``); a client
 # that was idle longer opens a new one rather than write into a closing socket.
 IDLE_S = 1.5
-
-
-class ScimServer(Protocol):
-    """What the benchmark needs of a SCIM server it drives: the bridge or the peer."""
-
-    @property
-    def base_url(self) -> str: ...
-
-    @property
-    def headers(self) -> dict[str, str]: ...
-
-    def pid(self) -> int | None: ...
-
-    def rss_mb(self) -> float: ...
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 The three lookups Entra ID and Okta make before every create or update, by ``userName``,
 ``externalId`` and ``emails[type eq "work"].value``, for the same 2,000 randomly chosen people
 with one client, then for 1,000 of them with 8 concurrent clients (threads, each with its own
-HTTP connection or its own ldap3 connection). The raw side binds as the bridge's service account over TCP and
-asks for the same entry with the same filter and attributes the bridge reads
-(bench.raw_ldap). The sides alternate in rounds over the people, so that a burst of load from
+HTTP connection or its own ldap3 connection). The raw side binds as the bridge's service
+account over TCP and asks for the same entry with the same filter and attributes the bridge
+reads (bench.raw_ldap). The sides alternate in rounds over the people, so that a burst of load from
 elsewhere hits both, and the spread over rounds shows the noise.
 
 Target (issues 5 and 8): with one client, the bridge's p50 within 2 ms of the raw p50 for each
