@@ -37,9 +37,12 @@ class Samples:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One row of the table: the bridge against a raw (or peer) baseline, as a ratio.
+    """One row of the table: the bridge against a raw (or peer) baseline.
 
-    ``max_ratio`` is the target (bridge / raw at most this); None marks an informative row.
+    At most one target applies, each on the medians: ``max_ratio`` (bridge / raw at most this,
+    for times), ``min_ratio`` (bridge / raw at least this, for rates) or ``max_delta`` (bridge -
+    raw at most this, in ``unit``: an absolute allowance such as "within 2 ms"). No target
+    marks an informative row.
     """
 
     phase: str
@@ -50,16 +53,45 @@ class Measurement:
     unit: str = "s"
     max_ratio: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    min_ratio: float | None = None
+    max_delta: float | None = None
+
+    def __post_init__(self) -> None:
+        targets = [t for t in (self.max_ratio, self.min_ratio, self.max_delta) if t is not None]
+        if len(targets) > 1:
+            raise ValueError(f"{self.operation}: give one target, not {len(targets)}")
 
     @property
     def ratio(self) -> float:
         return self.bridge.median / self.raw.median if self.raw.median else float("inf")
 
     @property
+    def delta(self) -> float:
+        return self.bridge.median - self.raw.median
+
+    @property
     def met(self) -> bool | None:
-        return None if self.max_ratio is None else self.ratio <= self.max_ratio
+        if self.max_ratio is not None:
+            return self.ratio <= self.max_ratio
+        if self.min_ratio is not None:
+            return self.ratio >= self.min_ratio
+        if self.max_delta is not None:
+            return self.delta <= self.max_delta
+        return None
+
+    @property
+    def target(self) -> str:
+        """Return the target as the table shows it, or "-" for an informative row."""
+        if self.max_ratio is not None:
+            return f"<= {self.max_ratio:g}x"
+        if self.min_ratio is not None:
+            return f">= {self.min_ratio:g}x"
+        if self.max_delta is not None:
+            return f"<= +{self.max_delta:g} {self.unit}"
+        return "-"
 
     def as_json(self) -> dict[str, Any]:
+        # Format 1 had only target_max_ratio; the other keys are added, none renamed.
         return {
             "phase": self.phase,
             "operation": self.operation,
@@ -68,7 +100,11 @@ class Measurement:
             "raw_label": self.raw_label,
             "raw": self.raw.as_json(),
             "ratio": round(self.ratio, 3),
+            "delta": round(self.delta, 3),
             "target_max_ratio": self.max_ratio,
+            "target_min_ratio": self.min_ratio,
+            "target_max_delta": self.max_delta,
+            "target": self.target,
             "met": self.met,
             **self.extra,
         }
@@ -76,15 +112,15 @@ class Measurement:
 
 def table(measurements: Sequence[Measurement]) -> str:
     """Return the results as a Markdown table (pasteable into README)."""
-    rows = [["operation", "bridge", "raw", "ratio", "target", "met?"]]
+    rows = [["operation", "bridge", "raw or peer", "ratio", "target", "met?"]]
     for m in measurements:
         rows.append(
             [
                 m.operation,
                 m.bridge.shown(m.unit),
                 f"{m.raw.shown(m.unit)} {m.raw_label}",
-                f"{m.ratio:.2f}x",
-                f"<= {m.max_ratio:g}x" if m.max_ratio is not None else "-",
+                _ratio(m.ratio),
+                m.target,
                 {True: "yes", False: "NO", None: "-"}[m.met],
             ]
         )
@@ -104,9 +140,16 @@ def write_json(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
+def _ratio(value: float) -> str:
+    """Show a ratio with its significant digits (a peer 1,000x slower gives 0.001x)."""
+    if value >= 100:
+        return f"{value:.0f}x"
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.2g}x"
+
+
 def _number(value: float) -> str:
     if value >= 100:
         return f"{value:.0f}"
     if value >= 10:
         return f"{value:.1f}"
-    return f"{value:.2f}"
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"

@@ -42,9 +42,10 @@ class BenchError(Exception):
 
 
 class Workspace:
-    """Own a temp folder, every slapd started in it, and the program running right now.
+    """Own a temp folder, every slapd and server started in it, and the program running now.
 
-    ``close()`` stops each slapd by its PID and removes the folder unless asked to keep it.
+    ``close()`` ends each server and stops each slapd by its PID, and removes the folder unless
+    asked to keep it.
     """
 
     def __init__(self, suffix: str, no_sync: bool, base: Path | None = None, keep: bool = False):
@@ -53,6 +54,8 @@ class Workspace:
         self.keep = keep
         self.root = Path(tempfile.mkdtemp(prefix="mims-bench-", dir=base))
         self._slapds: list[ManagedSlapd] = []
+        self._servers: list[subprocess.Popen[bytes]] = []
+        self._closers: list[Callable[[], None]] = []
 
     # -- slapds --------------------------------------------------------------------------------
 
@@ -94,7 +97,14 @@ class Workspace:
             shutil.rmtree(server.layout.root, ignore_errors=True)
 
     def close(self) -> None:
-        """Stop every slapd; remove the folder unless --keep."""
+        """End every server, then stop every slapd; remove the folder unless --keep."""
+        while self._closers:
+            try:
+                self._closers.pop()()
+            except Exception:  # the other servers must still be stopped
+                pass
+        for process in list(self._servers):
+            self.end(process)
         for server in self._slapds:
             try:
                 self.stop(server)
@@ -102,6 +112,38 @@ class Workspace:
                 pass
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- servers -------------------------------------------------------------------------------
+
+    def spawn(
+        self, command: Sequence[str], log: Path, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a long-running program (a web server) in a session of its own.
+
+        ``end()`` or ``close()`` stops it by its PID; its own children (gunicorn's workers) are
+        in its process group, which is killed too if it does not stop in time.
+        """
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                list(command),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                start_new_session=True,
+            )
+        self._servers.append(process)
+        return process
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Have ``close()`` call ``stop`` first: for a server that manages its own processes."""
+        self._closers.append(stop)
+
+    def end(self, process: subprocess.Popen[bytes]) -> None:
+        """Stop a program started by ``spawn`` and reap it (SIGTERM, then SIGKILL its group)."""
+        _end(process, group=True)
+        if process in self._servers:
+            self._servers.remove(process)
 
     # -- timed programs ------------------------------------------------------------------------
 
@@ -152,15 +194,24 @@ class Workspace:
         return run
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
-    """Stop a program: SIGTERM, then SIGKILL after 10 s."""
+def _end(process: subprocess.Popen[bytes], group: bool = False) -> None:
+    """Stop a program: SIGTERM, then SIGKILL after 15 s (its process group too, with ``group``).
+
+    A gunicorn master stops its workers on SIGTERM within its graceful timeout (10 s); killed
+    outright it would leave them behind, hence the group.
+    """
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(10)
+            process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    if group:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # only stragglers are left by now
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def slapd_cpu_s(server: ManagedSlapd) -> float:

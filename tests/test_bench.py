@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,31 +29,46 @@ def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
-def our_slapds(folder: Path) -> list[int]:
-    """Return the PIDs of live slapds whose command line names a path under ``folder``."""
+def our_processes(folder: Path) -> list[int]:
+    """Return the PIDs of live processes whose command line, environment or folder is ``folder``.
+
+    slapd names its data folder on its command line; `mims serve` gets it in MIMS_DATA_DIR;
+    the peer server runs in a folder of it.
+    """
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            cmdline = (proc / "cmdline").read_bytes()
+            seen = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+            seen += os.readlink(proc / "cwd").encode()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"slapd" in cmdline.split(b"\0")[0] and str(folder).encode() in cmdline:
+        if str(folder).encode() in seen and state != "Z":
             found.append(int(proc.name))
     return found
 
 
+SMOKE_PHASES = ("import", "lookup", "walk", "write", "sspr")
+
+
 @pytest.mark.slow
-def test_a_small_import_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
+def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results"
     # The temp folder stays the system's: pytest's paths are too long for slapd's socket.
+    only = ",".join(SMOKE_PHASES)
     done = bench(
-        "--people", "500", "--only", "import", "--repeat", "1", "--results-dir", str(results)
+        *("--people", "500", "--only", only, "--repeat", "1", "--results-dir", str(results)),
+        timeout=240,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("| operation ")
-    for baseline in ("ldapadd", "ldap3", "slapadd -q"):
+    for baseline in ("ldapadd", "ldap3", "slapadd -q", "ldap3 paged", "3 Argon2id verifies"):
         assert baseline in done.stdout
-    assert "import 1/1: bridge" in done.stderr and "phase import done" in done.stderr
+    assert "import 1/1: bridge" in done.stderr
+    for phase in SMOKE_PHASES:
+        assert f"phase {phase} done" in done.stderr
 
     [written] = results.glob("*-500.json")
     document = json.loads(written.read_text())
@@ -64,12 +80,16 @@ def test_a_small_import_run_prints_the_table_and_writes_the_json(tmp_path: Path)
     assert "slapd 2." in machine["slapd"]
     assert machine["source_digest_start"] and machine["load_average_start"]
     assert machine["packages"]["ldap3"] and machine["packages"]["flask"]
-    headline, cpu, library, floor = document["results"]
-    for row in (headline, cpu, library, floor):
-        assert row["bridge"]["median"] > 0 and row["raw"]["median"] > 0
-        assert row["ratio"] > 0
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for row in document["results"]:
+        rows.setdefault(row["phase"], []).append(row)
+        assert row["bridge"]["median"] > 0 and row["raw"]["median"] > 0 and row["ratio"] > 0
+        assert row["met"] in (True, False, None)
+        assert (row["met"] is None) == (row["target"] == "-")
+    assert list(rows) == list(SMOKE_PHASES) and set(document["phases"]) == set(SMOKE_PHASES)
+
+    headline, cpu, library, floor = rows["import"]
     assert headline["raw_label"] == "ldapadd" and headline["target_max_ratio"] == 2.0
-    assert isinstance(headline["met"], bool)
     assert cpu["unit"] == "CPU s" and cpu["met"] is None
     assert library["raw_label"] == "ldap3" and library["met"] is None
     assert floor["raw_label"] == "slapadd -q" and floor["met"] is None
@@ -77,17 +97,61 @@ def test_a_small_import_run_prints_the_table_and_writes_the_json(tmp_path: Path)
     assert repeat["summary"]["created"] == 500
     assert repeat["same_result"] is True
 
-    # Cleaned up: no slapd left running, no temp folder left behind.
+    # The SCIM phases served the people the import phase made.
+    assert document["population"]["source"] == "the import phase's last mims import"
+    assert document["population"]["people"] == 500
+    assert document["population"]["bridge"]["worker_class"] == "gthread"
+    lookups = rows["lookup"]
+    assert len(lookups) == 12 and all(row["unit"] == "ms" for row in lookups)
+    assert [row["target_max_delta"] for row in lookups if row["met"] is not None] == [2.0] * 3
+    walks = document["phases"]["walk"]["walks"]
+    assert [walk["page_size"] for walk in walks] == [100, 1000]
+    for walk in walks:
+        assert walk["bridge"]["users"] == walk["raw"]["users"] == 500
+        assert walk["bridge"]["complete"] and walk["bridge"]["rss"]["samples"] >= 2
+    assert [r["target_max_delta"] for r in rows["walk"] if r["unit"] == "MB"] == [50.0, 50.0]
+    post, patch = rows["write"]
+    assert post["unit"] == "/s" and post["target_min_ratio"] == 0.5 and patch["met"] is None
+    [verify] = rows["sspr"]
+    assert verify["unit"] == "/s" and document["phases"]["sspr"]["people"] == 20
+
+    # Cleaned up: no slapd or bridge left running, no temp folder left behind.
     work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
-    assert our_slapds(work) == []
+    assert our_processes(work) == []
     assert not work.exists()
 
 
-def test_an_unknown_or_planned_phase_is_refused_in_one_line() -> None:
-    unknown = bench("--only", "nope")
+@pytest.mark.slow
+def test_a_small_peer_run_compares_with_scim2_server_and_leaves_nothing_running(
+    tmp_path: Path,
+) -> None:
+    # The first run on a machine builds the peer's venv with pip (network); later runs reuse it.
+    results = tmp_path / "results"
+    done = bench("--people", "200", "--only", "peer", "--results-dir", str(results), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "peer: seeded 200 users" in done.stderr and "phase peer done" in done.stderr
+    [written] = results.glob("*-200.json")
+    document = json.loads(written.read_text())
+    rows = document["results"]
+    assert {row["phase"] for row in rows} == {"peer"}
+    assert all(row["raw_label"] == "scim2-server" and row["raw"]["median"] > 0 for row in rows)
+    targets = [(row["unit"], row["target"]) for row in rows if row["met"] is not None]
+    assert targets == [("ms", "<= 1x"), ("ms", "<= 1x"), ("ms", "<= 0.01x"), ("/s", ">= 1x")]
+    assert [row["unit"] for row in rows if row["met"] is None] == ["s", "MB", "s", "MB"]
+    peer = document["phases"]["peer"]
+    assert peer["seed"]["users"] == 200 and peer["seed"]["seconds"] > 0
+    assert [walk["peer"]["users"] for walk in peer["walks"]] == [200, 200]
+    # Without the earlier phases, the bridge's side was measured here: the population says so.
+    assert document["population"]["source"] == "mims import"
+    work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
+    assert our_processes(work) == []
+    assert not work.exists()
+
+
+def test_an_unknown_phase_is_refused_in_one_line_naming_the_phases() -> None:
+    unknown = bench("--only", "lookup,nope")
     assert unknown.returncode == 2 and "unknown phase 'nope'" in unknown.stderr
-    planned = bench("--only", "peer")
-    assert planned.returncode == 2 and "not written yet" in planned.stderr
+    assert "import, lookup, walk, write, sspr, peer" in unknown.stderr.splitlines()[-1]
 
 
 DUMP = """\
@@ -157,3 +221,32 @@ def test_the_table_marks_a_missed_target() -> None:
     row = Measurement("import", "import", bridge, raw, "ldapadd", max_ratio=2.0)
     shown = table([row])
     assert "4.00 s (3.00-5.00)" in shown and "4.00x" in shown and "NO" in shown
+
+
+def test_a_row_carries_one_target_a_ratio_either_way_or_an_absolute_delta() -> None:
+    fast, slow = Samples((2.0,)), Samples((5.0,))
+    rate = Measurement("write", "post", Samples((40.0,)), Samples((100.0,)), "add", unit="/s")
+    latency = Measurement("lookup", "p50", Samples((3.5,)), fast, "ldap3", unit="ms")
+    rows = [
+        Measurement("walk", "time", slow, fast, "raw", max_ratio=2.0),
+        Measurement("write", "post", rate.bridge, rate.raw, "add", unit="/s", min_ratio=0.5),
+        Measurement("lookup", "p50", latency.bridge, fast, "ldap3", unit="ms", max_delta=2.0),
+        Measurement(
+            "walk", "rss", Samples((260.0,)), Samples((200.0,)), "rest", "MB", max_delta=50
+        ),
+    ]
+    assert [row.met for row in rows] == [False, False, True, False]
+    assert [row.target for row in rows] == ["<= 2x", ">= 0.5x", "<= +2 ms", "<= +50 MB"]
+    assert rows[2].delta == 1.5 and rows[2].as_json()["target_max_delta"] == 2.0
+    assert rows[1].as_json()["target_min_ratio"] == 0.5
+    assert rows[1].as_json()["target_max_ratio"] is None  # format 1's key is still there
+    shown = table(rows)
+    assert "| raw or peer " in shown and ">= 0.5x" in shown and "<= +2 ms" in shown
+    assert rate.met is None and latency.target == "-"
+    with pytest.raises(ValueError, match="one target"):
+        Measurement("x", "y", fast, slow, "raw", max_ratio=1.0, min_ratio=0.5)
+
+
+def test_a_tiny_ratio_keeps_its_significant_digits() -> None:
+    row = Measurement("peer", "emails", Samples((2.4,)), Samples((2600.0,)), "peer", unit="ms")
+    assert "0.00092x" in table([row])

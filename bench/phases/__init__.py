@@ -1,7 +1,7 @@
 """The benchmark's phases: each measures the bridge and a raw baseline in the same run.
 
-A phase is a function ``run(context) -> PhaseResult``. Later phases (SCIM lookups, writes, the
-walk, SSPR, the peer server) register here as they land.
+A phase is a function ``run(context) -> PhaseResult``, registered here in the order phases run.
+The SCIM and SSPR phases share one populated directory and its bridge (bench.population).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.machine import ROOT
+from bench.population import Population
 from bench.report import Measurement
 from bench.workspace import Workspace
 
@@ -27,16 +29,22 @@ class Context:
     sync: bool
     profile: bool
     workspace: Workspace
+    population: Population
     results_dir: Path
     stem: str
     progress: Callable[[str], None]
     python: str = sys.executable
 
     def bridge_env(self, data_dir: Path) -> dict[str, str]:
-        """Return the environment of a `mims` command: no MIMS_* of the caller, our data dir."""
+        """Return the environment of a `mims` command: no MIMS_* of the caller, our data dir.
+
+        PYTHONPATH names this tree, so that `python -m bridge.cli` runs the code the run's
+        source digest describes, whatever folder the benchmark was started from.
+        """
         env = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")}
         env["MIMS_DATA_DIR"] = str(data_dir)
         env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONPATH"] = str(ROOT)
         return env
 
     def mims(self, *args: str) -> list[str]:
@@ -54,9 +62,13 @@ class PhaseResult:
 
 def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     """Return the phases by name, in the order they run."""
-    from bench.phases import bulk_import
+    from bench.phases import bulk_import, lookup, peer, sspr, walk, write
 
-    return {"import": bulk_import.run}
-
-
-PLANNED = ("lookup", "write", "walk", "sspr", "peer")
+    return {
+        "import": bulk_import.run,
+        "lookup": lookup.run,
+        "walk": walk.run,
+        "write": write.run,
+        "sspr": sspr.run,
+        "peer": peer.run,
+    }

@@ -1,0 +1,182 @@
+"""Phase "lookup": SCIM ``GET /Users?filter=...`` against a raw ldap3 search for the same person.
+
+The three lookups Entra ID and Okta make before every create or update, by ``userName``,
+``externalId`` and ``emails[type eq "work"].value``, for the same 2,000 randomly chosen people
+with one client, then for 1,000 of them with 8 concurrent clients (threads, each with its own
+HTTP connection or its own ldap3 connection). The raw side binds as the bridge's service
+account over TCP and asks for the same entry with the same filter and attributes the bridge
+reads (bench.raw_ldap). The sides alternate in rounds over the people, so that a burst of load from
+elsewhere hits both, and the spread over rounds shows the noise.
+
+Target (issues 5 and 8): with one client, the bridge's p50 within 2 ms of the raw p50 for each
+of these indexed filters. The 8-client rows are informative: with 8 requests in flight on two
+cores their latency is mostly queueing, i.e. throughput.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.load import Load, drive, merged
+from bench.phases import Context, PhaseResult
+from bench.population import Populated, Someone
+from bench.raw_ldap import RawLdap
+from bench.report import Measurement, Samples
+from bench.scim_client import ScimClient
+from bench.workspace import BenchError
+
+TARGET_DELTA_MS = 2.0
+CONCURRENCY = (1, 8)
+ROUNDS = 4
+# With 8 clients the rows are informative (throughput, mostly): half the people are enough.
+SHARE = {1: 1.0, 8: 0.5}
+SEED = 8
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One kind of lookup: its SCIM filter and the LDAP attribute the raw search uses."""
+
+    name: str
+    scim: Callable[[Someone], str]
+    attribute: str
+    value: Callable[[Someone], str]
+
+
+def _eq(path: str, value: str) -> str:
+    return f"{path} eq {json.dumps(value)}"  # a SCIM filter string is a JSON string
+
+
+LOOKUPS = (
+    Lookup("userName", lambda p: _eq("userName", p.login_id), "mail", lambda p: p.login_id),
+    Lookup(
+        "externalId",
+        lambda p: _eq("externalId", p.external_id),
+        "mimsExternalId",
+        lambda p: p.external_id,
+    ),
+    Lookup(
+        "emails",
+        lambda p: _eq('emails[type eq "work"].value', p.login_id),
+        "mail",
+        lambda p: p.login_id,
+    ),
+)
+FILTER_TEXT = {
+    "userName": 'userName eq "X"',
+    "externalId": 'externalId eq "X"',
+    "emails": 'emails[type eq "work"].value eq "X"',
+}
+
+
+def figure(lookup: Lookup, clients: int) -> str:
+    """Return the name under which the bridge's lookups are kept for the peer phase."""
+    return f"lookup {lookup.name}, {clients} clients"
+
+
+def sample_size(people: int) -> int:
+    """Return how many people to look up: 2,000 (issue 8), fewer in small directories."""
+    return max(100, min(2000, people // 5))
+
+
+def scim_lookup(lookup: Lookup) -> Callable[[ScimClient, Someone], None]:
+    """Return an operation that finds one person through SCIM and checks it found one."""
+
+    def operation(client: ScimClient, person: Someone) -> None:
+        found = client.get("/Users", {"filter": lookup.scim(person)}).expect(200)
+        if found.get("totalResults") != 1:
+            raise BenchError(f"{lookup.scim(person)} found {found.get('totalResults')} people")
+
+    return operation
+
+
+def raw_lookup(lookup: Lookup) -> Callable[[RawLdap, Someone], None]:
+    """Return an operation that finds one person with one ldap3 search and checks it."""
+
+    def operation(raw: RawLdap, person: Someone) -> None:
+        found = raw.find_person(lookup.attribute, lookup.value(person))
+        if len(found) != 1:
+            raise BenchError(f"({lookup.attribute}={lookup.value(person)}) found {len(found)}")
+
+    return operation
+
+
+def rounds(items: Sequence[Someone], count: int) -> list[Sequence[Someone]]:
+    """Split the people into ``count`` rounds of about the same size."""
+    return [items[i::count] for i in range(count)]
+
+
+def chosen(pop: Populated) -> list[Someone]:
+    """Return the people to look up (the same in every phase that looks people up)."""
+    return pop.sample(sample_size(len(pop.people)), SEED)
+
+
+def run(ctx: Context) -> PhaseResult:
+    """Look up the same people through the bridge and raw, 1 and 8 clients, in rounds."""
+    pop = ctx.population.ready(ctx)
+    people = chosen(pop)
+    warm_up(pop, people)
+    measurements: list[Measurement] = []
+    details: dict[str, Any] = {"people": len(people), "rounds": ROUNDS, "runs": []}
+    for clients in CONCURRENCY:
+        some = people[: round(len(people) * SHARE[clients])]
+        for lookup in LOOKUPS:
+            bridge: list[Load] = []
+            raw: list[Load] = []
+            for chunk in rounds(some, ROUNDS):
+                bridge.append(drive(chunk, scim_lookup(lookup), pop.scim, clients))
+                raw.append(drive(chunk, raw_lookup(lookup), pop.ldap, clients))
+            whole_bridge, whole_raw = merged(bridge), merged(raw)
+            pop.figures[figure(lookup, clients)] = whole_bridge
+            ctx.progress(
+                f"lookup {lookup.name}, {clients} client(s): p50 bridge "
+                f"{whole_bridge.percentile_ms(0.5):.2f} ms, raw {whole_raw.percentile_ms(0.5):.2f}"
+                f" ms; p99 {whole_bridge.percentile_ms(0.99):.1f} / "
+                f"{whole_raw.percentile_ms(0.99):.1f} ms"
+            )
+            measurements += _rows(lookup, clients, bridge, raw)
+            details["runs"].append(
+                {
+                    "lookup": lookup.name,
+                    "filter": FILTER_TEXT[lookup.name],
+                    "clients": clients,
+                    "bridge": whole_bridge.as_json(),
+                    "raw": whole_raw.as_json(),
+                    "bridge_rounds": [load.as_json() for load in bridge],
+                    "raw_rounds": [load.as_json() for load in raw],
+                }
+            )
+    return PhaseResult(measurements, details)
+
+
+def warm_up(pop: Populated, people: Sequence[Someone]) -> None:
+    """Open every gunicorn thread's LDAP connection and fill the token cache, untimed."""
+    some = list(people[:200])
+    drive(some, scim_lookup(LOOKUPS[0]), pop.scim, clients=8)
+    drive(some, raw_lookup(LOOKUPS[0]), pop.ldap, clients=8)
+
+
+def _rows(lookup: Lookup, clients: int, bridge: list[Load], raw: list[Load]) -> list[Measurement]:
+    label = f"lookup {FILTER_TEXT[lookup.name]}, {clients} client{'s' if clients > 1 else ''}"
+    rows = []
+    for q, name in ((0.5, "p50"), (0.99, "p99")):
+        target = TARGET_DELTA_MS if (q == 0.5 and clients == 1) else None
+        rows.append(
+            Measurement(
+                "lookup",
+                f"{label}: {name}",
+                Samples(tuple(load.percentile_ms(q) for load in bridge)),
+                Samples(tuple(load.percentile_ms(q) for load in raw)),
+                "ldap3",
+                unit="ms",
+                max_delta=target,
+                extra={
+                    "bridge_all_ms": round(merged(bridge).percentile_ms(q), 3),
+                    "raw_all_ms": round(merged(raw).percentile_ms(q), 3),
+                },
+            )
+        )
+    return rows

@@ -1,0 +1,214 @@
+"""Phase "write": SCIM POST and PATCH rates against raw ldap3 add and modify rates.
+
+8 concurrent clients on each side (threads with their own HTTP or ldap3 connection), in two
+interleaved rounds. POSTs create new people as Entra ID or a student information system
+would: a well-formed login ID as ``userName``, name, display name, external ID, and half of
+them a password that passes the policy (slapd hashes it, {ARGON2}). The raw side adds the very
+entries the bridge's add writes for the same input (built by the bridge's own
+``PeopleDirectory.draft``, so no attribute is forgotten on either side) under other login IDs.
+PATCHes are Entra's ``Replace`` of ``displayName`` on people of the directory; the raw side
+replaces the same attribute.
+
+Target (issue 8): POST rate at least 50% of the raw add rate. PATCH is informative: the bridge
+reads the person before and after (SCIM returns the resource), the raw modify does not.
+The people added are deleted afterwards (untimed), so later phases see N people again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ldap3 import MODIFY_REPLACE
+from ldap3.core.exceptions import LDAPNoSuchObjectResult
+
+from bench.load import Load, drive, merged
+from bench.phases import Context, PhaseResult
+from bench.population import Populated, Someone
+from bench.raw_ldap import RawLdap
+from bench.report import Measurement, Samples
+from bench.scim_client import ScimClient
+from bridge.config import load_config
+from bridge.core.naming import LoginId
+from bridge.core.people import NewPerson
+from bridge.services import build
+
+TARGET_POST = 0.5
+FIGURE = "post, 8 clients"  # the bridge's POSTs, kept for the peer phase
+CLIENTS = 8
+ROUNDS = 2
+SEED = 3
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+NAMES = [("Wei Ling", "Tan"), ("Arjun", "Pillai"), ("Nur Aisyah", "Rahman"), ("Jia Hao", "Lim")]
+
+
+def operations(people: int) -> int:
+    """Return how many of each write to make: 1,000, fewer in small directories."""
+    return max(100, min(1000, people // 10))
+
+
+@dataclass(frozen=True)
+class NewOne:
+    """A person to create: the SCIM body the bridge gets, the entry the raw side adds."""
+
+    body: dict[str, Any]
+    dn: str
+    attributes: dict[str, list[str]]
+
+
+def new_people(pop: Populated, prefix: str, count: int) -> list[NewOne]:
+    """Return ``count`` new people, their login IDs starting with ``prefix``."""
+    config = load_config(env=pop.bridge.env)
+    people = build(config).people  # used offline: draft() checks and maps, it does not connect
+    domain = config.naming.domains["student"]
+    made = []
+    for i in range(count):
+        given, family = NAMES[i % len(NAMES)]
+        login = LoginId(f"{prefix}_{i:06d}", domain)
+        external = f"BENCH-{prefix.upper()}-{i:06d}"
+        # Half of each round (rounds take every ROUNDS-th item) get a password: 12 characters,
+        # digits and both cases, nothing from the names or the login ID.
+        password = f"Zq{i:07d}Xkv" if i % (2 * ROUNDS) < ROUNDS else None
+        body: dict[str, Any] = {
+            "schemas": [USER],
+            "userName": str(login),
+            "externalId": external,
+            "name": {"givenName": given, "familyName": family, "formatted": f"{family} {given}"},
+            "displayName": f"{family} {given}",
+            "active": True,
+        }
+        if password:
+            body["password"] = password
+        new = NewPerson(
+            role="student",
+            login_id=login,
+            password=password,
+            full_name=f"{family} {given}",
+            given_name=given,
+            family_name=family,
+            display_name=f"{family} {given}",
+            external_id=external,
+        )
+        entry, attributes = people.first_choice(people.draft(new))
+        made.append(NewOne(body, entry, attributes))
+    return made
+
+
+def run(ctx: Context) -> PhaseResult:
+    """Measure POST against add and PATCH against modify, 8 clients, in interleaved rounds."""
+    pop = ctx.population.ready(ctx)
+    count = operations(len(pop.people))
+    posts = new_people(pop, "bench_post", count)
+    adds = new_people(pop, "bench_add", count)
+    targets = pop.sample(count, SEED)
+    details: dict[str, Any] = {"operations": count, "clients": CLIENTS, "rounds": ROUNDS}
+    try:
+        post, add = _interleaved(
+            posts, post_one, pop.scim, adds, _add, pop.ldap, ctx, f"POST/add {count:,} people"
+        )
+        pop.figures[FIGURE] = merged(post)
+        patch, modify = _interleaved(
+            targets,
+            _patch,
+            pop.scim,
+            targets,
+            _modify,
+            pop.ldap,
+            ctx,
+            f"PATCH/modify {count:,} people",
+        )
+    finally:
+        delete(pop, [one.dn for one in posts + adds])
+    rows = [
+        _rate_row(f"SCIM POST /Users, {CLIENTS} clients", post, add, "ldap3 add", TARGET_POST),
+        _rate_row(
+            f"SCIM PATCH Replace displayName, {CLIENTS} clients", patch, modify, "ldap3 modify"
+        ),
+    ]
+    for name, loads in (("post", post), ("add", add), ("patch", patch), ("modify", modify)):
+        details[name] = merged(loads).as_json()
+    return PhaseResult(rows, details)
+
+
+def _interleaved(
+    bridge_items: Sequence[Any],
+    bridge_op: Callable[[ScimClient, Any], None],
+    bridge_client: Callable[[], ScimClient],
+    raw_items: Sequence[Any],
+    raw_op: Callable[[RawLdap, Any], None],
+    raw_client: Callable[[], RawLdap],
+    ctx: Context,
+    what: str,
+) -> tuple[list[Load], list[Load]]:
+    bridge: list[Load] = []
+    raw: list[Load] = []
+    for i in range(ROUNDS):
+        bridge.append(drive(bridge_items[i::ROUNDS], bridge_op, bridge_client, CLIENTS))
+        raw.append(drive(raw_items[i::ROUNDS], raw_op, raw_client, CLIENTS))
+        ctx.progress(
+            f"write {what}, round {i + 1}/{ROUNDS}: bridge {bridge[-1].rate:,.0f}/s, "
+            f"raw {raw[-1].rate:,.0f}/s"
+        )
+    return bridge, raw
+
+
+def bridge_posts(pop: Populated) -> Load:
+    """Measure the bridge's POSTs alone (for the peer phase when this phase did not run)."""
+    posts = new_people(pop, "bench_post", operations(len(pop.people)))
+    try:
+        return drive(posts, post_one, pop.scim, CLIENTS)
+    finally:
+        delete(pop, [one.dn for one in posts])
+
+
+def post_one(client: ScimClient, one: NewOne) -> None:
+    """Create one person by SCIM POST."""
+    client.post("/Users", one.body).expect(201)
+
+
+def _add(raw: RawLdap, one: NewOne) -> None:
+    raw.connection.add(one.dn, attributes=one.attributes)
+
+
+def _patch(client: ScimClient, person: Someone) -> None:
+    operation = {"op": "Replace", "path": "displayName", "value": f"Patched {person.external_id}"}
+    client.patch(f"/Users/{person.id}", {"schemas": [PATCH_OP], "Operations": [operation]}).expect(
+        200
+    )
+
+
+def _modify(raw: RawLdap, person: Someone) -> None:
+    value = f"Modified {person.external_id}"
+    raw.connection.modify(person.dn, {"displayName": [(MODIFY_REPLACE, [value])]})
+
+
+def delete(pop: Populated, entries: list[str]) -> None:
+    """Remove the people this phase added (untimed; some may not exist after a failure)."""
+
+    def delete(raw: RawLdap, entry: str) -> None:
+        try:
+            raw.connection.delete(entry)
+        except LDAPNoSuchObjectResult:
+            pass
+
+    drive(entries, delete, pop.ldap, clients=4)
+
+
+def _rate_row(
+    operation: str, bridge: list[Load], raw: list[Load], label: str, target: float | None = None
+) -> Measurement:
+    return Measurement(
+        "write",
+        operation,
+        Samples(tuple(load.rate for load in bridge)),
+        Samples(tuple(load.rate for load in raw)),
+        label,
+        unit="/s",
+        min_ratio=target,
+        extra={
+            "bridge_p50_ms": round(merged(bridge).percentile_ms(0.5), 3),
+            "raw_p50_ms": round(merged(raw).percentile_ms(0.5), 3),
+        },
+    )
