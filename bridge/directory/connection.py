@@ -131,7 +131,11 @@ class Directory:
         for attempt in (1, 2):
             try:
                 with translated():
-                    return operation(self.connection())
+                    connection = self.connection()
+                    try:
+                        return operation(connection)
+                    finally:
+                        forget_response(connection)
             except DirectoryUnavailable:
                 self.discard()
                 if not retry or attempt == 2:
@@ -151,6 +155,16 @@ class Directory:
         self.discard()
         for closer in self._closers:
             closer()
+
+
+def forget_response(connection: Connection) -> None:
+    """Drop the last response ldap3 keeps on a connection (it holds it until the next request).
+
+    A thread's connection outlives its request; a kept page of 1,000 decoded entries on each of
+    a server's threads made memory grow with page size times threads.
+    """
+    connection.response = None
+    connection.result = None
 
 
 def close_connection(connection: Connection) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from ldap3 import SUBTREE, Connection
 
 from bridge.directory import controls
-from bridge.directory.connection import Directory, close_connection
+from bridge.directory.connection import Directory, close_connection, forget_response
 from bridge.directory.controls import SortKey
 from bridge.directory.errors import DirectoryError, translated
 from bridge.errors import DirectoryUnavailable
@@ -124,6 +124,7 @@ class SortedPager:
         if result is not None and result.result != 0:
             raise DirectoryError(f"the directory could not page the result ({result.result})")
         entries = [entry for entry in connection.response if entry.get("type") == "searchResEntry"]
+        forget_response(connection)
         total = result.count if result is not None else len(entries)
         return Page(total=total, entries=entries[:count])
 
