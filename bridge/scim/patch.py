@@ -261,7 +261,7 @@ def project(
 ) -> dict[str, Any]:
     """Return the document with only the asked attributes, or without the excluded ones."""
     if attributes:
-        keep = [_path_key(item) for item in attributes.split(",") if item.strip()]
+        keep = _keys(attributes)
         result: dict[str, Any] = {key: document[key] for key in ALWAYS if key in document}
         for holder, name, sub in keep:
             source = document.get(holder, {}) if holder else document
@@ -279,16 +279,36 @@ def project(
         return result
     if excluded:
         result = copy.deepcopy(document)
-        for holder, name, sub in (_path_key(item) for item in excluded.split(",") if item.strip()):
+        for holder, name, sub in _keys(excluded):
             if name in ALWAYS and not holder:
                 continue
             target = result.get(holder, {}) if holder else result
             if sub and isinstance(target.get(name), dict):
                 target[name].pop(sub, None)
+            elif sub and isinstance(target.get(name), list):
+                for item in target[name]:
+                    if isinstance(item, dict):
+                        item.pop(sub, None)
             elif not sub:
                 target.pop(name, None)
         return result
     return document
+
+
+def returns(name: str, attributes: str | None, excluded: str | None) -> bool:
+    """Return whether a core attribute survives ``project`` (so work for it can be skipped)."""
+    if attributes:
+        return any(not holder and key == name for holder, key, _ in _keys(attributes))
+    if excluded:
+        return not any(
+            not holder and key == name and sub is None for holder, key, sub in _keys(excluded)
+        )
+    return True
+
+
+def _keys(text: str) -> list[tuple[str, str, str | None]]:
+    """Return the parsed names of an ``attributes`` or ``excludedAttributes`` parameter."""
+    return [_path_key(item) for item in text.split(",") if item.strip()]
 
 
 def _path_key(text: str) -> tuple[str, str, str | None]:

@@ -30,19 +30,21 @@ def base_url() -> str:
     return request.host_url.rstrip("/") + blueprint.url_prefix  # type: ignore[operator]
 
 
-def render(found: Services, people: list[Person]) -> list[dict[str, Any]]:
-    """Return people as SCIM Users, with their groups' ids looked up in one search."""
-    names = {group for person in people for group in person.groups}
+def render(found: Services, people: list[Person], groups: bool = True) -> list[dict[str, Any]]:
+    """Return people as SCIM Users, with their groups' ids looked up in one search.
+
+    ``groups`` False leaves groups out and saves that search, for responses that drop them.
+    """
+    names = {group for person in people for group in person.groups} if groups else set()
     ids = found.groups.ids_of(names)
     return [to_scim_user(person, base_url(), ids) for person in people]
 
 
 def _one(found: Services, person: Person, status: int = 200) -> Response:
-    document = patch.project(
-        render(found, [person])[0],
-        request.args.get("attributes"),
-        request.args.get("excludedAttributes"),
-    )
+    attributes = request.args.get("attributes")
+    excluded = request.args.get("excludedAttributes")
+    rendered = render(found, [person], patch.returns("groups", attributes, excluded))
+    document = patch.project(rendered[0], attributes, excluded)
     headers = {"ETag": etag(person.version) or ""}
     if status == 201:
         headers["Location"] = document["meta"]["location"]
@@ -102,8 +104,10 @@ def search_users(query: ListQuery) -> Response:
         total, people = len(matched), matched[query.start - 1 :][: query.count]
     else:
         total, people = found.people.search(text, query.sort("User"), query.start, query.count)
+    groups = patch.returns("groups", query.attributes, query.excluded)
     resources = [
-        patch.project(item, query.attributes, query.excluded) for item in render(found, people)
+        patch.project(item, query.attributes, query.excluded)
+        for item in render(found, people, groups)
     ]
     return scim_json(list_response(total, query.start, resources))
 

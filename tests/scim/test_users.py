@@ -102,6 +102,24 @@ def test_attributes_and_excluded_attributes(scim: Scim) -> None:
     assert "groups" not in without and "name" not in without and "userName" in without
 
 
+def test_groups_come_with_their_ids_whenever_a_response_keeps_them(scim: Scim) -> None:
+    new_user(scim, **{MIMS: {"school": "Bedok Primary School"}})
+    school = scim.get('/Groups?filter=displayName eq "Bedok Primary School"').json["Resources"][0]
+    wanted = [{"value": school["id"], "display": "Bedok Primary School"}]
+    lookup = '/Users?filter=userName eq "mary_tan@students.edu.sg"'
+    for query, expected in [
+        ("", wanted),
+        ("&attributes=groups", wanted),
+        ("&attributes=groups.value", [{"value": school["id"]}]),
+        ("&excludedAttributes=groups.display", [{"value": school["id"]}]),
+        ("&attributes=userName", None),
+        ("&excludedAttributes=groups", None),
+    ]:
+        [found] = scim.get(lookup + query).json["Resources"]
+        kept = [{k: v for k, v in g.items() if k != "$ref"} for g in found.get("groups", [])]
+        assert (kept or None) == expected, query
+
+
 def test_list_filters_with_one_ldap_search(scim: Scim) -> None:
     for name in ("Mary Tan", "John Lim", "Mary Ong"):
         new_user(scim, name={"formatted": name}, externalId=name.replace(" ", ""))
