@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -93,6 +94,8 @@ class Person(PersonFields):
     policy: str | None = None
     lock: LockState = field(default_factory=LockState)
     groups: tuple[str, ...] = ()
+    # {group name: group id} when the directory resolved them with the read; None otherwise.
+    group_ids: Mapping[str, str] | None = field(default=None, compare=False, hash=False)
     created: datetime | None = None
     modified: datetime | None = None
     version: str | None = None

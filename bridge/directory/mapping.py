@@ -9,7 +9,7 @@ from typing import Any
 
 from bridge.core.naming import LoginId
 from bridge.core.people import Changes, Group, GroupKind, LockState, Person, Role
-from bridge.directory import dn
+from bridge.directory import controls, dn
 
 # Person field -> LDAP attribute, for every field a caller may set.
 PERSON_ATTRIBUTES: dict[str, str] = {
@@ -120,6 +120,7 @@ def to_generalized_time(moment: datetime) -> str:
 def to_person(entry: Mapping[str, Any]) -> Person:
     """Return the Person an ldap3 search response entry describes."""
     raw: Mapping[str, Sequence[bytes]] = _lower_keys(entry["raw_attributes"])
+    resolved = dereferenced(entry)
     mail = _text(raw, "mail") or ""
     role = _text(raw, "mimsrole") or dn.role_of(entry["dn"]) or "student"
     locked_time = _text(raw, "pwdaccountlockedtime")
@@ -142,11 +143,44 @@ def to_person(entry: Mapping[str, Any]) -> Person:
             permanent=locked_time == PERMANENT_LOCK,
         ),
         groups=tuple(sorted(dn.first_value(group) for group in _texts(raw, "memberof"))),
+        group_ids=_resolved_groups(resolved),
+        manager_id=_resolved_manager(resolved),
         created=generalized_time(_text(raw, "createtimestamp")),
         modified=generalized_time(_text(raw, "modifytimestamp")),
         version=_text(raw, "entrycsn"),
         **fields,
     )
+
+
+# Sent with every read of people: their groups' and manager's ids come back with the entry.
+RESOLVE_LINKS = controls.deref_request({"memberOf": ["entryUUID"], "manager": ["entryUUID"]})
+
+
+def dereferenced(entry: Mapping[str, Any]) -> list[controls.Dereferenced] | None:
+    """Return what the deref control resolved for an entry; None if the directory did not.
+
+    slapd sends no control for an entry without groups or manager, so None is also "nothing
+    to resolve": callers fall back to a search, which then finds nothing to look up.
+    """
+    found = (entry.get("controls") or {}).get(controls.DEREF)
+    return controls.deref_response(found["value"]) if found else None
+
+
+def _resolved_groups(resolved: list[controls.Dereferenced] | None) -> dict[str, str] | None:
+    if resolved is None:
+        return None
+    return {
+        dn.first_value(link.dn): link.values["entryuuid"][0].decode()
+        for link in resolved
+        if link.attribute.lower() == "memberof" and link.values.get("entryuuid")
+    }
+
+
+def _resolved_manager(resolved: list[controls.Dereferenced] | None) -> str | None:
+    for link in resolved or []:
+        if link.attribute.lower() == "manager" and link.values.get("entryuuid"):
+            return link.values["entryuuid"][0].decode()
+    return None
 
 
 def manager_dn(entry: Mapping[str, Any]) -> str | None:

@@ -56,7 +56,11 @@ class PeopleReader:
 
         def read(connection: Connection) -> list[dict[str, Any]]:
             connection.search(
-                dn.people_base(self.suffix), query, SUBTREE, attributes=mapping.PERSON_READ
+                dn.people_base(self.suffix),
+                query,
+                SUBTREE,
+                attributes=mapping.PERSON_READ,
+                controls=[mapping.RESOLVE_LINKS],
             )
             return list(connection.response)
 
@@ -81,6 +85,7 @@ class PeopleReader:
             attributes=mapping.PERSON_READ,
             paged_size=500,
             generator=True,
+            controls=[mapping.RESOLVE_LINKS],
         )
         for entry in results:
             if entry.get("type") == "searchResEntry":
@@ -97,18 +102,25 @@ class PeopleReader:
             sort,
             start,
             count,
+            [mapping.RESOLVE_LINKS],
         )
         return page.total, self._people(page.entries)
 
     def _people(self, entries: list[dict[str, Any]]) -> list[Person]:
-        """Return people from entries, their managers' DNs turned into ids in one search."""
+        """Return people from entries; managers the directory left unresolved, in one search."""
         people = [mapping.to_person(entry) for entry in entries]
-        managers = {dn_ for entry in entries if (dn_ := mapping.manager_dn(entry))}
+        managers = {
+            manager
+            for person, entry in zip(people, entries, strict=True)
+            if person.manager_id is None and (manager := mapping.manager_dn(entry))
+        }
         if not managers:
             return people
         ids = self._ids_of(sorted(managers))
         return [
-            replace(person, manager_id=ids.get(mapping.manager_dn(entry) or ""))
+            person
+            if person.manager_id is not None
+            else replace(person, manager_id=ids.get(mapping.manager_dn(entry) or ""))
             for person, entry in zip(people, entries, strict=True)
         ]
 
@@ -138,6 +150,7 @@ class PeopleReader:
                 f"(&(objectClass=mimsPerson){ldap_filter})",
                 SUBTREE,
                 attributes=mapping.PERSON_READ,
+                controls=[mapping.RESOLVE_LINKS],
             )
             return [e for e in connection.response if e.get("type") == "searchResEntry"]
 
@@ -167,7 +180,11 @@ class PeopleReader:
     def _read(self, entry: str) -> Person:
         def read(connection: Connection) -> dict[str, Any]:
             connection.search(
-                entry, "(objectClass=mimsPerson)", BASE, attributes=mapping.PERSON_READ
+                entry,
+                "(objectClass=mimsPerson)",
+                BASE,
+                attributes=mapping.PERSON_READ,
+                controls=[mapping.RESOLVE_LINKS],
             )
             return dict(connection.response[0])
 
@@ -181,6 +198,7 @@ class PeopleReader:
                 SUBTREE,
                 attributes=attributes,
                 size_limit=2,
+                controls=[mapping.RESOLVE_LINKS] if attributes == mapping.PERSON_READ else None,
             )
             return dict(connection.response[0]) if connection.response else None
 

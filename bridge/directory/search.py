@@ -73,14 +73,18 @@ class SortedPager:
         sort: list[SortKey],
         start: int,
         count: int,
+        extra: list[controls.Control] | None = None,
     ) -> Page:
-        """Return ``count`` entries from 1-based ``start`` of the sorted result, and its size."""
+        """Return ``count`` entries from 1-based ``start`` of the sorted result, and its size.
+
+        ``extra`` controls go with every request (the deref control of people reads).
+        """
         key: _Key = (base, ldap_filter, tuple(sort))
         for attempt in (1, 2):
             try:
                 with translated():
                     start = max(start, 1)
-                    return self._page(key, attributes, start, max(count, 0), reuse=start > 1)
+                    return self._page(key, attributes, start, max(count, 0), start > 1, extra or [])
             except DirectoryUnavailable:
                 self.close()
                 if attempt == 2:
@@ -104,12 +108,24 @@ class SortedPager:
             self._local.sorting = sorting
         return sorting
 
-    def _page(self, key: _Key, attributes: list[str], start: int, count: int, reuse: bool) -> Page:
+    def _page(
+        self,
+        key: _Key,
+        attributes: list[str],
+        start: int,
+        count: int,
+        reuse: bool,
+        extra: list[controls.Control],
+    ) -> Page:
         sorting = self._sorting()
         context = self._reusable(sorting, key) if reuse else None
         base, ldap_filter, sort = key
         after = max(count, 1) - 1
-        request = [controls.sort_request(list(sort)), controls.vlv_request(start, after, context)]
+        request = [
+            controls.sort_request(list(sort)),
+            controls.vlv_request(start, after, context),
+            *extra,
+        ]
         connection = sorting.connection
         try:
             connection.search(base, ldap_filter, SUBTREE, attributes=attributes, controls=request)
@@ -119,7 +135,7 @@ class SortedPager:
             # ``start`` lies past the end, and ldap3 lost the response with its controls: ask
             # for no entries from the start, on the sort just made, to learn the size.
             sorting.made += 1  # the failed request left a sort context on the connection
-            return Page(total=self._page(key, ["1.1"], 1, 0, reuse=True).total, entries=[])
+            return Page(total=self._page(key, ["1.1"], 1, 0, True, []).total, entries=[])
         result = self._remember(sorting, key, context)
         if result is not None and result.result != 0:
             raise DirectoryError(f"the directory could not page the result ({result.result})")

@@ -17,7 +17,17 @@ from bridge.directory import dn, ldif
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
 PROJECT_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "mims.ldif"
-MODULES = ("back_mdb", "ppolicy", "memberof", "refint", "unique", "sssvlv", "syncprov", "argon2")
+MODULES = (
+    "back_mdb",
+    "ppolicy",
+    "memberof",
+    "refint",
+    "unique",
+    "sssvlv",
+    "syncprov",
+    "deref",
+    "argon2",
+)
 SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
 
 SERVICE_NAME = "mims-bridge"
@@ -282,6 +292,9 @@ def _overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
                 ("olcSpSessionlog", "10000"),
             ],
         ),
+        # Answers the deref control (controls.py): a person read comes with the entryUUIDs of
+        # their groups and manager, instead of a second search for them.
+        ("deref", [("objectClass", "olcOverlayConfig")]),
     ]
 
 

@@ -31,13 +31,16 @@ def base_url() -> str:
 
 
 def render(found: Services, people: list[Person], groups: bool = True) -> list[dict[str, Any]]:
-    """Return people as SCIM Users, with their groups' ids looked up in one search.
+    """Return people as SCIM Users, with their groups' ids.
 
-    ``groups`` False leaves groups out and saves that search, for responses that drop them.
+    The directory resolves them with each read (deref); without that (an external directory
+    without the overlay) they are looked up in one search. ``groups`` False leaves groups out
+    and saves that search, for responses that drop them.
     """
-    names = {group for person in people for group in person.groups} if groups else set()
-    ids = found.groups.ids_of(names)
-    return [to_scim_user(person, base_url(), ids) for person in people]
+    unresolved = [person for person in people if person.group_ids is None] if groups else []
+    looked_up = found.groups.ids_of(group for person in unresolved for group in person.groups)
+    base = base_url()
+    return [to_scim_user(person, base, person.group_ids or looked_up) for person in people]
 
 
 def _one(found: Services, person: Person, status: int = 200) -> Response:

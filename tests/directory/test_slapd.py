@@ -72,7 +72,7 @@ def test_cn_config_has_the_modules_overlays_and_indexes(admin: ldap3.Connection)
     assert {f"{m}.la" for m in slapd_config.MODULES} == modules
     admin.search("cn=config", "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
     overlays = {e.olcOverlay.value.split("}", 1)[1] for e in admin.entries}
-    assert overlays == {"memberof", "refint", "unique", "ppolicy", "sssvlv", "syncprov"}
+    assert overlays == {"memberof", "refint", "unique", "ppolicy", "sssvlv", "syncprov", "deref"}
     admin.search("cn=config", "(olcPPolicyHashCleartext=TRUE)", attributes=["olcPPolicyUseLockout"])
     assert admin.entries[0].olcPPolicyUseLockout.value == "TRUE"
     admin.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from ldap3 import MODIFY_REPLACE
 
 from tests.scim.conftest import ENTERPRISE, MIMS, PATCH, USER, Scim, is_error
 
@@ -322,3 +326,43 @@ def test_enterprise_manager_by_id(scim: Scim) -> None:
     assert is_error(scim.patch(f"/Users/{kid['id']}", unknown), 400, "invalidValue")
     assert scim.delete(f"/Users/{other['id']}").status_code == 204  # refint drops the reference
     assert "manager" not in scim.get(f"/Users/{kid['id']}").json.get(ENTERPRISE, {})
+
+
+@contextmanager
+def deref_overlay_off(admin) -> Iterator[None]:
+    """Disable slapd's deref overlay for a while, as in a directory that lacks it."""
+    admin.search("cn=config", "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
+    [overlay] = [e.entry_dn for e in admin.entries if str(e.olcOverlay).endswith("}deref")]
+    admin.modify(overlay, {"olcDisabled": [(MODIFY_REPLACE, ["TRUE"])]})
+    try:
+        yield
+    finally:
+        admin.modify(overlay, {"olcDisabled": [(MODIFY_REPLACE, ["FALSE"])]})
+
+
+def test_groups_and_manager_ids_are_the_same_with_or_without_the_deref_overlay(
+    scim: Scim, admin
+) -> None:
+    boss = new_user(scim, name={"formatted": "Ann Boss"}, userType="staff")
+    worker = new_user(
+        scim,
+        name={"formatted": "Mary Tan"},
+        **{
+            MIMS: {"school": "Bedok Primary School"},
+            ENTERPRISE: {"manager": {"value": boss["id"]}},
+        },
+    )
+    school = scim.get('/Groups?filter=displayName eq "Bedok Primary School"').json["Resources"][0]
+
+    def seen() -> list[tuple[list[str], str | None]]:
+        one = scim.get(f"/Users/{worker['id']}").json
+        listed = scim.get("/Users?sortBy=userName").json["Resources"]
+        return [
+            ([g["value"] for g in user.get("groups", [])], user[ENTERPRISE]["manager"]["value"])
+            for user in [one, *[u for u in listed if u["id"] == worker["id"]]]
+        ]
+
+    with_deref = seen()
+    with deref_overlay_off(admin):
+        without = seen()
+    assert with_deref == without == [([school["id"]], boss["id"])] * 2
