@@ -16,6 +16,7 @@ from bridge.core.people import Person
 from bridge.directory import dn, mapping
 from bridge.directory.connection import Directory
 from bridge.directory.controls import SortKey
+from bridge.directory.quick_read import QuickReader
 from bridge.directory.search import SortedPager
 from bridge.errors import NotFound
 
@@ -27,12 +28,17 @@ class PeopleReader:
         self.directory = directory
         self.suffix = suffix
         self.pager = SortedPager(directory)
+        self.quick = QuickReader(directory.target)
+        directory.on_close(self.quick.close)
 
     # -- read ----------------------------------------------------------------------------------
 
     def get(self, person_id: str) -> Person:
         """Return the person with this id (entryUUID); NotFound if there is none."""
-        return self._read(self.dn_of(person_id))
+        found = self.find(dn.equals("entryUUID", person_id)) if mapping.is_uuid(person_id) else []
+        if not found:
+            raise NotFound("no person has that id")
+        return found[0]
 
     def dn_of(self, person_id: str) -> str:
         """Return the DN of the person with this id."""
@@ -142,19 +148,17 @@ class PeopleReader:
         return {value: found[value.lower()] for value in entries if value.lower() in found}
 
     def find(self, ldap_filter: str) -> list[Person]:
-        """Return the people a filter that names at most a few selects (no sort, no paging)."""
+        """Return the people a filter that names at most a few selects (no sort, no paging).
 
-        def read(connection: Connection) -> list[dict[str, Any]]:
-            connection.search(
-                dn.people_base(self.suffix),
-                f"(&(objectClass=mimsPerson){ldap_filter})",
-                SUBTREE,
-                attributes=mapping.PERSON_READ,
-                controls=[mapping.RESOLVE_LINKS],
-            )
-            return [e for e in connection.response if e.get("type") == "searchResEntry"]
-
-        return self._people(self.directory.run(read))
+        Read through python-ldap (quick_read.py): these are the lookups clients make most.
+        """
+        entries = self.quick.search(
+            dn.people_base(self.suffix),
+            f"(&(objectClass=mimsPerson){ldap_filter})",
+            mapping.PERSON_READ,
+            [mapping.RESOLVE_LINKS],
+        )
+        return self._people(entries)
 
     def dns_of(self, person_ids: list[str]) -> dict[str, str]:
         """Return {id: DN} for the people among these ids that exist, in one search."""
