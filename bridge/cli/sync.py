@@ -71,6 +71,8 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
         runner = Runner(config, name, directory, stop=stop, report=_say)
         _say(f"{name}: {'refreshing' if once else 'following the directory'} (Ctrl-C stops)")
         runner.run(once=once)
+    except Unavailable as trouble:
+        raise BridgeError(f"{name} is unreachable: {trouble.reason}") from None
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

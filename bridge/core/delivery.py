@@ -36,8 +36,10 @@ class Delivery:
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
         report: Callable[[str], None] = lambda _: None,
+        max_attempts: int | None = None,
     ) -> None:
         self.target = target
+        self.max_attempts = max_attempts
         self.state = state
         self.backoff = backoff or Backoff()
         self.save_every = save_every
@@ -83,6 +85,8 @@ class Delivery:
         self._unsaved += 1
 
     def _wait(self, attempt: int, trouble: Unavailable) -> None:
+        if self.max_attempts is not None and attempt >= self.max_attempts:
+            raise trouble  # a one-off run gives up rather than wait for ever
         delay = trouble.retry_after or self.backoff.delay(attempt)
         if attempt == 1 or attempt % 10 == 0:
             self.state.record_failure(trouble.reason)

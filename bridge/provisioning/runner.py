@@ -26,6 +26,7 @@ from bridge.provisioning.scim_target import ScimTarget
 
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 5.0
+ONCE_ATTEMPTS = 4  # a one-off run (--once, retry) gives up after this many tries in a row
 
 
 def target_config(config: Config, name: str) -> SyncTargetConfig:
@@ -67,7 +68,8 @@ class Runner(Handler):
         self.target: Target = target or build_target(name, settings)
         self.state = SyncStateDirectory(directory, config.directory.suffix, name)
         self.state.ensure()
-        self.delivery = Delivery(self.target, self.state, stop=self.stop, report=report)
+        self.max_attempts: int | None = None
+        self.delivery = self._delivery()
         self.feed = Feed(directory_target.target(config), settings.attributes.values(), self.stop)
         self.resets = 0
         self._last_cookie: str | None = None
@@ -80,9 +82,12 @@ class Runner(Handler):
         cookie = self.state.cookie()
         if isinstance(self.target, ScimTarget):
             self.target.expect_data = cookie is not None
+        if once:
+            self.max_attempts = ONCE_ATTEMPTS
+            self.delivery = self._delivery()
         backoff, attempt = Backoff(base=1.0, cap=30.0), 0
         try:
-            if cookie is not None and self._probe_lost():
+            if (cookie is not None or once) and self._probe_lost():
                 self._full_refresh()
                 cookie = None
             while not self.stop.is_set():
@@ -95,6 +100,8 @@ class Runner(Handler):
                     self._full_refresh()
                     cookie = None
                 except DirectoryUnavailable as trouble:
+                    if self.stop.is_set():  # a signal interrupted the wait: not a failure
+                        return
                     attempt += 1
                     self.report(f"{self.name}: {trouble}; retrying")
                     if self.stop.wait(backoff.delay(attempt)):
@@ -108,10 +115,19 @@ class Runner(Handler):
     def _finish(self) -> None:
         try:
             self.delivery.save()
-        except (Stopped, Unavailable, DirectoryUnavailable):
+        except (Stopped, Unavailable, Refused, DirectoryUnavailable):
             pass  # the last cookie stays; what follows it is sent again next time
         self.feed.close()
         self.target.close()
+
+    def _delivery(self) -> Delivery:
+        return Delivery(
+            self.target,
+            self.state,
+            stop=self.stop,
+            report=self.report,
+            max_attempts=self.max_attempts,
+        )
 
     def _probe_lost(self) -> bool:
         attempt = 0
@@ -120,6 +136,8 @@ class Runner(Handler):
                 return self.target.lost_data()
             except Unavailable as trouble:
                 attempt += 1
+                if self.max_attempts is not None and attempt >= self.max_attempts:
+                    raise
                 self.report(f"{self.name}: {trouble.reason}; waiting for it")
                 if self.stop.wait(Backoff().delay(attempt)):
                     raise Stopped() from None
@@ -129,7 +147,7 @@ class Runner(Handler):
         self.resets += 1
         self.target.forget()
         self.state.save_cookie(None, 0)
-        self.delivery = Delivery(self.target, self.state, stop=self.stop, report=self.report)
+        self.delivery = self._delivery()
 
     # -- Handler -----------------------------------------------------------------------------
 

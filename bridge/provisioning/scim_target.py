@@ -20,7 +20,7 @@ from scim2_client.errors import SCIMClientException
 
 from bridge.config import SyncTargetConfig
 from bridge.core.pacing import TokenBucket
-from bridge.core.sync import Change, Kind, Refused, Unavailable, verdict
+from bridge.core.sync import Change, Kind, Refused, TargetReset, Unavailable, verdict
 from bridge.provisioning.auth import Credentials
 from bridge.provisioning.mapping import scim_group, scim_user
 
@@ -74,10 +74,8 @@ class ScimTarget:
         """Return whether the target no longer has people it confirmed (it restarted empty)."""
         if self.canary is not None:
             return self._find_by("Users", "externalId", self.canary) is None
-        if not self.expect_data:
-            return False
         _status, body = self._call("GET", "Users", params={"count": 1, "attributes": "id"})
-        return int(body.get("totalResults", 0)) == 0
+        return self.expect_data and int(body.get("totalResults", 0)) == 0
 
     def reconcile(self, present: set[str]) -> None:
         """Deactivate (or delete) what carries one of our ids and is gone from the directory."""
@@ -106,7 +104,8 @@ class ScimTarget:
         created = ident is None
         if ident is not None:
             status, _body = self._call("PUT", f"Users/{ident}", json=user, allow=("missing",))
-            if verdict(status) == "missing":  # it forgot the id we had: create it again
+            if verdict(status) == "missing":  # it forgot the id we had
+                self._check_reset()
                 self.ids.pop(change.uuid, None)
                 created, ident = True, None
         if ident is None:
@@ -127,6 +126,7 @@ class ScimTarget:
         if ident is not None:
             status, _body = self._call("PUT", f"Groups/{ident}", json=group, allow=("missing",))
             if verdict(status) == "missing":
+                self._check_reset()
                 ident = None
         if ident is None:
             ident = self._create("Groups", group, "displayName")
@@ -151,6 +151,11 @@ class ScimTarget:
             if ident is not None:
                 self._retire(kind, change.uuid, ident)
                 return
+
+    def _check_reset(self) -> None:
+        """Raise TargetReset when a forgotten id means the target lost everything."""
+        if self.lost_data():
+            raise TargetReset(f"{self.name} no longer has the people it was sent")
 
     def _retire(self, kind: Kind, uuid: str, ident: str) -> None:
         resource = _RESOURCES[kind]
@@ -194,7 +199,9 @@ class ScimTarget:
 
     def _patch(self, ident: str, resource: str, op: str, path: str, value: Any) -> None:
         body = {"schemas": [PATCH_OP], "Operations": [{"op": op, "path": path, "value": value}]}
-        self._call("PATCH", f"{resource}/{ident}", json=body, allow=("missing",))
+        status, _body = self._call("PATCH", f"{resource}/{ident}", json=body, allow=("missing",))
+        if verdict(status) == "missing":
+            self._check_reset()
 
     def _walk(self, resource: str) -> Iterator[tuple[str, str]]:
         """Yield (externalId, id) of every resource that has an externalId, page by page."""

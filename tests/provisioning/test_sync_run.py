@@ -169,7 +169,14 @@ def test_the_persistent_feed_delivers_a_change_as_it_happens(
 ) -> None:
     stop = threading.Event()
     runner = Runner(sync_config, TARGET, directory, stop=stop)
-    thread = threading.Thread(target=runner.run)
+
+    def follow() -> None:
+        try:
+            runner.run()
+        finally:
+            directory.discard()  # this thread's own LDAP connection
+
+    thread = threading.Thread(target=follow)
     thread.start()
     try:
         mary = person(scim, "Mary Tan")
