@@ -77,7 +77,7 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
         for number, handler in previous.items():
             signal.signal(number, handler)
     _say(
-        f"{name}: {runner.delivery.pushed} changes delivered, {runner.delivery.refused} refused"
+        f"{name}: delivered {runner.delivery.pushed}, refused {runner.delivery.refused}"
         + (f", {runner.resets} full refreshes (the target had lost data)" if runner.resets else "")
     )
 
@@ -136,7 +136,7 @@ def sync_retry(ctx: click.Context, data_dir: Path | None, name: str) -> None:
         delivered, refused = retry_dead_letters(runner, report=_say)
     except Unavailable as trouble:
         raise BridgeError(f"{name} is unreachable: {trouble.reason}") from None
-    _say(f"{name}: {delivered} dead letters delivered, {refused} still refused")
+    _say(f"{name}: dead letters delivered {delivered}, still refused {refused}")
     if refused:
         ctx.exit(1)
 

@@ -46,8 +46,8 @@ class Delivery:
         self.stop = stop or threading.Event()
         self.clock = clock
         self.report = report
-        self.pushed = 0
-        self.refused = 0
+        self.pushed = 0  # changes the target took
+        self.refused = 0  # changes it refused (dead letters)
         self._unsaved = 0
         self._pending_cookie: str | None = None
         self._saved_at = clock()
@@ -72,7 +72,7 @@ class Delivery:
                     change.uuid,
                     refusal.reason,
                 )
-                break
+                return
             except Unavailable as trouble:
                 attempt += 1
                 self._wait(attempt, trouble)

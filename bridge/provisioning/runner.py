@@ -106,11 +106,18 @@ class Runner(Handler):
                     self.report(f"{self.name}: {trouble}; retrying")
                     if self.stop.wait(backoff.delay(attempt)):
                         return
-                    cookie = self.state.cookie()  # changes after it are sent again: harmless
+                    cookie = self._stored_cookie(cookie)
         except Stopped:
             pass
         finally:
             self._finish()
+
+    def _stored_cookie(self, known: str | None) -> str | None:
+        """Return the stored cookie (changes after it are sent again: harmless), or ``known``."""
+        try:
+            return self.state.cookie()
+        except DirectoryUnavailable:
+            return known
 
     def _finish(self) -> None:
         try:
@@ -158,8 +165,7 @@ class Runner(Handler):
         if now - self._progress_at >= PROGRESS_SECONDS:
             self._progress_at = now
             self.report(
-                f"{self.name}: {self.delivery.pushed} changes delivered, "
-                f"{self.delivery.refused} refused"
+                f"{self.name}: delivered {self.delivery.pushed}, refused {self.delivery.refused}"
             )
 
     def cookie(self, cookie: str) -> None:
@@ -172,7 +178,7 @@ class Runner(Handler):
         if present is not None:
             self.delivery.reconcile(present)
         self.delivery.confirmed(self._last_cookie, force=True)
-        self.report(f"{self.name}: up to date ({self.delivery.pushed} changes delivered)")
+        self.report(f"{self.name}: up to date (delivered {self.delivery.pushed})")
 
 
 def retry_dead_letters(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,8 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 PAGE = 500
 _MAX_REASON = 300
 _RESOURCES: dict[Kind, str] = {"person": "Users", "group": "Groups"}
+# What our externalIds look like (entryUUIDs): reconciling never touches another source's.
+_OURS = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class ScimTarget:
@@ -204,7 +207,7 @@ class ScimTarget:
             self._check_reset()
 
     def _walk(self, resource: str) -> Iterator[tuple[str, str]]:
-        """Yield (externalId, id) of every resource that has an externalId, page by page."""
+        """Yield (externalId, id) of every resource whose externalId is an entryUUID."""
         start = 1
         while True:
             params = {
@@ -216,7 +219,7 @@ class ScimTarget:
             _status, body = self._call("GET", resource, params=params)
             page = body.get("Resources") or []
             for item in page:
-                if item.get("externalId"):
+                if _OURS.match(str(item.get("externalId", ""))):
                     yield str(item["externalId"]), str(item["id"])
             start += len(page)
             if not page or start > int(body.get("totalResults", 0)):

@@ -87,7 +87,7 @@ def test_once_then_status_then_retry(
     )
     run = mims("sync", "run", "--once", env=variables)
     assert run.returncode == 0, run.stderr
-    assert "2 changes delivered, 1 refused" in run.stderr
+    assert "peer: delivered 1, refused 1" in run.stderr
     assert [u["userName"] for u in peer_users(empty_peer)] == ["ann@x.example"]
 
     status = mims("sync", "status", "--json", env=variables)
@@ -103,14 +103,14 @@ def test_once_then_status_then_retry(
 
     still = mims("sync", "retry", TARGET, env=variables)
     assert still.returncode == 1
-    assert "0 dead letters delivered, 1 still refused" in still.stderr
+    assert "dead letters delivered 0, still refused 1" in still.stderr
     with admin_connection(slapd) as admin:
         admin.modify(
             f"uid=ben,{STUDENTS}", {"employeeNumber": [(ldap3.MODIFY_REPLACE, ["ben@x.example"])]}
         )
     fixed = mims("sync", "retry", TARGET, env=variables)
     assert fixed.returncode == 0, fixed.stderr
-    assert "1 dead letters delivered, 0 still refused" in fixed.stderr
+    assert "dead letters delivered 1, still refused 0" in fixed.stderr
     assert (
         json.loads(mims("sync", "status", "--json", env=variables).stdout)[0]["dead_letters"] == 0
     )
