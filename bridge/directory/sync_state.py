@@ -35,7 +35,8 @@ LETTER_READ = [
     "mimsSyncTime",
     "mimsSyncAttempts",
 ]
-_CSN = re.compile(r"csn=(\d{14})(?:\.\d+)?Z#")
+# A CSN (change sequence number) such as 20261204150102.123456Z#000000#000#000000.
+_CSN = re.compile(r"\d{14}(?:\.\d+)?Z#[0-9a-f]{6}#[0-9a-f]{3}#[0-9a-f]{6}")
 _MAX_TEXT = 1000
 
 
@@ -116,7 +117,7 @@ class SyncStateDirectory:
         """Keep a refused change; a newer refusal of the same entry replaces the older."""
         letter = dn.dead_letter_dn(change.uuid, self.target, self.suffix)
         now = to_generalized_time(datetime.now(UTC))
-        attempts = 1 + next((d.attempts for d in self.dead_letters() if d.uuid == change.uuid), 0)
+        attempts = 1 + self._attempts(letter)
         values = {
             "mimsSyncChangeKind": [change.label],
             "mimsSyncReason": [reason[:_MAX_TEXT] or "refused"],
@@ -133,6 +134,19 @@ class SyncStateDirectory:
             **values,
         }
         self.directory.run(lambda c: c.add(letter, attributes=attributes), retry=False)
+
+    def _attempts(self, letter: str) -> int:
+        """Return how often the change in this letter was refused so far (0: no letter)."""
+
+        def search(connection: Connection) -> list[dict[str, Any]]:
+            connection.search(letter, "(objectClass=*)", BASE, attributes=["mimsSyncAttempts"])
+            return list(connection.response)
+
+        try:
+            entries = self.directory.run(search)
+        except NotFound:
+            return 0
+        return _letter(entries[0]).attempts if entries else 0
 
     def clear_dead_letter(self, uuid: str) -> None:
         """Forget an entry's dead letter (its newer state went through)."""
@@ -181,10 +195,10 @@ class SyncStateDirectory:
 
     def _pending(self, cookie: str | None) -> tuple[int | None, datetime | None]:
         """Count people and groups changed after the cookie's CSN (None: never synced)."""
-        match = _CSN.search(cookie or "")
-        if match is None:
+        found = _CSN.findall(cookie or "")
+        if not found:
             return None, None
-        csn = match.group(0).removeprefix("csn=").rstrip("#")
+        csn = max(found)  # one per server id; the newest bounds what was confirmed
         # Strictly after: the cookie's own change was confirmed.
         query = f"(&{FEED_FILTER}(entryCSN>={_escape(csn)})(!{dn.equals('entryCSN', csn)}))"
 

@@ -77,7 +77,12 @@ def test_people_arrive_then_renames_deactivations_and_deletes_follow(
     )
     assert disabled.status_code == 200
     assert scim.delete(f"/Users/{gone['id']}").status_code == 204
+    state = SyncStateDirectory(directory, SUFFIX, TARGET)
+    waiting = state.status()
+    assert waiting.pending == 2  # Mary and Ali changed; a deleted entry is not counted
+    assert waiting.oldest_pending is not None
     run_once(sync_config, directory)
+    assert state.status().pending == 0
     assert peer_user(empty_peer, str(mary["id"]))["userName"] == "mary_lim@students.edu.sg"  # type: ignore[index]
     assert peer_user(empty_peer, str(ali["id"]))["active"] is False  # type: ignore[index]
     assert peer_user(empty_peer, str(gone["id"]))["active"] is False  # type: ignore[index]
