@@ -87,7 +87,10 @@ class _Consumer(SimpleLDAPObject, SyncreplConsumer):  # type: ignore[misc]
 
     def syncrepl_refreshdone(self) -> None:
         self.refresh_done = True
-        self.handler.refreshed(self.present if self.present_phase else None)
+        # Without a cookie slapd sends every entry and calls it done (refreshDeletes TRUE):
+        # right for an empty consumer, but a target may hold people deleted meanwhile.
+        complete = self.present_phase or self.start_cookie is None
+        self.handler.refreshed(self.present if complete else None)
         self.present = set()
         self.present_phase = False
 

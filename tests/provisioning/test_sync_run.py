@@ -196,3 +196,23 @@ def test_the_persistent_feed_delivers_a_change_as_it_happens(
 def _settings(config: Config) -> dict[str, object]:
     target = config.sync.targets[TARGET]
     return {"kind": target.kind, "url": target.url, "token_env": target.token_env}
+
+
+def test_a_present_phase_deactivates_what_the_directory_no_longer_has(
+    sync_config: Config, directory: Directory, scim: Scim, empty_peer: PeerServer
+) -> None:
+    kept = person(scim, "Mary Tan")
+    gone = person(scim, "Ali Hassan")
+    stranger = {"schemas": [USER], "userName": "x@other.example", "externalId": "HR-7"}
+    assert empty_peer.call("POST", "Users", stranger)[0] == 201  # another source's user
+    run_once(sync_config, directory)
+    # A refresh without a cookie (after a reset, or a first run against a target that holds
+    # people) names every entry there, not what was deleted: the runner reconciles. A cookie
+    # older than slapd's session log gets a present phase, reconciled the same way.
+    state = SyncStateDirectory(directory, SUFFIX, TARGET)
+    state.save_cookie(None, 0)
+    assert scim.delete(f"/Users/{gone['id']}").status_code == 204
+    run_once(sync_config, directory)
+    assert peer_user(empty_peer, str(gone["id"]))["active"] is False  # type: ignore[index]
+    assert peer_user(empty_peer, str(kept["id"]))["active"] is True  # type: ignore[index]
+    assert peer_user(empty_peer, "HR-7").get("active") is not False  # type: ignore[union-attr]
