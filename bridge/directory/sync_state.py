@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
+from ldap3.utils.conv import escape_filter_chars
 
 from bridge.core.sync import Change, DeadLetter, TargetStatus
 from bridge.directory import dn
@@ -200,7 +201,8 @@ class SyncStateDirectory:
             return None, None
         csn = max(found)  # one per server id; the newest bounds what was confirmed
         # Strictly after: the cookie's own change was confirmed.
-        query = f"(&{FEED_FILTER}(entryCSN>={_escape(csn)})(!{dn.equals('entryCSN', csn)}))"
+        after = f"(entryCSN>={escape_filter_chars(csn)})(!{dn.equals('entryCSN', csn)})"
+        query = f"(&{FEED_FILTER}{after})"
 
         def search(connection: Connection) -> list[dict[str, Any]]:
             connection.search(self.suffix, query, SUBTREE, attributes=["modifyTimestamp"])
@@ -214,10 +216,6 @@ class SyncStateDirectory:
         ]
         known = [t for t in times if t is not None]
         return len(entries), min(known) if known else None
-
-
-def _escape(value: str) -> str:
-    return dn.equals("x", value)[3:-1]
 
 
 def _letter(entry: dict[str, Any]) -> DeadLetter:
