@@ -182,6 +182,92 @@ class SsprConfig:
         return self
 
 
+# Our directory attributes that go to each SCIM attribute unless a target says otherwise.
+# Keys are SCIM paths: "name.givenName", "emails.work" (the work address), "enterprise.X"
+# (the enterprise extension's X). ``active`` is always "not mimsDisabled".
+DEFAULT_SYNC_MAPPING: dict[str, str] = {
+    "userName": "mail",
+    "externalId": "entryUUID",
+    "name.formatted": "cn",
+    "name.givenName": "givenName",
+    "name.familyName": "sn",
+    "displayName": "displayName",
+    "emails.work": "mail",
+    "enterprise.employeeNumber": "employeeNumber",
+    "enterprise.department": "ou",
+    "enterprise.organization": "o",
+}
+_SCIM_PATH = re.compile(r"^(name|emails|enterprise)\.[A-Za-z]+$|^[A-Za-z][A-Za-z0-9]*$")
+_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_SECRET_ATTRIBUTES = {"userpassword", "mimschallengeanswer", "mimstokenhash", "pwdhistory"}
+
+
+@dataclass(config=_STRICT)
+class SyncTargetConfig:
+    """One downstream target: where it is, how to authenticate, what to send and how fast.
+
+    Secrets are never in the file: ``token_env`` and ``client_secret_env`` name environment
+    variables that hold them.
+    """
+
+    kind: Literal["scim", "entra"] = "scim"
+    url: str = ""
+    enabled: bool = True
+    auth: Literal["bearer", "oauth"] = "bearer"
+    token_env: str = ""
+    token_url: str = ""
+    client_id: str = ""
+    client_secret_env: str = ""
+    scope: str = ""
+    mapping: dict[str, str] = field(default_factory=dict)
+    delete: bool = False
+    groups: bool = True
+    rate: float = Field(default=50.0, gt=0, le=10_000)
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    batch_size: int = Field(default=50, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _check(self) -> SyncTargetConfig:
+        if not re.match(r"^https?://\S+$", self.url):
+            raise ValueError(f"url: {self.url!r} is not an http:// or https:// URL")
+        if self.auth == "bearer" and not self.token_env:
+            raise ValueError("token_env: name the environment variable that holds the token")
+        if self.auth == "oauth":
+            if not re.match(r"^https?://\S+$", self.token_url):
+                raise ValueError("token_url: OAuth client credentials need the token URL")
+            if not self.client_id or not self.client_secret_env:
+                raise ValueError("client_id and client_secret_env: both are needed for oauth")
+        for name in (self.token_env, self.client_secret_env):
+            if name and not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
+        for path, attribute in self.mapping.items():
+            if not _SCIM_PATH.match(path):
+                raise ValueError(f"mapping: {path!r} is not a SCIM attribute path we can send")
+            if not _ATTRIBUTE.match(attribute) or attribute.lower() in _SECRET_ATTRIBUTES:
+                raise ValueError(f"mapping.{path}: {attribute!r} is not an attribute we send")
+        return self
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """Return the mapping to use: the defaults with this target's entries laid over."""
+        return {**DEFAULT_SYNC_MAPPING, **self.mapping}
+
+
+@dataclass(config=_STRICT)
+class SyncConfig:
+    """Downstream targets by name (none by default)."""
+
+    targets: dict[str, SyncTargetConfig] = field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> SyncConfig:
+        for name in self.targets:
+            if not re.match(r"^[a-z0-9][a-z0-9_-]{0,62}$", name):
+                raise ValueError(f"targets: {name!r} is not a name (a-z, 0-9, _ and -)")
+        return self
+
+
 @dataclass(config=_STRICT)
 class Config:
     """The whole configuration of a bridge process."""
@@ -193,6 +279,7 @@ class Config:
     policies: dict[str, PasswordPolicyConfig]
     passwords: PasswordsConfig
     sspr: SsprConfig
+    sync: SyncConfig = field(default_factory=SyncConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:

@@ -62,7 +62,7 @@ class PhaseResult:
 
 def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     """Return the phases by name, in the order they run."""
-    from bench.phases import bulk_import, lookup, peer, sspr, walk, write
+    from bench.phases import bulk_import, lookup, peer, sspr, sync, walk, write
 
     return {
         "import": bulk_import.run,
@@ -71,4 +71,5 @@ def registry() -> dict[str, Callable[[Context], PhaseResult]]:
         "write": write.run,
         "sspr": sspr.run,
         "peer": peer.run,
+        "sync": sync.run,
     }

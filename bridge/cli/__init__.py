@@ -101,6 +101,7 @@ from bridge.cli import (  # noqa: E402
     roster,
     serve,
     slapd,
+    sync,
     tokens,
 )
 
@@ -113,5 +114,6 @@ __all__ = [
     "roster",
     "serve",
     "slapd",
+    "sync",
     "tokens",
 ]

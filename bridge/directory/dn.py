@@ -31,6 +31,21 @@ def groups_base(suffix: str) -> str:
     return f"ou=groups,{suffix}"
 
 
+def sync_base(suffix: str) -> str:
+    """Return the OU that holds each downstream target's sync state."""
+    return f"ou=sync,ou=services,{suffix}"
+
+
+def sync_target_dn(name: str, suffix: str) -> str:
+    """Return where one downstream target's cookie and counters live."""
+    return f"cn={escape_rdn(name)},{sync_base(suffix)}"
+
+
+def dead_letter_dn(entry_uuid: str, target: str, suffix: str) -> str:
+    """Return where a change that ``target`` refused about one entry is kept."""
+    return f"mimsSyncEntryUUID={escape_rdn(entry_uuid)},{sync_target_dn(target, suffix)}"
+
+
 def policy_dn(name: str, suffix: str) -> str:
     """Return where a configured password policy's pwdPolicy entry lives."""
     return f"cn={escape_rdn(name)},ou=policies,{suffix}"

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from bridge.directory import slapd_config
+from bridge.directory import schema_upgrade, slapd_config
 from bridge.directory.slapd_config import Layout
 from bridge.errors import SlapdError
 
@@ -182,20 +182,20 @@ class ManagedSlapd:
             raise SlapdError(f"slappasswd failed: {_last_line(result.stderr)}")
         return result.stdout.strip()
 
-    def check_version(self) -> None:
-        """Refuse a data folder made for another schema version or suffix, in one clear line."""
+    def check_version(self) -> int:
+        """Return the folder's schema version; refuse one this code cannot serve, in one line.
+
+        An older folder is accepted when it can be upgraded: ``start`` (or ``upgrade``)
+        brings it forward in place.
+        """
         if not self.is_initialised():
             raise SlapdError(
                 f"{self.layout.root} holds no directory yet: run `mims slapd init --data-dir "
                 f"{self.layout.root}`"
             )
-        try:
-            marker = json.loads(self.layout.marker.read_text())
-            made, suffix = int(marker["schema_version"]), str(marker["suffix"])
-        except (ValueError, KeyError, TypeError):
-            raise SlapdError(f"{self.layout.marker} is damaged; restore it from a backup") from None
+        made, suffix = self._read_marker()
         wanted = slapd_config.schema_version()
-        if made < wanted:
+        if made < schema_upgrade.OLDEST_UPGRADABLE:
             raise SlapdError(
                 f"{self.layout.root} was made with schema version {made} but this mims-bridge "
                 f"needs version {wanted}: export it with slapcat and import it into a new "
@@ -211,6 +211,31 @@ class ManagedSlapd:
                 f"{self.layout.root} holds suffix {suffix!r} but the configuration says "
                 f"{self.suffix!r}"
             )
+        return made
+
+    def upgrade(self) -> bool:
+        """Upgrade the running slapd's folder to this code's schema version; return if it did.
+
+        The marker file is rewritten last, so a failure midway leaves the old version recorded
+        and the next start runs the (repeatable) upgrade again.
+        """
+        made = self.check_version()
+        wanted = slapd_config.schema_version()
+        if made == wanted:
+            return False
+        schema_upgrade.upgrade(self.ldapi_url, self.suffix, wanted)
+        marker = json.loads(self.layout.marker.read_text())
+        marker["schema_version"] = wanted
+        marker["upgraded"] = datetime.now(UTC).isoformat(timespec="seconds")
+        _write_private(self.layout.marker, json.dumps(marker, indent=2) + "\n")
+        return True
+
+    def _read_marker(self) -> tuple[int, str]:
+        try:
+            marker = json.loads(self.layout.marker.read_text())
+            return int(marker["schema_version"]), str(marker["suffix"])
+        except (ValueError, KeyError, TypeError):
+            raise SlapdError(f"{self.layout.marker} is damaged; restore it from a backup") from None
 
     # -- run -----------------------------------------------------------------------------------
 
@@ -245,10 +270,18 @@ class ManagedSlapd:
                 self._clear_run_state()
                 raise SlapdError(f"slapd stopped while starting: {self._log_reason()}")
             if self.answers():
+                self._upgrade_or_stop()
                 return process.pid
             time.sleep(0.02)
         self.stop()
         raise SlapdError(f"slapd did not answer within {timeout:.0f} s; see {self.layout.log_file}")
+
+    def _upgrade_or_stop(self) -> None:
+        try:
+            self.upgrade()
+        except BaseException:
+            self.stop()
+            raise
 
     def pid(self) -> int | None:
         """Return the PID of this folder's slapd when it is alive, else None."""

@@ -257,9 +257,7 @@ def _overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
             [
                 ("objectClass", "olcOverlayConfig"),
                 ("objectClass", "olcUniqueConfig"),
-                # A login ID (mail) and an external ID name one person across the whole tree.
-                ("olcUniqueURI", f"ldap:///{dn.people_base(suffix)}?mail?sub"),
-                ("olcUniqueURI", f"ldap:///{dn.people_base(suffix)}?mimsExternalId?sub"),
+                *[("olcUniqueURI", uri) for uri in unique_uris(suffix)],
             ],
         ),
         (
@@ -298,6 +296,18 @@ def _overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
     ]
 
 
+def unique_uris(suffix: str) -> list[str]:
+    """Return the unique overlay's rules.
+
+    An address (mail) names one entry in the whole tree: a group's address (mimsGroupAddress)
+    must not be a person's login ID. An external ID names one person.
+    """
+    return [
+        f"ldap:///{suffix}?mail?sub",
+        f"ldap:///{dn.people_base(suffix)}?mimsExternalId?sub",
+    ]
+
+
 def base_tree_ldif(suffix: str, version: int, service_password_hash: str) -> str:
     """Return the entries every MIMS directory starts with, for slapadd -n1."""
     records: list[ldif.Entry] = [
@@ -310,6 +320,7 @@ def base_tree_ldif(suffix: str, version: int, service_password_hash: str) -> str
         _ou("groups", suffix, "Schools, levels and classes (groupOfNames)"),
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
         _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
+        sync_ou(suffix),
         (
             default_policy_dn(suffix),
             [
@@ -339,6 +350,11 @@ def base_tree_ldif(suffix: str, version: int, service_password_hash: str) -> str
         ),
     ]
     return ldif.entries(records)
+
+
+def sync_ou(suffix: str) -> ldif.Entry:
+    """Return the OU of the downstream sync state (inside ou=services: the bridge's alone)."""
+    return _ou("sync", f"ou=services,{suffix}", "Downstream targets: cookies, dead letters")
 
 
 def _suffix_entry(suffix: str) -> list[tuple[str, str]]:

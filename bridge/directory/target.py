@@ -46,7 +46,7 @@ def ensure_running(config: Config) -> bool:
     if not slapd.is_initialised():
         slapd.init()
     if slapd.pid() is not None:
-        slapd.check_version()
+        slapd.upgrade()
         return False
     slapd.start(config.slapd.port)
     return True

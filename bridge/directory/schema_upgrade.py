@@ -1,0 +1,114 @@
+"""Upgrade a managed data folder made with an older schema version, in place, over ldapi.
+
+Steps are each safe to repeat, and the version is recorded last (on the suffix entry, then in
+the folder's marker file), so a failure midway leaves the old version and the next start
+simply runs the upgrade again. Schema elements are only ever added: cn=config cannot drop an
+attribute type that entries may still use.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import ldap3
+from ldap3.core.exceptions import LDAPException
+
+from bridge.directory import dn, ldif, slapd_config
+from bridge.errors import SlapdError
+
+# The oldest version this code knows how to bring forward.
+OLDEST_UPGRADABLE = 1
+
+_OID = re.compile(r"^\s*(?:\{\d+\})?\(\s*([0-9.]+)")
+_SCHEMA_ATTRIBUTES = ("olcAttributeTypes", "olcObjectClasses")
+
+
+def shipped_definitions(schema: Path = slapd_config.PROJECT_SCHEMA) -> dict[str, list[str]]:
+    """Return the olcAttributeTypes and olcObjectClasses values of the shipped schema file."""
+    found: dict[str, list[str]] = {name: [] for name in _SCHEMA_ATTRIBUTES}
+    unfolded = re.sub(r"\n ", "", schema.read_text())  # RFC 2849 continuation lines
+    for line in unfolded.splitlines():
+        name, _, value = line.partition(": ")
+        if name in found:
+            found[name].append(" ".join(value.split()))
+    return found
+
+
+def oid_of(definition: str) -> str:
+    """Return the OID a schema definition starts with (after cn=config's ``{N}`` prefix)."""
+    match = _OID.match(definition)
+    if match is None:
+        raise SlapdError(f"cannot read the OID of a schema definition: {definition[:60]}")
+    return match.group(1)
+
+
+def upgrade(ldapi_url: str, suffix: str, wanted: int) -> None:
+    """Bring the running directory at ``ldapi_url`` to schema version ``wanted``, as rootDN."""
+    try:
+        connection = ldap3.Connection(
+            ldap3.Server(ldapi_url, get_info=ldap3.NONE),
+            authentication=ldap3.SASL,
+            sasl_mechanism=ldap3.EXTERNAL,
+            sasl_credentials="",
+            auto_bind=True,
+            raise_exceptions=True,
+        )
+    except LDAPException as exc:
+        raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
+    try:
+        _add_schema_definitions(connection)
+        _set_unique_rules(connection, suffix)
+        _add_missing(connection, [slapd_config.sync_ou(suffix)])
+        connection.modify(suffix, {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
+    except LDAPException as exc:
+        raise SlapdError(f"upgrading to schema version {wanted} failed: {exc}") from None
+    finally:
+        connection.unbind()
+
+
+def _add_schema_definitions(connection: ldap3.Connection) -> None:
+    """Add the shipped attribute types and classes the directory's mims schema lacks."""
+    connection.search(
+        "cn=schema,cn=config",
+        "(cn=*mims)",
+        ldap3.LEVEL,
+        attributes=list(_SCHEMA_ATTRIBUTES),
+    )
+    if len(connection.entries) != 1:
+        raise SlapdError("the directory holds no mims schema entry to upgrade")
+    entry = connection.entries[0]
+    changes: dict[str, list[tuple[str, list[str]]]] = {}
+    for name, definitions in shipped_definitions().items():
+        present = {oid_of(value) for value in entry[name].values}
+        missing = [value for value in definitions if oid_of(value) not in present]
+        if missing:
+            changes[name] = [(ldap3.MODIFY_ADD, missing)]
+    if changes:
+        # Attribute types before the classes that use them: one modify applies them in order.
+        connection.modify(entry.entry_dn, dict(sorted(changes.items())))
+
+
+def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:
+    """Set the unique overlay's rules to what this version's code writes at init."""
+    connection.search(
+        "cn=config", "(objectClass=olcUniqueConfig)", ldap3.SUBTREE, attributes=["1.1"]
+    )
+    for entry in connection.entries:
+        connection.modify(
+            entry.entry_dn,
+            {"olcUniqueURI": [(ldap3.MODIFY_REPLACE, slapd_config.unique_uris(suffix))]},
+        )
+
+
+def _add_missing(connection: ldap3.Connection, entries: list[ldif.Entry]) -> None:
+    """Add base entries this version starts with, unless they are there already."""
+    for entry_dn, attributes in entries:
+        parent = ",".join(dn.split(entry_dn)[1:])
+        connection.search(parent, "(objectClass=*)", ldap3.LEVEL, attributes=["1.1"])
+        if any(found.entry_dn.lower() == entry_dn.lower() for found in connection.entries):
+            continue
+        values: dict[str, list[str | bytes]] = {}
+        for name, value in attributes:
+            values.setdefault(name, []).append(value)
+        connection.add(entry_dn, attributes=values)

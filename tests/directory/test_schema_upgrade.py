@@ -1,0 +1,132 @@
+"""A version-1 data folder is upgraded in place when started: data kept, new classes usable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import ldap3
+import pytest
+from ldap3.core.exceptions import LDAPConstraintViolationResult
+
+from bridge.directory import dn, schema_upgrade, slapd_config
+from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.errors import SlapdError
+from tests.conftest import SUFFIX, admin_connection, closing
+
+V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
+PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
+V1_UNIQUE = [
+    f"ldap:///ou=people,{SUFFIX}?mail?sub",
+    f"ldap:///ou=people,{SUFFIX}?mimsExternalId?sub",
+]
+
+
+@pytest.fixture
+def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Build a data folder as version 1 wrote it: v1 schema, people-only unique rule, no ou=sync."""
+    server = ManagedSlapd(tmp_path / "data", SUFFIX, no_sync=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(slapd_config, "PROJECT_SCHEMA", V1_SCHEMA)
+        server.init()
+        server.start(free_port())
+    with admin_connection(server) as admin:
+        admin.delete(dn.sync_base(SUFFIX))
+        admin.search("cn=config", "(objectClass=olcUniqueConfig)", attributes=["1.1"])
+        unique = admin.entries[0].entry_dn
+        admin.modify(unique, {"olcUniqueURI": [(ldap3.MODIFY_REPLACE, V1_UNIQUE)]})
+        admin.add(
+            PERSON,
+            ["inetOrgPerson", "mimsPerson"],
+            {"cn": "Mary Tan", "sn": "Tan", "mail": "mary_tan@students.edu.sg", "mimsLevel": "P4"},
+        )
+    server.stop()
+    yield server
+    server.stop()
+
+
+def version_on_suffix(server: ManagedSlapd) -> int:
+    with admin_connection(server) as admin:
+        admin.search(SUFFIX, "(objectClass=*)", ldap3.BASE, attributes=["mimsSchemaVersion"])
+        return int(admin.entries[0].mimsSchemaVersion.value)
+
+
+def test_the_v1_fixture_really_is_version_1(v1_folder: ManagedSlapd) -> None:
+    assert json.loads(v1_folder.layout.marker.read_text())["schema_version"] == 1
+    names = schema_upgrade.shipped_definitions(V1_SCHEMA)["olcObjectClasses"]
+    assert not any("mimsSyncTarget" in name for name in names)
+
+
+def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedSlapd) -> None:
+    v1_folder.start(free_port())
+    assert json.loads(v1_folder.layout.marker.read_text())["schema_version"] == 2
+    assert version_on_suffix(v1_folder) == 2
+    with admin_connection(v1_folder) as admin:
+        admin.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["mail", "mimsLevel"])
+        assert admin.entries[0].mimsLevel.value == "P4"
+    # The bridge's own account writes sync state in the new OU.
+    server = ldap3.Server(v1_folder.ldap_url(), get_info=ldap3.NONE)
+    with closing(
+        ldap3.Connection(
+            server,
+            v1_folder.service_dn,
+            v1_folder.service_password(),
+            auto_bind=True,
+            raise_exceptions=True,
+        )
+    ) as bridge:
+        target = dn.sync_target_dn("zoom", SUFFIX)
+        bridge.add(target, ["mimsSyncTarget"], {"cn": "zoom", "mimsSyncCookie": b"rid=000"})
+        letter = dn.dead_letter_dn("0b6f-uuid", "zoom", SUFFIX)
+        bridge.add(
+            letter,
+            ["mimsSyncDeadLetter"],
+            {"mimsSyncChangeKind": "person:present", "mimsSyncReason": "400 bad name"},
+        )
+        group = f"cn=p4,ou=groups,{SUFFIX}"
+        bridge.add(
+            group,
+            ["groupOfNames", "mimsGroupAddress"],
+            {"cn": "p4", "member": PERSON, "mail": "p4@students.edu.sg"},
+        )
+        # A group's address must not be a person's login ID (the unique rule now covers it).
+        with pytest.raises(LDAPConstraintViolationResult):
+            bridge.add(
+                f"cn=clash,ou=groups,{SUFFIX}",
+                ["groupOfNames", "mimsGroupAddress"],
+                {"cn": "clash", "member": PERSON, "mail": "mary_tan@students.edu.sg"},
+            )
+
+
+def test_an_upgrade_that_fails_midway_leaves_version_1_and_is_retried(
+    v1_folder: ManagedSlapd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> None:
+        raise SlapdError("the disk is full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(schema_upgrade, "_set_unique_rules", refuse)
+        with pytest.raises(SlapdError, match="the disk is full"):
+            v1_folder.start(free_port())
+    assert v1_folder.pid() is None
+    assert json.loads(v1_folder.layout.marker.read_text())["schema_version"] == 1
+    v1_folder.start(free_port())  # the schema half is there already; the rest runs again
+    assert version_on_suffix(v1_folder) == 2
+    assert v1_folder.upgrade() is False
+
+
+def test_a_folder_from_a_newer_version_is_still_refused(v1_folder: ManagedSlapd) -> None:
+    marker = json.loads(v1_folder.layout.marker.read_text())
+    marker["schema_version"] = 99
+    v1_folder.layout.marker.write_text(json.dumps(marker))
+    with pytest.raises(SlapdError, match="made by a newer mims-bridge"):
+        v1_folder.start(free_port())
+
+
+def test_every_schema_definition_has_an_oid_and_none_is_reused() -> None:
+    shipped = schema_upgrade.shipped_definitions()
+    old = schema_upgrade.shipped_definitions(V1_SCHEMA)
+    for name, definitions in shipped.items():
+        oids = [schema_upgrade.oid_of(value) for value in definitions]
+        assert len(oids) == len(set(oids))
+        assert set(old[name]) <= set(definitions)  # only ever added, never changed
