@@ -58,6 +58,7 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int) -> None:
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
     try:
         _add_schema_definitions(connection)
+        _add_missing_overlays(connection, suffix)
         _set_unique_rules(connection, suffix)
         _add_missing(connection, [slapd_config.sync_ou(suffix)])
         connection.modify(suffix, {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
@@ -87,6 +88,27 @@ def _add_schema_definitions(connection: ldap3.Connection) -> None:
     if changes:
         # Attribute types before the classes that use them: one modify applies them in order.
         connection.modify(entry.entry_dn, dict(sorted(changes.items())))
+
+
+def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
+    """Load the modules and add the overlays this version configures at init (e.g. deref)."""
+    connection.search("cn=config", "(objectClass=olcModuleList)", attributes=["olcModuleLoad"])
+    modules = connection.entries[0]
+    loaded = {value.split("}", 1)[-1] for value in modules.olcModuleLoad.values}
+    wanted = [f"{name}.la" for name in slapd_config.MODULES if f"{name}.la" not in loaded]
+    if wanted:
+        connection.modify(modules.entry_dn, {"olcModuleLoad": [(ldap3.MODIFY_ADD, wanted)]})
+    connection.search("cn=config", "(olcSuffix=*)", attributes=["1.1"])
+    database = connection.entries[0].entry_dn
+    connection.search(database, "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
+    present = {str(entry.olcOverlay.value).split("}", 1)[-1] for entry in connection.entries}
+    for name, attributes in slapd_config.overlays(suffix):
+        if name in present:
+            continue
+        values: dict[str, list[str | bytes]] = {"olcOverlay": [name]}
+        for attribute, value in attributes:
+            values.setdefault(attribute, []).append(value)
+        connection.add(f"olcOverlay={name},{database}", attributes=values)
 
 
 def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:

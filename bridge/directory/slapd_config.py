@@ -165,7 +165,7 @@ def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> lis
     mdb += [("olcDbIndex", index) for index in INDEXES]
     mdb += [("olcAccess", rule) for rule in access_rules(suffix)]
     mdb += [("olcLimits", rule) for rule in _limits(suffix)]
-    overlays = _overlays(suffix)
+    stacked = overlays(suffix)
     return [
         (
             "olcDatabase={-1}frontend,cn=config",
@@ -192,7 +192,7 @@ def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> lis
         (database, mdb),
         *[
             (f"olcOverlay={{{i}}}{name},{database}", [("olcOverlay", f"{{{i}}}{name}"), *attrs])
-            for i, (name, attrs) in enumerate(overlays)
+            for i, (name, attrs) in enumerate(stacked)
         ],
     ]
 
@@ -229,7 +229,8 @@ def _limits(suffix: str) -> list[str]:
     return [f'{{0}}dn.one="ou=services,{suffix}" {unlimited}']
 
 
-def _overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
+def overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
+    """Return the mdb database's overlays in stack order, each with its settings."""
     return [
         (
             "memberof",

@@ -16,6 +16,7 @@ from tests.conftest import SUFFIX, admin_connection, closing
 
 V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
+V1_MODULES = tuple(name for name in slapd_config.MODULES if name != "deref")
 V1_UNIQUE = [
     f"ldap:///ou=people,{SUFFIX}?mail?sub",
     f"ldap:///ou=people,{SUFFIX}?mimsExternalId?sub",
@@ -24,10 +25,20 @@ V1_UNIQUE = [
 
 @pytest.fixture
 def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Build a data folder as version 1 wrote it: v1 schema, people-only unique rule, no ou=sync."""
+    """Build a data folder as version 1 wrote it: v1 schema, people-only unique rule, no ou=sync.
+
+    Version 1 also had no deref overlay (nor its module).
+    """
     server = ManagedSlapd(tmp_path / "data", SUFFIX, no_sync=True)
+    every_overlay = slapd_config.overlays
     with monkeypatch.context() as patch:
         patch.setattr(slapd_config, "PROJECT_SCHEMA", V1_SCHEMA)
+        patch.setattr(slapd_config, "MODULES", V1_MODULES)
+        patch.setattr(
+            slapd_config,
+            "overlays",
+            lambda suffix: [o for o in every_overlay(suffix) if o[0] != "deref"],
+        )
         server.init()
         server.start(free_port())
     with admin_connection(server) as admin:
@@ -55,6 +66,22 @@ def test_the_v1_fixture_really_is_version_1(v1_folder: ManagedSlapd) -> None:
     assert json.loads(v1_folder.layout.marker.read_text())["schema_version"] == 1
     names = schema_upgrade.shipped_definitions(V1_SCHEMA)["olcObjectClasses"]
     assert not any("mimsSyncTarget" in name for name in names)
+
+
+def loaded_modules_and_overlays(server: ManagedSlapd) -> tuple[set[str], set[str]]:
+    with admin_connection(server) as admin:
+        admin.search("cn=config", "(objectClass=olcModuleList)", attributes=["olcModuleLoad"])
+        modules = {v.split("}", 1)[1] for v in admin.entries[0].olcModuleLoad.values}
+        admin.search("cn=config", "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
+        return modules, {str(e.olcOverlay.value).split("}", 1)[1] for e in admin.entries}
+
+
+def test_starting_a_v1_folder_adds_the_deref_overlay(v1_folder: ManagedSlapd) -> None:
+    v1_folder.start(free_port())
+    modules, overlays = loaded_modules_and_overlays(v1_folder)
+    assert "deref.la" in modules and "deref" in overlays
+    assert modules == {f"{name}.la" for name in slapd_config.MODULES}
+    assert overlays == {name for name, _ in slapd_config.overlays(SUFFIX)}
 
 
 def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedSlapd) -> None:
