@@ -53,7 +53,7 @@ def group_addresses(ctx: click.Context, data_dir: Path | None, dry_run: bool) ->
     for done, (entry, name) in enumerate(missing, 1):
         address = addresses.plan(name, planned) if dry_run else addresses.give(entry, name)
         if address is None:
-            kept += 1  # another run gave it one meanwhile
+            kept += 1  # another run gave it one meanwhile, or it was deleted
         else:
             given += 1
             click.echo(f"{address}  {entry}")
@@ -67,7 +67,7 @@ def summary(given: int, kept: int, dry_run: bool) -> str:
         return "every group has an address already"
     noun = "group" if given == 1 else "groups"
     line = f"{given} {noun} would get an address" if dry_run else f"gave {given} {noun} an address"
-    return line + (f"; {kept} got one meanwhile from elsewhere" if kept else "")
+    return line + (f"; {kept} had one by then or were deleted meanwhile" if kept else "")
 
 
 def _progress(total: int, verb: str) -> Callable[[int], None]:

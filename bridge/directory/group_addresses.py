@@ -60,7 +60,10 @@ class GroupAddresses:
         raise InvalidValue(f"could not find a free address for the group {name!r}")
 
     def give(self, group: str, name: str) -> str | None:
-        """Give a group without an address the first free one; None if it has one by now."""
+        """Give a group without an address the first free one; None if it has one by now.
+
+        None too when the group is gone (deleted since it was listed): nothing to give.
+        """
         base = group_address.base_local_part(name, self.rules)
         n = 1
         for _ in range(MAX_ATTEMPTS):
@@ -68,8 +71,8 @@ class GroupAddresses:
             try:
                 self._add_address(group, address)
                 return address
-            except PreconditionFailed:
-                return None  # another run gave it one: keep that
+            except (PreconditionFailed, NotFound):
+                return None  # another run gave it one (keep that), or it was deleted
             except AlreadyExists:
                 n = self._next(base, n)
         raise InvalidValue(f"could not find a free address for the group {name!r}")
