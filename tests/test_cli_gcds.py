@@ -4,6 +4,8 @@ cases the writer refuses to make, by hand over LDAP as a sysadmin might."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ldap3
 import pytest
@@ -29,6 +31,26 @@ def env(config: Config, directory: Directory) -> dict[str, str]:
 
 def add(admin: ldap3.Connection, dn: str, **attributes: object) -> None:
     assert admin.add(dn, attributes=attributes), admin.result
+
+
+@contextmanager
+def version_1_unique_rules(admin: ldap3.Connection) -> Iterator[None]:
+    """Let mail be unique under ou=people only, as in schema version 1, then restore the rules.
+
+    An upgraded directory keeps whatever duplicates it had then: the overlay checks new writes.
+    """
+    admin.search("cn=config", "(objectClass=olcUniqueConfig)", ldap3.SUBTREE, attributes=["1.1"])
+    overlay = admin.entries[0].entry_dn
+    admin.search(overlay, "(objectClass=*)", ldap3.BASE, attributes=["olcUniqueURI"])
+    rules = list(admin.entries[0].olcUniqueURI.values)
+    old = [
+        rule.replace(f"ldap:///{SUFFIX}?mail", f"ldap:///ou=people,{SUFFIX}?mail") for rule in rules
+    ]
+    admin.modify(overlay, {"olcUniqueURI": [(ldap3.MODIFY_REPLACE, old)]})
+    try:
+        yield
+    finally:
+        admin.modify(overlay, {"olcUniqueURI": [(ldap3.MODIFY_REPLACE, rules)]})
 
 
 def test_writer_made_people_and_groups_are_clean(services: Services, env: dict[str, str]) -> None:
@@ -92,14 +114,16 @@ def test_every_kind_of_problem_is_listed_once_with_its_reason(
         mimsRole="staff",
         mimsSchool="Clementi Primary School",
     )
-    add(
-        admin,
-        f"cn=Mary's Fans,{GROUPS}",
-        objectClass=["groupOfNames", "extensibleObject"],
-        cn="Mary's Fans",
-        mail="MARY_TAN@students.edu.sg",
-        member=[mary_dn],
-    )
+    # A group holding a person's address, from before mail was unique in the whole tree.
+    with version_1_unique_rules(admin):
+        add(
+            admin,
+            f"cn=Mary's Fans,{GROUPS}",
+            objectClass=["groupOfNames", "extensibleObject"],
+            cn="Mary's Fans",
+            mail="MARY_TAN@students.edu.sg",
+            member=[mary_dn],
+        )
     add(admin, f"cn=Old Group,{GROUPS}", objectClass="groupOfNames", cn="Old Group", member=mary_dn)
 
     result = mims("check", "gcds", env=env)

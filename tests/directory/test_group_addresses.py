@@ -129,6 +129,8 @@ def test_namesake_groups_made_at_once_never_share_an_address(services: Services)
             groups.create(name, None, [])
         except Exception as error:
             errors.append(error)
+        finally:
+            services.directory.close()  # this thread's own connection
 
     threads = [threading.Thread(target=make, args=(name,)) for name in names]
     for thread in threads:
