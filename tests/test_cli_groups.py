@@ -8,6 +8,7 @@ from pathlib import Path
 import ldap3
 import pytest
 
+from bridge.cli import groups as groups_cli
 from bridge.config import Config
 from bridge.core.people import NewPerson
 from bridge.directory.connection import Directory
@@ -157,3 +158,21 @@ def test_an_unreachable_directory_is_one_line_and_exit_1(env: dict[str, str]) ->
     assert result.returncode == 1
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_long_work_reports_progress_on_stderr_and_the_summary_counts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(groups_cli, "PROGRESS_SECONDS", 0.0)
+    report = groups_cli._progress(3, "given")
+    for done in (1, 2, 3):
+        report(done)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == [
+        "1/3 groups given an address",
+        "2/3 groups given an address",
+    ]  # the last step is the summary's, on stdout
+    assert groups_cli.summary(1, 0, dry_run=False) == "gave 1 group an address"
+    assert groups_cli.summary(0, 2, dry_run=False) == (
+        "gave 0 groups an address; 2 had one by then or were deleted meanwhile"
+    )
