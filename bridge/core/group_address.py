@@ -18,8 +18,9 @@ Decisions (group name -> local part), in the style of :mod:`bridge.core.naming`:
                                          local part, suffix included)
 
 Two groups whose names give the same slug: the first keeps it, the next get ``-2``, ``-3``, ...
-tried in order by an allocator whose adds the directory checks atomically (the unique overlay
-refuses a second entry with the same ``mail`` anywhere in the tree, person or group). The
+tried in order by the directory's allocator (the unique overlay refuses a second entry with the
+same ``mail`` anywhere in the tree, and a look after each write catches the adds that raced past
+it; see ``bridge/directory/group_addresses.py``). The
 group domain is configuration (``[naming] group_domain``) and is kept apart from the login-ID
 domains, so a person's login ID and a group's address never compete for one name.
 """

@@ -3,13 +3,20 @@
 An address is ``mail`` on the auxiliary class ``mimsGroupAddress``. The unique overlay refuses
 a ``mail`` that any other entry in the tree holds (constraintViolation "non-unique", which
 ``errors.translated`` turns into AlreadyExists); under ``ou=groups`` ``mail`` is the only unique
-attribute, so that refusal means "this address is taken: try the next". Correctness rests on the
-overlay, not on a read before the write, so bridges adding groups at once never share an address.
+attribute, so that refusal means "this address is taken: try the next".
+
+The overlay is not atomic, though: it searches before the write and outside the backend's
+transaction, so two adds at the same moment can both pass it (eight threads making namesake
+groups did, here). So after each write the address is looked up again, and while another entry
+shares it the group moves on to a later number. Of two racing writes, the one that lands second
+always sees the first when it looks, so at least one moves; both may, which only skips numbers.
 """
 
 from __future__ import annotations
 
-from ldap3 import BASE, LEVEL, MODIFY_ADD, SUBTREE, Connection
+import random
+
+from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_REPLACE, SUBTREE, Connection
 
 from bridge.core import group_address
 from bridge.core.group_address import AddressRules
@@ -50,13 +57,14 @@ class GroupAddresses:
             }
             try:
                 self._add(group, entry)
-                return address
             except NameTaken:
                 raise
             except AlreadyExists:
                 if self._exists(group):  # the address may be this group's, made meanwhile
                     raise NameTaken("a group with that name already exists") from None
                 n = self._next(base, n)
+                continue
+            return self._settle(group, base, n)
         raise InvalidValue(f"could not find a free address for the group {name!r}")
 
     def give(self, group: str, name: str) -> str | None:
@@ -70,11 +78,12 @@ class GroupAddresses:
             address = self.rules.address(group_address.with_suffix(base, n, self.rules))
             try:
                 self._add_address(group, address)
-                return address
             except (PreconditionFailed, NotFound):
                 return None  # another run gave it one (keep that), or it was deleted
             except AlreadyExists:
                 n = self._next(base, n)
+                continue
+            return self._settle(group, base, n)
         raise InvalidValue(f"could not find a free address for the group {name!r}")
 
     def plan(self, name: str, planned: set[str]) -> str:
@@ -110,6 +119,24 @@ class GroupAddresses:
 
         return self.directory.run(read)
 
+    def _settle(self, group: str, base: str, n: int) -> str:
+        """Return the group's address (suffix n) once no other entry shares it; move on if one does.
+
+        A random extra step keeps two racing groups from moving in lockstep to the same number.
+        """
+        current = self.rules.address(group_address.with_suffix(base, n, self.rules))
+        for _ in range(MAX_ATTEMPTS):
+            if self._holders(current) <= 1:
+                return current
+            n = self._next(base, n) + random.randrange(3)
+            wanted = self.rules.address(group_address.with_suffix(base, n, self.rules))
+            try:
+                self._replace_address(group, wanted)
+            except AlreadyExists:
+                continue  # taken too: the next round goes past it
+            current = wanted
+        raise InvalidValue(f"could not find a free address for {group!r}")
+
     def _add(self, group: str, attributes: dict[str, list[str]]) -> None:
         self.directory.run(lambda c: c.add(group, attributes=attributes), retry=False)
 
@@ -120,6 +147,10 @@ class GroupAddresses:
         }
         asserted = [PERMISSIVE_MODIFY, controls.assertion(_HAS_NO_ADDRESS)]
         self.directory.run(lambda c: c.modify(group, changes, controls=asserted), retry=False)
+
+    def _replace_address(self, group: str, address: str) -> None:
+        changes = {"mail": [(MODIFY_REPLACE, [address])]}
+        self.directory.run(lambda c: c.modify(group, changes), retry=False)
 
     def _next(self, base: str, n: int) -> int:
         """Return the suffix to try after n was taken: past the highest in use, then one by one.
@@ -147,9 +178,14 @@ class GroupAddresses:
         return max((n for n in numbers if n is not None), default=1)
 
     def _taken(self, address: str) -> bool:
-        def read(connection: Connection) -> bool:
+        return self._holders(address) > 0
+
+    def _holders(self, address: str) -> int:
+        """Return how many entries in the whole tree hold this address."""
+
+        def read(connection: Connection) -> int:
             connection.search(self.suffix, dn.equals("mail", address), SUBTREE, attributes=["1.1"])
-            return bool(connection.response)
+            return len(connection.response)
 
         return self.directory.run(read)
 

@@ -116,10 +116,13 @@ def test_a_rename_keeps_the_address(services: Services) -> None:
     assert groups.get_by_name("Chess Club").address == f"chess-club-2@{DOMAIN}"
 
 
-def test_namesake_groups_made_at_once_never_share_an_address(services: Services) -> None:
+@pytest.mark.parametrize("words", [("Chess", "Club"), ("Go", "Club"), ("Art", "Room")])
+def test_namesake_groups_made_at_once_never_share_an_address(
+    services: Services, words: tuple[str, str]
+) -> None:
+    # The unique overlay alone let two of these share an address (it checks before it writes).
     groups = services.people.groups
-    names = ["Chess Club", "Chess-Club", "Chess_Club", "Chess.Club", "Chess/Club", "Chess+Club"]
-    names += ["Chess,Club", "Chess=Club"]
+    names = [f"{words[0]}{between}{words[1]}" for between in " -_./+,="]
     barrier = threading.Barrier(len(names))
     errors: list[Exception] = []
 
@@ -139,8 +142,9 @@ def test_namesake_groups_made_at_once_never_share_an_address(services: Services)
         thread.join()
     assert errors == []
     addresses = [groups.get_by_name(name).address or "" for name in names]
-    assert len(set(addresses)) == len(names)
-    assert all(re.fullmatch(rf"chess-club(-\d+)?@{re.escape(DOMAIN)}", a) for a in addresses)
+    assert len(set(addresses)) == len(names), addresses
+    slug = "-".join(word.lower() for word in words)
+    assert all(re.fullmatch(rf"{slug}(-\d+)?@{re.escape(DOMAIN)}", a) for a in addresses)
 
 
 @pytest.mark.parametrize("name", ["*)(mail=*", "a,b=c\\", "#x", "x" * 200])
