@@ -87,6 +87,8 @@ class NamingConfig:
     domains: dict[Role, str]
     connector_words: tuple[str, ...] = ()
     max_local_length: int = Field(default=64, ge=8, le=64)
+    # Groups' e-mail addresses (see bridge.core.group_address).
+    group_domain: str = "groups.schools.gov.sg"
 
     @model_validator(mode="after")
     def _check(self) -> NamingConfig:
@@ -96,6 +98,14 @@ class NamingConfig:
         for role, domain in self.domains.items():
             if not _DOMAIN.match(domain):
                 raise ValueError(f"domains.{role}: {domain!r} is not a lowercase DNS domain")
+        if not _DOMAIN.match(self.group_domain):
+            raise ValueError(f"group_domain: {self.group_domain!r} is not a lowercase DNS domain")
+        if self.group_domain in self.domains.values():
+            # The people allocator steps over taken login IDs, not over groups' addresses.
+            raise ValueError(
+                f"group_domain: {self.group_domain!r} is also a login-ID domain; give groups "
+                "a domain of their own so a group's address never takes a person's login ID"
+            )
         return self
 
 

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from bridge.config import Config
 from bridge.core import passwords
+from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
 from bridge.core.policy_book import PolicyBook, Rule
 from bridge.directory import target
@@ -43,12 +44,19 @@ def naming_rules(config: Config) -> NamingRules:
     return NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
 
 
+def address_rules(config: Config) -> AddressRules:
+    """Return the configured rule for groups' e-mail addresses."""
+    return AddressRules(config.naming.group_domain)
+
+
 def build(config: Config, directory: Directory | None = None) -> Services:
     """Return the services over ``directory`` (default: the configured one, not yet connected)."""
     directory = directory or Directory(target.target(config))
     suffix = config.directory.suffix
     book = policy_book(config)
-    people = PeopleDirectory(directory, suffix, config.naming.domains, naming_rules(config), book)
+    people = PeopleDirectory(
+        directory, suffix, config.naming.domains, naming_rules(config), book, address_rules(config)
+    )
     return Services(
         directory,
         people,

@@ -44,6 +44,8 @@ def test_every_command_has_help_with_an_example() -> None:
         ["slapd", "status"],
         ["check"],
         ["check", "gcds"],
+        ["group"],
+        ["group", "addresses"],
     ):
         result = mims(*command, "--help")
         assert result.returncode == 0, result.stderr

@@ -26,6 +26,7 @@ def test_defaults_follow_the_seeds(tmp_path: Path) -> None:
         "hq": "hq.moe.gov.sg",
     }
     assert {"bin", "binte", "bte", "s/o", "d/o"} <= set(config.naming.connector_words)
+    assert config.naming.group_domain == "groups.schools.gov.sg"
     assert config.policies["mims"].min_length == 12
     assert (config.policies["icon"].min_length, config.policies["icon"].max_length) == (8, 24)
     assert config.policies["icon"].history == 3
@@ -104,6 +105,16 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
             "[naming.domains]\nstudent = 'Not A Domain'\n",
             {},
             "naming.domains.student: 'Not A Domain'",
+        ),
+        (
+            "[naming]\ngroup_domain = 'Groups Here'\n",
+            {},
+            "naming.group_domain: 'Groups Here' is not a lowercase DNS domain",
+        ),
+        (
+            "[naming]\ngroup_domain = 'students.edu.sg'\n",
+            {},
+            "naming.group_domain: 'students.edu.sg' is also a login-ID domain",
         ),
         (
             "[passwords]\ndefault_policy = 'nope'\n",

@@ -95,6 +95,7 @@ def people_directory(config: Config) -> PeopleDirectory:
 # The command modules register themselves on `main` when imported.
 from bridge.cli import (  # noqa: E402
     checks,
+    groups,
     passwords,
     people,
     portal,
@@ -107,6 +108,7 @@ from bridge.cli import (  # noqa: E402
 
 __all__ = [
     "checks",
+    "groups",
     "main",
     "passwords",
     "people",

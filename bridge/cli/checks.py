@@ -31,7 +31,8 @@ def check() -> None:
     "domains",
     multiple=True,
     metavar="DOMAIN",
-    help="A domain of the Google Workspace account (repeat it); default: the login-ID domains.",
+    help="A domain of the Google Workspace account (repeat it); default: the login-ID domains "
+    "and the group domain.",
 )
 @click.option("--no-groups", is_flag=True, help="Check people only (GCDS syncs no groups).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead.")
@@ -46,9 +47,10 @@ def check_gcds(
     """List every entry Google Cloud Directory Sync would skip or mis-sync; exit 1 if any.
 
     One line per problem: the kind, the entry's DN and the reason. The kinds are: no-mail,
-    foreign-domain (a person's mail is not in one of the domains), duplicate-mail (letter
-    case aside), no-school (a student or staff member GCDS cannot place in a school's org
-    unit), group-no-mail and empty-group. docs/gcds/README.md has the GCDS settings.
+    foreign-domain (a person's or group's mail is not in one of the domains), duplicate-mail
+    (letter case aside), no-school (a student or staff member GCDS cannot place in a school's
+    org unit), group-no-mail (`mims group addresses` gives each group its address) and
+    empty-group. docs/gcds/README.md has the GCDS settings.
 
     \b
     Examples:
@@ -59,7 +61,7 @@ def check_gcds(
     config = load(ctx, slapd={"data_dir": data_dir})
     services = open_services(config)
     suffix = config.directory.suffix
-    checker = Checker(domains or config.naming.domains.values())
+    checker = Checker(domains or [*config.naming.domains.values(), config.naming.group_domain])
     found: list[Problem] = []
 
     def emit(problem: Problem) -> None:

@@ -125,6 +125,7 @@ class Group:
     kind: GroupKind
     member_ids: tuple[str, ...] = ()
     external_id: str | None = None
+    address: str | None = None  # its e-mail address (mail), made once from the first name
     created: datetime | None = None
     modified: datetime | None = None
     version: str | None = None

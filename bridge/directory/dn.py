@@ -126,6 +126,11 @@ def starts_with(attribute: str, value: str) -> str:
     return f"({attribute}={escape_filter_chars(value)}*)"
 
 
+def starts_and_ends_with(attribute: str, initial: str, final: str) -> str:
+    """Return ``(attribute=initial*final)`` with both parts escaped (RFC 4515 section 3)."""
+    return f"({attribute}={escape_filter_chars(initial)}*{escape_filter_chars(final)})"
+
+
 def any_of(attribute: str, values: list[str]) -> str:
     """Return a filter matching any of the values (one round trip for a batch)."""
     if len(values) == 1:

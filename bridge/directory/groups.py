@@ -7,10 +7,13 @@ from typing import Any
 
 from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection
 
+from bridge.core import group_address
+from bridge.core.group_address import AddressRules
 from bridge.core.people import Group, GroupKind
 from bridge.directory import controls, dn, mapping
 from bridge.directory.connection import Directory
 from bridge.directory.controls import SortKey
+from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.search import SortedPager
 from bridge.errors import AlreadyExists, InvalidValue, NameTaken, NotFound, PreconditionFailed
 
@@ -20,12 +23,23 @@ GROUP_CLASSES = ["top", "groupOfNames", "mimsGroup"]
 
 
 class GroupsDirectory:
-    """Create groups and change their members; the memberof overlay updates people."""
+    """Create groups and change their members; the memberof overlay updates people.
 
-    def __init__(self, directory: Directory, suffix: str, pager: SortedPager | None = None) -> None:
+    Every group is made with its e-mail address in the same add (see group_addresses.py); a
+    rename keeps the address, which people and mailing lists already use.
+    """
+
+    def __init__(
+        self,
+        directory: Directory,
+        suffix: str,
+        pager: SortedPager | None = None,
+        address_rules: AddressRules = group_address.DEFAULT_RULES,
+    ) -> None:
         self.directory = directory
         self.suffix = suffix
         self.pager = pager or SortedPager(directory)
+        self.addresses = GroupAddresses(directory, suffix, address_rules)
         self._known: set[str] = set()  # groups this process has seen exist: skip the add
 
     def ensure(self, kind: GroupKind, name: str) -> str:
@@ -40,9 +54,9 @@ class GroupsDirectory:
             mapping.GROUP_KIND_ATTRIBUTE: [mapping.group_kind_value(kind)],
         }
         try:
-            self.directory.run(lambda c: c.add(group, attributes=attributes), retry=False)
+            self.addresses.add_group(group, attributes, name)
         except NameTaken:
-            pass
+            pass  # made before, by this or another process; an old one may lack an address
         self._known.add(group)
         return group
 
@@ -116,7 +130,7 @@ class GroupsDirectory:
         if external_id:
             attributes["mimsExternalId"] = [external_id]
         try:
-            self.directory.run(lambda c: c.add(group, attributes=attributes), retry=False)
+            self.addresses.add_group(group, attributes, name)
         except NameTaken:
             raise AlreadyExists(f"a group named {name!r} already exists") from None
         return group

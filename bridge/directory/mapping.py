@@ -63,6 +63,7 @@ GROUP_READ = [
     "createTimestamp",
     "modifyTimestamp",
     "mimsExternalId",
+    "mail",
 ]
 EMPTY_MEMBER = ""  # groupOfNames needs a member: the zero-length DN keeps an empty group valid
 
@@ -198,6 +199,7 @@ def to_group(entry: Mapping[str, Any], member_ids: Sequence[str]) -> Group:
         kind=kind if kind in ("school", "level", "class") else "custom",  # type: ignore[arg-type]
         member_ids=tuple(member_ids),
         external_id=_text(raw, "mimsexternalid"),
+        address=_text(raw, "mail"),
         created=generalized_time(_text(raw, "createtimestamp")),
         modified=generalized_time(_text(raw, "modifytimestamp")),
         version=_text(raw, "entrycsn"),

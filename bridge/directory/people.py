@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from ldap3 import LEVEL, MODIFY_REPLACE, Connection
 
-from bridge.core import naming, passwords
+from bridge.core import group_address, naming, passwords
+from bridge.core.group_address import AddressRules
 from bridge.core.naming import LoginId, NamingRules
 from bridge.core.people import (
     Changes,
@@ -55,13 +56,14 @@ class PeopleDirectory(PeopleReader):
         domains: Mapping[Role, str],
         rules: NamingRules = naming.DEFAULT_RULES,
         book: PolicyBook | None = None,
+        address_rules: AddressRules = group_address.DEFAULT_RULES,
     ) -> None:
         super().__init__(directory, suffix)
         self.book = book
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
         self.rules = rules
-        self.groups = GroupsDirectory(directory, suffix, self.pager)
+        self.groups = GroupsDirectory(directory, suffix, self.pager, address_rules)
 
     # -- create --------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ school (``mimsSchool``). From what Google documents about GCDS:
   says users without an e-mail address are not in the results); so is a group;
 - users and groups share one address space in Google Workspace, so two entries with the same
   address (letter case aside) cannot both arrive;
-- a user can only be made in a domain the Workspace account has verified;
+- a user or a group can only be made in a domain the Workspace account has verified;
 - a group whose only ``member`` is our zero-length placeholder DN has no one to sync; and a
   student or school staff member without a school lands in the fallback org unit.
 
@@ -94,15 +94,7 @@ class Checker:
         self.report.people += 1
         if not entry.mail:
             yield self._found("no-mail", entry.dn, "has no mail: GCDS skips a person without one")
-        for address in entry.mail:
-            domain = address.rpartition("@")[2].lower()
-            if domain not in self.domains:
-                yield self._found(
-                    "foreign-domain",
-                    entry.dn,
-                    f"mail {address} is not in a configured domain "
-                    f"({', '.join(sorted(self.domains))}): Google refuses the user",
-                )
+        yield from self._foreign(entry.dn, entry.mail, "user")
         yield from self._duplicates(entry.dn, entry.mail)
         if entry.role in SCHOOL_ROLES and not entry.school:
             yield self._found(
@@ -116,8 +108,11 @@ class Checker:
         self.report.groups += 1
         if not entry.mail:
             yield self._found(
-                "group-no-mail", entry.dn, "has no mail: GCDS skips a group without one"
+                "group-no-mail",
+                entry.dn,
+                "has no mail: GCDS skips a group without one (`mims group addresses` gives it one)",
             )
+        yield from self._foreign(entry.dn, entry.mail, "group")
         yield from self._duplicates(entry.dn, entry.mail)
         if entry.members == 0:
             yield self._found(
@@ -125,6 +120,17 @@ class Checker:
                 entry.dn,
                 "has no members but the empty placeholder DN, which GCDS cannot resolve",
             )
+
+    def _foreign(self, dn: str, addresses: Iterable[str], what: str) -> Iterator[Problem]:
+        for address in addresses:
+            domain = address.rpartition("@")[2].lower()
+            if domain not in self.domains:
+                yield self._found(
+                    "foreign-domain",
+                    dn,
+                    f"mail {address} is not in a configured domain "
+                    f"({', '.join(sorted(self.domains))}): Google refuses the {what}",
+                )
 
     def _duplicates(self, dn: str, addresses: Iterable[str]) -> Iterator[Problem]:
         for address in addresses:

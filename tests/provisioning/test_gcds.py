@@ -28,6 +28,7 @@ def test_every_address_counts_for_domains_and_duplicates() -> None:
     assert kinds([two, again], [group]) == [
         ("foreign-domain", "uid=two"),
         ("duplicate-mail", "uid=again"),
+        ("foreign-domain", "cn=g"),
         ("duplicate-mail", "cn=g"),
     ]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from bridge.services import Services
 from tests.scim.conftest import GROUP, MIMS, PATCH, USER, Scim, is_error
 from tests.scim.test_users import new_user
 
@@ -197,3 +198,23 @@ def test_okta_group_push(scim: Scim) -> None:
     assert patched.status_code == 200, patched.json
     assert patched.json["displayName"] == "Okta Push 2"
     assert [m["value"] for m in patched.json["members"]] == [ben["id"]]
+
+
+def test_a_posted_group_gets_an_address_scim_does_not_show_and_a_rename_keeps_it(
+    scim: Scim, services: Services
+) -> None:
+    chess = new_group(scim, "Chess Club")
+    namesake = new_group(scim, "Chess-Club")
+    groups = services.people.groups
+    assert groups.get(chess["id"]).address == "chess-club@groups.schools.gov.sg"
+    assert groups.get(namesake["id"]).address == "chess-club-2@groups.schools.gov.sg"
+    # The address is for GCDS, read over LDAP; SCIM's Group has no attribute for it.
+    assert chess["schemas"] == [GROUP]
+    assert not {"mail", "emails", "address"} & set(chess)
+    rename = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Strategy Club"}],
+    }
+    response = scim.patch(f"/Groups/{chess['id']}", rename)
+    assert (response.status_code, response.json["displayName"]) == (200, "Strategy Club")
+    assert groups.get(chess["id"]).address == "chess-club@groups.schools.gov.sg"

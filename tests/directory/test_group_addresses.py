@@ -1,0 +1,157 @@
+"""Groups' e-mail addresses against the session slapd: made in the group's own add, unique in
+the whole tree (the unique overlay), kept across renames."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import ldap3
+import pytest
+from ldap3.utils.dn import escape_rdn
+
+from bridge.core.people import NewPerson
+from bridge.errors import AlreadyExists
+from bridge.services import Services
+from tests.conftest import SUFFIX
+
+GROUPS = f"ou=groups,{SUFFIX}"
+STAFF = f"ou=staff,ou=people,{SUFFIX}"
+DOMAIN = "groups.schools.gov.sg"
+
+
+def group_entry(admin: ldap3.Connection, name: str) -> tuple[list[str], list[str]]:
+    """Return a group's object classes and addresses, as an LDAP client sees them."""
+    admin.search(
+        f"cn={escape_rdn(name)},{GROUPS}",
+        "(objectClass=*)",
+        ldap3.BASE,
+        attributes=["objectClass", "mail"],
+    )
+    entry = admin.entries[0]
+    return list(entry.objectClass.values), list(entry.mail.values)
+
+
+def test_school_level_and_class_groups_get_their_addresses_as_people_arrive(
+    services: Services, admin: ldap3.Connection
+) -> None:
+    services.people.create(
+        NewPerson(
+            full_name="Mary Tan",
+            role="student",
+            external_id="T1",
+            school="Clementi Primary School",
+            level="P4",
+            class_name="4A",
+        )
+    )
+    for name, local in [
+        ("Clementi Primary School", "clementi-primary-school"),
+        ("Clementi Primary School / P4", "clementi-primary-school-p4"),
+        ("Clementi Primary School / P4 / 4A", "clementi-primary-school-p4-4a"),
+    ]:
+        classes, mail = group_entry(admin, name)
+        assert "mimsGroupAddress" in classes
+        assert mail == [f"{local}@{DOMAIN}"]
+    group = services.people.groups.get_by_name("Clementi Primary School / P4 / 4A")
+    assert group.address == f"clementi-primary-school-p4-4a@{DOMAIN}"
+
+
+def test_names_that_slug_the_same_get_distinct_addresses(services: Services) -> None:
+    groups = services.people.groups
+    for name in ("Chess Club", "Chess-Club", "CHESS_CLUB!"):
+        groups.create(name, None, [])
+    assert [groups.get_by_name(n).address for n in ("Chess Club", "Chess-Club", "CHESS_CLUB!")] == [
+        f"chess-club@{DOMAIN}",
+        f"chess-club-2@{DOMAIN}",
+        f"chess-club-3@{DOMAIN}",
+    ]
+    # A name whose own slug looks suffixed takes it while free; later namesakes go past it.
+    groups.create("Chess Club 4", None, [])
+    groups.create("Chess Club?", None, [])
+    assert groups.get_by_name("Chess Club 4").address == f"chess-club-4@{DOMAIN}"
+    assert groups.get_by_name("Chess Club?").address == f"chess-club-5@{DOMAIN}"
+
+
+def test_a_group_name_already_taken_is_refused_and_nothing_is_written(
+    services: Services, admin: ldap3.Connection
+) -> None:
+    groups = services.people.groups
+    groups.create("Chess Club", None, [])
+    with pytest.raises(AlreadyExists, match="already exists"):
+        groups.create("chess club", None, [])
+    admin.search(GROUPS, "(objectClass=mimsGroupAddress)", ldap3.LEVEL, attributes=["mail"])
+    assert [e.mail.value for e in admin.entries] == [f"chess-club@{DOMAIN}"]
+
+
+def test_an_address_a_person_holds_is_never_a_groups(
+    services: Services, admin: ldap3.Connection
+) -> None:
+    # A sysadmin's hand-made entry holds the address the group would get first.
+    assert admin.add(
+        f"uid=chess,{STAFF}",
+        ["inetOrgPerson", "mimsPerson"],
+        {"uid": "chess", "cn": "Chess", "sn": "Chess", "mail": f"Chess-Club@{DOMAIN}"},
+    )
+    mary = services.people.create(NewPerson(full_name="Mary Tan", role="staff", external_id="S1"))
+    groups = services.people.groups
+    groups.create("Chess Club", None, [])
+    assert groups.get_by_name("Chess Club").address == f"chess-club-2@{DOMAIN}"
+    # Nor can a group be given a person's login ID afterwards: slapd's unique overlay refuses.
+    group = f"cn=Chess Club,{GROUPS}"
+    steal = {"mail": [(ldap3.MODIFY_REPLACE, [str(mary.login_id)])]}
+    with pytest.raises(AlreadyExists):
+        services.directory.run(lambda c: c.modify(group, steal), retry=False)
+    assert groups.get_by_name("Chess Club").address == f"chess-club-2@{DOMAIN}"
+
+
+def test_a_rename_keeps_the_address(services: Services) -> None:
+    groups = services.people.groups
+    groups.create("Chess Club", None, [])
+    group = groups.get_by_name("Chess Club")
+    groups.change(group.id, name="Strategy Games")
+    renamed = groups.get(group.id)
+    assert (renamed.name, renamed.address) == ("Strategy Games", f"chess-club@{DOMAIN}")
+    groups.create("Chess Club", None, [])  # the old name is free; its address is not
+    assert groups.get_by_name("Chess Club").address == f"chess-club-2@{DOMAIN}"
+
+
+@pytest.mark.parametrize("words", [("Chess", "Club"), ("Go", "Club"), ("Art", "Room")])
+def test_namesake_groups_made_at_once_never_share_an_address(
+    services: Services, words: tuple[str, str]
+) -> None:
+    # The unique overlay alone let two of these share an address (it checks before it writes).
+    groups = services.people.groups
+    names = [f"{words[0]}{between}{words[1]}" for between in " -_./+,="]
+    barrier = threading.Barrier(len(names))
+    errors: list[Exception] = []
+
+    def make(name: str) -> None:
+        barrier.wait()
+        try:
+            groups.create(name, None, [])
+        except Exception as error:
+            errors.append(error)
+        finally:
+            services.directory.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=make, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    addresses = [groups.get_by_name(name).address or "" for name in names]
+    assert len(set(addresses)) == len(names), addresses
+    slug = "-".join(word.lower() for word in words)
+    assert all(re.fullmatch(rf"{slug}(-\d+)?@{re.escape(DOMAIN)}", a) for a in addresses)
+
+
+@pytest.mark.parametrize("name", ["*)(mail=*", "a,b=c\\", "#x", "x" * 200])
+def test_unusual_names_are_escaped_and_still_get_an_address(services: Services, name: str) -> None:
+    groups = services.people.groups
+    groups.create(name, None, [])
+    address = groups.get_by_name(name).address
+    assert address is not None
+    local = address.split("@")[0]
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", local) and len(local) <= 64
