@@ -74,9 +74,19 @@ class ScimTarget:
         """Nothing is buffered: every apply is confirmed when it returns."""
 
     def lost_data(self) -> bool:
-        """Return whether the target no longer has people it confirmed (it restarted empty)."""
+        """Return whether the target no longer has people it confirmed (it restarted empty).
+
+        The canary is read by its id: a filter search may miss a user the target has (a
+        target whose index lags its writes made the runner send everything again after an
+        outage it had come through whole).
+        """
         if self.canary is not None:
-            return self._find_by("Users", "externalId", self.canary) is None
+            known = self.ids.get(self.canary)
+            if known is None:
+                return self._find_by("Users", "externalId", self.canary) is None
+            path = f"{_RESOURCES[known[0]]}/{known[1]}"
+            status, _ = self._call("GET", path, params={"attributes": "id"}, allow=("missing",))
+            return verdict(status) == "missing"
         _status, body = self._call("GET", "Users", params={"count": 1, "attributes": "id"})
         return self.expect_data and int(body.get("totalResults", 0)) == 0
 
