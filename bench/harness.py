@@ -8,6 +8,7 @@ import shlex
 import signal
 import sys
 import time
+import traceback
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.people:,} people, phases {','.join(args.only)}, disk sync "
         f"{'on' if args.sync else 'off'}, {args.repeat} repeat(s), in {workspace.root}"
     )
+    failed: str | None = None
     try:
         facts = machine.facts()
         # Other work on the machine skews both sides; the ratios hold better than the times.
@@ -124,7 +126,14 @@ def main(argv: list[str] | None = None) -> int:
                 progress=progress,
             )
             phase_begun = time.monotonic()
-            result = phases[name](context)
+            try:
+                result = phases[name](context)
+            except Exception as error:  # a failed phase keeps what the earlier ones measured
+                traceback.print_exc()
+                failed = f"phase {name} failed: {type(error).__name__}: {error}"
+                details[name] = {"failed": failed}
+                progress(f"{failed}; writing the phases done so far")
+                break
             measurements += result.measurements
             details[name] = {**result.details, "wall_s": round(time.monotonic() - phase_begun, 1)}
             progress(f"phase {name} done in {time.monotonic() - phase_begun:.0f} s")
@@ -166,9 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         "population": population.as_json() if population else None,
         "phases": details,
     }
+    if failed:
+        document["failed"] = failed
     path = write_json(args.results_dir / f"{stem}.json", document)
     progress(f"wrote {path}")
-    return 0
+    return 1 if failed else 0
 
 
 def _free_stem(folder: Path, stem: str) -> str:
