@@ -35,7 +35,13 @@ from dataclasses import dataclass
 
 from anyascii import anyascii
 
-from bridge.core.naming import RFC5321_MAX_LOCAL_LENGTH, InvalidLoginId, LoginId
+from bridge.core.naming import (
+    RFC5321_MAX_LOCAL_LENGTH,
+    InvalidLoginId,
+    LoginId,
+    cut_at,
+    numbered,
+)
 
 __all__ = [
     "DEFAULT_GROUP_DOMAIN",
@@ -101,13 +107,7 @@ def _ascii(name: str) -> str:
 
 def _cut(slug: str, limit: int) -> str:
     """Return slug cut to at most limit characters, at a '-' if possible."""
-    if len(slug) <= limit:
-        return slug
-    if slug[limit] == "-":
-        return slug[:limit]
-    head = slug[:limit]
-    boundary = head.rfind("-")
-    return head[:boundary] if boundary > 0 else head
+    return cut_at(slug, limit, "-")
 
 
 def base_local_part(name: str, rules: AddressRules = DEFAULT_RULES) -> str:
@@ -126,21 +126,9 @@ def with_suffix(base: str, n: int, rules: AddressRules = DEFAULT_RULES) -> str:
         raise ValueError(f"not a group address slug: {base!r}")
     if n < 1:
         raise ValueError(f"suffix number must be >= 1, got {n}")
-    first = _cut(base, rules.max_local_length)
     if n == 1:
-        return first
-    suffix = f"-{n}"
-    room = rules.max_local_length - len(suffix)
-    if room < 1:
-        raise ValueError(f"suffix {suffix!r} leaves no room in {rules.max_local_length} characters")
-    head = _cut(base, room)
-    if head + suffix == first:
-        if len(head) < 2:
-            raise ValueError(
-                f"suffix {suffix!r} leaves no room in {rules.max_local_length} characters"
-            )
-        head = _cut(base, len(head) - 1)
-    return head + suffix
+        return _cut(base, rules.max_local_length)
+    return numbered(base, n, "-", rules.max_local_length)
 
 
 def candidates(base: str, start: int = 1, rules: AddressRules = DEFAULT_RULES) -> Iterator[str]:

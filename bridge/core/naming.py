@@ -186,13 +186,37 @@ def _split_slashes(tokens: Iterable[str]) -> list[str]:
 
 def _cut(base: str, limit: int) -> str:
     """Return base cut to at most limit chars, at an underscore if possible."""
-    if len(base) <= limit:
-        return base
-    if base[limit] == "_":
-        return base[:limit]
-    head = base[:limit]
-    boundary = head.rfind("_")
+    return cut_at(base, limit, "_")
+
+
+def cut_at(text: str, limit: int, separator: str) -> str:
+    """Return text cut to at most limit characters, at a separator if possible."""
+    if len(text) <= limit:
+        return text
+    if text[limit] == separator:
+        return text[:limit]
+    head = text[:limit]
+    boundary = head.rfind(separator)
     return head[:boundary] if boundary > 0 else head
+
+
+def numbered(base: str, n: int, separator: str, max_length: int) -> str:
+    """Return ``base<separator><n>``, base cut at separators so the whole fits max_length.
+
+    The last part is always n itself, so distinct n give distinct results; a base that already
+    ends in ``<separator><n>`` (a 64-character base ending in "_5", say) is cut one more
+    character's worth, since cutting it for the suffix would give the uncut base back.
+    """
+    suffix = f"{separator}{n}"
+    room = max_length - len(suffix)
+    if room < 1:
+        raise ValueError(f"suffix {suffix!r} leaves no room in {max_length} characters")
+    head = cut_at(base, room, separator)
+    if head + suffix == cut_at(base, max_length, separator):
+        if len(head) < 2:
+            raise ValueError(f"suffix {suffix!r} leaves no room in {max_length} characters")
+        head = cut_at(base, len(head) - 1, separator)
+    return head + suffix
 
 
 def _shown(full_name: str) -> str:
@@ -227,23 +251,9 @@ def with_suffix(base: str, n: int, rules: NamingRules = DEFAULT_RULES) -> str:
         raise ValueError(f"not a generated login ID base: {base!r}")
     if n < 0:
         raise ValueError(f"suffix number must be >= 0, got {n}")
-    first = _cut(base, rules.max_local_length)
     if n == 0:
-        return first
-    suffix = f"_{n}"
-    room = rules.max_local_length - len(suffix)
-    if room < 1:
-        raise ValueError(f"suffix {suffix!r} leaves no room in {rules.max_local_length} characters")
-    head = _cut(base, room)
-    if head + suffix == first:
-        # e.g. a 64-char base ending in "_5": cutting it for "_5" would give the
-        # base itself back; cut one more character's worth to keep it distinct.
-        if len(head) < 2:
-            raise ValueError(
-                f"suffix {suffix!r} leaves no room in {rules.max_local_length} characters"
-            )
-        head = _cut(base, len(head) - 1)
-    return head + suffix
+        return _cut(base, rules.max_local_length)
+    return numbered(base, n, "_", rules.max_local_length)
 
 
 def candidates(base: str, rules: NamingRules = DEFAULT_RULES) -> Iterator[str]:
