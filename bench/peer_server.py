@@ -164,6 +164,10 @@ class PeerServer:
             # The rest as bridge/serve.py sets it, so both sides log and stop alike.
             "--access-logfile", "-", "--error-logfile", "-", "--log-level", "info",
             "--graceful-timeout", "10", "--name", "mims-peer", "--no-control-socket",
+            # No worker timeout: after a SIGSTOP outage longer than gunicorn's 30 s the master
+            # would kill the silent worker, and the in-memory store with it (a frozen target
+            # must come back with its data; the sync bench and tests freeze it on purpose).
+            "--timeout", "0",
             "scim2_peer:application",
         ]  # fmt: skip
         env = {**os.environ, "PEER_TOKEN": self.token, "PYTHONDONTWRITEBYTECODE": "1"}

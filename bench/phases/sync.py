@@ -149,7 +149,14 @@ def _measure(ctx: Context, pop: Populated, peer: PeerServer) -> PhaseResult:
     _start_from_now(pop, directory, config.directory.suffix)
     arrivals = Arrivals(build_target(TARGET_NAME, config.sync.targets[TARGET_NAME]))
     stop = threading.Event()
-    runner = Runner(config, TARGET_NAME, directory, stop=stop, target=arrivals)  # type: ignore[arg-type]
+    runner = Runner(
+        config,
+        TARGET_NAME,
+        directory,
+        stop=stop,
+        target=arrivals,  # type: ignore[arg-type]
+        report=lambda message: ctx.progress(f"sync runner: {message}"),
+    )
     follower = threading.Thread(target=_follow, args=(runner, directory), daemon=True)
     follower.start()
     people = pop.sample(min(len(pop.people), 20_000), seed=9)
