@@ -170,18 +170,20 @@ def dereferenced(entry: Mapping[str, Any]) -> list[controls.Dereferenced] | None
 def _resolved_groups(resolved: list[controls.Dereferenced] | None) -> dict[str, str] | None:
     if resolved is None:
         return None
-    return {
-        dn.first_value(link.dn): link.values["entryuuid"][0].decode()
-        for link in resolved
-        if link.attribute.lower() == "memberof" and link.values.get("entryuuid")
-    }
+    return {dn.first_value(target): uuid for target, uuid in _linked(resolved, "memberof")}
 
 
 def _resolved_manager(resolved: list[controls.Dereferenced] | None) -> str | None:
-    for link in resolved or []:
-        if link.attribute.lower() == "manager" and link.values.get("entryuuid"):
-            return link.values["entryuuid"][0].decode()
-    return None
+    return next((uuid for _, uuid in _linked(resolved or [], "manager")), None)
+
+
+def _linked(resolved: list[controls.Dereferenced], attribute: str) -> list[tuple[str, str]]:
+    """Return (DN, entryUUID) of each entry that ``attribute`` names and the directory read."""
+    return [
+        (link.dn, link.values["entryuuid"][0].decode())
+        for link in resolved
+        if link.attribute.lower() == attribute and link.values.get("entryuuid")
+    ]
 
 
 def manager_dn(entry: Mapping[str, Any]) -> str | None:

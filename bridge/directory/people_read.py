@@ -51,8 +51,8 @@ class PeopleReader:
 
     def find_login(self, login_id: LoginId) -> Person | None:
         """Return the person with this login ID, or None."""
-        found = self._search_one(dn.equals("mail", str(login_id)), mapping.PERSON_READ)
-        return self._people([found])[0] if found else None
+        found = self.find(dn.equals("mail", str(login_id)))
+        return found[0] if found else None
 
     def find_external(self, external_ids: list[str]) -> dict[str, tuple[str, Person]]:
         """Return {external ID: (DN, person)} for those that exist, in one search."""
@@ -202,7 +202,6 @@ class PeopleReader:
                 SUBTREE,
                 attributes=attributes,
                 size_limit=2,
-                controls=[mapping.RESOLVE_LINKS] if attributes == mapping.PERSON_READ else None,
             )
             return dict(connection.response[0]) if connection.response else None
 
