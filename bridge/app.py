@@ -9,8 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from bridge import sspr
 from bridge.config import Config, load_config
-from bridge.directory import target
-from bridge.directory.connection import Directory
+from bridge.directory import settings
+from bridge.directory.client import LdapClient
 from bridge.scim import init_app as init_scim
 from bridge.services import build
 from bridge.web import health
@@ -18,12 +18,12 @@ from bridge.web import health
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config | None = None, directory: Directory | None = None) -> Flask:
+def create_app(config: Config | None = None, directory: LdapClient | None = None) -> Flask:
     """Build the bridge's WSGI app over the configured directory (no connection opened yet)."""
     config = config or load_config()
     app = Flask("bridge")
     app.config["MIMS"] = config
-    directory = directory or Directory(target.target(config))
+    directory = directory or LdapClient(settings.client_settings(config))
     app.extensions["mims.directory"] = directory
     app.register_blueprint(health.blueprint)
     services = build(config, directory)

@@ -18,7 +18,7 @@ from bridge.core.people import Changes, GroupKind, NewPerson, Person, school_gro
 from bridge.core.roster import Rejected, Row
 from bridge.directory import dn
 from bridge.directory.bulk import BulkWriter
-from bridge.directory.people import Draft, PeopleDirectory
+from bridge.directory.people import Draft, PeopleStore
 from bridge.errors import BridgeError, NameTaken
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
@@ -61,7 +61,7 @@ class Importer:
 
     def __init__(
         self,
-        people: PeopleDirectory,
+        people: PeopleStore,
         bulk: BulkWriter,
         workers: int = 4,
         batch_size: int = 1000,

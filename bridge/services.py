@@ -9,21 +9,21 @@ from bridge.core import passwords
 from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
 from bridge.core.policy_book import PolicyBook, Rule
-from bridge.directory import target
-from bridge.directory.answers import AnswersDirectory
-from bridge.directory.connection import Directory
-from bridge.directory.passwords import PasswordsDirectory
-from bridge.directory.people import PeopleDirectory
+from bridge.directory import settings
+from bridge.directory.answers import AnswerStore
+from bridge.directory.client import LdapClient
+from bridge.directory.passwords import CredentialStore
+from bridge.directory.people import PeopleStore
 
 
 @dataclass(frozen=True)
 class Services:
     """What the front doors use: people, passwords and challenge answers, over one client."""
 
-    directory: Directory
-    people: PeopleDirectory
-    passwords: PasswordsDirectory
-    answers: AnswersDirectory
+    directory: LdapClient
+    people: PeopleStore
+    passwords: CredentialStore
+    answers: AnswerStore
 
 
 def policy_book(config: Config) -> PolicyBook:
@@ -49,17 +49,17 @@ def address_rules(config: Config) -> AddressRules:
     return AddressRules(config.naming.group_domain)
 
 
-def build(config: Config, directory: Directory | None = None) -> Services:
+def build(config: Config, directory: LdapClient | None = None) -> Services:
     """Return the services over ``directory`` (default: the configured one, not yet connected)."""
-    directory = directory or Directory(target.target(config))
+    directory = directory or LdapClient(settings.client_settings(config))
     suffix = config.directory.suffix
     book = policy_book(config)
-    people = PeopleDirectory(
+    people = PeopleStore(
         directory, suffix, config.naming.domains, naming_rules(config), book, address_rules(config)
     )
     return Services(
         directory,
         people,
-        PasswordsDirectory(directory, suffix, book),
-        AnswersDirectory(directory, suffix),
+        CredentialStore(directory, suffix, book),
+        AnswerStore(directory, suffix),
     )

@@ -17,9 +17,9 @@ from flask.testing import FlaskClient
 
 from bridge.app import create_app
 from bridge.config import Config, load_config
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
+from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd, free_port
-from bridge.directory.target import target
 from bridge.services import Services, build
 
 SUFFIX = "dc=mims,dc=example"
@@ -79,7 +79,7 @@ def config(slapd: ManagedSlapd) -> Config:
     url = slapd.ldap_url()
     assert url is not None
     config = make_config(slapd.layout.root, port=int(url.rsplit(":", 1)[1]))
-    client = Directory(target(config))
+    client = LdapClient(client_settings(config))
     build(config, client).passwords.sync_policies()  # as every `mims` command does
     client.close()
     return config
@@ -92,20 +92,20 @@ def admin(slapd: ManagedSlapd) -> Iterator[ldap3.Connection]:
 
 
 @pytest.fixture
-def directory(config: Config, slapd: ManagedSlapd) -> Iterator[Directory]:
-    client = Directory(target(config))
+def directory(config: Config, slapd: ManagedSlapd) -> Iterator[LdapClient]:
+    client = LdapClient(client_settings(config))
     yield client
     client.close()
     _clear(slapd)
 
 
 @pytest.fixture
-def services(config: Config, directory: Directory) -> Services:
+def services(config: Config, directory: LdapClient) -> Services:
     return build(config, directory)
 
 
 @pytest.fixture
-def app(config: Config, directory: Directory) -> Flask:
+def app(config: Config, directory: LdapClient) -> Flask:
     application = create_app(config, directory=directory)
     application.testing = True
     return application

@@ -10,7 +10,7 @@ import pytest
 
 from bridge.config import Config
 from bridge.core.people import NewPerson
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.services import Services
 from tests.conftest import SUFFIX
 from tests.test_cli import mims
@@ -24,7 +24,7 @@ RELAX = ("1.3.6.1.4.1.4203.666.5.12", True, None)
 
 
 @pytest.fixture
-def env(config: Config, directory: Directory) -> dict[str, str]:
+def env(config: Config, directory: LdapClient) -> dict[str, str]:
     """Point `mims` at the session's slapd; the directory fixture empties it afterwards."""
     return {"MIMS_DATA_DIR": str(config.slapd.data_dir), "HOME": str(config.slapd.data_dir.parent)}
 

@@ -10,7 +10,7 @@ import pytest
 
 from bridge.config import Config
 from bridge.directory import ppolicy
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
 from tests.conftest import SUFFIX
 from tests.test_cli import mims
@@ -20,7 +20,7 @@ MARY_DN = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
 
 
 @pytest.fixture
-def env(config: Config, directory: Directory, tmp_path: Path) -> dict[str, str]:
+def env(config: Config, directory: LdapClient, tmp_path: Path) -> dict[str, str]:
     environment = {"MIMS_DATA_DIR": str(config.slapd.data_dir), "HOME": str(tmp_path)}
     roster = tmp_path / "r.csv"
     roster.write_text(

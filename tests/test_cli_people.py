@@ -15,7 +15,7 @@ import ldap3
 import pytest
 
 from bridge.config import Config
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from tests.conftest import SUFFIX
 from tests.test_cli import mims
 
@@ -23,7 +23,7 @@ HEADER = "external_id,full_name,role,school,level,class\n"
 
 
 @pytest.fixture
-def env(config: Config, directory: Directory) -> dict[str, str]:
+def env(config: Config, directory: LdapClient) -> dict[str, str]:
     """Point `mims` at the session's slapd; the directory fixture empties it afterwards."""
     return {"MIMS_DATA_DIR": str(config.slapd.data_dir), "HOME": str(config.slapd.data_dir.parent)}
 

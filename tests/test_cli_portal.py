@@ -12,7 +12,7 @@ import pytest
 from bridge.config import Config
 from bridge.core.challenges import DEFAULT_PARAMS
 from bridge.core.naming import LoginId
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.services import Services, build
 from bridge.sspr.service import Portal
 from tests.test_cli import mims
@@ -26,7 +26,7 @@ T4,Other Kid,student,Elsewhere,P2,2A
 
 
 @pytest.fixture
-def env(config: Config, directory: Directory, tmp_path: Path) -> dict[str, str]:
+def env(config: Config, directory: LdapClient, tmp_path: Path) -> dict[str, str]:
     environment = {"MIMS_DATA_DIR": str(config.slapd.data_dir), "HOME": str(tmp_path)}
     roster = tmp_path / "r.csv"
     roster.write_text(ROSTER)

@@ -7,9 +7,9 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from bridge.app import create_app
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
+from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd, free_port
-from bridge.directory.target import target
 from tests.conftest import SUFFIX, make_config
 
 
@@ -28,7 +28,7 @@ def test_readyz_turns_503_when_slapd_stops_and_recovers_when_it_returns(tmp_path
     slapd.init()
     slapd.start(free_port())
     config = make_config(slapd.layout.root)
-    directory = Directory(target(config))
+    directory = LdapClient(client_settings(config))
     client = create_app(config, directory=directory).test_client()
     try:
         assert client.get("/readyz").status_code == 200

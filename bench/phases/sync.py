@@ -43,9 +43,9 @@ from bench.report import Measurement, Samples
 from bench.scim_client import ScimClient
 from bridge.config import load_config
 from bridge.core.sync import Change
-from bridge.directory import target as directory_target
-from bridge.directory.connection import Directory
-from bridge.directory.sync_state import SyncStateDirectory
+from bridge.directory import settings as directory_settings
+from bridge.directory.client import LdapClient
+from bridge.directory.sync_state import SyncStateStore
 from bridge.provisioning.runner import Runner, build_target
 
 RATE = 100.0  # changes per second, the issue's figure
@@ -145,7 +145,7 @@ def _measure(ctx: Context, pop: Populated, peer: PeerServer) -> PhaseResult:
     )
     seed = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "seed@x.example"}
     assert peer.call("POST", "Users", seed)[0] == 201
-    directory = Directory(directory_target.target(config))
+    directory = LdapClient(directory_settings.client_settings(config))
     _start_from_now(pop, directory, config.directory.suffix)
     arrivals = Arrivals(build_target(TARGET_NAME, config.sync.targets[TARGET_NAME]))
     stop = threading.Event()
@@ -188,14 +188,14 @@ def _measure(ctx: Context, pop: Populated, peer: PeerServer) -> PhaseResult:
     return _rows(lag, arrived, backlog, thawed, outage, direct, runner)
 
 
-def _follow(runner: Runner, directory: Directory) -> None:
+def _follow(runner: Runner, directory: LdapClient) -> None:
     try:
         runner.run()
     finally:
         directory.discard()
 
 
-def _start_from_now(pop: Populated, directory: Directory, suffix: str) -> None:
+def _start_from_now(pop: Populated, directory: LdapClient, suffix: str) -> None:
     """Store a cookie at the directory's current contextCSN: follow from now on."""
     raw = pop.ldap()
     try:
@@ -203,7 +203,7 @@ def _start_from_now(pop: Populated, directory: Directory, suffix: str) -> None:
         csns = [v.decode() for v in raw.connection.response[0]["raw_attributes"]["contextCSN"]]
     finally:
         raw.connection.unbind()
-    state = SyncStateDirectory(directory, suffix, TARGET_NAME)
+    state = SyncStateStore(directory, suffix, TARGET_NAME)
     state.ensure()
     state.save_cookie(f"rid=000,csn={';'.join(csns)}", 0)
 

@@ -5,7 +5,7 @@ interleaved rounds. POSTs create new people as Entra ID or a student information
 would: a well-formed login ID as ``userName``, name, display name, external ID, and half of
 them a password that passes the policy (slapd hashes it, {ARGON2}). The raw side adds the very
 entries the bridge's add writes for the same input (built by the bridge's own
-``PeopleDirectory.draft``, so no attribute is forgotten on either side) under other login IDs.
+``PeopleStore.draft``, so no attribute is forgotten on either side) under other login IDs.
 PATCHes are Entra's ``Replace`` of ``displayName`` on people of the directory; the raw side
 replaces the same attribute.
 

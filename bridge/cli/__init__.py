@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from bridge.config import Config, load_config
-from bridge.directory import target
-from bridge.directory.people import PeopleDirectory
+from bridge.directory import settings
+from bridge.directory.people import PeopleStore
 from bridge.errors import BridgeError
 from bridge.services import Services, build
 
@@ -77,8 +77,8 @@ def open_services(config: Config) -> Services:
     The configured password policies are written to the directory each time (a few
     idempotent operations), so people always point at entries that exist and match.
     """
-    if target.ensure_running(config):
-        slapd = target.managed_slapd(config)
+    if settings.ensure_running(config):
+        slapd = settings.managed_slapd(config)
         click.echo(
             f"started slapd on {slapd.ldap_url()} (stop it with `mims slapd stop`)", err=True
         )
@@ -87,7 +87,7 @@ def open_services(config: Config) -> Services:
     return services
 
 
-def people_directory(config: Config) -> PeopleDirectory:
+def people_directory(config: Config) -> PeopleStore:
     """Return the people of the configured directory, starting the managed slapd if needed."""
     return open_services(config).people
 

@@ -10,7 +10,7 @@ import click
 
 from bridge.cli import data_dir_option, load, main
 from bridge.config import Config
-from bridge.directory import target
+from bridge.directory import settings
 from bridge.services import build
 
 
@@ -46,7 +46,7 @@ def serve(
     config = load(
         ctx, slapd={"data_dir": data_dir, "port": ldap_port}, http={"port": port, "host": host}
     )
-    started = target.ensure_running(config)
+    started = settings.ensure_running(config)
     # Before the workers fork: refuse at once without a portal secret, or make the managed one.
     from bridge.sspr.secret import portal_secret
 
@@ -59,7 +59,7 @@ def serve(
     finally:
         # gunicorn's workers are forks of this process and leave through here too.
         if started and os.getpid() == master:
-            target.managed_slapd(config).stop()
+            settings.managed_slapd(config).stop()
             click.echo("slapd stopped", err=True)
 
 
@@ -74,7 +74,7 @@ def _print_banner(config: Config) -> None:
             err=True,
         )
         return
-    server = target.managed_slapd(config)
+    server = settings.managed_slapd(config)
     click.echo(f"directory    {server.ldap_url()}  (data in {server.layout.root})", err=True)
     click.echo(
         f"try          ldapsearch -H {server.ldap_url()} -D {server.service_dn} "

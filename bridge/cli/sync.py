@@ -14,13 +14,13 @@ import click
 from bridge.cli import data_dir_option, load, main, people_directory
 from bridge.config import Config
 from bridge.core.sync import TargetStatus, Unavailable
-from bridge.directory.connection import Directory
-from bridge.directory.sync_state import SyncStateDirectory
+from bridge.directory.client import LdapClient
+from bridge.directory.sync_state import SyncStateStore
 from bridge.errors import BridgeError
 from bridge.provisioning.runner import Runner, retry_dead_letters, target_config
 
 
-def _directory(ctx: click.Context, data_dir: Path | None) -> tuple[Config, Directory]:
+def _directory(ctx: click.Context, data_dir: Path | None) -> tuple[Config, LdapClient]:
     config = load(ctx, slapd={"data_dir": data_dir})
     return config, people_directory(config).directory
 
@@ -100,7 +100,7 @@ def sync_status(ctx: click.Context, data_dir: Path | None, as_json: bool) -> Non
     config, directory = _directory(ctx, data_dir)
     suffix = config.directory.suffix
     statuses = [
-        SyncStateDirectory(directory, suffix, name).status() for name in sorted(config.sync.targets)
+        SyncStateStore(directory, suffix, name).status() for name in sorted(config.sync.targets)
     ]
     if as_json:
         click.echo(json.dumps([_as_dict(s) for s in statuses], indent=2))

@@ -8,14 +8,14 @@ import click
 
 from bridge.cli import data_dir_option, load, main, people_directory
 from bridge.core.tokens import SCOPES, InvalidTokenName, Scope, check_name, new_token, token_hash
-from bridge.directory.tokens import TokensDirectory
+from bridge.directory.tokens import TokenStore
 from bridge.errors import InvalidValue
 
 
-def _tokens(ctx: click.Context, data_dir: Path | None) -> TokensDirectory:
+def _tokens(ctx: click.Context, data_dir: Path | None) -> TokenStore:
     config = load(ctx, slapd={"data_dir": data_dir})
     people = people_directory(config)
-    return TokensDirectory(people.directory, config.directory.suffix)
+    return TokenStore(people.directory, config.directory.suffix)
 
 
 @main.group()

@@ -29,7 +29,7 @@ from pyasn1.codec.ber import encoder
 from bridge.core.challenges import SsprAttempts
 from bridge.core.naming import LoginId
 from bridge.directory import dn, mapping, ppolicy
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.errors import DirectoryError, raise_for_password_result
 from bridge.errors import NotFound
 
@@ -79,10 +79,10 @@ def assertion_control(attribute: str, value: str) -> tuple[str, bool, bytes]:
     return (ASSERTION_OID, True, encoder.encode(compile_filter(node.elements[0])))
 
 
-class AnswersDirectory:
+class AnswerStore:
     """Read and write challenge answers and SSPR state on people's entries."""
 
-    def __init__(self, directory: Directory, suffix: str) -> None:
+    def __init__(self, directory: LdapClient, suffix: str) -> None:
         self.directory = directory
         self.suffix = suffix
 

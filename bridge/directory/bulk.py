@@ -16,7 +16,7 @@ from typing import Any
 import ldap
 import ldap.controls
 
-from bridge.directory.connection import Target
+from bridge.directory.client import ClientSettings
 from bridge.directory.errors import error_for_code
 from bridge.errors import BridgeError, DirectoryUnavailable
 
@@ -28,8 +28,8 @@ WINDOW = 256  # requests in flight on the connection; slapd's limit is 1,000
 class BulkWriter:
     """A python-ldap connection bound as the bridge, for pipelined adds."""
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
         self._connection: ldap.ldapobject.LDAPObject | None = None
 
     def add_all(self, entries: Sequence[Entry]) -> list[BridgeError | None]:
@@ -76,12 +76,12 @@ class BulkWriter:
         if self._connection is not None:
             return self._connection
         last: Exception | None = None
-        for url in self.target.urls:
+        for url in self.settings.urls:
             connection = ldap.initialize(url)
-            connection.set_option(ldap.OPT_NETWORK_TIMEOUT, self.target.connect_timeout)
-            connection.set_option(ldap.OPT_TIMEOUT, self.target.operation_timeout)
+            connection.set_option(ldap.OPT_NETWORK_TIMEOUT, self.settings.connect_timeout)
+            connection.set_option(ldap.OPT_TIMEOUT, self.settings.operation_timeout)
             try:
-                connection.simple_bind_s(self.target.bind_dn, self.target.password)
+                connection.simple_bind_s(self.settings.bind_dn, self.settings.password)
             except ldap.LDAPError as error:
                 last = error
                 connection.unbind_s()

@@ -20,7 +20,7 @@ from ldap.ldapobject import SimpleLDAPObject
 from ldap.syncrepl import SyncreplConsumer
 
 from bridge.core.sync import Change, Kind
-from bridge.directory.connection import Target
+from bridge.directory.client import ClientSettings
 from bridge.errors import DirectoryUnavailable
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,10 @@ def to_change(
 class Feed:
     """Follow the directory from a cookie, calling a Handler for each change."""
 
-    def __init__(self, target: Target, attributes: Iterable[str], stop: threading.Event) -> None:
-        self.target = target
+    def __init__(
+        self, settings: ClientSettings, attributes: Iterable[str], stop: threading.Event
+    ) -> None:
+        self.settings = settings
         wanted = {a for a in (*BASE_ATTRIBUTES, *attributes) if a.lower() not in SECRET_ATTRIBUTES}
         self.attributes = sorted(wanted, key=str.lower)
         self.stop = stop
@@ -131,13 +133,13 @@ class Feed:
         Return when the refresh ends (``persist`` False) or when stopped; raise
         DirectoryUnavailable when the connection to the directory breaks.
         """
-        consumer = _Consumer(self.target.urls[0], handler, self)
+        consumer = _Consumer(self.settings.urls[0], handler, self)
         try:
             self._bind(consumer)
             consumer.start_cookie = cookie
             mode = "refreshAndPersist" if persist else "refreshOnly"
             msgid = consumer.syncrepl_search(
-                self.target.suffix,
+                self.settings.suffix,
                 ldap.SCOPE_SUBTREE,
                 mode=mode,
                 filterstr=FEED_FILTER,
@@ -166,7 +168,7 @@ class Feed:
         query = f"(&{FEED_FILTER}(entryUUID={ldap.filter.escape_filter_chars(uuid)}))"
         try:
             found = self._lookup.search_s(
-                self.target.suffix, ldap.SCOPE_SUBTREE, query, self.attributes
+                self.settings.suffix, ldap.SCOPE_SUBTREE, query, self.attributes
             )
         except (ldap.SERVER_DOWN, ldap.CONNECT_ERROR) as exc:
             raise DirectoryUnavailable(f"the directory does not answer: {_text(exc)}") from None
@@ -182,7 +184,7 @@ class Feed:
 
     def _open_lookup(self) -> None:
         if self._lookup is None:
-            self._lookup = SimpleLDAPObject(self.target.urls[0])
+            self._lookup = SimpleLDAPObject(self.settings.urls[0])
             self._bind(self._lookup)
 
     def resolve(self, dn: str) -> str | None:
@@ -209,9 +211,9 @@ class Feed:
         self._uuids[dn.lower()] = uuid
 
     def _bind(self, connection: SimpleLDAPObject) -> None:
-        connection.set_option(ldap.OPT_NETWORK_TIMEOUT, self.target.connect_timeout)
+        connection.set_option(ldap.OPT_NETWORK_TIMEOUT, self.settings.connect_timeout)
         connection.protocol_version = 3
-        connection.simple_bind_s(self.target.bind_dn, self.target.password)
+        connection.simple_bind_s(self.settings.bind_dn, self.settings.password)
 
     def _close_lookup(self) -> None:
         if self._lookup is not None:

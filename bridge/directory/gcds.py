@@ -13,7 +13,7 @@ from typing import Any
 from ldap3 import SUBTREE
 
 from bridge.directory import dn
-from bridge.directory.connection import Directory, close_connection
+from bridge.directory.client import LdapClient, close_connection
 from bridge.directory.errors import translated
 from bridge.directory.mapping import EMPTY_MEMBER
 from bridge.provisioning.gcds import GroupEntry, PersonEntry
@@ -24,7 +24,7 @@ PEOPLE_PAGE = 500
 GROUPS_PAGE = 50  # a school's group carries every pupil's DN: keep pages small
 
 
-def people(directory: Directory, suffix: str) -> Iterator[PersonEntry]:
+def people(directory: LdapClient, suffix: str) -> Iterator[PersonEntry]:
     """Yield every person under ``ou=people`` with what GCDS reads of them."""
     attributes = ["mail", "mimsRole", "mimsSchool"]
     for entry in _paged(directory, dn.people_base(suffix), PEOPLE_FILTER, attributes, PEOPLE_PAGE):
@@ -37,7 +37,7 @@ def people(directory: Directory, suffix: str) -> Iterator[PersonEntry]:
         )
 
 
-def groups(directory: Directory, suffix: str) -> Iterator[GroupEntry]:
+def groups(directory: LdapClient, suffix: str) -> Iterator[GroupEntry]:
     """Yield every group under ``ou=groups`` with its addresses and its count of real members."""
     attributes = ["mail", "member"]
     for entry in _paged(directory, dn.groups_base(suffix), GROUPS_FILTER, attributes, GROUPS_PAGE):
@@ -47,7 +47,7 @@ def groups(directory: Directory, suffix: str) -> Iterator[GroupEntry]:
 
 
 def _paged(
-    directory: Directory, base: str, query: str, attributes: list[str], size: int
+    directory: LdapClient, base: str, query: str, attributes: list[str], size: int
 ) -> Iterator[dict[str, Any]]:
     """Yield the entries of a paged search on a connection of its own, closed at the end."""
     connection = directory.open()

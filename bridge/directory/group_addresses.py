@@ -21,7 +21,7 @@ from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_REPLACE, SUBTREE, Connection
 from bridge.core import group_address
 from bridge.core.group_address import AddressRules
 from bridge.directory import controls, dn
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.errors import AlreadyExists, InvalidValue, NameTaken, NotFound, PreconditionFailed
 
 ADDRESS_CLASS = "mimsGroupAddress"
@@ -37,7 +37,7 @@ _PAGE = 500
 class GroupAddresses:
     """Give groups their addresses: in the same add that makes the group, or afterwards."""
 
-    def __init__(self, directory: Directory, suffix: str, rules: AddressRules) -> None:
+    def __init__(self, directory: LdapClient, suffix: str, rules: AddressRules) -> None:
         self.directory = directory
         self.suffix = suffix
         self.rules = rules

@@ -11,7 +11,7 @@ from bridge.core import group_address
 from bridge.core.group_address import AddressRules
 from bridge.core.people import Group, GroupKind
 from bridge.directory import controls, dn, mapping
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.controls import SortKey
 from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.search import SortedPager
@@ -22,7 +22,7 @@ PERMISSIVE_MODIFY = ("1.2.840.113556.1.4.1413", False, None)
 GROUP_CLASSES = ["top", "groupOfNames", "mimsGroup"]
 
 
-class GroupsDirectory:
+class GroupStore:
     """Create groups and change their members; the memberof overlay updates people.
 
     Every group is made with its e-mail address in the same add (see group_addresses.py); a
@@ -31,7 +31,7 @@ class GroupsDirectory:
 
     def __init__(
         self,
-        directory: Directory,
+        directory: LdapClient,
         suffix: str,
         pager: SortedPager | None = None,
         address_rules: AddressRules = group_address.DEFAULT_RULES,

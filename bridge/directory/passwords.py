@@ -20,7 +20,7 @@ from bridge.core import passwords
 from bridge.core.people import Person
 from bridge.core.policy_book import PolicyBook
 from bridge.directory import dn, mapping, ppolicy
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.errors import raise_for_password_result
 from bridge.errors import NameTaken
 
@@ -65,10 +65,10 @@ def policy_attributes(policy: passwords.Policy) -> dict[str, list[str]]:
     }
 
 
-class PasswordsDirectory:
+class CredentialStore:
     """Write policies, set and reset passwords, unlock accounts, and check sign-ins."""
 
-    def __init__(self, directory: Directory, suffix: str, book: PolicyBook) -> None:
+    def __init__(self, directory: LdapClient, suffix: str, book: PolicyBook) -> None:
         self.directory = directory
         self.suffix = suffix
         self.book = book
@@ -168,7 +168,7 @@ class PasswordsDirectory:
 
 
 def write_password(
-    directory: Directory,
+    directory: LdapClient,
     entry: str,
     changes: dict[str, list[tuple[str, list[str]]]],
     controls: list[Any] | None = None,

@@ -1,6 +1,6 @@
 """Writing people: create with an atomic login-ID allocation, change, move, delete.
 
-Reads are in people_read.py (PeopleReader), which the writer extends.
+Reads are in people_read.py (PeopleReadStore), which the writer extends.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from bridge.core.people import (
 )
 from bridge.core.policy_book import PolicyBook
 from bridge.directory import controls, dn, mapping
-from bridge.directory.connection import Directory
-from bridge.directory.groups import GroupsDirectory
+from bridge.directory.client import LdapClient
+from bridge.directory.groups import GroupStore
 from bridge.directory.passwords import write_password
-from bridge.directory.people_read import PeopleReader
+from bridge.directory.people_read import PeopleReadStore
 from bridge.errors import InvalidValue, NameTaken, PreconditionFailed
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
@@ -46,12 +46,12 @@ class Draft:
     login_id: LoginId | None
 
 
-class PeopleDirectory(PeopleReader):
-    """Read and write people; with PeopleReader, the only place that knows how one is stored."""
+class PeopleStore(PeopleReadStore):
+    """Read and write people; with PeopleReadStore, the only place that knows how one is stored."""
 
     def __init__(
         self,
-        directory: Directory,
+        directory: LdapClient,
         suffix: str,
         domains: Mapping[Role, str],
         rules: NamingRules = naming.DEFAULT_RULES,
@@ -63,7 +63,7 @@ class PeopleDirectory(PeopleReader):
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
         self.rules = rules
-        self.groups = GroupsDirectory(directory, suffix, self.pager, address_rules)
+        self.groups = GroupStore(directory, suffix, self.pager, address_rules)
 
     # -- create --------------------------------------------------------------------------------
 

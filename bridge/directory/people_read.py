@@ -14,21 +14,21 @@ from ldap3 import BASE, SUBTREE, Connection
 from bridge.core.naming import LoginId
 from bridge.core.people import Person
 from bridge.directory import dn, mapping
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.controls import SortKey
 from bridge.directory.quick_read import QuickReader
 from bridge.directory.search import SortedPager
 from bridge.errors import NotFound
 
 
-class PeopleReader:
+class PeopleReadStore:
     """Find and read people; knows how a person is stored, changes nothing."""
 
-    def __init__(self, directory: Directory, suffix: str) -> None:
+    def __init__(self, directory: LdapClient, suffix: str) -> None:
         self.directory = directory
         self.suffix = suffix
         self.pager = SortedPager(directory)
-        self.quick = QuickReader(directory.target)
+        self.quick = QuickReader(directory.settings)
         directory.on_close(self.quick.close)
 
     # -- read ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import ldap
 from ldap.controls import RequestControl, ResponseControl
 
-from bridge.directory.connection import Target
+from bridge.directory.client import ClientSettings
 from bridge.directory.controls import DEREF, Control
 from bridge.directory.errors import DirectoryError
 from bridge.errors import DirectoryUnavailable, NotFound
@@ -31,8 +31,8 @@ _GONE = (ldap.SERVER_DOWN, ldap.CONNECT_ERROR, ldap.TIMEOUT, ldap.UNAVAILABLE, l
 class QuickReader:
     """One python-ldap connection per thread, bound as the bridge, for subtree reads."""
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
         self._local = threading.local()
 
     def search(
@@ -96,7 +96,7 @@ class QuickReader:
 
     def _open(self) -> Any:
         """Bind to the first URL in order that answers, as the ldap3 connections do."""
-        *others, last = self.target.urls
+        *others, last = self.settings.urls
         for url in others:
             try:
                 return self._bind(url)
@@ -111,9 +111,9 @@ class QuickReader:
         connection = ldap.initialize(url)
         connection.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
         connection.set_option(ldap.OPT_REFERRALS, 0)
-        connection.set_option(ldap.OPT_NETWORK_TIMEOUT, self.target.connect_timeout)
-        connection.set_option(ldap.OPT_TIMEOUT, self.target.operation_timeout)
-        connection.simple_bind_s(self.target.bind_dn, self.target.password)
+        connection.set_option(ldap.OPT_NETWORK_TIMEOUT, self.settings.connect_timeout)
+        connection.set_option(ldap.OPT_TIMEOUT, self.settings.operation_timeout)
+        connection.simple_bind_s(self.settings.bind_dn, self.settings.password)
         return connection
 
 

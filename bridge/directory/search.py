@@ -27,7 +27,7 @@ from typing import Any
 from ldap3 import SUBTREE, Connection
 
 from bridge.directory import controls
-from bridge.directory.connection import Directory, close_connection, forget_response
+from bridge.directory.client import LdapClient, close_connection, forget_response
 from bridge.directory.controls import SortKey
 from bridge.directory.errors import DirectoryError, translated
 from bridge.errors import DirectoryUnavailable
@@ -59,7 +59,7 @@ class _Sorting:
 class SortedPager:
     """Serve pages of sorted results from slapd, reusing sort contexts for later pages."""
 
-    def __init__(self, directory: Directory, context_seconds: float = CONTEXT_SECONDS) -> None:
+    def __init__(self, directory: LdapClient, context_seconds: float = CONTEXT_SECONDS) -> None:
         self.directory = directory
         self.context_seconds = context_seconds
         self._local = threading.local()

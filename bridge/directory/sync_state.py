@@ -17,7 +17,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from bridge.core.sync import Change, DeadLetter, TargetStatus
 from bridge.directory import dn
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.feed import FEED_FILTER
 from bridge.directory.mapping import generalized_time, to_generalized_time
 from bridge.errors import NameTaken, NotFound
@@ -41,10 +41,10 @@ _CSN = re.compile(r"\d{14}(?:\.\d+)?Z#[0-9a-f]{6}#[0-9a-f]{3}#[0-9a-f]{6}")
 _MAX_TEXT = 1000
 
 
-class SyncStateDirectory:
+class SyncStateStore:
     """Read and write one target's sync entry and dead letters as the bridge's account."""
 
-    def __init__(self, directory: Directory, suffix: str, target: str) -> None:
+    def __init__(self, directory: LdapClient, suffix: str, target: str) -> None:
         self.directory = directory
         self.suffix = suffix
         self.target = target

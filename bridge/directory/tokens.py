@@ -11,17 +11,17 @@ from ldap3 import LEVEL, Connection
 
 from bridge.core.tokens import SCOPES, Scope, TokenInfo
 from bridge.directory import dn
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.mapping import generalized_time
 from bridge.errors import AlreadyExists, NameTaken, NotFound
 
 TOKEN_READ = ["cn", "mimsTokenScope", "description", "createTimestamp"]
 
 
-class TokensDirectory:
+class TokenStore:
     """Store, list, find and revoke API tokens by their hash."""
 
-    def __init__(self, directory: Directory, suffix: str) -> None:
+    def __init__(self, directory: LdapClient, suffix: str) -> None:
         self.directory = directory
         self.suffix = suffix
 

@@ -15,10 +15,10 @@ from bridge.config import Config, SyncTargetConfig
 from bridge.core.delivery import Delivery, Stopped
 from bridge.core.pacing import Backoff
 from bridge.core.sync import Change, DeadLetter, Kind, Refused, Target, TargetReset, Unavailable
-from bridge.directory import target as directory_target
-from bridge.directory.connection import Directory
+from bridge.directory import settings as directory_settings
+from bridge.directory.client import LdapClient
 from bridge.directory.feed import Feed, Handler
-from bridge.directory.sync_state import SyncStateDirectory
+from bridge.directory.sync_state import SyncStateStore
 from bridge.errors import ConfigError, DirectoryUnavailable, NotFound
 from bridge.provisioning.auth import Credentials
 from bridge.provisioning.entra_target import EntraTarget
@@ -53,7 +53,7 @@ class Runner(Handler):
         self,
         config: Config,
         name: str,
-        directory: Directory,
+        directory: LdapClient,
         *,
         stop: threading.Event | None = None,
         report: Callable[[str], None] = lambda _: None,
@@ -66,11 +66,13 @@ class Runner(Handler):
         self.stop = stop or threading.Event()
         self.report = report
         self.target: Target = target or build_target(name, settings)
-        self.state = SyncStateDirectory(directory, config.directory.suffix, name)
+        self.state = SyncStateStore(directory, config.directory.suffix, name)
         self.state.ensure()
         self.max_attempts: int | None = None
         self.delivery = self._delivery()
-        self.feed = Feed(directory_target.target(config), settings.attributes.values(), self.stop)
+        self.feed = Feed(
+            directory_settings.client_settings(config), settings.attributes.values(), self.stop
+        )
         self.resets = 0
         self._last_cookie: str | None = None
         self._progress_at = time.monotonic()

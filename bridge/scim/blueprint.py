@@ -14,9 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 import bridge.services
 from bridge.config import Config
-from bridge.directory.groups import GroupsDirectory
-from bridge.directory.people import PeopleDirectory
-from bridge.directory.tokens import TokensDirectory
+from bridge.directory.groups import GroupStore
+from bridge.directory.people import PeopleStore
+from bridge.directory.tokens import TokenStore
 from bridge.errors import BridgeError
 from bridge.scim.auth import TokenChecker
 from bridge.scim.errors import (
@@ -38,8 +38,8 @@ class Services:
     """What the SCIM views work with: the directory's people, groups and tokens."""
 
     config: Config
-    people: PeopleDirectory
-    groups: GroupsDirectory
+    people: PeopleStore
+    groups: GroupStore
     tokens: TokenChecker
 
 
@@ -48,7 +48,7 @@ def init_app(app: Flask, config: Config, shared: bridge.services.Services) -> No
     from bridge.scim import bulk, discovery, groups, users  # noqa: F401  (routes attach)
 
     people = shared.people  # with the password policies: SCIM passwords are checked like all
-    tokens = TokensDirectory(shared.directory, config.directory.suffix)
+    tokens = TokenStore(shared.directory, config.directory.suffix)
     app.extensions["mims.scim"] = Services(config, people, people.groups, TokenChecker(tokens.find))
     app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, _http_error)

@@ -9,7 +9,7 @@ import pytest
 
 from bridge.core.challenges import FAST_PARAMS, hash_answer
 from bridge.core.people import NewPerson, Person
-from bridge.directory.answers import AnswersDirectory, StaleToken
+from bridge.directory.answers import AnswerStore, StaleToken
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
@@ -26,11 +26,11 @@ def mary(services: Services) -> Person:
 
 
 @pytest.fixture
-def answers(services: Services) -> AnswersDirectory:
+def answers(services: Services) -> AnswerStore:
     return services.answers
 
 
-def test_a_person_without_answers_has_none(answers: AnswersDirectory, mary: Person) -> None:
+def test_a_person_without_answers_has_none(answers: AnswerStore, mary: Person) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
     assert (state.stored, state.answers_set, state.attempts.failures) == ((), False, 0)
@@ -38,7 +38,7 @@ def test_a_person_without_answers_has_none(answers: AnswersDirectory, mary: Pers
 
 
 def test_answers_are_stored_hashed_and_readable_by_the_bridge_only(
-    answers: AnswersDirectory, mary: Person, admin: ldap3.Connection, slapd: ManagedSlapd
+    answers: AnswerStore, mary: Person, admin: ldap3.Connection, slapd: ManagedSlapd
 ) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
@@ -58,7 +58,7 @@ def test_answers_are_stored_hashed_and_readable_by_the_bridge_only(
         assert not person.response[0]["raw_attributes"].get("mimsChallengeAnswer")
 
 
-def test_failures_count_up_and_close_sspr(answers: AnswersDirectory, mary: Person) -> None:
+def test_failures_count_up_and_close_sspr(answers: AnswerStore, mary: Person) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
     for expected in (1, 2):
@@ -71,7 +71,7 @@ def test_failures_count_up_and_close_sspr(answers: AnswersDirectory, mary: Perso
 
 
 def test_concurrent_failures_are_never_lost(
-    answers: AnswersDirectory, mary: Person, services: Services
+    answers: AnswerStore, mary: Person, services: Services
 ) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
@@ -89,9 +89,7 @@ def test_concurrent_failures_are_never_lost(
     assert answers.get(state.dn).attempts.failures == 20
 
 
-def test_admin_reset_reopens_sspr(
-    answers: AnswersDirectory, mary: Person, services: Services
-) -> None:
+def test_admin_reset_reopens_sspr(answers: AnswerStore, mary: Person, services: Services) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
     for _ in range(3):
@@ -102,7 +100,7 @@ def test_admin_reset_reopens_sspr(
 
 
 def test_a_password_write_works_once_per_version(
-    answers: AnswersDirectory, mary: Person, services: Services
+    answers: AnswerStore, mary: Person, services: Services
 ) -> None:
     services.passwords.reset(mary, "test")
     state = answers.find(mary.login_id)
@@ -116,7 +114,7 @@ def test_a_password_write_works_once_per_version(
 
 
 def test_slapd_refuses_a_reused_password_on_a_single_use_write(
-    answers: AnswersDirectory, mary: Person
+    answers: AnswerStore, mary: Person
 ) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
@@ -125,7 +123,7 @@ def test_slapd_refuses_a_reused_password_on_a_single_use_write(
     assert error.value.failures[0][0] == "in_history"
 
 
-def test_must_set_answers_flag(answers: AnswersDirectory, mary: Person) -> None:
+def test_must_set_answers_flag(answers: AnswerStore, mary: Person) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
     answers.set_answers(state.dn, [hash_answer("favourite_city", "Paris", FAST_PARAMS)])
@@ -134,7 +132,7 @@ def test_must_set_answers_flag(answers: AnswersDirectory, mary: Person) -> None:
     assert after.must_set_answers and not after.answers_set
 
 
-def test_unknown_login_has_no_state(answers: AnswersDirectory) -> None:
+def test_unknown_login_has_no_state(answers: AnswerStore) -> None:
     from bridge.core.naming import LoginId
 
     assert answers.find(LoginId.parse("nobody@students.edu.sg")) is None

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from bridge.config import Config
 from bridge.core.people import NewPerson
-from bridge.directory.connection import Directory
-from bridge.directory.people import PeopleDirectory
-from bridge.directory.target import target
+from bridge.directory.client import LdapClient
+from bridge.directory.people import PeopleStore
+from bridge.directory.settings import client_settings
 from tests.conftest import make_config
 
 PROCESSES = 8
@@ -19,8 +19,8 @@ EACH = 5
 def _create(args: tuple[str, int, int, multiprocessing.synchronize.Barrier]) -> list[str]:
     data_dir, port, worker, barrier = args
     config = make_config(Path(data_dir), port=port)
-    people = PeopleDirectory(
-        Directory(target(config)), config.directory.suffix, config.naming.domains
+    people = PeopleStore(
+        LdapClient(client_settings(config)), config.directory.suffix, config.naming.domains
     )
     barrier.wait()  # everybody starts together
     made = []
@@ -31,7 +31,7 @@ def _create(args: tuple[str, int, int, multiprocessing.synchronize.Barrier]) -> 
 
 
 def test_eight_processes_creating_the_same_name_get_distinct_ids(
-    config: Config, directory: Directory
+    config: Config, directory: LdapClient
 ) -> None:
     port = config.slapd.port
     context = multiprocessing.get_context("spawn")

@@ -8,13 +8,13 @@ import threading
 import pytest
 
 from bridge.config import Config
-from bridge.directory.connection import Directory, Target
+from bridge.directory.client import ClientSettings, LdapClient
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import DirectoryUnavailable
 
 
-def target(slapd: ManagedSlapd, *urls: str, timeout: float = 2.0) -> Target:
-    return Target(
+def target(slapd: ManagedSlapd, *urls: str, timeout: float = 2.0) -> ClientSettings:
+    return ClientSettings(
         urls=urls,
         bind_dn=slapd.service_dn,
         password=slapd.service_password(),
@@ -26,14 +26,14 @@ def target(slapd: ManagedSlapd, *urls: str, timeout: float = 2.0) -> Target:
 
 def test_the_first_url_that_answers_is_used(slapd: ManagedSlapd) -> None:
     dead = f"ldap://127.0.0.1:{free_port()}"
-    directory = Directory(target(slapd, dead, str(slapd.ldap_url())))
+    directory = LdapClient(target(slapd, dead, str(slapd.ldap_url())))
     directory.ping()
     assert directory.connection().server.port == int(str(slapd.ldap_url()).rsplit(":", 1)[1])
     directory.close()
 
 
 def test_no_url_answering_is_directory_unavailable(slapd: ManagedSlapd) -> None:
-    directory = Directory(
+    directory = LdapClient(
         target(slapd, f"ldap://127.0.0.1:{free_port()}", f"ldap://127.0.0.1:{free_port()}")
     )
     with pytest.raises(DirectoryUnavailable):
@@ -45,13 +45,13 @@ def test_a_server_that_never_answers_times_out(slapd: ManagedSlapd) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
-        directory = Directory(target(slapd, url, timeout=1))
+        directory = LdapClient(target(slapd, url, timeout=1))
         with pytest.raises(DirectoryUnavailable):
             directory.ping()
 
 
 def test_each_thread_has_its_own_connection(config: Config, slapd: ManagedSlapd) -> None:
-    directory = Directory(target(slapd, slapd.ldapi_url))
+    directory = LdapClient(target(slapd, slapd.ldapi_url))
     seen: list[int] = []
     together = threading.Barrier(4)
 

@@ -8,7 +8,7 @@ import ldap3
 import pytest
 
 from bridge.core.query import ALL, NOTHING, And, Compare, InvalidFilter, Not, Or, Present, Query
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.filters import MATCH_ALL, MATCH_NONE, to_ldap
 from bridge.scim.filters import parse_filter
 from tests.conftest import SUFFIX
@@ -278,7 +278,7 @@ PEOPLE = [
 
 
 @pytest.fixture
-def people(admin: ldap3.Connection, directory: Directory) -> dict[str, str]:
+def people(admin: ldap3.Connection, directory: LdapClient) -> dict[str, str]:
     """Add three students; return uid -> entryUUID. `directory` empties the subtree after."""
     ids = {}
     for uid, attributes in PEOPLE:

@@ -7,7 +7,7 @@ import pytest
 
 from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson
-from bridge.directory.people import PeopleDirectory
+from bridge.directory.people import PeopleStore
 from bridge.errors import AlreadyExists, InvalidValue, NotFound
 from bridge.services import Services
 from tests.conftest import SUFFIX
@@ -17,7 +17,7 @@ GROUPS = f"ou=groups,{SUFFIX}"
 
 
 @pytest.fixture
-def people(services: Services) -> PeopleDirectory:
+def people(services: Services) -> PeopleStore:
     return services.people
 
 
@@ -26,7 +26,7 @@ def student(name: str, external_id: str, **fields: str) -> NewPerson:
     return NewPerson(full_name=name, role="student", external_id=external_id, **values)
 
 
-def test_create_derives_the_login_id_from_the_name(people: PeopleDirectory, admin) -> None:
+def test_create_derives_the_login_id_from_the_name(people: PeopleStore, admin) -> None:
     person = people.create(student("Muhammad Ali Bin Muhammad Raihan", "T1"))
     assert str(person.login_id) == "muhammad_ali_muhammad_raihan@students.edu.sg"
     admin.search(STUDENTS, "(uid=muhammad_ali_muhammad_raihan)", attributes=["mail", "entryUUID"])
@@ -34,7 +34,7 @@ def test_create_derives_the_login_id_from_the_name(people: PeopleDirectory, admi
     assert admin.entries[0].entryUUID.value == person.id
 
 
-def test_namesakes_get_suffixes_in_order_of_creation(people: PeopleDirectory) -> None:
+def test_namesakes_get_suffixes_in_order_of_creation(people: PeopleStore) -> None:
     ids = [str(people.create(student("Jon Tan", f"T{i}")).login_id) for i in range(4)]
     assert ids == [
         "jon_tan@students.edu.sg",
@@ -45,7 +45,7 @@ def test_namesakes_get_suffixes_in_order_of_creation(people: PeopleDirectory) ->
 
 
 def test_a_deleted_namesake_id_is_not_handed_out_again_past_the_highest(
-    people: PeopleDirectory,
+    people: PeopleStore,
 ) -> None:
     first, second, third = (people.create(student("Mary Tan", f"T{i}")) for i in range(3))
     people.delete(second.id)
@@ -53,7 +53,7 @@ def test_a_deleted_namesake_id_is_not_handed_out_again_past_the_highest(
     assert str(fourth.login_id) == "mary_tan_3@students.edu.sg"
 
 
-def test_roles_have_their_own_domain(people: PeopleDirectory) -> None:
+def test_roles_have_their_own_domain(people: PeopleStore) -> None:
     staff = people.create(NewPerson(full_name="Mary Tan", role="staff", external_id="F1"))
     hq = people.create(NewPerson(full_name="Mary Tan", role="hq", external_id="H1"))
     assert (str(staff.login_id), str(hq.login_id)) == (
@@ -62,7 +62,7 @@ def test_roles_have_their_own_domain(people: PeopleDirectory) -> None:
     )
 
 
-def test_a_chosen_login_id_is_kept_and_checked(people: PeopleDirectory) -> None:
+def test_a_chosen_login_id_is_kept_and_checked(people: PeopleStore) -> None:
     chosen = LoginId.parse("mary.tan.2014@students.edu.sg")
     person = people.create(
         NewPerson(full_name="Mary Tan", role="student", login_id=chosen, external_id="A")
@@ -82,14 +82,14 @@ def test_a_chosen_login_id_is_kept_and_checked(people: PeopleDirectory) -> None:
         )
 
 
-def test_an_external_id_names_one_person(people: PeopleDirectory) -> None:
+def test_an_external_id_names_one_person(people: PeopleStore) -> None:
     people.create(student("Mary Tan", "SAME"))
     with pytest.raises(AlreadyExists):
         people.create(student("Mary Lim", "SAME"))
     assert [p.full_name for _, p in people.find_external(["SAME"]).values()] == ["Mary Tan"]
 
 
-def test_school_level_and_class_groups_and_member_of(people: PeopleDirectory, admin) -> None:
+def test_school_level_and_class_groups_and_member_of(people: PeopleStore, admin) -> None:
     person = people.create(student("Mary Tan", "T1"))
     assert person.groups == (
         "Clementi Primary School",
@@ -102,7 +102,7 @@ def test_school_level_and_class_groups_and_member_of(people: PeopleDirectory, ad
     assert "groupOfNames" in admin.entries[0].objectClass.values
 
 
-def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleDirectory) -> None:
+def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleStore) -> None:
     person = people.create(student("Mary Tan", "T1"))
     moved = people.update(
         person.id, {"school": "Bedok Secondary School", "level": "S1", "class_name": "1B"}
@@ -117,7 +117,7 @@ def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleDirectory)
     assert old.member_ids == ()  # empty but kept: the zero-length DN placeholder
 
 
-def test_a_name_change_keeps_the_login_id_unless_asked(people: PeopleDirectory) -> None:
+def test_a_name_change_keeps_the_login_id_unless_asked(people: PeopleStore) -> None:
     person = people.create(student("Mary Tan", "T1"))
     renamed = people.update(person.id, {"full_name": "Mary Lim", "family_name": "Lim"})
     assert (renamed.full_name, renamed.login_id) == ("Mary Lim", person.login_id)
@@ -126,7 +126,7 @@ def test_a_name_change_keeps_the_login_id_unless_asked(people: PeopleDirectory) 
     assert asked.groups == person.groups  # refint followed the rename
 
 
-def test_a_role_change_moves_the_entry_and_keeps_its_id(people: PeopleDirectory) -> None:
+def test_a_role_change_moves_the_entry_and_keeps_its_id(people: PeopleStore) -> None:
     person = people.create(student("Mary Tan", "T1"))
     staff = people.change_role(person.id, "staff")
     assert (staff.id, staff.role, str(staff.login_id)) == (
@@ -136,7 +136,7 @@ def test_a_role_change_moves_the_entry_and_keeps_its_id(people: PeopleDirectory)
     )
 
 
-def test_delete_removes_the_person_and_their_memberships(people: PeopleDirectory) -> None:
+def test_delete_removes_the_person_and_their_memberships(people: PeopleStore) -> None:
     person = people.create(student("Mary Tan", "T1"))
     people.delete(person.id)
     with pytest.raises(NotFound):
@@ -144,7 +144,7 @@ def test_delete_removes_the_person_and_their_memberships(people: PeopleDirectory
     assert people.groups.get_by_name("Clementi Primary School").member_ids == ()
 
 
-def test_iter_people_filters_by_school_and_level(people: PeopleDirectory) -> None:
+def test_iter_people_filters_by_school_and_level(people: PeopleStore) -> None:
     people.create(student("Mary Tan", "T1"))
     people.create(student("Jon Lim", "T2", level="P5", class_name="5A"))
     people.create(student("Ali Bin Osman", "T3", school="Bedok Primary School"))
@@ -158,9 +158,7 @@ HOSTILE = ["*)(uid=*", "a,b=c", "\\", "x)(|(objectClass=*", "#lead", " trail ", 
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_hostile_values_are_stored_as_text_never_as_syntax(
-    people: PeopleDirectory, value: str
-) -> None:
+def test_hostile_values_are_stored_as_text_never_as_syntax(people: PeopleStore, value: str) -> None:
     name = f"Mary {value}"
     person = people.create(student(name, value, school=value, level=value, class_name=value))
     assert person.full_name == " ".join(name.split()) or person.full_name == name
@@ -181,7 +179,7 @@ def test_hostile_values_are_stored_as_text_never_as_syntax(
     ],
 )
 def test_unusable_values_are_refused_and_nothing_is_written(
-    people: PeopleDirectory, fields: dict[str, str], message: str, admin
+    people: PeopleStore, fields: dict[str, str], message: str, admin
 ) -> None:
     values = {"full_name": "Mary Tan", "role": "student", "external_id": "X"} | fields
     with pytest.raises(InvalidValue, match=message):
@@ -190,7 +188,7 @@ def test_unusable_values_are_refused_and_nothing_is_written(
     assert admin.entries == []
 
 
-def test_an_unknown_id_is_not_found(people: PeopleDirectory) -> None:
+def test_an_unknown_id_is_not_found(people: PeopleStore) -> None:
     with pytest.raises(NotFound):
         people.get("00000000-0000-0000-0000-000000000000")
     with pytest.raises(NotFound):

@@ -7,16 +7,16 @@ import pytest
 from bridge.config import Config
 from bridge.core.people import NewPerson
 from bridge.directory import search
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.controls import SortKey
-from bridge.directory.people import PeopleDirectory
+from bridge.directory.people import PeopleStore
 
 UID = [SortKey("uid", "caseIgnoreOrderingMatch")]
 
 
 @pytest.fixture
-def people(directory: Directory, config: Config) -> PeopleDirectory:
-    found = PeopleDirectory(directory, config.directory.suffix, config.naming.domains)
+def people(directory: LdapClient, config: Config) -> PeopleStore:
+    found = PeopleStore(directory, config.directory.suffix, config.naming.domains)
     for name in ("Gil Ong", "Ada Lim", "Fox Tan", "Bea Koh", "Eli Ng", "Cy Ho", "Di Yeo"):
         found.create(NewPerson(full_name=name, role="student"))
     return found
@@ -26,7 +26,7 @@ def ids(page: list) -> list[str]:  # type: ignore[type-arg]
     return [person.login_id.local for person in page]
 
 
-def test_pages_walk_the_sorted_result_and_reuse_one_sort(people: PeopleDirectory) -> None:
+def test_pages_walk_the_sorted_result_and_reuse_one_sort(people: PeopleStore) -> None:
     walked = []
     for start in (1, 3, 5, 7):
         total, page = people.search("(objectClass=*)", UID, start, 2)
@@ -37,7 +37,7 @@ def test_pages_walk_the_sorted_result_and_reuse_one_sort(people: PeopleDirectory
     assert sorting.made == 1 and len(sorting.contexts) == 1  # one sort served every page
 
 
-def test_another_filter_or_order_gets_its_own_sort(people: PeopleDirectory) -> None:
+def test_another_filter_or_order_gets_its_own_sort(people: PeopleStore) -> None:
     people.search("(objectClass=*)", UID, 1, 2)
     total, page = people.search("(uid=*o*)", UID, 2, 2)
     assert (total, ids(page)) == (5, ["cy_ho", "di_yeo"])  # bea_koh cy_ho di_yeo fox_tan gil_ong
@@ -46,7 +46,7 @@ def test_another_filter_or_order_gets_its_own_sort(people: PeopleDirectory) -> N
 
 
 def test_a_new_walk_sees_new_people_and_connections_are_recycled(
-    people: PeopleDirectory, monkeypatch: pytest.MonkeyPatch
+    people: PeopleStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert people.search("(objectClass=*)", UID, 1, 2)[0] == 7
     people.create(NewPerson(full_name="Hal Lee", role="student"))
@@ -58,7 +58,7 @@ def test_a_new_walk_sees_new_people_and_connections_are_recycled(
     assert first.closed
 
 
-def test_past_the_end_and_count_zero(people: PeopleDirectory) -> None:
+def test_past_the_end_and_count_zero(people: PeopleStore) -> None:
     assert people.search("(objectClass=*)", UID, 50, 5) == (7, [])
     assert people.search("(objectClass=*)", UID, 1, 0) == (7, [])
     assert people.search("(uid=nobody)", UID, 1, 5) == (0, [])

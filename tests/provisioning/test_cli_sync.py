@@ -10,7 +10,7 @@ import pytest
 
 from bench.peer_server import PeerServer
 from bridge.config import Config
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd, free_port
 from tests.conftest import SUFFIX, admin_connection
 from tests.provisioning.conftest import TARGET, TOKEN_ENV, clear_sync_state, peer_users
@@ -20,7 +20,7 @@ STUDENTS = f"ou=students,ou=people,{SUFFIX}"
 
 
 @pytest.fixture
-def env(config: Config, directory: Directory, slapd: ManagedSlapd, tmp_path: Path):
+def env(config: Config, directory: LdapClient, slapd: ManagedSlapd, tmp_path: Path):
     """Point `mims` at the session's slapd and a config file with one target, ``peer``."""
     variables = {
         "MIMS_DATA_DIR": str(config.slapd.data_dir),

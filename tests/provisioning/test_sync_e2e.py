@@ -21,9 +21,9 @@ from flask.testing import FlaskClient
 from bench.peer_server import PeerServer
 from bridge.config import Config
 from bridge.core.tokens import new_token, token_hash
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
-from bridge.directory.tokens import TokensDirectory
+from bridge.directory.tokens import TokenStore
 from tests.conftest import SUFFIX, admin_connection
 from tests.provisioning.conftest import REPO, TARGET, TOKEN_ENV, peer_users, wait_until
 from tests.scim.conftest import USER, Scim
@@ -73,8 +73,8 @@ class SyncProcess:
 
 
 @pytest.fixture
-def scim(client: FlaskClient, directory: Directory, config: Config) -> Iterator[Scim]:
-    store = TokensDirectory(directory, config.directory.suffix)
+def scim(client: FlaskClient, directory: LdapClient, config: Config) -> Iterator[Scim]:
+    store = TokenStore(directory, config.directory.suffix)
     secret = new_token()
     store.create("sync-e2e", token_hash(secret), ("scim:write",))
     yield Scim(client, secret)

@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from bench.peer_server import PeerServer
 from bridge.config import Config
 from bridge.core.tokens import new_token, token_hash
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
-from bridge.directory.sync_state import SyncStateDirectory
-from bridge.directory.tokens import TokensDirectory
+from bridge.directory.sync_state import SyncStateStore
+from bridge.directory.tokens import TokenStore
 from bridge.provisioning.runner import Runner, retry_dead_letters
 from tests.conftest import SUFFIX, admin_connection
 from tests.provisioning.conftest import TARGET, peer_user, peer_users, wait_until
@@ -23,8 +23,8 @@ from tests.scim.conftest import GROUP, USER, Scim
 
 
 @pytest.fixture
-def scim(client: FlaskClient, directory: Directory, config: Config) -> Iterator[Scim]:
-    store = TokensDirectory(directory, config.directory.suffix)
+def scim(client: FlaskClient, directory: LdapClient, config: Config) -> Iterator[Scim]:
+    store = TokenStore(directory, config.directory.suffix)
     secret = new_token()
     store.create("sync-tests", token_hash(secret), ("scim:write",))
     yield Scim(client, secret)
@@ -37,14 +37,14 @@ def person(scim: Scim, name: str, **fields: object) -> dict[str, object]:
     return response.json  # type: ignore[no-any-return]
 
 
-def run_once(config: Config, directory: Directory) -> Runner:
+def run_once(config: Config, directory: LdapClient) -> Runner:
     runner = Runner(config, TARGET, directory)
     runner.run(once=True)
     return runner
 
 
 def test_people_arrive_then_renames_deactivations_and_deletes_follow(
-    sync_config: Config, directory: Directory, scim: Scim, empty_peer: PeerServer
+    sync_config: Config, directory: LdapClient, scim: Scim, empty_peer: PeerServer
 ) -> None:
     mary = person(scim, "Mary Tan")
     ali = person(scim, "Ali Hassan")
@@ -77,7 +77,7 @@ def test_people_arrive_then_renames_deactivations_and_deletes_follow(
     )
     assert disabled.status_code == 200
     assert scim.delete(f"/Users/{gone['id']}").status_code == 204
-    state = SyncStateDirectory(directory, SUFFIX, TARGET)
+    state = SyncStateStore(directory, SUFFIX, TARGET)
     waiting = state.status()
     assert waiting.pending == 2  # Mary and Ali changed; a deleted entry is not counted
     assert waiting.oldest_pending is not None
@@ -90,7 +90,7 @@ def test_people_arrive_then_renames_deactivations_and_deletes_follow(
 
 
 def test_groups_carry_their_members_as_the_targets_ids(
-    sync_config: Config, directory: Directory, scim: Scim, empty_peer: PeerServer
+    sync_config: Config, directory: LdapClient, scim: Scim, empty_peer: PeerServer
 ) -> None:
     mary = person(scim, "Mary Tan")
     ali = person(scim, "Ali Hassan")
@@ -119,7 +119,7 @@ def test_groups_carry_their_members_as_the_targets_ids(
 
 
 def test_a_refused_change_is_a_dead_letter_until_a_retry_succeeds(
-    sync_config: Config, directory: Directory, slapd: ManagedSlapd, empty_peer: PeerServer
+    sync_config: Config, directory: LdapClient, slapd: ManagedSlapd, empty_peer: PeerServer
 ) -> None:
     # The peer refuses a userName it already holds for another externalId... we make one
     # by sending a person whose mapped userName is empty: scim2-server answers 400.
@@ -139,7 +139,7 @@ def test_a_refused_change_is_a_dead_letter_until_a_retry_succeeds(
         )
     runner = run_once(config, directory)
     assert runner.delivery.refused == 1
-    state = SyncStateDirectory(directory, SUFFIX, TARGET)
+    state = SyncStateStore(directory, SUFFIX, TARGET)
     (letter,) = state.dead_letters()
     assert letter.kind == "person:present"
     assert "400" in letter.reason
@@ -156,7 +156,7 @@ def test_a_refused_change_is_a_dead_letter_until_a_retry_succeeds(
 
 
 def test_a_target_that_restarted_empty_gets_everything_again(
-    sync_config: Config, directory: Directory, scim: Scim, empty_peer: PeerServer
+    sync_config: Config, directory: LdapClient, scim: Scim, empty_peer: PeerServer
 ) -> None:
     people = [person(scim, f"Pupil {name}") for name in ("Ann", "Ben", "Cai")]
     run_once(sync_config, directory)
@@ -170,7 +170,7 @@ def test_a_target_that_restarted_empty_gets_everything_again(
 
 
 def test_the_persistent_feed_delivers_a_change_as_it_happens(
-    sync_config: Config, directory: Directory, scim: Scim, empty_peer: PeerServer
+    sync_config: Config, directory: LdapClient, scim: Scim, empty_peer: PeerServer
 ) -> None:
     stop = threading.Event()
     runner = Runner(sync_config, TARGET, directory, stop=stop)
@@ -190,7 +190,7 @@ def test_the_persistent_feed_delivers_a_change_as_it_happens(
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
-    assert SyncStateDirectory(directory, SUFFIX, TARGET).cookie() is not None
+    assert SyncStateStore(directory, SUFFIX, TARGET).cookie() is not None
 
 
 def _settings(config: Config) -> dict[str, object]:
@@ -199,7 +199,7 @@ def _settings(config: Config) -> dict[str, object]:
 
 
 def test_a_present_phase_deactivates_what_the_directory_no_longer_has(
-    sync_config: Config, directory: Directory, scim: Scim, empty_peer: PeerServer
+    sync_config: Config, directory: LdapClient, scim: Scim, empty_peer: PeerServer
 ) -> None:
     kept = person(scim, "Mary Tan")
     gone = person(scim, "Ali Hassan")
@@ -209,7 +209,7 @@ def test_a_present_phase_deactivates_what_the_directory_no_longer_has(
     # A refresh without a cookie (after a reset, or a first run against a target that holds
     # people) names every entry there, not what was deleted: the runner reconciles. A cookie
     # older than slapd's session log gets a present phase, reconciled the same way.
-    state = SyncStateDirectory(directory, SUFFIX, TARGET)
+    state = SyncStateStore(directory, SUFFIX, TARGET)
     state.save_cookie(None, 0)
     assert scim.delete(f"/Users/{gone['id']}").status_code == 204
     run_once(sync_config, directory)

@@ -11,8 +11,8 @@ from werkzeug.test import TestResponse
 
 from bridge.config import Config
 from bridge.core.tokens import new_token, token_hash
-from bridge.directory.connection import Directory
-from bridge.directory.tokens import TokensDirectory
+from bridge.directory.client import LdapClient
+from bridge.directory.tokens import TokenStore
 
 BASE = "/scim/v2"
 SCIM_JSON = "application/scim+json"
@@ -25,15 +25,15 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 @pytest.fixture
-def tokens(directory: Directory, config: Config) -> Iterator[TokensDirectory]:
-    store = TokensDirectory(directory, config.directory.suffix)
+def tokens(directory: LdapClient, config: Config) -> Iterator[TokenStore]:
+    store = TokenStore(directory, config.directory.suffix)
     yield store
     for info in store.list():
         store.revoke(info.name)
 
 
 @pytest.fixture
-def token(tokens: TokensDirectory) -> str:
+def token(tokens: TokenStore) -> str:
     secret = new_token()
     tokens.create("tests", token_hash(secret), ("scim:write",))
     return secret

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 
 from bridge.config import Config
 from bridge.core.tokens import new_token, token_hash
-from bridge.directory.connection import Directory
-from bridge.directory.tokens import TokensDirectory
+from bridge.directory.client import LdapClient
+from bridge.directory.tokens import TokenStore
 from bridge.scim.auth import TokenChecker
 from bridge.scim.errors import Unauthorized
 from tests.scim.conftest import BASE, SCIM_JSON, Scim, is_error
@@ -40,9 +40,7 @@ def test_the_scheme_is_case_insensitive(client: FlaskClient, token: str) -> None
     assert response.status_code == 200
 
 
-def test_a_read_only_token_reads_but_cannot_write(
-    client: FlaskClient, tokens: TokensDirectory
-) -> None:
+def test_a_read_only_token_reads_but_cannot_write(client: FlaskClient, tokens: TokenStore) -> None:
     secret = new_token()
     tokens.create("reader", token_hash(secret), ("scim:read",))
     reader = Scim(client, secret)
@@ -136,7 +134,7 @@ def test_health_endpoints_stay_outside_scim(client: FlaskClient) -> None:
 
 
 def test_token_commands_create_list_and_revoke(
-    config: Config, directory: Directory, tokens: TokensDirectory, client: FlaskClient
+    config: Config, directory: LdapClient, tokens: TokenStore, client: FlaskClient
 ) -> None:
     env = {
         "MIMS_DATA_DIR": str(config.slapd.data_dir),
@@ -162,23 +160,23 @@ def test_token_commands_create_list_and_revoke(
 def test_an_unexpected_error_is_a_500_that_says_nothing_internal(
     scim: Scim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bridge.directory.people import PeopleDirectory
+    from bridge.directory.people import PeopleStore
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internal detail at /srv/x.py line 3")
 
-    monkeypatch.setattr(PeopleDirectory, "get", boom)
+    monkeypatch.setattr(PeopleStore, "get", boom)
     response = scim.get("/Users/00000000-0000-0000-0000-000000000000")
     assert is_error(response, 500)
     assert "secret" not in response.get_data(as_text=True)
 
 
 def test_a_directory_outage_is_a_503(scim: Scim, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bridge.directory.people import PeopleDirectory
+    from bridge.directory.people import PeopleStore
     from bridge.errors import DirectoryUnavailable
 
     def down(*args: object, **kwargs: object) -> None:
         raise DirectoryUnavailable("the directory does not answer")
 
-    monkeypatch.setattr(PeopleDirectory, "get", down)
+    monkeypatch.setattr(PeopleStore, "get", down)
     assert is_error(scim.get("/Users/00000000-0000-0000-0000-000000000000"), 503)

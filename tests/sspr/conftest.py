@@ -12,7 +12,7 @@ from bridge.app import create_app
 from bridge.config import Config
 from bridge.core.challenges import FAST_PARAMS
 from bridge.core.people import NewPerson, Person
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.services import Services
 from bridge.sspr.service import Portal
 
@@ -38,7 +38,7 @@ def portal_config(config: Config) -> Config:
 
 
 @pytest.fixture
-def portal_app(portal_config: Config, directory: Directory) -> Flask:
+def portal_app(portal_config: Config, directory: LdapClient) -> Flask:
     app = create_app(portal_config, directory=directory)
     app.testing = True
     app.extensions["mims.portal"].params = FAST_PARAMS

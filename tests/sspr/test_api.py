@@ -7,7 +7,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from bridge.config import Config
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.services import Services
 from bridge.sspr.service import AccountLocked, ResetRefused
 from tests.sspr.conftest import ANSWERS, GOOD, NEWER, Account, post
@@ -196,7 +196,7 @@ def test_a_right_answer_set_clears_earlier_failures(
 
 
 def test_rate_limits_answer_429_in_json(
-    portal_config: Config, directory: Directory, ready: Account
+    portal_config: Config, directory: LdapClient, ready: Account
 ) -> None:
     from bridge.app import create_app
 

@@ -15,7 +15,7 @@ import pytest
 from bridge.app import create_app
 from bridge.config import Config
 from bridge.core.challenges import DEFAULT_PARAMS
-from bridge.directory.connection import Directory
+from bridge.directory.client import LdapClient
 from bridge.services import Services
 from tests.sspr.conftest import ANSWERS, make_person, post
 
@@ -24,7 +24,7 @@ ROUNDS = 12
 
 @pytest.mark.slow
 def test_reset_verify_takes_the_same_time_whoever_asks(
-    portal_config: Config, directory: Directory, services: Services
+    portal_config: Config, directory: LdapClient, services: Services
 ) -> None:
     config = portal_config.with_overrides(sspr={"max_failed_attempts": 100})
     app = create_app(config, directory)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.config import Config
-from bridge.directory.connection import Target
+from bridge.directory.client import ClientSettings
 from bridge.directory.slapd import ManagedSlapd
 
 
@@ -12,11 +12,11 @@ def managed_slapd(config: Config) -> ManagedSlapd:
     return ManagedSlapd(config.slapd.data_dir, config.directory.suffix, config.slapd.no_sync)
 
 
-def target(config: Config) -> Target:
+def client_settings(config: Config) -> ClientSettings:
     """Return where the directory is: the configured URLs, or the managed slapd's socket."""
     settings = config.directory
     if not settings.managed:
-        return Target(
+        return ClientSettings(
             urls=settings.urls,
             bind_dn=settings.bind_dn,
             password=settings.password,
@@ -25,7 +25,7 @@ def target(config: Config) -> Target:
             operation_timeout=settings.operation_timeout,
         )
     slapd = managed_slapd(config)
-    return Target(
+    return ClientSettings(
         urls=(slapd.ldapi_url,),
         bind_dn=slapd.service_dn,
         password=slapd.service_password(),

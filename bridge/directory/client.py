@@ -1,4 +1,4 @@
-"""Connections to the directory: one bound connection per thread, write target first.
+"""Connections to the directory: one bound connection per thread, write server first.
 
 Every bridge process sends all writes to the first URL that answers (DESIGN.md: concurrent
 writes to two providers diverge), reconnects after slapd restarts, and never waits forever.
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Target:
+class ClientSettings:
     """Where the directory is and as whom the bridge binds."""
 
     urls: tuple[str, ...]
@@ -33,11 +33,11 @@ class Target:
     operation_timeout: float = 10.0
 
 
-class Directory:
+class LdapClient:
     """Hand out one bound ldap3 connection per thread, rebuilt after a failure."""
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
         self._local = threading.local()
         self._closers: list[Callable[[], None]] = []
 
@@ -63,7 +63,7 @@ class Directory:
         ldap3's ServerPool would do this, but its availability check breaks on ldapi:// sockets
         (ldap3 2.9.1 binds a TCP source address to a unix socket), so the order is walked here.
         """
-        *others, last = self.target.urls
+        *others, last = self.settings.urls
         for url in others:
             try:
                 return self._bind(url)
@@ -76,14 +76,14 @@ class Directory:
         # A new Server each time: ldap3 2.9.1 lists an address twice once it has been marked
         # unavailable, and leaks one socket per retry. get_info=NONE: the schema is not needed
         # and reading it costs 15-20 ms per connection.
-        server = Server(url, get_info=NONE, connect_timeout=self.target.connect_timeout)
+        server = Server(url, get_info=NONE, connect_timeout=self.settings.connect_timeout)
         connection = Connection(
             server,
-            user=self.target.bind_dn,
-            password=self.target.password,
+            user=self.settings.bind_dn,
+            password=self.settings.password,
             raise_exceptions=True,
             # Whole seconds: on ldapi sockets ldap3 packs the timeout into a C struct of integers.
-            receive_timeout=math.ceil(self.target.operation_timeout),
+            receive_timeout=math.ceil(self.settings.operation_timeout),
         )
         try:
             connection.open(read_server_info=False)
@@ -100,13 +100,13 @@ class Directory:
         """
         with translated():
             server = Server(
-                self.target.urls[0], get_info=NONE, connect_timeout=self.target.connect_timeout
+                self.settings.urls[0], get_info=NONE, connect_timeout=self.settings.connect_timeout
             )
             connection = Connection(
                 server,
                 user=user,
                 password=password,
-                receive_timeout=math.ceil(self.target.operation_timeout),
+                receive_timeout=math.ceil(self.settings.operation_timeout),
             )
             try:
                 connection.open(read_server_info=False)
@@ -146,7 +146,7 @@ class Directory:
         """Read the suffix entry; raise DirectoryUnavailable when the directory does not answer."""
 
         def read_suffix(connection: Connection) -> None:
-            connection.search(self.target.suffix, "(objectClass=*)", "BASE", attributes=["1.1"])
+            connection.search(self.settings.suffix, "(objectClass=*)", "BASE", attributes=["1.1"])
 
         self.run(read_suffix)
 
