@@ -7,28 +7,25 @@ import logging
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from bridge import sspr
+from bridge import scim, sspr
 from bridge.config import Config, load_config
-from bridge.directory import settings
 from bridge.directory.client import LdapClient
-from bridge.scim import init_app as init_scim
-from bridge.services import build
+from bridge.services import Backend
 from bridge.web import health
 
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config | None = None, directory: LdapClient | None = None) -> Flask:
+def create_app(config: Config | None = None, client: LdapClient | None = None) -> Flask:
     """Build the bridge's WSGI app over the configured directory (no connection opened yet)."""
     config = config or load_config()
+    backend = Backend(config, client)
     app = Flask("bridge")
     app.config["MIMS"] = config
-    directory = directory or LdapClient(settings.client_settings(config))
-    app.extensions["mims.directory"] = directory
+    app.extensions["mims.health"] = backend.services.health
     app.register_blueprint(health.blueprint)
-    services = build(config, directory)
-    sspr.init_app(app, config, services)
-    init_scim(app, config, services)
+    sspr.init_app(app, config, backend.services)
+    scim.init_app(app, config, backend.services)
     app.register_error_handler(Exception, _internal_error)
     return app
 

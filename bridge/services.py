@@ -1,29 +1,48 @@
-"""Put the directory-backed services together from the configuration, in one place."""
+"""The composition root: the one place that wires the directory's implementations into the core.
+
+The app factory (``bridge.app``) and the ``mims`` command build a :class:`Backend` from the
+configuration; front doors receive its core :class:`~bridge.core.services.Services` (or one of
+its factories) and never import ``bridge.directory``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 
 from bridge.config import Config
 from bridge.core import passwords
+from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
 from bridge.core.policy_book import PolicyBook, Rule
-from bridge.directory import settings
+from bridge.core.ports import RosterImport
+from bridge.core.services import Services
+from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
+from bridge.directory import gcds, settings
 from bridge.directory.answers import AnswerStore
+from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
+from bridge.directory.feed import Feed
+from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
+from bridge.directory.roster_import import Importer
+from bridge.directory.slapd import ManagedSlapd
+from bridge.directory.sync_state import SyncStateStore
+from bridge.directory.tokens import TokenStore
 
-
-@dataclass(frozen=True)
-class Services:
-    """What the front doors use: people, passwords and challenge answers, over one client."""
-
-    directory: LdapClient
-    people: PeopleStore
-    passwords: CredentialStore
-    answers: AnswerStore
+__all__ = [
+    "Backend",
+    "Services",
+    "address_rules",
+    "build",
+    "ensure_running",
+    "managed_slapd",
+    "naming_rules",
+    "policy_book",
+]
 
 
 def policy_book(config: Config) -> PolicyBook:
@@ -49,17 +68,77 @@ def address_rules(config: Config) -> AddressRules:
     return AddressRules(config.naming.group_domain)
 
 
-def build(config: Config, directory: LdapClient | None = None) -> Services:
-    """Return the services over ``directory`` (default: the configured one, not yet connected)."""
-    directory = directory or LdapClient(settings.client_settings(config))
-    suffix = config.directory.suffix
-    book = policy_book(config)
-    people = PeopleStore(
-        directory, suffix, config.naming.domains, naming_rules(config), book, address_rules(config)
-    )
-    return Services(
-        directory,
-        people,
-        CredentialStore(directory, suffix, book),
-        AnswerStore(directory, suffix),
-    )
+def managed_slapd(config: Config) -> ManagedSlapd:
+    """Return the managed slapd of the configured data folder."""
+    return settings.managed_slapd(config)
+
+
+def ensure_running(config: Config) -> bool:
+    """Initialise and start the managed slapd if it is the directory; say if this started it."""
+    return settings.ensure_running(config)
+
+
+class Backend:
+    """The directory's implementations of the core's ports, over one LDAP client."""
+
+    def __init__(self, config: Config, client: LdapClient | None = None) -> None:
+        self.config = config
+        self.client = client or LdapClient(settings.client_settings(config))
+        suffix = config.directory.suffix
+        book = policy_book(config)
+        self.people = PeopleStore(
+            self.client,
+            suffix,
+            config.naming.domains,
+            naming_rules(config),
+            book,
+            address_rules(config),
+        )
+        self.services = Services(
+            people=self.people,
+            groups=self.people.groups,
+            passwords=CredentialStore(self.client, suffix, book),
+            answers=AnswerStore(self.client, suffix),
+            tokens=TokenStore(self.client, suffix),
+            health=self.client,
+        )
+
+    def roster_import(self, workers: int = 4, dry_run: bool = False) -> RosterImport:
+        """Return the bulk importer of roster rows."""
+        bulk = BulkWriter(self.client.settings)
+        return Importer(self.people, bulk, workers=workers, dry_run=dry_run)
+
+    def group_addresses(self) -> GroupAddresses:
+        """Return the backfill of groups' e-mail addresses."""
+        return self.people.groups.addresses
+
+    def gcds_people(self) -> Iterator[PersonEntry]:
+        """Yield people as Google Cloud Directory Sync reads them."""
+        return gcds.people(self.client, self.config.directory.suffix)
+
+    def gcds_groups(self) -> Iterator[GroupEntry]:
+        """Yield groups as Google Cloud Directory Sync reads them."""
+        return gcds.groups(self.client, self.config.directory.suffix)
+
+    def sync_state(self, target: str) -> SyncState:
+        """Return a downstream target's stored place in the feed, creating it if needed."""
+        state = SyncStateStore(self.client, self.config.directory.suffix, target)
+        state.ensure()
+        return state
+
+    def sync_status(self, target: str) -> TargetStatus:
+        """Return what ``mims sync status`` shows for one target."""
+        return SyncStateStore(self.client, self.config.directory.suffix, target).status()
+
+    def change_feed(self, attributes: Iterable[str], stop: threading.Event) -> ChangeFeed:
+        """Return a feed of the directory's changes carrying these attributes."""
+        return Feed(self.client.settings, attributes, stop)
+
+    def close(self) -> None:
+        """Close this thread's connections."""
+        self.client.close()
+
+
+def build(config: Config, client: LdapClient | None = None) -> Services:
+    """Return the core services over ``client`` (default: the configured directory)."""
+    return Backend(config, client).services

@@ -106,7 +106,7 @@ def services(config: Config, directory: LdapClient) -> Services:
 
 @pytest.fixture
 def app(config: Config, directory: LdapClient) -> Flask:
-    application = create_app(config, directory=directory)
+    application = create_app(config, client=directory)
     application.testing = True
     return application
 

@@ -87,7 +87,7 @@ def test_the_backfill_gives_groups_made_before_their_addresses_once(
             level="P4",
         )
     )
-    services.people.groups.create("Chess Club", None, [services.people.dn_of(mary.id)])
+    services.groups.create("Chess Club", None, [mary.id])
     forget_addresses(admin)
     assert addresses(admin) == {
         "Clementi Primary School": [],

@@ -41,7 +41,11 @@ def test_every_new_command_has_help_with_an_example() -> None:
 
 
 def test_preset_answers_for_young_children_work_for_a_reset(
-    env: dict[str, str], tmp_path: Path, config: Config, services: Services
+    env: dict[str, str],
+    tmp_path: Path,
+    config: Config,
+    services: Services,
+    directory: LdapClient,
 ) -> None:
     out = tmp_path / "p2.csv"
     result = mims(
@@ -56,7 +60,7 @@ def test_preset_answers_for_young_children_work_for_a_reset(
     mary = rows[0]
     answers = {q.id: mary[q.text] for q in config.sspr.questions}
     assert all(a == a.lower() and " " in a for a in answers.values())
-    portal = Portal(build(config, services.directory), config.sspr, "x" * 32, DEFAULT_PARAMS)
+    portal = Portal(build(config, directory), config.sspr, "x" * 32, DEFAULT_PARAMS)
     ticket, questions = portal.start_reset("mary_tan@students.edu.sg")
     assert portal.verify(ticket, answers)
     state = services.answers.find(LoginId.parse("mary_tan@students.edu.sg"))

@@ -29,7 +29,7 @@ def test_readyz_turns_503_when_slapd_stops_and_recovers_when_it_returns(tmp_path
     slapd.start(free_port())
     config = make_config(slapd.layout.root)
     directory = LdapClient(client_settings(config))
-    client = create_app(config, directory=directory).test_client()
+    client = create_app(config, client=directory).test_client()
     try:
         assert client.get("/readyz").status_code == 200
         slapd.stop()

@@ -47,6 +47,7 @@ from bridge.directory import settings as directory_settings
 from bridge.directory.client import LdapClient
 from bridge.directory.sync_state import SyncStateStore
 from bridge.provisioning.runner import Runner, build_target
+from bridge.services import Backend
 
 RATE = 100.0  # changes per second, the figure
 LAG_SECONDS = 30.0
@@ -149,10 +150,12 @@ def _measure(ctx: Context, pop: Populated, peer: PeerServer) -> PhaseResult:
     _start_from_now(pop, directory, config.directory.suffix)
     arrivals = Arrivals(build_target(TARGET_NAME, config.sync.targets[TARGET_NAME]))
     stop = threading.Event()
+    backend = Backend(config, directory)
     runner = Runner(
         config,
         TARGET_NAME,
-        directory,
+        backend.sync_state,
+        backend.change_feed,
         stop=stop,
         target=arrivals,  # type: ignore[arg-type]
         report=lambda message: ctx.progress(f"sync runner: {message}"),

@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from bridge.config import Config, load_config
-from bridge.directory import settings
-from bridge.directory.people import PeopleStore
+from bridge.core.ports import People
+from bridge.core.services import Services
 from bridge.errors import BridgeError
-from bridge.services import Services, build
+from bridge.services import Backend, ensure_running, managed_slapd
 
 
 class _Group(click.Group):
@@ -71,23 +71,28 @@ data_dir_option = click.option(
 )
 
 
-def open_services(config: Config) -> Services:
-    """Return the directory's services, starting the managed slapd if needed.
+def open_backend(config: Config) -> Backend:
+    """Return the directory's implementations, starting the managed slapd if needed.
 
     The configured password policies are written to the directory each time (a few
     idempotent operations), so people always point at entries that exist and match.
     """
-    if settings.ensure_running(config):
-        slapd = settings.managed_slapd(config)
+    if ensure_running(config):
+        slapd = managed_slapd(config)
         click.echo(
             f"started slapd on {slapd.ldap_url()} (stop it with `mims slapd stop`)", err=True
         )
-    services = build(config)
-    services.passwords.sync_policies()
-    return services
+    backend = Backend(config)
+    backend.services.passwords.sync_policies()
+    return backend
 
 
-def people_directory(config: Config) -> PeopleStore:
+def open_services(config: Config) -> Services:
+    """Return the core services over the configured directory, starting slapd if needed."""
+    return open_backend(config).services
+
+
+def people_directory(config: Config) -> People:
     """Return the people of the configured directory, starting the managed slapd if needed."""
     return open_services(config).people
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_services
-from bridge.directory import gcds as reader
-from bridge.provisioning.gcds import KINDS, Checker, Problem, Report
+from bridge.cli import data_dir_option, load, main, open_backend
+from bridge.core.gcds import KINDS, Checker, Problem, Report
 
 
 @main.group()
@@ -59,8 +58,7 @@ def check_gcds(
       mims check gcds --json
     """
     config = load(ctx, slapd={"data_dir": data_dir})
-    services = open_services(config)
-    suffix = config.directory.suffix
+    backend = open_backend(config)
     checker = Checker(domains or [*config.naming.domains.values(), config.naming.group_domain])
     found: list[Problem] = []
 
@@ -70,11 +68,11 @@ def check_gcds(
         else:
             click.echo(f"{problem.kind:<15} {problem.dn}  {problem.reason}")
 
-    for person in reader.people(services.directory, suffix):
+    for person in backend.gcds_people():
         for problem in checker.person(person):
             emit(problem)
     if not no_groups:
-        for group in reader.groups(services.directory, suffix):
+        for group in backend.gcds_groups():
             for problem in checker.group(group):
                 emit(problem)
 

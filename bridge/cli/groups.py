@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_services
+from bridge.cli import data_dir_option, load, main, open_backend
 
 PROGRESS_SECONDS = 5.0
 
@@ -44,8 +44,7 @@ def group_addresses(ctx: click.Context, data_dir: Path | None, dry_run: bool) ->
       mims group addresses > given-addresses.txt
       mims group addresses && mims check gcds
     """
-    services = open_services(load(ctx, slapd={"data_dir": data_dir}))
-    addresses = services.people.groups.addresses
+    addresses = open_backend(load(ctx, slapd={"data_dir": data_dir})).group_addresses()
     missing = addresses.missing()
     report = _progress(len(missing), "would be given" if dry_run else "given")
     given = kept = 0

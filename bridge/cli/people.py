@@ -13,7 +13,7 @@ import click
 from bridge.cli import data_dir_option, load, main, people_directory
 from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, base_local_part
 from bridge.core.people import ROLES, Person
-from bridge.directory.people import PeopleStore
+from bridge.core.ports import People
 from bridge.errors import InvalidValue, NotFound
 from bridge.services import naming_rules
 
@@ -96,7 +96,7 @@ def user_list(
             click.echo(str(person.login_id))
 
 
-def find_person(people: PeopleStore, login: str) -> Person:
+def find_person(people: People, login: str) -> Person:
     """Return the person with this login ID, or fail with one clear line."""
     try:
         wanted = LoginId.parse(login)

@@ -15,8 +15,8 @@ from bridge.cli.passwords import _actor
 from bridge.config import Config
 from bridge.core import challenges
 from bridge.core.people import Person
+from bridge.core.services import Services
 from bridge.errors import InvalidValue
-from bridge.services import Services
 
 PRESET_LEVELS = ("P1", "P2", "P3")
 
@@ -86,7 +86,7 @@ def answers_preset(
             state = services.answers.find(person.login_id)
             if state is None:
                 continue
-            services.answers.set_answers(state.dn, stored)
+            services.answers.set_answers(state.key, stored)
             row = [str(person.login_id), person.full_name, person.class_name or ""]
             writer.writerow(row + [chosen[q] for q in questions])
             count += 1
@@ -202,7 +202,7 @@ def start_year(
         for person in services.people.iter_people(school=school, level=level):
             state = services.answers.find(person.login_id)
             if state is not None:
-                services.answers.start_year(state.dn)
+                services.answers.start_year(state.key)
                 count += 1
     where = f" in {school}" if school else ""
     click.echo(

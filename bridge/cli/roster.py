@@ -12,12 +12,10 @@ from typing import TextIO
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_services
+from bridge.cli import data_dir_option, load, main, open_backend
 from bridge.core import demo as demo_roster
 from bridge.core import roster
-from bridge.directory.bulk import BulkWriter
 from bridge.errors import InvalidValue
-from bridge.importer import Importer
 from bridge.services import naming_rules
 
 
@@ -62,9 +60,7 @@ def import_roster(
     config = load(ctx, slapd={"data_dir": data_dir})
     rules = naming_rules(config)
     total = _count_rows(csv_file)
-    services = open_services(config)
-    bulk = BulkWriter(services.directory.settings)
-    importer = Importer(services.people, bulk, workers=workers, dry_run=dry_run)
+    importer = open_backend(config).roster_import(workers=workers, dry_run=dry_run)
     with (
         _open_roster(csv_file) as lines,
         _rejects_writer(rejects) as on_reject,

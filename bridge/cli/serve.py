@@ -8,10 +8,9 @@ from pathlib import Path
 
 import click
 
+from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
 from bridge.config import Config
-from bridge.directory import settings
-from bridge.services import build
 
 
 @main.command()
@@ -46,12 +45,12 @@ def serve(
     config = load(
         ctx, slapd={"data_dir": data_dir, "port": ldap_port}, http={"port": port, "host": host}
     )
-    started = settings.ensure_running(config)
+    started = wiring.ensure_running(config)
     # Before the workers fork: refuse at once without a portal secret, or make the managed one.
     from bridge.sspr.secret import portal_secret
 
     portal_secret(config)
-    build(config).passwords.sync_policies()
+    wiring.build(config).passwords.sync_policies()
     master = os.getpid()
     try:
         _print_banner(config)
@@ -59,7 +58,7 @@ def serve(
     finally:
         # gunicorn's workers are forks of this process and leave through here too.
         if started and os.getpid() == master:
-            settings.managed_slapd(config).stop()
+            wiring.managed_slapd(config).stop()
             click.echo("slapd stopped", err=True)
 
 
@@ -74,7 +73,7 @@ def _print_banner(config: Config) -> None:
             err=True,
         )
         return
-    server = settings.managed_slapd(config)
+    server = wiring.managed_slapd(config)
     click.echo(f"directory    {server.ldap_url()}  (data in {server.layout.root})", err=True)
     click.echo(
         f"try          ldapsearch -H {server.ldap_url()} -D {server.service_dn} "

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
-from bridge.directory import settings
 
 port_option = click.option("--port", type=click.IntRange(1, 65535), help="TCP port (default 1389).")
 
@@ -36,7 +36,7 @@ def slapd_init(ctx: click.Context, data_dir: Path | None) -> None:
       mims slapd init --data-dir /srv/mims
     """
     config = load(ctx, slapd={"data_dir": data_dir})
-    server = settings.managed_slapd(config)
+    server = wiring.managed_slapd(config)
     server.init()
     click.echo(f"initialised {server.layout.root} (suffix {config.directory.suffix})")
     click.echo(f"bridge account: {server.service_dn}")
@@ -55,7 +55,7 @@ def slapd_start(ctx: click.Context, data_dir: Path | None, port: int | None) -> 
       mims slapd start --data-dir /srv/mims --port 1389
     """
     config = load(ctx, slapd={"data_dir": data_dir, "port": port})
-    server = settings.managed_slapd(config)
+    server = wiring.managed_slapd(config)
     pid = server.start(config.slapd.port)
     click.echo(f"slapd is running (pid {pid}) on {server.ldap_url()} and {server.ldapi_url}")
 
@@ -71,7 +71,7 @@ def slapd_stop(ctx: click.Context, data_dir: Path | None) -> None:
       mims slapd stop --data-dir /srv/mims
     """
     config = load(ctx, slapd={"data_dir": data_dir})
-    stopped = settings.managed_slapd(config).stop()
+    stopped = wiring.managed_slapd(config).stop()
     click.echo("slapd stopped" if stopped else "slapd was not running")
 
 
@@ -86,7 +86,7 @@ def slapd_status(ctx: click.Context, data_dir: Path | None) -> None:
       mims slapd status --data-dir /srv/mims
     """
     config = load(ctx, slapd={"data_dir": data_dir})
-    status = settings.managed_slapd(config).status()
+    status = wiring.managed_slapd(config).status()
     if not status.initialised:
         click.echo(f"no directory in {config.slapd.data_dir} (run `mims slapd init`)")
         ctx.exit(1)

@@ -11,18 +11,17 @@ from types import FrameType
 
 import click
 
-from bridge.cli import data_dir_option, load, main, people_directory
+from bridge.cli import data_dir_option, load, main, open_backend
 from bridge.config import Config
 from bridge.core.sync import TargetStatus, Unavailable
-from bridge.directory.client import LdapClient
-from bridge.directory.sync_state import SyncStateStore
 from bridge.errors import BridgeError
 from bridge.provisioning.runner import Runner, retry_dead_letters, target_config
+from bridge.services import Backend
 
 
-def _directory(ctx: click.Context, data_dir: Path | None) -> tuple[Config, LdapClient]:
+def _backend(ctx: click.Context, data_dir: Path | None) -> tuple[Config, Backend]:
     config = load(ctx, slapd={"data_dir": data_dir})
-    return config, people_directory(config).directory
+    return config, open_backend(config)
 
 
 def _say(message: str) -> None:
@@ -58,7 +57,7 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
       ZOOM_SCIM_TOKEN=... mims sync run --target zoom
       mims sync run --target zoom --once     # from cron
     """
-    config, directory = _directory(ctx, data_dir)
+    config, backend = _backend(ctx, data_dir)
     name = name or _only_target(config)
     target_config(config, name)  # one clear line for an unknown name, before any work
     stop = threading.Event()
@@ -68,7 +67,9 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
 
     previous = {s: signal.signal(s, stopping) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        runner = Runner(config, name, directory, stop=stop, report=_say)
+        runner = Runner(
+            config, name, backend.sync_state, backend.change_feed, stop=stop, report=_say
+        )
         _say(f"{name}: {'refreshing' if once else 'following the directory'} (Ctrl-C stops)")
         runner.run(once=once)
     except Unavailable as trouble:
@@ -97,11 +98,8 @@ def sync_status(ctx: click.Context, data_dir: Path | None, as_json: bool) -> Non
       mims sync status
       mims sync status --json | jq '.[] | select(.dead_letters > 0)'
     """
-    config, directory = _directory(ctx, data_dir)
-    suffix = config.directory.suffix
-    statuses = [
-        SyncStateStore(directory, suffix, name).status() for name in sorted(config.sync.targets)
-    ]
+    config, backend = _backend(ctx, data_dir)
+    statuses = [backend.sync_status(name) for name in sorted(config.sync.targets)]
     if as_json:
         click.echo(json.dumps([_as_dict(s) for s in statuses], indent=2))
         return
@@ -129,9 +127,9 @@ def sync_retry(ctx: click.Context, data_dir: Path | None, name: str) -> None:
     Example:
       mims sync retry zoom
     """
-    config, directory = _directory(ctx, data_dir)
+    config, backend = _backend(ctx, data_dir)
     target_config(config, name)
-    runner = Runner(config, name, directory, report=_say)
+    runner = Runner(config, name, backend.sync_state, backend.change_feed, report=_say)
     try:
         delivered, refused = retry_dead_letters(runner, report=_say)
     except Unavailable as trouble:

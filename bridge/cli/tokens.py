@@ -6,16 +6,14 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, people_directory
+from bridge.cli import data_dir_option, load, main, open_services
+from bridge.core.ports import Tokens
 from bridge.core.tokens import SCOPES, InvalidTokenName, Scope, check_name, new_token, token_hash
-from bridge.directory.tokens import TokenStore
 from bridge.errors import InvalidValue
 
 
-def _tokens(ctx: click.Context, data_dir: Path | None) -> TokenStore:
-    config = load(ctx, slapd={"data_dir": data_dir})
-    people = people_directory(config)
-    return TokenStore(people.directory, config.directory.suffix)
+def _tokens(ctx: click.Context, data_dir: Path | None) -> Tokens:
+    return open_services(load(ctx, slapd={"data_dir": data_dir})).tokens
 
 
 @main.group()

@@ -1,8 +1,24 @@
-"""What the front doors need from the directory, as small protocols (STYLE.md, habit 2)."""
+"""What the core and the front doors need from storage, as small protocols (STYLE.md, habit 2).
+
+``bridge.directory`` implements every one of them over LDAP; the composition root
+(``bridge.services.build``) wires those implementations in. Nothing here names an LDAP
+attribute, a DN or a filter: people and groups are found by id, login ID or a core
+:data:`~bridge.core.query.Query`, and changes are typed values.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
+
+from bridge.core.accounts import AccountKey, AnswerState, SignIn
+from bridge.core.challenges import SsprAttempts
+from bridge.core.naming import LoginId
+from bridge.core.people import Changes, Group, NewPerson, Person, Role
+from bridge.core.policy_book import PolicyBook
+from bridge.core.query import Query, Sort
+from bridge.core.roster import Rejected, Row, Summary
+from bridge.core.tokens import Scope, TokenInfo
 
 
 class HealthCheck(Protocol):
@@ -10,3 +26,189 @@ class HealthCheck(Protocol):
 
     def ping(self) -> None:
         """Return when the directory answers; raise DirectoryUnavailable otherwise."""
+
+
+class PeopleReader(Protocol):
+    """Find and read people."""
+
+    def get(self, person_id: str) -> Person:
+        """Return the person with this id; NotFound if there is none."""
+
+    def find_login(self, login_id: LoginId) -> Person | None:
+        """Return the person with this login ID, or None."""
+
+    def search(
+        self, query: Query, order: Sequence[Sort] = (), start: int = 1, count: int = 1000
+    ) -> tuple[int, list[Person]]:
+        """Return how many people match and ``count`` of them from ``start`` (1-based)."""
+
+    def iter_people(self, school: str | None = None, level: str | None = None) -> Iterator[Person]:
+        """Yield every person (optionally of one school and level), streamed."""
+
+
+class PeopleWriter(Protocol):
+    """Create, change and remove people."""
+
+    def role_for(self, login_id: LoginId, role: Role | None = None) -> Role:
+        """Return the role a login ID's domain stands for; InvalidValue for another domain."""
+
+    def create(self, new: NewPerson) -> Person:
+        """Add a person, taking the first free login ID from the name unless one is given."""
+
+    def update(
+        self,
+        person_id: str,
+        changes: Changes,
+        version: str | None = None,
+        password: str | None = None,
+        locked: bool | None = None,
+    ) -> Person:
+        """Change fields, password and lock in one write, only at ``version`` if given."""
+
+    def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
+        """Give a person a new login ID (chosen, or made again from their name)."""
+
+    def change_role(self, person_id: str, role: Role) -> Person:
+        """Move a person to another role and its domain, keeping their id."""
+
+    def delete(self, person_id: str, version: str | None = None) -> None:
+        """Remove a person and their group memberships."""
+
+
+class People(PeopleReader, PeopleWriter, Protocol):
+    """Read and write people."""
+
+
+class Groups(Protocol):
+    """Read and write groups; members are people's ids."""
+
+    def get(self, group_id: str, members: bool = True) -> Group:
+        """Return the group with this id (members read only if asked); NotFound otherwise."""
+
+    def search(
+        self,
+        query: Query,
+        order: Sequence[Sort] = (),
+        start: int = 1,
+        count: int = 1000,
+        members: bool = True,
+    ) -> tuple[int, list[Group]]:
+        """Return how many groups match and ``count`` of them from ``start`` (1-based)."""
+
+    def ids_of(self, names: Iterable[str]) -> dict[str, str]:
+        """Return {group name: id} for the groups among these names."""
+
+    def create(self, name: str, external_id: str | None, member_ids: Sequence[str]) -> Group:
+        """Add a client-made group; AlreadyExists if the name is taken."""
+
+    def change(
+        self,
+        group_id: str,
+        *,
+        name: str | None = None,
+        external_id: str | None | bool = False,
+        add: list[str] | None = None,
+        remove: list[str] | None = None,
+        replace: list[str] | None = None,
+        version: str | None = None,
+    ) -> None:
+        """Rename, set externalId (False: leave it), and add, remove or replace members."""
+
+    def delete(self, group_id: str, version: str | None = None) -> None:
+        """Remove a client-made group."""
+
+
+class Credentials(Protocol):
+    """Passwords, policies and locks: sign in, change, reset, unlock."""
+
+    book: PolicyBook
+
+    def sync_policies(self) -> list[str]:
+        """Write every configured policy where directory readers see it; return the names."""
+
+    def policy_of(self, person: Person) -> str:
+        """Return the name of the policy that applies to a person now."""
+
+    def check(self, person: Person, password: str) -> None:
+        """Raise PolicyViolation with every rule the password breaks."""
+
+    def set_password(self, person: Person, password: str) -> None:
+        """Change a password on the person's behalf, after checking it."""
+
+    def reset(self, person: Person, actor: str) -> str:
+        """Set and return a temporary password that must be changed at next sign-in."""
+
+    def unlock(self, person: Person, actor: str) -> None:
+        """Lift a lock from failed sign-ins."""
+
+    def assign(self, person: Person) -> bool:
+        """Point a person at the policy the rules choose; return whether it changed."""
+
+    def sign_in(self, person: Person, password: str) -> SignIn:
+        """Check a password as the directory does, counting a failure toward a lock."""
+
+
+class Answers(Protocol):
+    """Challenge answers, reset attempts and set-up flags of accounts."""
+
+    def find(self, login_id: LoginId) -> AnswerState | None:
+        """Return the state of the account with this login ID, or None."""
+
+    def get(self, key: AccountKey) -> AnswerState:
+        """Return the state of the account ``key`` names; NotFound if it is gone."""
+
+    def set_answers(
+        self, key: AccountKey, stored: Sequence[str], recovery_email: str | None = None
+    ) -> None:
+        """Replace the (hashed) answers and clear the must-set flag."""
+
+    def replace_answer(self, key: AccountKey, old: str, new: str) -> None:
+        """Swap one stored hash for a rehashed one."""
+
+    def record_failure(self, key: AccountKey, max_attempts: int) -> SsprAttempts:
+        """Count one wrong set of answers; close self-service reset at ``max_attempts``."""
+
+    def clear_failures(self, key: AccountKey) -> None:
+        """Forget wrong attempts after a right set of answers."""
+
+    def reopen(self, key: AccountKey) -> None:
+        """Open self-service reset again after it closed."""
+
+    def require_new_answers(self, key: AccountKey) -> None:
+        """Make the person choose new answers at next sign-in."""
+
+    def start_year(self, key: AccountKey) -> None:
+        """Make the person choose a new password and new answers at next sign-in."""
+
+    def set_password_once(self, key: AccountKey, password: str, version: str) -> None:
+        """Write a password only if the account is still at ``version``; else StaleToken."""
+
+
+class Tokens(Protocol):
+    """API tokens, stored by their hash."""
+
+    def create(
+        self, name: str, hashed: str, scopes: tuple[Scope, ...], description: str | None = None
+    ) -> None:
+        """Store a token's hash under a unique name."""
+
+    def list(self) -> list[TokenInfo]:
+        """Return every token's name and scopes."""
+
+    def find(self, hashed: str) -> tuple[TokenInfo, str] | None:
+        """Return the token with this hash and its stored hash, or None."""
+
+    def revoke(self, name: str) -> None:
+        """Remove a token; NotFound if there is none of that name."""
+
+
+class RosterImport(Protocol):
+    """Apply roster rows to the directory: idempotent, safe to stop and run again."""
+
+    def run(
+        self,
+        items: Iterable[Row | Rejected],
+        on_reject: Callable[[Rejected], None] = ...,
+        on_progress: Callable[[int], None] = ...,
+    ) -> Summary:
+        """Create, update or leave each row's person; report rejects and progress."""

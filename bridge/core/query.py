@@ -31,6 +31,7 @@ __all__ = [
     "Or",
     "Present",
     "Query",
+    "Sort",
     "Value",
     "all_of",
     "any_of",
@@ -98,6 +99,20 @@ class Not:
 
 
 Query = Compare | Present | And | Or | Not
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """Order results by a domain field (SCIM ``sortBy``/``sortOrder``, RFC 7644 3.4.2.3).
+
+    An empty ``field`` stands for the store's default order (sortOrder without sortBy).
+    ``label`` is the attribute as the client wrote it, for a refusal that names it.
+    """
+
+    field: str
+    descending: bool = False
+    label: str = dataclasses.field(default="", compare=False)
+
 
 ALL: Query = And(())
 NOTHING: Query = Or(())

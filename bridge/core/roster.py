@@ -34,6 +34,21 @@ class Row:
     columns: frozenset[str]
 
 
+@dataclass
+class Summary:
+    """How many rows of an import ended which way."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        """Return the number of rows seen."""
+        return self.created + self.updated + self.unchanged + self.rejected
+
+
 @dataclass(frozen=True)
 class Rejected:
     """A bad row: its number (the header is row 1), why, and its raw values."""

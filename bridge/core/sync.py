@@ -158,3 +158,29 @@ class SyncState(Protocol):
 
     def dead_letters(self) -> list[DeadLetter]:
         """Return the target's dead letters, oldest first."""
+
+
+class FeedHandler(Protocol):
+    """What the change feed calls as it reads the directory; the sync runner implements it."""
+
+    def change(self, change: Change) -> None:
+        """Deliver one change (returns once the target took or refused it)."""
+
+    def cookie(self, cookie: str) -> None:
+        """Note that every change before this cookie was delivered."""
+
+    def refreshed(self, present: set[str] | None) -> None:
+        """Note the end of the refresh; ``present`` is every entry there, if it was sent."""
+
+
+class ChangeFeed(Protocol):
+    """The directory's changes in order, from a cookie (syncrepl in the directory package)."""
+
+    def run(self, cookie: str | None, handler: FeedHandler, persist: bool = True) -> None:
+        """Refresh from ``cookie``, then (``persist``) follow changes until stopped."""
+
+    def read(self, uuid: str) -> Change | None:
+        """Return one entry as it is now, as a change, or None if it is gone."""
+
+    def close(self) -> None:
+        """Close the feed's connections."""

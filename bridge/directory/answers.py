@@ -18,7 +18,6 @@ failed bind counted by ppolicy, an admin reset) changes it, so the token works o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_INCREMENT, MODIFY_REPLACE, S
 from ldap3.operation.search import compile_filter, parse_filter
 from pyasn1.codec.ber import encoder
 
+from bridge.core.accounts import AccountKey, AnswerState, StaleToken
 from bridge.core.challenges import SsprAttempts
 from bridge.core.naming import LoginId
 from bridge.directory import dn, mapping, ppolicy
@@ -51,28 +51,6 @@ ANSWER_READ = [
 ]
 
 
-class StaleToken(Exception):
-    """The entry changed since the token was issued: the token was used or overtaken."""
-
-
-@dataclass(frozen=True)
-class AnswerState:
-    """What SSPR knows about one account: its answers, counters and flags."""
-
-    dn: str
-    person_id: str
-    stored: tuple[str, ...]
-    attempts: SsprAttempts
-    must_set_answers: bool
-    must_change_password: bool
-    version: str
-
-    @property
-    def answers_set(self) -> bool:
-        """Return whether answers are stored and not waiting to be chosen again."""
-        return bool(self.stored) and not self.must_set_answers
-
-
 def assertion_control(attribute: str, value: str) -> tuple[str, bool, bytes]:
     """Return an RFC 4528 assertion control: the operation runs only if ``attribute=value``."""
     node = parse_filter(dn.equals(attribute, value), None, False, True, None, False)
@@ -91,8 +69,8 @@ class AnswerStore:
         query = f"(&(objectClass=mimsPerson){dn.equals('mail', str(login_id))})"
         return self._read(dn.people_base(self.suffix), SUBTREE, query)
 
-    def get(self, entry: str) -> AnswerState:
-        """Return the SSPR state of the entry at ``entry``; NotFound if it is gone."""
+    def get(self, entry: AccountKey) -> AnswerState:
+        """Return the SSPR state of the account ``entry`` names; NotFound if it is gone."""
         found = self._read(entry, "BASE", "(objectClass=mimsPerson)")
         if found is None:
             raise NotFound("no such person")
@@ -107,7 +85,7 @@ class AnswerStore:
         return None if entry is None else _state(entry)
 
     def set_answers(
-        self, entry: str, stored: Sequence[str], recovery_email: str | None = None
+        self, entry: AccountKey, stored: Sequence[str], recovery_email: str | None = None
     ) -> None:
         """Replace the answers (already hashed), stamp the time, clear the must-set flag."""
         changes: dict[str, list[tuple[str, list[Any]]]] = {
@@ -121,7 +99,7 @@ class AnswerStore:
             ]
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
 
-    def replace_answer(self, entry: str, old: str, new: str) -> None:
+    def replace_answer(self, entry: AccountKey, old: str, new: str) -> None:
         """Swap one stored value for a rehashed one; skip quietly if it changed meanwhile."""
         changes = {"mimsChallengeAnswer": [(MODIFY_DELETE, [old]), (MODIFY_ADD, [new])]}
 
@@ -134,7 +112,7 @@ class AnswerStore:
 
         self.directory.run(swap, retry=False)
 
-    def record_failure(self, entry: str, max_attempts: int) -> SsprAttempts:
+    def record_failure(self, entry: AccountKey, max_attempts: int) -> SsprAttempts:
         """Count one wrong set of answers atomically; close SSPR on reaching max_attempts."""
 
         def bump(connection: Connection) -> None:
@@ -163,7 +141,7 @@ class AnswerStore:
             attempts = self.get(entry).attempts
         return attempts
 
-    def _close(self, entry: str) -> None:
+    def _close(self, entry: AccountKey) -> None:
         """Stamp mimsSsprLockedTime once; a second bridge doing the same at once is harmless."""
 
         def close(connection: Connection) -> None:
@@ -175,14 +153,14 @@ class AnswerStore:
 
         self.directory.run(close, retry=False)
 
-    def clear_failures(self, entry: str) -> None:
+    def clear_failures(self, entry: AccountKey) -> None:
         """Forget wrong attempts after a right set of answers."""
         changes: dict[str, list[tuple[str, list[str]]]] = {
             "mimsSsprFailures": [(MODIFY_REPLACE, [])]
         }
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
 
-    def reopen(self, entry: str) -> None:
+    def reopen(self, entry: AccountKey) -> None:
         """Reopen SSPR for an account (the school's reset): clear the counter and the lock."""
         changes: dict[str, list[tuple[str, list[str]]]] = {
             "mimsSsprFailures": [(MODIFY_REPLACE, [])],
@@ -190,12 +168,12 @@ class AnswerStore:
         }
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
 
-    def require_new_answers(self, entry: str) -> None:
+    def require_new_answers(self, entry: AccountKey) -> None:
         """Make the person choose new answers at next sign-in (the start-of-year reset)."""
         changes = {"mimsMustSetAnswers": [(MODIFY_REPLACE, ["TRUE"])]}
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
 
-    def start_year(self, entry: str) -> None:
+    def start_year(self, entry: AccountKey) -> None:
         """Make the person choose a new password and new answers at next sign-in.
 
         pwdReset makes slapd answer a bind with changeAfterReset, as after an admin reset,
@@ -207,7 +185,7 @@ class AnswerStore:
         }
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
 
-    def set_password_once(self, entry: str, password: str, version: str) -> None:
+    def set_password_once(self, entry: AccountKey, password: str, version: str) -> None:
         """Write a new password only if the entry is still at ``version`` (its entryCSN).
 
         Raise StaleToken when it is not; PolicyViolation when slapd refuses the password
@@ -245,7 +223,7 @@ def _state(entry: dict[str, Any]) -> AnswerState:
 
     failures = text("mimsssprfailures")
     return AnswerState(
-        dn=str(entry["dn"]),
+        key=AccountKey(str(entry["dn"])),
         person_id=text("entryuuid") or "",
         stored=tuple(value.decode() for value in raw.get("mimschallengeanswer") or []),
         attempts=SsprAttempts(

@@ -19,7 +19,7 @@ import ldap.filter
 from ldap.ldapobject import SimpleLDAPObject
 from ldap.syncrepl import SyncreplConsumer
 
-from bridge.core.sync import Change, Kind
+from bridge.core.sync import Change, FeedHandler, Kind
 from bridge.directory.client import ClientSettings
 from bridge.errors import DirectoryUnavailable
 
@@ -35,23 +35,10 @@ SECRET_ATTRIBUTES = frozenset(
 POLL_SECONDS = 0.5
 
 
-class Handler:
-    """What the feed calls; the sync runner implements it."""
-
-    def change(self, change: Change) -> None:
-        """Deliver one change (returns once the target took or refused it)."""
-
-    def cookie(self, cookie: str) -> None:
-        """Note that every change before this cookie was delivered."""
-
-    def refreshed(self, present: set[str] | None) -> None:
-        """Note the end of the refresh; ``present`` is every entry there, if it was sent."""
-
-
 class _Consumer(SimpleLDAPObject, SyncreplConsumer):  # type: ignore[misc]
     """python-ldap's consumer, turning its callbacks into ``Change`` events."""
 
-    def __init__(self, uri: str, handler: Handler, feed: Feed) -> None:
+    def __init__(self, uri: str, handler: FeedHandler, feed: Feed) -> None:
         super().__init__(uri)
         self.handler = handler
         self.feed = feed
@@ -127,7 +114,7 @@ class Feed:
         self._uuids: dict[str, str] = {}
         self._lookup: SimpleLDAPObject | None = None
 
-    def run(self, cookie: str | None, handler: Handler, persist: bool = True) -> None:
+    def run(self, cookie: str | None, handler: FeedHandler, persist: bool = True) -> None:
         """Refresh from ``cookie``, then (``persist``) follow changes until ``stop`` is set.
 
         Return when the refresh ends (``persist`` False) or when stopped; raise

@@ -44,7 +44,7 @@ from bridge.core.query import (
 )
 from bridge.directory.mapping import EMPTY_MEMBER
 
-__all__ = ["DnResolver", "to_ldap"]
+__all__ = ["DnResolver", "selects_one", "to_ldap"]
 
 Resource = Literal["User", "Group"]
 DnResolver = Callable[[str], str | None]
@@ -109,6 +109,19 @@ _GROUP: dict[str, _Attribute | _Flag] = _COMMON | {
 _TABLES: dict[Resource, dict[str, _Attribute | _Flag]] = {"User": _USER, "Group": _GROUP}
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+# Fields no two entries share: ``x eq "v"`` on them selects at most one entry, which the stores
+# read with a plain indexed search instead of a server-side sort.
+_UNIQUE: dict[Resource, frozenset[str]] = {
+    "User": frozenset({"id", "login_id", "email", "external_id"}),
+    "Group": frozenset({"id", "display_name"}),
+}
+
+
+def selects_one(query: Query, resource: Resource) -> bool:
+    """Return whether a query is an equality on a field no two entries share."""
+    return isinstance(query, Compare) and query.op == "eq" and query.field in _UNIQUE[resource]
 
 
 def to_ldap(query: Query, resource: Resource, resolve_dn: DnResolver | None = None) -> str:

@@ -12,11 +12,11 @@ from typing import Any
 
 from ldap3 import SUBTREE
 
+from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.directory import dn
 from bridge.directory.client import LdapClient, close_connection
 from bridge.directory.errors import translated
 from bridge.directory.mapping import EMPTY_MEMBER
-from bridge.provisioning.gcds import GroupEntry, PersonEntry
 
 PEOPLE_FILTER = "(objectClass=inetOrgPerson)"
 GROUPS_FILTER = "(objectClass=groupOfNames)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection
@@ -10,11 +10,14 @@ from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connec
 from bridge.core import group_address
 from bridge.core.group_address import AddressRules
 from bridge.core.people import Group, GroupKind
-from bridge.directory import controls, dn, mapping
+from bridge.core.query import Query, Sort
+from bridge.directory import controls, dn, filters, mapping
 from bridge.directory.client import LdapClient
-from bridge.directory.controls import SortKey
+from bridge.directory.filters import to_ldap
 from bridge.directory.group_addresses import GroupAddresses
+from bridge.directory.people_read import person_dns
 from bridge.directory.search import SortedPager
+from bridge.directory.sorting import sort_keys
 from bridge.errors import AlreadyExists, InvalidValue, NameTaken, NotFound, PreconditionFailed
 
 # RFC 2696-free batch edits: ADD of a present value or DELETE of an absent one is not an error.
@@ -118,8 +121,12 @@ class GroupStore:
 
     # -- by id, for SCIM --------------------------------------------------------------------------
 
-    def create(self, name: str, external_id: str | None, member_dns: list[str]) -> str:
-        """Add a client-made group (members may be none); AlreadyExists if the name is taken."""
+    def create(self, name: str, external_id: str | None, member_ids: Sequence[str]) -> Group:
+        """Add a client-made group (members may be none); AlreadyExists if the name is taken.
+
+        Every member must be the id of an existing person; otherwise nothing is written.
+        """
+        member_dns = self._member_dns(member_ids)
         group = dn.group_dn(name, self.suffix)
         attributes: dict[str, list[str]] = {
             "objectClass": GROUP_CLASSES,
@@ -133,7 +140,18 @@ class GroupStore:
             self.addresses.add_group(group, attributes, name)
         except NameTaken:
             raise AlreadyExists(f"a group named {name!r} already exists") from None
-        return group
+        return self.get_by_name(name)
+
+    def _member_dns(self, person_ids: Sequence[str]) -> list[str]:
+        """Return the DNs of these people, in order; an unknown id is refused (400)."""
+        dns = person_dns(self.directory, self.suffix, person_ids)
+        missing = [value for value in person_ids if value not in dns]
+        if missing:
+            raise InvalidValue(f"no person has the id {missing[0]!r} (members must be Users)")
+        return [dns[value] for value in dict.fromkeys(person_ids)]
+
+    def _person_dn(self, person_id: str) -> str | None:
+        return person_dns(self.directory, self.suffix, [person_id]).get(person_id)
 
     def dn_of(self, group_id: str) -> str:
         """Return the DN of the group with this id (entryUUID); NotFound if there is none."""
@@ -167,15 +185,27 @@ class GroupStore:
         return self.directory.run(read)
 
     def search(
-        self, ldap_filter: str, sort: list[SortKey], start: int, count: int, members: bool
+        self,
+        query: Query,
+        order: Sequence[Sort] = (),
+        start: int = 1,
+        count: int = 1000,
+        members: bool = True,
     ) -> tuple[int, list[Group]]:
-        """Return how many groups match and ``count`` of them from ``start``, sorted by slapd."""
+        """Return how many groups match and ``count`` of them from ``start``, sorted by slapd.
+
+        Without ``members`` the member lists are not read (excludedAttributes=members).
+        """
+        ldap_filter = to_ldap(query, "Group", self._person_dn)
+        if filters.selects_one(query, "Group"):
+            matched = self._find(ldap_filter, members)
+            return len(matched), matched[start - 1 :][:count]
         attributes = [name for name in mapping.GROUP_READ if name != "member"]
         page = self.pager.page(
             dn.groups_base(self.suffix),
             f"(&(objectClass=groupOfNames){ldap_filter})",
             attributes,
-            sort,
+            sort_keys("Group", order),
             start,
             count,
         )
@@ -189,7 +219,7 @@ class GroupStore:
         """Return the ids of a group's members (a group DN)."""
         return self.directory.run(lambda c: self._member_ids(c, group))
 
-    def find(self, ldap_filter: str, members: bool) -> list[Group]:
+    def _find(self, ldap_filter: str, members: bool) -> list[Group]:
         """Return the groups a filter that names at most a few selects (no sort, no paging)."""
         attributes = [name for name in mapping.GROUP_READ if name != "member"]
 
@@ -240,7 +270,7 @@ class GroupStore:
         replace: list[str] | None = None,
         version: str | None = None,
     ) -> None:
-        """Change a group: members added, removed or replaced (DNs), its externalId, its name.
+        """Change a group: members added, removed or replaced (ids), its externalId, its name.
 
         Adds and removes are sent as deltas, so concurrent PATCHes of one group never undo
         each other; ``version`` (an entryCSN) makes the change conditional (RFC 4528).
@@ -250,6 +280,10 @@ class GroupStore:
         current = self.get(group_id, members=False)
         if version is not None and current.version != version:
             raise PreconditionFailed("the resource has changed since the version you sent")
+        if replace is not None:
+            replace = self._member_dns(replace)
+        add = self._member_dns(add or [])
+        remove = list(person_dns(self.directory, self.suffix, remove or []).values())
         changes: dict[str, list[tuple[str, list[str]]]] = {}
         if external_id is not False:
             changes["mimsExternalId"] = [(MODIFY_REPLACE, mapping.ldap_value(external_id))]

@@ -10,13 +10,13 @@ before it writes. People cannot change their own password over LDAP (the ACL giv
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ldap3 import MODIFY_REPLACE, Connection
 
 from bridge.core import passwords
+from bridge.core.accounts import SignIn
 from bridge.core.people import Person
 from bridge.core.policy_book import PolicyBook
 from bridge.directory import dn, mapping, ppolicy
@@ -26,15 +26,6 @@ from bridge.errors import NameTaken
 
 audit = logging.getLogger("mims.audit")
 POLICY_CLASSES = ["top", "organizationalRole", "pwdPolicy"]
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """What an LDAP bind as the person said, with the ppolicy control decoded."""
-
-    ok: bool
-    locked: bool = False
-    must_change: bool = False
 
 
 def owner(person: Person) -> passwords.Person:

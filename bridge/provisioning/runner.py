@@ -9,16 +9,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from bridge.config import Config, SyncTargetConfig
 from bridge.core.delivery import Delivery, Stopped
 from bridge.core.pacing import Backoff
-from bridge.core.sync import Change, DeadLetter, Kind, Refused, Target, TargetReset, Unavailable
-from bridge.directory import settings as directory_settings
-from bridge.directory.client import LdapClient
-from bridge.directory.feed import Feed, Handler
-from bridge.directory.sync_state import SyncStateStore
+from bridge.core.sync import (
+    Change,
+    ChangeFeed,
+    DeadLetter,
+    Kind,
+    Refused,
+    SyncState,
+    Target,
+    TargetReset,
+    Unavailable,
+)
 from bridge.errors import ConfigError, DirectoryUnavailable, NotFound
 from bridge.provisioning.auth import Credentials
 from bridge.provisioning.entra_target import EntraTarget
@@ -46,14 +52,21 @@ def build_target(name: str, settings: SyncTargetConfig) -> ScimTarget | EntraTar
     return ScimTarget(name, settings, credentials)
 
 
-class Runner(Handler):
+# What the composition root gives a runner: the target's stored state, and a feed that reads
+# the directory's changes with these attributes and stops when the event is set.
+StateFactory = Callable[[str], SyncState]
+FeedFactory = Callable[[Iterable[str], threading.Event], ChangeFeed]
+
+
+class Runner:
     """Follow the directory and deliver every change to one target until stopped."""
 
     def __init__(
         self,
         config: Config,
         name: str,
-        directory: LdapClient,
+        state: StateFactory,
+        feed: FeedFactory,
         *,
         stop: threading.Event | None = None,
         report: Callable[[str], None] = lambda _: None,
@@ -66,13 +79,10 @@ class Runner(Handler):
         self.stop = stop or threading.Event()
         self.report = report
         self.target: Target = target or build_target(name, settings)
-        self.state = SyncStateStore(directory, config.directory.suffix, name)
-        self.state.ensure()
+        self.state = state(name)
         self.max_attempts: int | None = None
         self.delivery = self._delivery()
-        self.feed = Feed(
-            directory_settings.client_settings(config), settings.attributes.values(), self.stop
-        )
+        self.feed = feed(settings.attributes.values(), self.stop)
         self.resets = 0
         self._last_cookie: str | None = None
         self._progress_at = time.monotonic()

@@ -1,5 +1,22 @@
-"""SCIM 2.0 (RFC 7643/7644) at /scim/v2: Flask views over the directory's people and groups."""
+"""SCIM 2.0 (RFC 7643/7644) at /scim/v2: Flask views over the core's people and groups."""
 
-from bridge.scim.blueprint import init_app
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from bridge.config import Config
+from bridge.core.services import Services as CoreServices
+from bridge.scim import bulk, discovery, groups, users  # noqa: F401  (their routes attach)
+from bridge.scim.auth import TokenChecker
+from bridge.scim.blueprint import Services, blueprint, http_error
 
 __all__ = ["init_app"]
+
+
+def init_app(app: Flask, config: Config, shared: CoreServices) -> None:
+    """Attach the SCIM services and blueprint to an app."""
+    checker = TokenChecker(shared.tokens.find)
+    app.extensions["mims.scim"] = Services(config, shared.people, shared.groups, checker)
+    app.register_blueprint(blueprint)
+    app.register_error_handler(HTTPException, http_error)

@@ -1,6 +1,7 @@
 """The SCIM blueprint at /scim/v2: request checks, authentication, error rendering.
 
-Views live in users.py, groups.py, discovery.py and bulk.py and attach themselves here.
+Views live in users.py, groups.py, discovery.py and bulk.py and attach themselves to it;
+``bridge.scim.init_app`` imports them and registers the blueprint.
 """
 
 from __future__ import annotations
@@ -9,14 +10,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-import bridge.services
 from bridge.config import Config
-from bridge.directory.groups import GroupStore
-from bridge.directory.people import PeopleStore
-from bridge.directory.tokens import TokenStore
+from bridge.core.ports import Groups, People
 from bridge.errors import BridgeError
 from bridge.scim.auth import TokenChecker
 from bridge.scim.errors import (
@@ -38,20 +36,9 @@ class Services:
     """What the SCIM views work with: the directory's people, groups and tokens."""
 
     config: Config
-    people: PeopleStore
-    groups: GroupStore
+    people: People
+    groups: Groups
     tokens: TokenChecker
-
-
-def init_app(app: Flask, config: Config, shared: bridge.services.Services) -> None:
-    """Attach the SCIM services and blueprint to an app."""
-    from bridge.scim import bulk, discovery, groups, users  # noqa: F401  (routes attach)
-
-    people = shared.people  # with the password policies: SCIM passwords are checked like all
-    tokens = TokenStore(shared.directory, config.directory.suffix)
-    app.extensions["mims.scim"] = Services(config, people, people.groups, TokenChecker(tokens.find))
-    app.register_blueprint(blueprint)
-    app.register_error_handler(HTTPException, _http_error)
 
 
 def services() -> Services:
@@ -60,7 +47,7 @@ def services() -> Services:
     return found
 
 
-def _http_error(error: HTTPException) -> Response | HTTPException:
+def http_error(error: HTTPException) -> Response | HTTPException:
     """Routing errors under /scim/v2 (unknown path, wrong method) as SCIM error bodies."""
     if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
         return render_http_error(error)

@@ -11,13 +11,12 @@ from typing import Any
 from flask import Response, request
 
 from bridge.core.people import Group
-from bridge.directory.filters import to_ldap
-from bridge.errors import InvalidValue, PreconditionFailed
+from bridge.errors import InvalidValue
 from bridge.scim import patch
 from bridge.scim.blueprint import Services, blueprint, body, services
 from bridge.scim.errors import InvalidPath, scim_json
 from bridge.scim.filters import InvalidFilter, parse_filter
-from bridge.scim.listing import ListQuery, list_response, read_query, selects_one
+from bridge.scim.listing import ListQuery, list_response, read_query
 from bridge.scim.mapping import (
     canonical,
     etag,
@@ -40,15 +39,6 @@ def _one(group: Group, status: int = 200) -> Response:
     return scim_json(document, status, headers)
 
 
-def _member_dns(found: Services, ids: list[str]) -> list[str]:
-    """Return the DNs of these people; an unknown id is refused (400), nothing written."""
-    dns = found.people.dns_of(ids)
-    missing = [value for value in ids if value not in dns]
-    if missing:
-        raise InvalidValue(f"no person has the id {missing[0]!r} (members must be Users)")
-    return [dns[value] for value in dict.fromkeys(ids)]
-
-
 def _read_back(found: Services, group_id: str) -> Group:
     attributes, excluded = request.args.get("attributes"), request.args.get("excludedAttributes")
     return found.groups.get(group_id, members=patch.wants_members(attributes, excluded))
@@ -59,8 +49,8 @@ def create_group() -> Response:
     """Create a group, empty or with members."""
     found = services()
     wanted = from_scim_group(body())
-    found.groups.create(wanted.name, wanted.external_id, _member_dns(found, wanted.member_ids))
-    return _one(found.groups.get_by_name(wanted.name), 201)
+    group = found.groups.create(wanted.name, wanted.external_id, wanted.member_ids)
+    return _one(_read_back(found, group.id), 201)
 
 
 @blueprint.get("/Groups/<group_id>")
@@ -82,17 +72,10 @@ def search_groups(query: ListQuery) -> Response:
     """Answer a list or .search request on Groups."""
     found = services()
     parsed = parse_filter(query.filter or "id pr", "Group")
-    text_filter = to_ldap(
-        parsed, "Group", resolve_dn=lambda value: found.people.dns_of([value]).get(value)
-    )
     members = patch.wants_members(query.attributes, query.excluded)
-    if selects_one(parsed, "Group"):
-        matched = found.groups.find(text_filter, members)
-        total, groups = len(matched), matched[query.start - 1 :][: query.count]
-    else:
-        total, groups = found.groups.search(
-            text_filter, query.sort("Group"), query.start, query.count, members
-        )
+    total, groups = found.groups.search(
+        parsed, query.sort("Group"), query.start, query.count, members
+    )
     resources = [
         patch.project(to_scim_group(group, base_url(), members), query.attributes, query.excluded)
         for group in groups
@@ -109,7 +92,7 @@ def replace_group(group_id: str) -> Response:
         group_id,
         name=wanted.name,
         external_id=wanted.external_id,
-        replace=_member_dns(found, wanted.member_ids),
+        replace=wanted.member_ids,
         version=version_of(request.headers.get("If-Match")),
     )
     return _one(_read_back(found, group_id))
@@ -120,17 +103,14 @@ def patch_group(group_id: str) -> Response:
     """Apply PATCH operations: member adds and removes become directory deltas."""
     found = services()
     changes = _group_changes(patch.operations(body()))
-    version = version_of(request.headers.get("If-Match"))
-    if version is not None and found.groups.get(group_id, members=False).version != version:
-        raise PreconditionFailed("the resource has changed since the version you sent")
     found.groups.change(
         group_id,
         name=changes.get("name"),
         external_id=changes.get("external_id", False),
-        add=_member_dns(found, changes.get("add", [])),
-        remove=list(found.people.dns_of(changes.get("remove", [])).values()),
-        replace=_member_dns(found, changes["replace"]) if "replace" in changes else None,
-        version=version,
+        add=changes.get("add", []),
+        remove=changes.get("remove", []),
+        replace=changes.get("replace"),
+        version=version_of(request.headers.get("If-Match")),
     )
     return _one(_read_back(found, group_id))
 

@@ -1,7 +1,7 @@
 """Query parameters of a list or search (RFC 7644 sections 3.4.2 and 3.4.3) and the ListResponse.
 
-Filtering, sorting and paging are all done by slapd: the filter becomes one LDAP filter, and
-``sortBy``/``startIndex``/``count`` become server-side sort and VLV controls.
+The filter is parsed into a core query and ``sortBy`` into a core sort order; the stores answer
+them (filtering, sorting and paging are all done by the directory).
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.core.query import Compare, Query
-from bridge.directory.controls import SortKey
+from bridge.core.query import Sort
 from bridge.errors import InvalidValue
 from bridge.scim.filters import Resource
 from bridge.scim.mapping import split_urn
@@ -20,38 +19,33 @@ LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 MAX_RESULTS = 1000  # published as filter.maxResults
 
-_CI = "caseIgnoreOrderingMatch"  # uid, mail, sn, cn... have no ORDERING rule of their own
+# SCIM attribute (lowercase, RFC 7643 paths) -> the domain field the directory sorts on.
 _COMMON = {
-    "id": SortKey("entryUUID"),
-    "externalid": SortKey("mimsExternalId"),
-    "meta.created": SortKey("createTimestamp"),
-    "meta.lastmodified": SortKey("modifyTimestamp"),
+    "id": "id",
+    "externalid": "external_id",
+    "meta.created": "created",
+    "meta.lastmodified": "modified",
 }
-SORT_KEYS: dict[Resource, dict[str, SortKey]] = {
+SORT_FIELDS: dict[Resource, dict[str, str]] = {
     "User": _COMMON
     | {
-        "username": SortKey("uid", _CI),
-        "name.formatted": SortKey("cn", _CI),
-        "name.givenname": SortKey("givenName", _CI),
-        "name.familyname": SortKey("sn", _CI),
-        "displayname": SortKey("displayName", _CI),
-        "emails": SortKey("uid", _CI),
-        "emails.value": SortKey("uid", _CI),
-        "employeenumber": SortKey("employeeNumber", _CI),
-        "department": SortKey("ou", _CI),
-        "organization": SortKey("o", _CI),
-        "school": SortKey("mimsSchool"),
-        "level": SortKey("mimsLevel"),
-        "classname": SortKey("mimsClass"),
-        "role": SortKey("mimsRole", _CI),
-        "loginid": SortKey("uid", _CI),
+        "username": "login_id",
+        "name.formatted": "full_name",
+        "name.givenname": "given_name",
+        "name.familyname": "family_name",
+        "displayname": "display_name",
+        "emails": "login_id",
+        "emails.value": "login_id",
+        "employeenumber": "employee_number",
+        "department": "department",
+        "organization": "organization",
+        "school": "school",
+        "level": "level",
+        "classname": "class_name",
+        "role": "role",
+        "loginid": "login_id",
     },
-    "Group": _COMMON | {"displayname": SortKey("cn", _CI)},
-}
-# Ties (namesakes in two domains share a uid) are broken by the full login ID.
-DEFAULT_SORT: dict[Resource, list[SortKey]] = {
-    "User": [SortKey("uid", _CI), SortKey("mail", _CI)],
-    "Group": [SortKey("cn", _CI)],
+    "Group": _COMMON | {"displayname": "display_name"},
 }
 
 
@@ -67,30 +61,15 @@ class ListQuery:
     attributes: str | None = None
     excluded: str | None = None
 
-    def sort(self, resource: Resource) -> list[SortKey]:
-        """Return the directory sort keys for sortBy (RFC 7644 section 3.4.2.3)."""
-        keys = DEFAULT_SORT[resource]
-        if self.sort_by:
-            _, name = split_urn(self.sort_by.strip())
-            found = SORT_KEYS[resource].get(name.lower())
-            if found is None:
-                raise InvalidValue(f"cannot sort by {self.sort_by!r}")
-            keys = [found, *[key for key in keys if key != found]]
-        return [SortKey(key.attribute, key.ordering, self.descending) for key in keys]
-
-
-# Fields no two entries share: ``x eq "v"`` on them selects at most one entry, which the bridge
-# reads with a plain indexed search instead of a server-side sort (the hot path of Entra's and
-# Okta's ``userName eq`` lookups before every create).
-_UNIQUE: dict[Resource, frozenset[str]] = {
-    "User": frozenset({"id", "login_id", "email", "external_id"}),
-    "Group": frozenset({"id", "display_name"}),
-}
-
-
-def selects_one(query: Query, resource: Resource) -> bool:
-    """Return whether a filter is an equality on a field no two entries share."""
-    return isinstance(query, Compare) and query.op == "eq" and query.field in _UNIQUE[resource]
+    def sort(self, resource: Resource) -> list[Sort]:
+        """Return the order sortBy asks for (RFC 7644 section 3.4.2.3); none means default."""
+        if not self.sort_by:
+            return [Sort("", self.descending)] if self.descending else []
+        _, name = split_urn(self.sort_by.strip())
+        found = SORT_FIELDS[resource].get(name.lower())
+        if found is None:
+            raise InvalidValue(f"cannot sort by {self.sort_by!r}")
+        return [Sort(found, self.descending, self.sort_by)]
 
 
 def _integer(value: Any, name: str) -> int | None:

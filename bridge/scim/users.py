@@ -8,13 +8,12 @@ from flask import Response, request
 
 from bridge.core.naming import InvalidLoginId, LoginId
 from bridge.core.people import NewPerson, Person, Role
-from bridge.directory.filters import to_ldap
 from bridge.errors import AlreadyExists, InvalidValue, PreconditionFailed
 from bridge.scim import patch
 from bridge.scim.blueprint import Services, blueprint, body, services
 from bridge.scim.errors import scim_json
 from bridge.scim.filters import parse_filter
-from bridge.scim.listing import ListQuery, list_response, read_query, selects_one
+from bridge.scim.listing import ListQuery, list_response, read_query
 from bridge.scim.mapping import (
     UserInput,
     canonical,
@@ -101,12 +100,7 @@ def search_users(query: ListQuery) -> Response:
     """Answer a list or .search request on Users."""
     found = services()
     parsed = parse_filter(query.filter or "id pr", "User")
-    text = to_ldap(parsed, "User", resolve_dn=lambda value: found.people.dns_of([value]).get(value))
-    if selects_one(parsed, "User"):
-        matched = found.people.find(text)
-        total, people = len(matched), matched[query.start - 1 :][: query.count]
-    else:
-        total, people = found.people.search(text, query.sort("User"), query.start, query.count)
+    total, people = found.people.search(parsed, query.sort("User"), query.start, query.count)
     groups = patch.returns("groups", query.attributes, query.excluded)
     resources = [
         patch.project(item, query.attributes, query.excluded)

@@ -9,7 +9,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from bridge.config import Config
 from bridge.core.challenges import DEFAULT_PARAMS
-from bridge.services import Services
+from bridge.core.services import Services
 from bridge.sspr import api, pages, security
 from bridge.sspr.secret import portal_secret
 from bridge.sspr.service import Portal

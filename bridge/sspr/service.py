@@ -24,12 +24,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bridge.config import SsprConfig
 from bridge.core import challenges, passwords
+from bridge.core.accounts import AccountKey, AnswerState, StaleToken
 from bridge.core.challenges import DEFAULT_PARAMS, HashParams, InvalidAnswer
 from bridge.core.naming import InvalidLoginId, LoginId
 from bridge.core.people import Person
-from bridge.directory.answers import AnswerState, StaleToken
+from bridge.core.services import Services
 from bridge.errors import BridgeError, NotFound, PolicyViolation
-from bridge.services import Services
 
 Next = Literal["done", "change_password", "setup_answers"]
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -129,7 +129,7 @@ class SignedIn:
     """Who signed in and what they must do next."""
 
     person_id: str
-    dn: str
+    key: AccountKey
     login_id: str
     next: Next
 
@@ -180,7 +180,7 @@ class Portal:
         if not result.ok:
             raise WrongSignIn()
         state = self._state(person)
-        return SignedIn(person.id, state.dn, str(person.login_id), self._next(state))
+        return SignedIn(person.id, state.key, str(person.login_id), self._next(state))
 
     def next_step(self, person_id: str) -> Next:
         """Return what a signed-in person must do next."""
@@ -220,10 +220,10 @@ class Portal:
         self.services.passwords.check(person, new)
         state = self._state(person)
         try:
-            self.services.answers.set_password_once(state.dn, new, state.version)
+            self.services.answers.set_password_once(state.key, new, state.version)
         except StaleToken:  # something else wrote to the entry meanwhile: read it again once
             state = self._state(person)
-            self.services.answers.set_password_once(state.dn, new, state.version)
+            self.services.answers.set_password_once(state.key, new, state.version)
         return self._next(self._state(person))
 
     def set_answers(
@@ -240,7 +240,7 @@ class Portal:
             raise BadEmail()
         stored = [challenges.hash_answer(q, a, self.params) for q, a in answers.items()]
         self.services.answers.set_answers(
-            state.dn, stored, email if recovery_email is not None else None
+            state.key, stored, email if recovery_email is not None else None
         )
         return self._next(self._state(person))
 
@@ -296,23 +296,23 @@ class Portal:
         if not usable or state is None:
             raise ResetRefused()
         if not right:
-            self.services.answers.record_failure(state.dn, self.config.max_failed_attempts)
+            self.services.answers.record_failure(state.key, self.config.max_failed_attempts)
             raise ResetRefused()
         if state.attempts.failures:
-            self.services.answers.clear_failures(state.dn)
+            self.services.answers.clear_failures(state.key)
         for value in state.stored:
             if challenges.needs_rehash(value, self.params):
                 question_id, _ = challenges.parse_stored(value)
                 fresh = challenges.hash_answer(question_id, answers[question_id], self.params)
-                self.services.answers.replace_answer(state.dn, value, fresh)
-        version = self.services.answers.get(state.dn).version
-        return self._tokens.dumps({"d": state.dn, "v": version})
+                self.services.answers.replace_answer(state.key, value, fresh)
+        version = self.services.answers.get(state.key).version
+        return self._tokens.dumps({"d": state.key, "v": version})
 
     def complete(self, token: str, new_password: str) -> None:
         """Set the new password once per token; PolicyViolation lists every broken rule."""
         data = self._load(self._tokens, token, self.config.token_minutes)
         try:
-            state = self.services.answers.get(str(data["d"]))
+            state = self.services.answers.get(AccountKey(str(data["d"])))
         except NotFound:
             raise Expired() from None
         if state.version != data["v"]:
@@ -320,7 +320,7 @@ class Portal:
         person = self.person(state.person_id)
         self.services.passwords.check(person, new_password)
         try:
-            self.services.answers.set_password_once(state.dn, new_password, str(data["v"]))
+            self.services.answers.set_password_once(state.key, new_password, str(data["v"]))
         except StaleToken:
             raise Expired() from None
 
@@ -328,7 +328,7 @@ class Portal:
         """Return the checklist for the person a reset token is for."""
         data = self._load(self._tokens, token, self.config.token_minutes)
         try:
-            state = self.services.answers.get(str(data["d"]))
+            state = self.services.answers.get(AccountKey(str(data["d"])))
         except NotFound:
             raise Expired() from None
         return checklist(self._policy(self.person(state.person_id)))

@@ -19,7 +19,7 @@ def healthz() -> tuple[dict[str, str], int]:
 @blueprint.get("/readyz")
 def readyz() -> tuple[dict[str, str], int]:
     """Say whether the directory answers, so a balancer only sends traffic that can succeed."""
-    directory: HealthCheck = current_app.extensions["mims.directory"]
+    directory: HealthCheck = current_app.extensions["mims.health"]
     try:
         directory.ping()
     except DirectoryUnavailable:

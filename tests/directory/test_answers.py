@@ -7,9 +7,10 @@ import threading
 import ldap3
 import pytest
 
+from bridge.core.accounts import StaleToken
 from bridge.core.challenges import FAST_PARAMS, hash_answer
 from bridge.core.people import NewPerson, Person
-from bridge.directory.answers import AnswerStore, StaleToken
+from bridge.directory.answers import AnswerStore
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
@@ -43,18 +44,18 @@ def test_answers_are_stored_hashed_and_readable_by_the_bridge_only(
     state = answers.find(mary.login_id)
     assert state is not None
     stored = [hash_answer("favourite_colour", "Blue", FAST_PARAMS)]
-    answers.set_answers(state.dn, stored, recovery_email="mum@example.org")
-    after = answers.get(state.dn)
+    answers.set_answers(state.key, stored, recovery_email="mum@example.org")
+    after = answers.get(state.key)
     assert after.stored == tuple(stored) and after.answers_set
-    admin.search(state.dn, "(objectClass=*)", ldap3.BASE, attributes=["*"])
+    admin.search(state.key, "(objectClass=*)", ldap3.BASE, attributes=["*"])
     entry = admin.entries[0]
     assert "blue" not in str(entry).lower().replace("favourite_colour", "")
     assert entry.mimsRecoveryEmail.value == "mum@example.org"
     assert entry.mimsChallengeSetTime.value is not None
     # A person reading their own entry does not see the hashes.
     server = ldap3.Server(slapd.ldap_url(), get_info=ldap3.NONE)
-    with closing(ldap3.Connection(server, state.dn, GOOD, auto_bind=True)) as person:
-        person.search(state.dn, "(objectClass=*)", ldap3.BASE, attributes=["mimsChallengeAnswer"])
+    with closing(ldap3.Connection(server, state.key, GOOD, auto_bind=True)) as person:
+        person.search(state.key, "(objectClass=*)", ldap3.BASE, attributes=["mimsChallengeAnswer"])
         assert not person.response[0]["raw_attributes"].get("mimsChallengeAnswer")
 
 
@@ -62,12 +63,12 @@ def test_failures_count_up_and_close_sspr(answers: AnswerStore, mary: Person) ->
     state = answers.find(mary.login_id)
     assert state is not None
     for expected in (1, 2):
-        attempts = answers.record_failure(state.dn, 3)
+        attempts = answers.record_failure(state.key, 3)
         assert (attempts.failures, attempts.locked_time) == (expected, None)
-    closed = answers.record_failure(state.dn, 3)
+    closed = answers.record_failure(state.key, 3)
     assert closed.failures == 3 and closed.locked_time is not None
-    answers.reopen(state.dn)
-    assert answers.get(state.dn).attempts.failures == 0
+    answers.reopen(state.key)
+    assert answers.get(state.key).attempts.failures == 0
 
 
 def test_concurrent_failures_are_never_lost(
@@ -78,7 +79,7 @@ def test_concurrent_failures_are_never_lost(
 
     def fail() -> None:
         for _ in range(5):
-            answers.record_failure(state.dn, 100)
+            answers.record_failure(state.key, 100)
         answers.directory.close()
 
     threads = [threading.Thread(target=fail) for _ in range(4)]
@@ -86,16 +87,16 @@ def test_concurrent_failures_are_never_lost(
         thread.start()
     for thread in threads:
         thread.join()
-    assert answers.get(state.dn).attempts.failures == 20
+    assert answers.get(state.key).attempts.failures == 20
 
 
 def test_admin_reset_reopens_sspr(answers: AnswerStore, mary: Person, services: Services) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
     for _ in range(3):
-        answers.record_failure(state.dn, 3)
+        answers.record_failure(state.key, 3)
     services.passwords.reset(mary, "test")
-    after = answers.get(state.dn).attempts
+    after = answers.get(state.key).attempts
     assert (after.failures, after.locked_time) == (0, None)
 
 
@@ -105,12 +106,12 @@ def test_a_password_write_works_once_per_version(
     services.passwords.reset(mary, "test")
     state = answers.find(mary.login_id)
     assert state is not None and state.must_change_password
-    answers.set_password_once(state.dn, "Purple9Rocket31", state.version)
-    after = answers.get(state.dn)
+    answers.set_password_once(state.key, "Purple9Rocket31", state.version)
+    after = answers.get(state.key)
     assert not after.must_change_password
     assert services.passwords.sign_in(mary, "Purple9Rocket31").ok
     with pytest.raises(StaleToken):
-        answers.set_password_once(state.dn, "Orange8Comet55", state.version)
+        answers.set_password_once(state.key, "Orange8Comet55", state.version)
 
 
 def test_slapd_refuses_a_reused_password_on_a_single_use_write(
@@ -119,16 +120,16 @@ def test_slapd_refuses_a_reused_password_on_a_single_use_write(
     state = answers.find(mary.login_id)
     assert state is not None
     with pytest.raises(PolicyViolation) as error:
-        answers.set_password_once(state.dn, GOOD, state.version)
+        answers.set_password_once(state.key, GOOD, state.version)
     assert error.value.failures[0][0] == "in_history"
 
 
 def test_must_set_answers_flag(answers: AnswerStore, mary: Person) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
-    answers.set_answers(state.dn, [hash_answer("favourite_city", "Paris", FAST_PARAMS)])
-    answers.require_new_answers(state.dn)
-    after = answers.get(state.dn)
+    answers.set_answers(state.key, [hash_answer("favourite_city", "Paris", FAST_PARAMS)])
+    answers.require_new_answers(state.key)
+    after = answers.get(state.key)
     assert after.must_set_answers and not after.answers_set
 
 

@@ -11,6 +11,7 @@ import pytest
 from ldap3.utils.dn import escape_rdn
 
 from bridge.core.people import NewPerson
+from bridge.directory.client import LdapClient
 from bridge.errors import AlreadyExists
 from bridge.services import Services
 from tests.conftest import SUFFIX
@@ -85,7 +86,7 @@ def test_a_group_name_already_taken_is_refused_and_nothing_is_written(
 
 
 def test_an_address_a_person_holds_is_never_a_groups(
-    services: Services, admin: ldap3.Connection
+    services: Services, directory: LdapClient, admin: ldap3.Connection
 ) -> None:
     # A sysadmin's hand-made entry holds the address the group would get first.
     assert admin.add(
@@ -101,7 +102,7 @@ def test_an_address_a_person_holds_is_never_a_groups(
     group = f"cn=Chess Club,{GROUPS}"
     steal = {"mail": [(ldap3.MODIFY_REPLACE, [str(mary.login_id)])]}
     with pytest.raises(AlreadyExists):
-        services.directory.run(lambda c: c.modify(group, steal), retry=False)
+        directory.run(lambda c: c.modify(group, steal), retry=False)
     assert groups.get_by_name("Chess Club").address == f"chess-club-2@{DOMAIN}"
 
 
@@ -118,7 +119,7 @@ def test_a_rename_keeps_the_address(services: Services) -> None:
 
 @pytest.mark.parametrize("words", [("Chess", "Club"), ("Go", "Club"), ("Art", "Room")])
 def test_namesake_groups_made_at_once_never_share_an_address(
-    services: Services, words: tuple[str, str]
+    services: Services, directory: LdapClient, words: tuple[str, str]
 ) -> None:
     # The unique overlay alone let two of these share an address (it checks before it writes).
     groups = services.people.groups
@@ -133,7 +134,7 @@ def test_namesake_groups_made_at_once_never_share_an_address(
         except Exception as error:
             errors.append(error)
         finally:
-            services.directory.close()  # this thread's own connection
+            directory.close()  # this thread's own connection
 
     threads = [threading.Thread(target=make, args=(name,)) for name in names]
     for thread in threads:

@@ -6,12 +6,12 @@ import pytest
 
 from bridge.config import Config
 from bridge.core.people import NewPerson
+from bridge.core.query import ALL, Compare, Sort
 from bridge.directory import search
 from bridge.directory.client import LdapClient
-from bridge.directory.controls import SortKey
 from bridge.directory.people import PeopleStore
 
-UID = [SortKey("uid", "caseIgnoreOrderingMatch")]
+UID = [Sort("login_id")]
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def ids(page: list) -> list[str]:  # type: ignore[type-arg]
 def test_pages_walk_the_sorted_result_and_reuse_one_sort(people: PeopleStore) -> None:
     walked = []
     for start in (1, 3, 5, 7):
-        total, page = people.search("(objectClass=*)", UID, start, 2)
+        total, page = people.search(ALL, UID, start, 2)
         assert total == 7
         walked += ids(page)
     assert walked == ["ada_lim", "bea_koh", "cy_ho", "di_yeo", "eli_ng", "fox_tan", "gil_ong"]
@@ -38,27 +38,27 @@ def test_pages_walk_the_sorted_result_and_reuse_one_sort(people: PeopleStore) ->
 
 
 def test_another_filter_or_order_gets_its_own_sort(people: PeopleStore) -> None:
-    people.search("(objectClass=*)", UID, 1, 2)
-    total, page = people.search("(uid=*o*)", UID, 2, 2)
+    people.search(ALL, UID, 1, 2)
+    total, page = people.search(Compare("full_name", "co", "o"), UID, 2, 2)
     assert (total, ids(page)) == (5, ["cy_ho", "di_yeo"])  # bea_koh cy_ho di_yeo fox_tan gil_ong
-    reverse = [SortKey("uid", "caseIgnoreOrderingMatch", reverse=True)]
-    assert ids(people.search("(objectClass=*)", reverse, 2, 2)[1]) == ["fox_tan", "eli_ng"]
+    reverse = [Sort("login_id", descending=True)]
+    assert ids(people.search(ALL, reverse, 2, 2)[1]) == ["fox_tan", "eli_ng"]
 
 
 def test_a_new_walk_sees_new_people_and_connections_are_recycled(
     people: PeopleStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert people.search("(objectClass=*)", UID, 1, 2)[0] == 7
+    assert people.search(ALL, UID, 1, 2)[0] == 7
     people.create(NewPerson(full_name="Hal Lee", role="student"))
-    assert people.search("(objectClass=*)", UID, 1, 2)[0] == 8  # startIndex 1: fresh sort
+    assert people.search(ALL, UID, 1, 2)[0] == 8  # startIndex 1: fresh sort
     first = people.pager._local.sorting.connection
     for _ in range(search.CONTEXTS_PER_CONNECTION):
-        people.search("(objectClass=*)", UID, 1, 1)
+        people.search(ALL, UID, 1, 1)
     assert people.pager._local.sorting.connection is not first
     assert first.closed
 
 
 def test_past_the_end_and_count_zero(people: PeopleStore) -> None:
-    assert people.search("(objectClass=*)", UID, 50, 5) == (7, [])
-    assert people.search("(objectClass=*)", UID, 1, 0) == (7, [])
-    assert people.search("(uid=nobody)", UID, 1, 5) == (0, [])
+    assert people.search(ALL, UID, 50, 5) == (7, [])
+    assert people.search(ALL, UID, 1, 0) == (7, [])
+    assert people.search(Compare("full_name", "eq", "Nobody"), UID, 1, 5) == (0, [])

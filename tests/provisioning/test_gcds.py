@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.provisioning.gcds import GroupEntry, PersonEntry, check
+from bridge.core.gcds import GroupEntry, PersonEntry, check
 
 DOMAINS = ("students.edu.sg", "Schools.gov.sg")
 

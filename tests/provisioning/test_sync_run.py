@@ -17,6 +17,7 @@ from bridge.directory.slapd import ManagedSlapd
 from bridge.directory.sync_state import SyncStateStore
 from bridge.directory.tokens import TokenStore
 from bridge.provisioning.runner import Runner, retry_dead_letters
+from bridge.services import Backend
 from tests.conftest import SUFFIX, admin_connection
 from tests.provisioning.conftest import TARGET, peer_user, peer_users, wait_until
 from tests.scim.conftest import GROUP, USER, Scim
@@ -37,8 +38,15 @@ def person(scim: Scim, name: str, **fields: object) -> dict[str, object]:
     return response.json  # type: ignore[no-any-return]
 
 
+def make_runner(
+    config: Config, directory: LdapClient, stop: threading.Event | None = None
+) -> Runner:
+    backend = Backend(config, directory)
+    return Runner(config, TARGET, backend.sync_state, backend.change_feed, stop=stop)
+
+
 def run_once(config: Config, directory: LdapClient) -> Runner:
-    runner = Runner(config, TARGET, directory)
+    runner = make_runner(config, directory)
     runner.run(once=True)
     return runner
 
@@ -145,13 +153,13 @@ def test_a_refused_change_is_a_dead_letter_until_a_retry_succeeds(
     assert "400" in letter.reason
     assert state.status().dead_letters == 1
     # Still refused: the letter stays, one more attempt counted.
-    assert retry_dead_letters(Runner(config, TARGET, directory)) == (0, 1)
+    assert retry_dead_letters(make_runner(config, directory)) == (0, 1)
     assert state.dead_letters()[0].attempts == 2
     with admin_connection(slapd) as admin:
         admin.modify(
             entry, {"employeeNumber": [(ldap3.MODIFY_REPLACE, ["nobody@students.edu.sg"])]}
         )
-    assert retry_dead_letters(Runner(config, TARGET, directory)) == (1, 0)
+    assert retry_dead_letters(make_runner(config, directory)) == (1, 0)
     assert state.dead_letters() == []
 
 
@@ -173,7 +181,7 @@ def test_the_persistent_feed_delivers_a_change_as_it_happens(
     sync_config: Config, directory: LdapClient, scim: Scim, empty_peer: PeerServer
 ) -> None:
     stop = threading.Event()
-    runner = Runner(sync_config, TARGET, directory, stop=stop)
+    runner = make_runner(sync_config, directory, stop)
 
     def follow() -> None:
         try:

@@ -115,7 +115,7 @@ def test_concurrent_patches_of_one_group_all_land(app: Flask, scim: Scim) -> Non
             if response.status_code != 200:
                 errors.append(response.json)
         finally:
-            app.extensions["mims.directory"].close()  # this thread's own connections
+            app.extensions["mims.health"].close()  # this thread's own connections
 
     threads = [threading.Thread(target=add, args=(member,)) for member in users]
     for thread in threads:

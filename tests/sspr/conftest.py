@@ -39,7 +39,7 @@ def portal_config(config: Config) -> Config:
 
 @pytest.fixture
 def portal_app(portal_config: Config, directory: LdapClient) -> Flask:
-    app = create_app(portal_config, directory=directory)
+    app = create_app(portal_config, client=directory)
     app.testing = True
     app.extensions["mims.portal"].params = FAST_PARAMS
     return app

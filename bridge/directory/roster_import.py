@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Literal
 
 from bridge.core.people import Changes, GroupKind, NewPerson, Person, school_group_names
-from bridge.core.roster import Rejected, Row
+from bridge.core.roster import Rejected, Row, Summary
 from bridge.directory import dn
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.people import Draft, PeopleStore
@@ -28,21 +28,6 @@ OPTIONAL_FIELDS = {
     "family_name": "family_name",
     "email": "recovery_email",
 }
-
-
-@dataclass
-class Summary:
-    """How many rows ended which way."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-
-    @property
-    def total(self) -> int:
-        """Return the number of rows seen."""
-        return self.created + self.updated + self.unchanged + self.rejected
 
 
 _Written = tuple["Outcome | Rejected", str, list[tuple[GroupKind, str]]]

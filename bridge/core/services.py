@@ -1,0 +1,19 @@
+"""The services every front door works with: one bundle of ports, wired by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.core.ports import Answers, Credentials, Groups, HealthCheck, People, Tokens
+
+
+@dataclass(frozen=True)
+class Services:
+    """People, groups, passwords, challenge answers and tokens, over one directory."""
+
+    people: People
+    groups: Groups
+    passwords: Credentials
+    answers: Answers
+    tokens: Tokens
+    health: HealthCheck
