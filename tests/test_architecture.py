@@ -81,7 +81,7 @@ def test_no_module_outside_the_directory_imports_an_ldap_library() -> None:
         ("ann_lee@students.edu.sg", False),
         ("the directory (slapd) refused it", False),
         ("sync target is disabled (enabled = false)", False),
-        ("userName eq \"ann\"", False),
+        ('userName eq "ann"', False),
     ],
 )
 def test_the_check_itself_tells_ldap_text_from_ordinary_text(text: str, is_ldap: bool) -> None:
