@@ -63,7 +63,7 @@ def import_roster(
     rules = naming_rules(config)
     total = _count_rows(csv_file)
     services = open_services(config)
-    bulk = BulkWriter(services.directory.settings)
+    bulk = BulkWriter(services.directory)
     importer = Importer(services.people, bulk, workers=workers, dry_run=dry_run)
     with (
         _open_roster(csv_file) as lines,

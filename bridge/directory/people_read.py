@@ -13,10 +13,9 @@ from ldap3 import BASE, SUBTREE, Connection
 
 from bridge.core.naming import LoginId
 from bridge.core.people import Person
-from bridge.directory import dn, mapping
+from bridge.directory import dn, lookup, mapping
 from bridge.directory.client import LdapClient
 from bridge.directory.controls import SortKey
-from bridge.directory.quick_read import QuickReader
 from bridge.directory.search import SortedPager
 from bridge.errors import NotFound
 
@@ -28,8 +27,6 @@ class PeopleReadStore:
         self.directory = directory
         self.suffix = suffix
         self.pager = SortedPager(directory)
-        self.quick = QuickReader(directory.settings)
-        directory.on_close(self.quick.close)
 
     # -- read ----------------------------------------------------------------------------------
 
@@ -150,9 +147,10 @@ class PeopleReadStore:
     def find(self, ldap_filter: str) -> list[Person]:
         """Return the people a filter that names at most a few selects (no sort, no paging).
 
-        Read through python-ldap (quick_read.py): these are the lookups clients make most.
+        Read through python-ldap (lookup.py): these are the lookups clients make most.
         """
-        entries = self.quick.search(
+        entries = lookup.entries(
+            self.directory,
             dn.people_base(self.suffix),
             f"(&(objectClass=mimsPerson){ldap_filter})",
             mapping.PERSON_READ,

@@ -15,7 +15,6 @@ from bridge.config import Config, SyncTargetConfig
 from bridge.core.delivery import Delivery, Stopped
 from bridge.core.pacing import Backoff
 from bridge.core.sync import Change, DeadLetter, Kind, Refused, Target, TargetReset, Unavailable
-from bridge.directory import settings as directory_settings
 from bridge.directory.client import LdapClient
 from bridge.directory.feed import Feed, Handler
 from bridge.directory.sync_state import SyncStateStore
@@ -70,9 +69,7 @@ class Runner(Handler):
         self.state.ensure()
         self.max_attempts: int | None = None
         self.delivery = self._delivery()
-        self.feed = Feed(
-            directory_settings.client_settings(config), settings.attributes.values(), self.stop
-        )
+        self.feed = Feed(directory, settings.attributes.values(), self.stop)
         self.resets = 0
         self._last_cookie: str | None = None
         self._progress_at = time.monotonic()
