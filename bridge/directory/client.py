@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -158,9 +159,11 @@ class Pool(Generic[C]):
 class LdapClient:
     """The bridge's connections to the directory, ldap3 and python-ldap, one per thread each."""
 
-    def __init__(self, settings: ClientSettings) -> None:
+    def __init__(
+        self, settings: ClientSettings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
-        self.servers = Servers(settings.urls, settings.quarantine_seconds)
+        self.servers = Servers(settings.urls, settings.quarantine_seconds, clock)
         self._ldap3 = Ldap3Connections(settings)
         self._libldap = LibldapConnections(settings)
         self.ldap3: Pool[Connection] = Pool(self.servers, self._ldap3)

@@ -12,7 +12,7 @@ from ldap3 import NONE, Connection, Server, Tls
 from ldap3.core import exceptions as ldap
 
 from bridge.directory.errors import CONNECTION_ERRORS, translated
-from bridge.directory.servers import ClientSettings, TlsFailure
+from bridge.directory.servers import TLS_HANDSHAKE, ClientSettings, TlsFailure
 
 
 class Ldap3Connections:
@@ -62,9 +62,11 @@ class Ldap3Connections:
                     connection.start_tls(read_server_info=False)
             except ldap.LDAPStartTLSError:
                 raise TlsFailure("the directory refused StartTLS or its certificate") from None
+            except ldap.LDAPOperationResult:  # an answer other than success to the request
+                raise TlsFailure("the directory refused StartTLS") from None
             except ldap.LDAPSocketOpenError as error:
                 if mode == "ldaps" and "ssl" in str(error).lower():
-                    raise TlsFailure("the directory's TLS certificate was not accepted") from None
+                    raise TlsFailure(TLS_HANDSHAKE) from None
                 raise
             connection.bind(read_server_info=False, controls=controls)
         except BaseException:

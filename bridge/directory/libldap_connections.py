@@ -14,7 +14,7 @@ import ldap
 from ldap.ldapobject import SimpleLDAPObject
 
 from bridge.directory.errors import error_for_code
-from bridge.directory.servers import ClientSettings, TlsFailure
+from bridge.directory.servers import TLS_HANDSHAKE, ClientSettings, TlsFailure
 from bridge.errors import DirectoryUnavailable
 
 L = TypeVar("L", bound=SimpleLDAPObject)
@@ -68,7 +68,7 @@ class LibldapConnections:
                 connection.simple_bind_s(settings.bind_dn, settings.password)
             except (ldap.SERVER_DOWN, ldap.CONNECT_ERROR) as error:
                 if mode == "ldaps" and _is_tls(error):
-                    raise TlsFailure("the directory's TLS certificate was not accepted") from None
+                    raise TlsFailure(TLS_HANDSHAKE) from None
                 raise
         except BaseException:
             close(connection)
@@ -125,5 +125,10 @@ def _details(error: ldap.LDAPError) -> dict[str, Any]:
 
 
 def _is_tls(error: ldap.LDAPError) -> bool:
-    text = f"{_details(error).get('info', '')} {_details(error).get('desc', '')}".lower()
-    return any(word in text for word in ("certificate", "tls", "ssl"))
+    """Return whether a failed ldaps:// connect failed in the TLS handshake.
+
+    libldap (2.5) does not say why a handshake failed: the refused or reset TCP connection
+    names its cause in ``info``, a refused certificate leaves "(unknown error code)".
+    """
+    info = str(_details(error).get("info", "")).lower()
+    return info == "(unknown error code)" or any(w in info for w in ("certificate", "tls", "ssl"))

@@ -53,6 +53,9 @@ class ClientSettings:
         return "off"
 
 
+TLS_HANDSHAKE = "the TLS handshake failed: the directory's certificate was not accepted"
+
+
 class TlsFailure(Exception):
     """A server refused StartTLS, or its certificate was not accepted (says which, in words)."""
 
