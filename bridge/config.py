@@ -41,12 +41,25 @@ class DirectoryConfig:
     suffix: str = "dc=mims,dc=example"
     connect_timeout: float = Field(default=5.0, gt=0, le=300)
     operation_timeout: float = Field(default=10.0, gt=0, le=3600)
+    # How a failed server is set aside (tried after the others) before it is tried first again.
+    quarantine_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # "" lets each URL decide (ldaps:// is TLS, ldap:// plain); "starttls", "ldaps" or "off".
+    tls: Literal["", "ldaps", "starttls", "off"] = ""
+    starttls: bool = False  # the same as tls = "starttls"
+    ca_file: str = ""  # CA certificates (PEM) that sign the servers' certificates; "": system's
 
     @model_validator(mode="after")
     def _check(self) -> DirectoryConfig:
         for url in self.urls:
             if not _LDAP_URL.match(url):
                 raise ValueError(f"urls: {url!r} is not an ldap://, ldaps:// or ldapi:// URL")
+        if self.starttls and self.tls not in ("", "starttls"):
+            raise ValueError(f"starttls: true contradicts tls = {self.tls!r}")
+        plain = [url for url in self.urls if url.lower().startswith("ldap://")]
+        if self.tls_mode == "ldaps" and plain:
+            raise ValueError(f"tls: 'ldaps' but {plain[0]!r} is not an ldaps:// URL")
+        if self.ca_file and not Path(self.ca_file).expanduser().is_file():
+            raise ValueError(f"ca_file: {self.ca_file!r} is not a file")
         if not _DN.match(self.suffix) or self.suffix.split("=")[0].lower() not in ("dc", "o"):
             raise ValueError(f"suffix: {self.suffix!r} is not a DN such as 'dc=mims,dc=example'")
         if self.urls and not self.bind_dn:
@@ -59,6 +72,11 @@ class DirectoryConfig:
     def managed(self) -> bool:
         """Return whether the bridge runs its own slapd instead of an external directory."""
         return not self.urls
+
+    @property
+    def tls_mode(self) -> Literal["", "ldaps", "starttls", "off"]:
+        """Return ``tls`` with the ``starttls`` shorthand applied."""
+        return "starttls" if self.starttls else self.tls
 
 
 @dataclass(config=_STRICT)

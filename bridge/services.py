@@ -105,7 +105,7 @@ class Backend:
 
     def roster_import(self, workers: int = 4, dry_run: bool = False) -> RosterImport:
         """Return the bulk importer of roster rows."""
-        bulk = BulkWriter(self.client.settings)
+        bulk = BulkWriter(self.client)
         return Importer(self.people, bulk, workers=workers, dry_run=dry_run)
 
     def group_addresses(self) -> GroupAddresses:
@@ -132,7 +132,7 @@ class Backend:
 
     def change_feed(self, attributes: Iterable[str], stop: threading.Event) -> ChangeFeed:
         """Return a feed of the directory's changes carrying these attributes."""
-        return Feed(self.client.settings, attributes, stop)
+        return Feed(self.client, attributes, stop)
 
     def close(self) -> None:
         """Close this thread's connections."""

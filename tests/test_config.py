@@ -94,7 +94,23 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
         (
             "[directory]\nsufix = 'dc=x'\n",
             {},
-            "unknown key 'directory.sufix'; allowed: bind_dn, connect_timeout",
+            "unknown key 'directory.sufix'; allowed: bind_dn, ca_file, connect_timeout",
+        ),
+        ("[directory]\ntls = 'maybe'\n", {}, "directory.tls: Input should be '', 'ldaps'"),
+        (
+            "[directory]\ntls = 'off'\nstarttls = true\n",
+            {},
+            "directory.starttls: true contradicts tls = 'off'",
+        ),
+        (
+            "[directory]\ntls = 'ldaps'\nbind_dn = 'cn=x'\n",
+            {"MIMS_LDAP_URL": "ldaps://one ldap://two"},
+            "directory.tls: 'ldaps' but 'ldap://two' is not an ldaps:// URL",
+        ),
+        (
+            "[directory]\nca_file = '/nowhere/ca.pem'\n",
+            {},
+            "directory.ca_file: '/nowhere/ca.pem' is not a file",
         ),
         (
             "[http]\nworkers = 0\n",

@@ -1,97 +1,220 @@
-"""Connections to the directory: one bound connection per thread, write server first.
+"""Connections to the directory, for both LDAP libraries: one server order, one failover loop.
 
-Every bridge process sends all writes to the first URL that answers (DESIGN.md: concurrent
-writes to two providers diverge), reconnects after slapd restarts, and never waits forever.
+ldap3 serves the stores (writes, binds, sorted pages); python-ldap (libldap, in C) serves the
+reads clients make most (``lookup.py``), the importer's pipelined adds (``bulk.py``) and the
+change feed (``feed.py``); ``bench/ldap_libraries.py`` measures why both stay. Every connection
+of either library is opened by ``Pool.connect`` below, so the server order (write server first,
+DESIGN.md), the quarantine of a bad server (``servers.py``), the timeouts and TLS are the same
+everywhere.
+
+Connections are sticky: a thread keeps its connection on the server it reached until that
+server fails, or until the write server's quarantine ends (then the next operation goes back
+to it, so a process never writes to two servers for longer than one quarantine).
+
+Retry rules. An operation that meets a connection error (the server went away, or let the
+operation time out as a frozen one does) quarantines that server; reads and binds are then
+retried once on the next server. Adds are retried too: when the retry meets entryAlreadyExists
+(68), the entry is read back, and if it holds what was sent the first attempt landed and the
+add counts as done; otherwise it is the real 68. Other writes are not retried: a modify that
+landed before the connection broke could apply twice, or fail its own assertion.
 """
 
 from __future__ import annotations
 
-import math
+import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
-from ldap3 import NONE, Connection, Server
+from ldap.ldapobject import SimpleLDAPObject
+from ldap3 import BASE, Connection
 from ldap3.core import exceptions as ldap
 
-from bridge.directory.errors import CONNECTION_ERRORS, translated
+from bridge.directory.errors import translated
+from bridge.directory.ldap3_connections import Ldap3Connections, close, forget_response
+from bridge.directory.libldap_connections import LibldapConnections
+from bridge.directory.servers import ClientSettings, Servers, TlsFailure
 from bridge.errors import DirectoryUnavailable
 
+__all__ = ["ClientSettings", "LdapClient", "Pool", "close_connection", "forget_response"]
+
+log = logging.getLogger(__name__)
+
+C = TypeVar("C")
 T = TypeVar("T")
+L = TypeVar("L", bound=SimpleLDAPObject)
+
+# Stored hashed by slapd (olcPPolicyHashCleartext) and never readable by the bridge.
+UNCOMPARABLE = frozenset({"userpassword"})
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    """Where the directory is and as whom the bridge binds."""
+class Dialer(Protocol[C]):
+    """What a library adapter gives the pool: how to dial, close and read its errors."""
 
-    urls: tuple[str, ...]
-    bind_dn: str
-    password: str = field(repr=False)
-    suffix: str
-    connect_timeout: float = 5.0
-    operation_timeout: float = 10.0
+    gone: tuple[type[Exception], ...]
+
+    def bind(self, url: str) -> C: ...  # noqa: D102
+
+    def close(self, connection: C) -> None: ...  # noqa: D102
+
+    def closed(self, connection: C) -> bool: ...  # noqa: D102
+
+    def translated(self) -> Any: ...  # noqa: D102
+
+    def done(self, connection: C) -> None: ...  # noqa: D102
+
+
+@dataclass
+class _Held(Generic[C]):
+    url: str
+    connection: C
+
+
+class Pool(Generic[C]):
+    """One connection per thread from one library, over the servers a client shares."""
+
+    def __init__(self, servers: Servers, dialer: Dialer[C]) -> None:
+        self.servers = servers
+        self.dialer = dialer
+        self._local = threading.local()
+
+    def connect(self, bind: Callable[[str], T]) -> tuple[str, T]:
+        """Return (server, connection) from the first server in order that answers.
+
+        The one failover walk of the bridge: both libraries, every connection.
+        """
+        reason = "the directory does not answer"
+        for url in self.servers.order():
+            with self.dialer.translated():
+                try:
+                    connection = bind(url)
+                except TlsFailure as failure:
+                    log.warning("LDAP server %s: %s", url, failure)
+                    reason = str(failure)
+                    self.servers.failed(url)
+                    continue
+                except self.dialer.gone as error:
+                    log.warning("LDAP server %s does not answer (%s)", url, type(error).__name__)
+                    self.servers.failed(url)
+                    continue
+            self.servers.answered(url)
+            return url, connection
+        raise DirectoryUnavailable(reason)
+
+    def open(self) -> C:
+        """Return a new bound connection that the caller owns and closes."""
+        return self.connect(self.dialer.bind)[1]
+
+    def connection(self) -> C:
+        """Return this thread's bound connection, opening it on the preferred server if needed."""
+        held: _Held[C] | None = getattr(self._local, "held", None)
+        if held is not None and (
+            self.dialer.closed(held.connection) or held.url != self.servers.preferred()
+        ):
+            self.discard()
+            held = None
+        if held is None:
+            held = _Held(*self.connect(self.dialer.bind))
+            self._local.held = held
+        return held.connection
+
+    def server(self) -> str | None:
+        """Return the server this thread's connection is on, if it has one."""
+        held: _Held[C] | None = getattr(self._local, "held", None)
+        return held.url if held is not None else None
+
+    def run(self, operation: Callable[[C], T], retry: bool = True) -> T:
+        """Run ``operation`` on this thread's connection; on a connection error, retry once."""
+        for attempt in (1, 2):
+            with self.dialer.translated():
+                connection = self.connection()
+                try:
+                    return operation(connection)
+                except self.dialer.gone:
+                    self.lost()
+                    if not retry or attempt == 2:
+                        raise
+                finally:
+                    self.dialer.done(connection)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def lost(self) -> None:
+        """Quarantine the server of this thread's connection and drop the connection."""
+        held: _Held[C] | None = getattr(self._local, "held", None)
+        if held is not None:
+            log.warning("LDAP server %s failed during an operation", held.url)
+            self.servers.failed(held.url)
+        self.discard()
+
+    def discard(self) -> None:
+        """Drop this thread's connection so the next call opens a fresh one."""
+        held: _Held[C] | None = getattr(self._local, "held", None)
+        self._local.held = None
+        if held is not None:
+            self.dialer.close(held.connection)
 
 
 class LdapClient:
-    """Hand out one bound ldap3 connection per thread, rebuilt after a failure."""
+    """The bridge's connections to the directory, ldap3 and python-ldap, one per thread each."""
 
-    def __init__(self, settings: ClientSettings) -> None:
+    def __init__(
+        self, settings: ClientSettings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
-        self._local = threading.local()
-        self._closers: list[Callable[[], None]] = []
+        self.servers = Servers(settings.urls, settings.quarantine_seconds, clock)
+        self._ldap3 = Ldap3Connections(settings)
+        self._libldap = LibldapConnections(settings)
+        self.ldap3: Pool[Connection] = Pool(self.servers, self._ldap3)
+        self.libldap: Pool[SimpleLDAPObject] = Pool(self.servers, self._libldap)
+        self._closers: list[Callable[[], None]] = [self.ldap3.discard, self.libldap.discard]
+
+    # -- ldap3 ---------------------------------------------------------------------------------
 
     def connection(self) -> Connection:
-        """Return this thread's bound connection, opening it if needed."""
-        connection: Connection | None = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
-            connection = self._open()
-            self._local.connection = connection
-        return connection
+        """Return this thread's bound ldap3 connection, opening it if needed."""
+        return self.ldap3.connection()
 
     def open(self) -> Connection:
-        """Return a new bound connection that the caller owns and closes."""
-        return self._open()
+        """Return a new bound ldap3 connection that the caller owns and closes."""
+        return self.ldap3.open()
 
-    def on_close(self, closer: Callable[[], None]) -> None:
-        """Call ``closer`` when this thread's connections are closed (sort connections)."""
-        self._closers.append(closer)
+    def pool(self) -> Pool[Connection]:
+        """Return another set of per-thread ldap3 connections over the same servers."""
+        return Pool(self.servers, self._ldap3)
 
-    def _open(self) -> Connection:
-        """Bind to the first server in order that answers.
+    def run(self, operation: Callable[[Connection], T], retry: bool = True) -> T:
+        """Run ``operation`` on this thread's ldap3 connection (retry rules: module docstring).
 
-        ldap3's ServerPool would do this, but its availability check breaks on ldapi:// sockets
-        (ldap3 2.9.1 binds a TCP source address to a unix socket), so the order is walked here.
+        Pass ``retry=False`` for writes other than adds; use ``add`` for adds.
         """
-        *others, last = self.settings.urls
-        for url in others:
-            try:
-                return self._bind(url)
-            except CONNECTION_ERRORS:
-                continue
-        with translated():
-            return self._bind(last)
+        return self.ldap3.run(operation, retry)
 
-    def _bind(self, url: str) -> Connection:
-        # A new Server each time: ldap3 2.9.1 lists an address twice once it has been marked
-        # unavailable, and leaks one socket per retry. get_info=NONE: the schema is not needed
-        # and reading it costs 15-20 ms per connection.
-        server = Server(url, get_info=NONE, connect_timeout=self.settings.connect_timeout)
-        connection = Connection(
-            server,
-            user=self.settings.bind_dn,
-            password=self.settings.password,
-            raise_exceptions=True,
-            # Whole seconds: on ldapi sockets ldap3 packs the timeout into a C struct of integers.
-            receive_timeout=math.ceil(self.settings.operation_timeout),
+    def add(
+        self, entry: str, attributes: Mapping[str, Any], controls: list[Any] | None = None
+    ) -> None:
+        """Add an entry; a retry that finds it there already, as sent, counts as done."""
+        attempts = 0
+
+        def send(connection: Connection) -> None:
+            nonlocal attempts
+            attempts += 1
+            try:
+                connection.add(entry, attributes=dict(attributes), controls=controls)
+            except ldap.LDAPEntryAlreadyExistsResult:
+                if attempts == 1 or not self._holds(connection, entry, attributes):
+                    raise
+
+        self.ldap3.run(send)
+
+    def _holds(self, connection: Connection, entry: str, attributes: Mapping[str, Any]) -> bool:
+        names = [name for name in attributes if name.lower() not in UNCOMPARABLE]
+        connection.search(entry, "(objectClass=*)", BASE, attributes=names)
+        found = next(
+            (e for e in connection.response or [] if e.get("type") == "searchResEntry"), None
         )
-        try:
-            connection.open(read_server_info=False)
-            connection.bind(read_server_info=False)
-        except BaseException:
-            _close(connection)
-            raise
-        return connection
+        return found is not None and holds(found["raw_attributes"], attributes)
 
     def try_bind(self, user: str, password: str, controls: list[Any]) -> dict[str, Any]:
         """Bind as someone else on a fresh connection; return the result (never raise on 49).
@@ -99,48 +222,17 @@ class LdapClient:
         Used to check a person's password the way SSO tools do, so ppolicy counts failures.
         """
         with translated():
-            server = Server(
-                self.settings.urls[0], get_info=NONE, connect_timeout=self.settings.connect_timeout
-            )
-            connection = Connection(
-                server,
-                user=user,
-                password=password,
-                receive_timeout=math.ceil(self.settings.operation_timeout),
+            _, connection = self.ldap3.connect(
+                lambda url: self._ldap3.bind_as(url, user, password, controls, raise_refusal=False)
             )
             try:
-                connection.open(read_server_info=False)
-                connection.bind(read_server_info=False, controls=controls)
                 return dict(connection.result)
             finally:
-                _close(connection)
+                close(connection)
 
     def discard(self) -> None:
-        """Drop this thread's connection so the next call opens a fresh one."""
-        connection: Connection | None = getattr(self._local, "connection", None)
-        self._local.connection = None
-        if connection is not None:
-            _close(connection)
-
-    def run(self, operation: Callable[[Connection], T], retry: bool = True) -> T:
-        """Run ``operation`` on this thread's connection, reconnecting once if it was lost.
-
-        Only idempotent operations (reads, binds) should retry: a write that was sent before the
-        connection broke may have been applied.
-        """
-        for attempt in (1, 2):
-            try:
-                with translated():
-                    connection = self.connection()
-                    try:
-                        return operation(connection)
-                    finally:
-                        forget_response(connection)
-            except DirectoryUnavailable:
-                self.discard()
-                if not retry or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Drop this thread's ldap3 connection so the next call opens a fresh one."""
+        self.ldap3.discard()
 
     def ping(self) -> None:
         """Read the suffix entry; raise DirectoryUnavailable when the directory does not answer."""
@@ -150,39 +242,44 @@ class LdapClient:
 
         self.run(read_suffix)
 
+    # -- python-ldap ---------------------------------------------------------------------------
+
+    def open_libldap(self, make: Callable[[str], L]) -> tuple[str, L]:
+        """Return (server, new python-ldap connection made by ``make``): the syncrepl consumer.
+
+        The caller owns and closes it; other python-ldap work goes through ``self.libldap``.
+        """
+        return self.libldap.connect(lambda url: self._libldap.bind_with(url, make))
+
+    # -- both ----------------------------------------------------------------------------------
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Call ``closer`` when this thread's connections are closed (sort connections)."""
+        self._closers.append(closer)
+
     def close(self) -> None:
         """Close this thread's connections (others close when their threads end)."""
-        self.discard()
         for closer in self._closers:
             closer()
 
 
-def forget_response(connection: Connection) -> None:
-    """Drop the last response ldap3 keeps on a connection (it holds it until the next request).
+def holds(stored: Mapping[str, Sequence[bytes]], sent: Mapping[str, Any]) -> bool:
+    """Return whether an entry read back holds exactly the values an add sent.
 
-    A thread's connection outlives its request; a kept page of 1,000 decoded entries on each of
-    a server's threads made memory grow with page size times threads.
+    Attribute names compare without regard to case; values as sent (slapd keeps them so).
+    ``userPassword`` is left out: slapd stores it hashed, and the bridge cannot read it.
     """
-    connection.response = None
-    connection.result = None
+    found = {name.lower(): {bytes(v) for v in values} for name, values in stored.items()}
+    for name, values in sent.items():
+        if name.lower() in UNCOMPARABLE:
+            continue
+        listed = values if isinstance(values, list | tuple) else [values]
+        wanted = {v if isinstance(v, bytes) else str(v).encode("utf-8") for v in listed}
+        if wanted != found.get(name.lower(), set()):
+            return False
+    return True
 
 
 def close_connection(connection: Connection) -> None:
     """Unbind and release a connection's socket, whatever state it is in."""
-    _close(connection)
-
-
-def _close(connection: Connection) -> None:
-    """Unbind if possible and always release the socket.
-
-    ldap3 2.9.1 keeps the socket of a failed connect, and of a connection whose server went
-    away, open until garbage collection; a server process would run out of descriptors.
-    """
-    socket = connection.socket
-    try:
-        connection.unbind()
-    except (ldap.LDAPException, OSError):
-        pass
-    finally:
-        if socket is not None:
-            socket.close()
+    close(connection)

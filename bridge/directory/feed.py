@@ -20,8 +20,9 @@ from ldap.ldapobject import SimpleLDAPObject
 from ldap.syncrepl import SyncreplConsumer
 
 from bridge.core.sync import Change, FeedHandler, Kind
-from bridge.directory.client import ClientSettings
-from bridge.errors import DirectoryUnavailable
+from bridge.directory.client import LdapClient
+from bridge.directory.libldap_connections import GONE
+from bridge.errors import DirectoryUnavailable, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +106,14 @@ class Feed:
     """Follow the directory from a cookie, calling a Handler for each change."""
 
     def __init__(
-        self, settings: ClientSettings, attributes: Iterable[str], stop: threading.Event
+        self, client: LdapClient, attributes: Iterable[str], stop: threading.Event
     ) -> None:
-        self.settings = settings
+        self.client = client
+        self.suffix = client.settings.suffix
         wanted = {a for a in (*BASE_ATTRIBUTES, *attributes) if a.lower() not in SECRET_ATTRIBUTES}
         self.attributes = sorted(wanted, key=str.lower)
         self.stop = stop
         self._uuids: dict[str, str] = {}
-        self._lookup: SimpleLDAPObject | None = None
 
     def run(self, cookie: str | None, handler: FeedHandler, persist: bool = True) -> None:
         """Refresh from ``cookie``, then (``persist``) follow changes until ``stop`` is set.
@@ -120,13 +121,12 @@ class Feed:
         Return when the refresh ends (``persist`` False) or when stopped; raise
         DirectoryUnavailable when the connection to the directory breaks.
         """
-        consumer = _Consumer(self.settings.urls[0], handler, self)
+        server, consumer = self.client.open_libldap(lambda url: _Consumer(url, handler, self))
         try:
-            self._bind(consumer)
             consumer.start_cookie = cookie
             mode = "refreshAndPersist" if persist else "refreshOnly"
             msgid = consumer.syncrepl_search(
-                self.settings.suffix,
+                self.suffix,
                 ldap.SCOPE_SUBTREE,
                 mode=mode,
                 filterstr=FEED_FILTER,
@@ -140,25 +140,21 @@ class Feed:
                         return
                 except ldap.TIMEOUT:
                     continue
-        except (ldap.SERVER_DOWN, ldap.CONNECT_ERROR, ldap.UNAVAILABLE, ldap.BUSY) as exc:
+        except GONE as exc:
+            self.client.servers.failed(server)
             raise DirectoryUnavailable(
                 f"the change feed lost the directory: {_text(exc)}"
             ) from None
         finally:
             _close(consumer)
-            self._close_lookup()
+            self.close()
 
     def read(self, uuid: str) -> Change | None:
         """Return the current state of the person or group with this entryUUID, or None."""
-        self._open_lookup()
-        assert self._lookup is not None
         query = f"(&{FEED_FILTER}(entryUUID={ldap.filter.escape_filter_chars(uuid)}))"
-        try:
-            found = self._lookup.search_s(
-                self.settings.suffix, ldap.SCOPE_SUBTREE, query, self.attributes
-            )
-        except (ldap.SERVER_DOWN, ldap.CONNECT_ERROR) as exc:
-            raise DirectoryUnavailable(f"the directory does not answer: {_text(exc)}") from None
+        found = self.client.libldap.run(
+            lambda c: c.search_s(self.suffix, ldap.SCOPE_SUBTREE, query, self.attributes)
+        )
         entries = [(dn, attrs) for dn, attrs in found if dn]
         if not entries:
             return None
@@ -166,24 +162,19 @@ class Feed:
         return to_change(dn, attrs, uuid, self.resolve)
 
     def close(self) -> None:
-        """Close the lookup connection."""
-        self._close_lookup()
-
-    def _open_lookup(self) -> None:
-        if self._lookup is None:
-            self._lookup = SimpleLDAPObject(self.settings.urls[0])
-            self._bind(self._lookup)
+        """Close this thread's lookup connection."""
+        self.client.libldap.discard()
 
     def resolve(self, dn: str) -> str | None:
         """Return the entryUUID of the entry at ``dn`` (cached; None when it does not exist)."""
         key = dn.lower()
         if key in self._uuids:
             return self._uuids[key]
-        self._open_lookup()
-        assert self._lookup is not None
         try:
-            found = self._lookup.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["entryUUID"])
-        except ldap.NO_SUCH_OBJECT:
+            found = self.client.libldap.run(
+                lambda c: c.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["entryUUID"])
+            )
+        except NotFound:
             return None
         values = found[0][1].get("entryUUID") if found else None
         uuid = values[0].decode() if values else None
@@ -196,16 +187,6 @@ class Feed:
     def remember(self, dn: str, uuid: str) -> None:
         """Cache where an entry is, from the feed itself (saves a lookup per group member)."""
         self._uuids[dn.lower()] = uuid
-
-    def _bind(self, connection: SimpleLDAPObject) -> None:
-        connection.set_option(ldap.OPT_NETWORK_TIMEOUT, self.settings.connect_timeout)
-        connection.protocol_version = 3
-        connection.simple_bind_s(self.settings.bind_dn, self.settings.password)
-
-    def _close_lookup(self) -> None:
-        if self._lookup is not None:
-            _close(self._lookup)
-            self._lookup = None
 
 
 def _close(connection: SimpleLDAPObject) -> None:

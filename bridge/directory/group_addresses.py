@@ -138,7 +138,7 @@ class GroupAddresses:
         raise InvalidValue(f"could not find a free address for {group!r}")
 
     def _add(self, group: str, attributes: dict[str, list[str]]) -> None:
-        self.directory.run(lambda c: c.add(group, attributes=attributes), retry=False)
+        self.directory.add(group, attributes)
 
     def _add_address(self, group: str, address: str) -> None:
         changes = {

@@ -73,7 +73,7 @@ class CredentialStore:
     def _upsert(self, entry: str, name: str, values: dict[str, list[str]]) -> None:
         attributes = {"objectClass": POLICY_CLASSES, "cn": [name], **values}
         try:
-            self.directory.run(lambda c: c.add(entry, attributes=attributes), retry=False)
+            self.directory.add(entry, attributes)
         except NameTaken:
             changes = {key: [(MODIFY_REPLACE, value)] for key, value in values.items()}
             self.directory.run(lambda c: c.modify(entry, changes), retry=False)

@@ -174,7 +174,7 @@ class PeopleStore(PeopleReadStore):
     def _add(self, login_id: LoginId, role: Role, attributes: dict[str, list[str]]) -> str:
         entry = dn.person_dn(login_id.local, role, self.suffix)
         attributes = attributes | mapping.login_attributes(login_id)
-        self.directory.run(lambda c: c.add(entry, attributes=attributes), retry=False)
+        self.directory.add(entry, attributes)
         return entry
 
     def _allocate(self, base: str, role: Role, attributes: dict[str, list[str]]) -> str:

@@ -14,10 +14,9 @@ from ldap3 import BASE, SUBTREE, Connection
 from bridge.core.naming import LoginId
 from bridge.core.people import Person
 from bridge.core.query import Query, Sort
-from bridge.directory import dn, filters, mapping
+from bridge.directory import dn, filters, lookup, mapping
 from bridge.directory.client import LdapClient
 from bridge.directory.filters import to_ldap
-from bridge.directory.quick_read import QuickReader
 from bridge.directory.search import SortedPager
 from bridge.directory.sorting import sort_keys
 from bridge.errors import NotFound
@@ -30,8 +29,6 @@ class PeopleReadStore:
         self.directory = directory
         self.suffix = suffix
         self.pager = SortedPager(directory)
-        self.quick = QuickReader(directory.settings)
-        directory.on_close(self.quick.close)
 
     # -- read ----------------------------------------------------------------------------------
 
@@ -163,9 +160,10 @@ class PeopleReadStore:
     def _find(self, ldap_filter: str) -> list[Person]:
         """Return the people a filter that names at most a few selects (no sort, no paging).
 
-        Read through python-ldap (quick_read.py): these are the lookups clients make most.
+        Read through python-ldap (lookup.py): these are the lookups clients make most.
         """
-        entries = self.quick.search(
+        entries = lookup.entries(
+            self.directory,
             dn.people_base(self.suffix),
             f"(&(objectClass=mimsPerson){ldap_filter})",
             mapping.PERSON_READ,

@@ -27,10 +27,9 @@ from typing import Any
 from ldap3 import SUBTREE, Connection
 
 from bridge.directory import controls
-from bridge.directory.client import LdapClient, close_connection, forget_response
+from bridge.directory.client import LdapClient, forget_response
 from bridge.directory.controls import SortKey
-from bridge.directory.errors import DirectoryError, translated
-from bridge.errors import DirectoryUnavailable
+from bridge.directory.errors import DirectoryError
 
 CONTEXTS_PER_CONNECTION = 4  # below slapd_config's olcSssVlvMaxPerConn (16)
 CONTEXT_SECONDS = 60.0
@@ -62,6 +61,7 @@ class SortedPager:
     def __init__(self, directory: LdapClient, context_seconds: float = CONTEXT_SECONDS) -> None:
         self.directory = directory
         self.context_seconds = context_seconds
+        self.connections = directory.pool()  # sorting connections, apart from the thread's own
         self._local = threading.local()
         directory.on_close(self.close)
 
@@ -80,36 +80,36 @@ class SortedPager:
         ``extra`` controls go with every request (the deref control of people reads).
         """
         key: _Key = (base, ldap_filter, tuple(sort))
-        for attempt in (1, 2):
-            try:
-                with translated():
-                    start = max(start, 1)
-                    return self._page(key, attributes, start, max(count, 0), start > 1, extra or [])
-            except DirectoryUnavailable:
-                self.close()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        start = max(start, 1)
 
-    def close(self) -> None:
-        """Close this thread's sorting connection, which frees its sort contexts in slapd."""
-        sorting: _Sorting | None = getattr(self._local, "sorting", None)
-        self._local.sorting = None
-        if sorting is not None:
-            close_connection(sorting.connection)
+        def read(connection: Connection) -> Page:
+            sorting = self._sorting(connection)
+            return self._page(
+                sorting, key, attributes, start, max(count, 0), start > 1, extra or []
+            )
 
-    def _sorting(self) -> _Sorting:
+        page = self.connections.run(read)
         sorting: _Sorting | None = getattr(self._local, "sorting", None)
         if sorting is not None and sorting.made >= CONTEXTS_PER_CONNECTION:
             self.close()
-            sorting = None
-        if sorting is None or sorting.connection.closed:
-            sorting = _Sorting(self.directory.open())
+        return page
+
+    def close(self) -> None:
+        """Close this thread's sorting connection, which frees its sort contexts in slapd."""
+        self._local.sorting = None
+        self.connections.discard()
+
+    def _sorting(self, connection: Connection) -> _Sorting:
+        """Return the sort contexts kept on ``connection`` (none on a new one)."""
+        sorting: _Sorting | None = getattr(self._local, "sorting", None)
+        if sorting is None or sorting.connection is not connection:
+            sorting = _Sorting(connection)
             self._local.sorting = sorting
         return sorting
 
     def _page(
         self,
+        sorting: _Sorting,
         key: _Key,
         attributes: list[str],
         start: int,
@@ -117,7 +117,6 @@ class SortedPager:
         reuse: bool,
         extra: list[controls.Control],
     ) -> Page:
-        sorting = self._sorting()
         context = self._reusable(sorting, key) if reuse else None
         base, ldap_filter, sort = key
         after = max(count, 1) - 1
@@ -135,7 +134,7 @@ class SortedPager:
             # ``start`` lies past the end, and ldap3 lost the response with its controls: ask
             # for no entries from the start, on the sort just made, to learn the size.
             sorting.made += 1  # the failed request left a sort context on the connection
-            return Page(total=self._page(key, ["1.1"], 1, 0, True, []).total, entries=[])
+            return Page(total=self._page(sorting, key, ["1.1"], 1, 0, True, []).total, entries=[])
         result = self._remember(sorting, key, context)
         if result is not None and result.result != 0:
             raise DirectoryError(f"the directory could not page the result ({result.result})")

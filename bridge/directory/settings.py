@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bridge.config import Config
 from bridge.directory.client import ClientSettings
 from bridge.directory.slapd import ManagedSlapd
@@ -23,6 +25,9 @@ def client_settings(config: Config) -> ClientSettings:
             suffix=settings.suffix,
             connect_timeout=settings.connect_timeout,
             operation_timeout=settings.operation_timeout,
+            tls=settings.tls_mode,
+            ca_file=str(Path(settings.ca_file).expanduser()) if settings.ca_file else "",
+            quarantine_seconds=settings.quarantine_seconds,
         )
     slapd = managed_slapd(config)
     return ClientSettings(
@@ -32,6 +37,7 @@ def client_settings(config: Config) -> ClientSettings:
         suffix=settings.suffix,
         connect_timeout=settings.connect_timeout,
         operation_timeout=settings.operation_timeout,
+        quarantine_seconds=settings.quarantine_seconds,
     )
 
 

@@ -65,7 +65,7 @@ class SyncStateStore:
 
     def _add_once(self, entry: str, attributes: dict[str, list[str]]) -> None:
         try:
-            self.directory.run(lambda c: c.add(entry, attributes=attributes), retry=False)
+            self.directory.add(entry, attributes)
         except NameTaken:
             pass
 
@@ -134,7 +134,7 @@ class SyncStateStore:
             "mimsSyncEntryUUID": [change.uuid],
             **values,
         }
-        self.directory.run(lambda c: c.add(letter, attributes=attributes), retry=False)
+        self.directory.add(letter, attributes)
 
     def _attempts(self, letter: str) -> int:
         """Return how often the change in this letter was refused so far (0: no letter)."""

@@ -45,7 +45,7 @@ class TokenStore:
             attributes["description"] = [description]
         entry = dn.token_dn(name, self.suffix)
         try:
-            self.directory.run(lambda c: c.add(entry, attributes=attributes), retry=False)
+            self.directory.add(entry, attributes)
         except NameTaken:
             raise AlreadyExists(f"a token named {name!r} already exists") from None
 
@@ -95,7 +95,7 @@ class TokenStore:
     def _ensure_base(self) -> None:
         attributes = {"objectClass": ["top", "organizationalUnit"], "ou": ["tokens"]}
         try:
-            self.directory.run(lambda c: c.add(self.base, attributes=attributes), retry=False)
+            self.directory.add(self.base, attributes)
         except NameTaken:
             pass
 

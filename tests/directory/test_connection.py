@@ -1,57 +1,76 @@
-"""Connections: an ordered URL list (write target first), failover, reconnect, timeouts."""
+"""Connections: an ordered server list (write server first), failover, quarantine, reconnect."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from bridge.config import Config
-from bridge.directory.client import ClientSettings, LdapClient
+from bridge.directory import lookup
+from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import DirectoryUnavailable
+from tests.conftest import SUFFIX
+from tests.directory.conftest import Settings
+
+Start = Callable[[str], ManagedSlapd]
 
 
-def target(slapd: ManagedSlapd, *urls: str, timeout: float = 2.0) -> ClientSettings:
-    return ClientSettings(
-        urls=urls,
-        bind_dn=slapd.service_dn,
-        password=slapd.service_password(),
-        suffix="dc=mims,dc=example",
-        connect_timeout=timeout,
-        operation_timeout=timeout,
-    )
+def tcp(server: ManagedSlapd) -> str:
+    url = server.ldap_url()
+    assert url is not None
+    return url
 
 
-def test_the_first_url_that_answers_is_used(slapd: ManagedSlapd) -> None:
+def read_with_ldap3(client: LdapClient) -> None:
+    client.ping()
+
+
+def read_with_libldap(client: LdapClient) -> None:
+    lookup.entries(client, SUFFIX, "(ou=people)", ["ou"], [])
+
+
+READS = [
+    pytest.param(read_with_ldap3, "ldap3", id="ldap3"),
+    pytest.param(read_with_libldap, "libldap", id="python-ldap"),
+]
+
+
+def test_the_first_url_that_answers_is_used(slapd: ManagedSlapd, settings_for: Settings) -> None:
     dead = f"ldap://127.0.0.1:{free_port()}"
-    directory = LdapClient(target(slapd, dead, str(slapd.ldap_url())))
+    directory = LdapClient(settings_for(slapd, dead, tcp(slapd)))
     directory.ping()
-    assert directory.connection().server.port == int(str(slapd.ldap_url()).rsplit(":", 1)[1])
+    assert directory.ldap3.server() == tcp(slapd)
     directory.close()
 
 
-def test_no_url_answering_is_directory_unavailable(slapd: ManagedSlapd) -> None:
+def test_no_url_answering_is_directory_unavailable(
+    slapd: ManagedSlapd, settings_for: Settings
+) -> None:
     directory = LdapClient(
-        target(slapd, f"ldap://127.0.0.1:{free_port()}", f"ldap://127.0.0.1:{free_port()}")
+        settings_for(slapd, f"ldap://127.0.0.1:{free_port()}", f"ldap://127.0.0.1:{free_port()}")
     )
     with pytest.raises(DirectoryUnavailable):
         directory.ping()
 
 
-def test_a_server_that_never_answers_times_out(slapd: ManagedSlapd) -> None:
+def test_a_server_that_never_answers_times_out(slapd: ManagedSlapd, settings_for: Settings) -> None:
     with socket.socket() as silent:  # accepts connections but never says a word
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
-        directory = LdapClient(target(slapd, url, timeout=1))
+        directory = LdapClient(settings_for(slapd, url, timeout=1))
         with pytest.raises(DirectoryUnavailable):
             directory.ping()
 
 
-def test_each_thread_has_its_own_connection(config: Config, slapd: ManagedSlapd) -> None:
-    directory = LdapClient(target(slapd, slapd.ldapi_url))
+def test_each_thread_has_its_own_connection(slapd: ManagedSlapd, settings_for: Settings) -> None:
+    directory = LdapClient(settings_for(slapd, slapd.ldapi_url))
     seen: list[int] = []
     together = threading.Barrier(4)
 
@@ -67,3 +86,79 @@ def test_each_thread_has_its_own_connection(config: Config, slapd: ManagedSlapd)
     for thread in threads:
         thread.join()
     assert len(set(seen)) == 4
+
+
+@pytest.mark.parametrize(("read", "library"), READS)
+def test_the_write_server_comes_first_and_a_stopped_one_fails_over(
+    slapd: ManagedSlapd,
+    extra_slapd: Start,
+    settings_for: Settings,
+    read: Callable[[LdapClient], None],
+    library: str,
+) -> None:
+    first = extra_slapd("first")
+    client = LdapClient(settings_for(slapd, tcp(first), tcp(slapd)))
+    pool = getattr(client, library)
+    read(client)
+    assert pool.server() == tcp(first)
+    first.stop()
+    read(client)  # the broken connection is retried on the next server
+    assert pool.server() == tcp(slapd)
+    client.close()
+
+
+@pytest.mark.parametrize(("read", "library"), READS)
+def test_a_frozen_server_is_quarantined_then_tried_again(
+    slapd: ManagedSlapd,
+    extra_slapd: Start,
+    settings_for: Settings,
+    read: Callable[[LdapClient], None],
+    library: str,
+) -> None:
+    frozen = extra_slapd("frozen")
+    now = [0.0]  # the quarantine's clock, moved by hand
+    client = LdapClient(
+        settings_for(slapd, tcp(frozen), tcp(slapd), timeout=1, quarantine=30),
+        clock=lambda: now[0],
+    )
+    pool = getattr(client, library)
+    read(client)
+    assert pool.server() == tcp(frozen)
+    pid = frozen.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # accepts TCP, answers nothing
+    try:
+        read(client)  # times out on the frozen server, retried on the next
+        assert pool.server() == tcp(slapd)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # It answers again, but stays set aside: both libraries' new connections skip it.
+    client.close()
+    read_with_ldap3(client)
+    read_with_libldap(client)
+    assert (client.ldap3.server(), client.libldap.server()) == (tcp(slapd), tcp(slapd))
+    now[0] += 31  # the quarantine ends: the write server is first again, even for a thread
+    read(client)  # that still holds a connection to the other server
+    assert pool.server() == tcp(frozen)
+    client.close()
+
+
+@pytest.mark.parametrize(("read", "library"), READS)
+def test_a_restarted_directory_is_read_again_by_the_same_client(
+    tmp_path: Path, settings_for: Settings, read: Callable[[LdapClient], None], library: str
+) -> None:
+    server = ManagedSlapd(tmp_path / "data", SUFFIX, no_sync=True)
+    server.init()
+    port = free_port()
+    server.start(port)
+    try:
+        client = LdapClient(settings_for(server, f"ldap://127.0.0.1:{port}"))
+        read(client)
+        server.stop()
+        with pytest.raises(DirectoryUnavailable):
+            read(client)
+        server.start(port)
+        read(client)  # quarantined, but the only server: tried at once
+        client.close()
+    finally:
+        server.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bridge.directory.client import ClientSettings
+from bridge.directory.client import ClientSettings, LdapClient
 from bridge.directory.feed import Feed, to_change
 
 UUIDS = {"uid=mary,ou=students,ou=people,dc=x": "u-mary", "cn=p4,ou=groups,dc=x": "g-p4"}
@@ -45,8 +45,8 @@ def test_a_group_change_carries_its_members_as_uuids_without_the_placeholder() -
 
 
 def test_the_feed_never_asks_for_secrets_even_when_a_mapping_does() -> None:
-    target = ClientSettings(
-        urls=("ldap://127.0.0.1:9",), bind_dn="cn=x", password="p", suffix="dc=x"
+    target = LdapClient(
+        ClientSettings(urls=("ldap://127.0.0.1:9",), bind_dn="cn=x", password="p", suffix="dc=x")
     )
     feed = Feed(target, ["title", "userPassword", "mimsTokenHash"], threading.Event())
     assert "title" in feed.attributes

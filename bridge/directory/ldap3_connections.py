@@ -1,0 +1,145 @@
+"""How an ldap3 connection is made, protected and closed; ``client.py`` decides to which server."""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ldap3 import NONE, Connection, Server, Tls
+from ldap3.core import exceptions as ldap
+
+from bridge.directory.errors import CONNECTION_ERRORS, translated
+from bridge.directory.servers import TLS_HANDSHAKE, ClientSettings, TlsFailure
+
+
+class Ldap3Connections:
+    """Open ldap3 connections bound as the bridge (or as a person, for ``try_bind``)."""
+
+    gone: tuple[type[Exception], ...] = CONNECTION_ERRORS
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
+
+    def bind(self, url: str) -> Connection:
+        """Connect to ``url``, start TLS if asked, and bind as the bridge."""
+        return self.bind_as(url, self.settings.bind_dn, self.settings.password)
+
+    def bind_as(
+        self,
+        url: str,
+        user: str,
+        password: str,
+        controls: list[Any] | None = None,
+        raise_refusal: bool = True,
+    ) -> Connection:
+        """Connect to ``url`` and bind as ``user`` (``raise_refusal`` False: keep the result)."""
+        mode = self.settings.tls_for(url)
+        # A new Server each time: ldap3 2.9.1 lists an address twice once it has been marked
+        # unavailable, and leaks one socket per retry. get_info=NONE: the schema is not needed
+        # and reading it costs 15-20 ms per connection.
+        server = Server(
+            url,
+            get_info=NONE,
+            connect_timeout=self.settings.connect_timeout,
+            use_ssl=mode == "ldaps",
+            tls=_VerifiedTls(self.settings.ca_file) if mode != "off" else None,
+        )
+        connection = Connection(
+            server,
+            user=user,
+            password=password,
+            raise_exceptions=raise_refusal,
+            # Whole seconds: on ldapi sockets ldap3 packs the timeout into a C struct of integers.
+            receive_timeout=math.ceil(self.settings.operation_timeout),
+        )
+        try:
+            try:
+                connection.open(read_server_info=False)
+                if mode == "starttls":
+                    connection.start_tls(read_server_info=False)
+            except ldap.LDAPStartTLSError:
+                raise TlsFailure("the directory refused StartTLS or its certificate") from None
+            except ldap.LDAPOperationResult:  # an answer other than success to the request
+                raise TlsFailure("the directory refused StartTLS") from None
+            except ldap.LDAPSocketOpenError as error:
+                if mode == "ldaps" and "ssl" in str(error).lower():
+                    raise TlsFailure(TLS_HANDSHAKE) from None
+                raise
+            connection.bind(read_server_info=False, controls=controls)
+        except BaseException:
+            close(connection)
+            raise
+        return connection
+
+    def close(self, connection: Connection) -> None:
+        """Unbind and release the socket."""
+        close(connection)
+
+    def closed(self, connection: Connection) -> bool:
+        """Return whether the connection can no longer be used."""
+        return bool(connection.closed)
+
+    def translated(self) -> AbstractContextManager[None]:
+        """Turn ldap3's exceptions into domain errors (errors.py)."""
+        return translated()
+
+    def done(self, connection: Connection) -> None:
+        """Drop the response ldap3 keeps after an operation."""
+        forget_response(connection)
+
+
+class _VerifiedTls(Tls):  # type: ignore[misc]
+    """ldap3's Tls with the standard library's host name check.
+
+    ldap3 2.9.1 switches the SSL context's own check off and calls ``ssl.match_hostname``,
+    which Python 3.12 removed (and 3.11 warns about); this keeps the context's check on.
+    """
+
+    def __init__(self, ca_file: str) -> None:
+        super().__init__(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file or None)
+        self.context = ssl.create_default_context(cafile=ca_file or None)
+
+    def wrap_socket(self, connection: Any, do_handshake: bool = False) -> None:
+        connection.socket = self.context.wrap_socket(
+            connection.socket,
+            server_side=False,
+            do_handshake_on_connect=do_handshake,
+            server_hostname=connection.server.host,
+        )
+
+
+def forget_response(connection: Connection) -> None:
+    """Drop the last response ldap3 keeps on a connection (it holds it until the next request).
+
+    A thread's connection outlives its request; a kept page of 1,000 decoded entries on each of
+    a server's threads made memory grow with page size times threads.
+    """
+    connection.response = None
+    connection.result = None
+
+
+def close(connection: Connection) -> None:
+    """Unbind if possible and always release the socket.
+
+    ldap3 2.9.1 keeps the socket of a failed connect, and of a connection whose server went
+    away, open until garbage collection; a server process would run out of descriptors.
+    """
+    socket = connection.socket
+    try:
+        connection.unbind()
+    except (ldap.LDAPException, OSError):
+        pass
+    finally:
+        if socket is not None:
+            socket.close()
+
+
+def raw_values(entries: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> dict[str, list[bytes]]:
+    """Return the raw attributes of the first entry of a response, keyed in lower case."""
+    for entry in entries:
+        if entry.get("type") == "searchResEntry":
+            return {name.lower(): list(values) for name, values in entry["raw_attributes"].items()}
+    return {}

@@ -1,0 +1,67 @@
+"""Directory fixtures: client settings for any list of servers, and extra slapds to fail over to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import ldap3
+import pytest
+
+from bridge.directory.client import ClientSettings
+from bridge.directory.servers import TlsSetting
+from bridge.directory.slapd import ManagedSlapd, free_port
+from tests.conftest import SUFFIX, admin_connection
+
+Settings = Callable[..., ClientSettings]
+
+
+@pytest.fixture
+def settings_for() -> Settings:
+    """Return a maker of ClientSettings: the slapd whose service account binds, then its URLs."""
+
+    def make(
+        slapd: ManagedSlapd,
+        *urls: str,
+        timeout: float = 2.0,
+        quarantine: float = 30.0,
+        tls: TlsSetting = "",
+        ca_file: str = "",
+    ) -> ClientSettings:
+        return ClientSettings(
+            urls=urls,
+            bind_dn=slapd.service_dn,
+            password=slapd.service_password(),
+            suffix=SUFFIX,
+            connect_timeout=timeout,
+            operation_timeout=timeout,
+            tls=tls,
+            ca_file=ca_file,
+            quarantine_seconds=quarantine,
+        )
+
+    return make
+
+
+@pytest.fixture
+def extra_slapd(tmp_path: Path, slapd: ManagedSlapd) -> Iterator[Callable[[str], ManagedSlapd]]:
+    """Start more slapds, each in its own folder on a free port; all stopped at the end.
+
+    Their service account has the session slapd's password, so one ClientSettings binds to
+    any of them (as it would to the providers of one replicated directory).
+    """
+    started: list[ManagedSlapd] = []
+
+    def start(name: str) -> ManagedSlapd:
+        server = ManagedSlapd(tmp_path / name, SUFFIX, no_sync=True)
+        server.init()
+        server.start(free_port())
+        started.append(server)
+        with admin_connection(server) as admin:
+            change = {"userPassword": [(ldap3.MODIFY_REPLACE, [slapd.service_password()])]}
+            admin.modify(server.service_dn, change)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -1,0 +1,237 @@
+"""TLS: StartTLS and ldaps, certificates checked against ``ca_file``, host names included.
+
+A test CA and a server certificate for 127.0.0.1 are made with ``cryptography``; an extra
+managed slapd gets them through cn=config. Both libraries are checked, since both dial.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import ldap3
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from bridge.config import Config
+from bridge.directory import lookup
+from bridge.directory.client import LdapClient
+from bridge.directory.settings import client_settings
+from bridge.directory.slapd import ManagedSlapd, free_port, tool
+from bridge.errors import DirectoryUnavailable
+from tests.conftest import SUFFIX, admin_connection, make_config
+from tests.directory.conftest import Settings
+
+
+def read_with_ldap3(client: LdapClient) -> None:
+    client.ping()
+
+
+def read_with_libldap(client: LdapClient) -> None:
+    lookup.entries(client, SUFFIX, "(ou=people)", ["ou"], [])
+
+
+READS = [
+    pytest.param(read_with_ldap3, id="ldap3"),
+    pytest.param(read_with_libldap, id="python-ldap"),
+]
+Read = Callable[[LdapClient], None]
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca_file: Path
+    certificate: Path
+    key: Path
+
+
+def make_pki(folder: Path) -> Pki:
+    """Make a CA and a certificate it signs for 127.0.0.1 (no DNS name: localhost must fail)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mims test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pki = Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    pki.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    pki.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    pki.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    pki.key.chmod(0o600)
+    return pki
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def tls_slapd(extra_slapd: Callable[[str], ManagedSlapd], pki: Pki) -> ManagedSlapd:
+    """A managed slapd that offers StartTLS with the test CA's certificate."""
+    server = extra_slapd("tls")
+    with admin_connection(server) as admin:
+        admin.modify(
+            "cn=config",
+            {
+                "olcTLSCACertificateFile": [(ldap3.MODIFY_REPLACE, [str(pki.ca_file)])],
+                "olcTLSCertificateFile": [(ldap3.MODIFY_REPLACE, [str(pki.certificate)])],
+                "olcTLSCertificateKeyFile": [(ldap3.MODIFY_REPLACE, [str(pki.key)])],
+            },
+        )
+    return server
+
+
+def tcp_port(server: ManagedSlapd) -> int:
+    url = server.ldap_url()
+    assert url is not None
+    return int(url.rsplit(":", 1)[1])
+
+
+@pytest.mark.parametrize("read", READS)
+def test_starttls_with_the_ca_file_is_accepted(
+    slapd: ManagedSlapd, tls_slapd: ManagedSlapd, settings_for: Settings, pki: Pki, read: Read
+) -> None:
+    url = f"ldap://127.0.0.1:{tcp_port(tls_slapd)}"
+    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca_file)))
+    read(client)
+    client.close()
+
+
+@pytest.mark.parametrize("read", READS)
+def test_a_certificate_from_an_unknown_ca_is_refused(
+    slapd: ManagedSlapd, tls_slapd: ManagedSlapd, settings_for: Settings, read: Read
+) -> None:
+    url = f"ldap://127.0.0.1:{tcp_port(tls_slapd)}"
+    client = LdapClient(settings_for(slapd, url, tls="starttls"))  # the system's CAs only
+    with pytest.raises(DirectoryUnavailable, match="StartTLS or its certificate"):
+        read(client)
+
+
+@pytest.mark.parametrize("read", READS)
+def test_a_certificate_for_another_host_name_is_refused(
+    slapd: ManagedSlapd, tls_slapd: ManagedSlapd, settings_for: Settings, pki: Pki, read: Read
+) -> None:
+    url = f"ldap://localhost:{tcp_port(tls_slapd)}"  # the certificate names 127.0.0.1 only
+    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca_file)))
+    with pytest.raises(DirectoryUnavailable, match="StartTLS or its certificate"):
+        read(client)
+
+
+@pytest.mark.parametrize("read", READS)
+def test_starttls_refused_by_a_server_without_tls_is_a_clear_directory_unavailable(
+    slapd: ManagedSlapd, settings_for: Settings, pki: Pki, read: Read
+) -> None:
+    url = f"ldap://127.0.0.1:{tcp_port(slapd)}"
+    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca_file)))
+    with pytest.raises(DirectoryUnavailable, match="refused StartTLS"):
+        read(client)
+
+
+@pytest.fixture
+def ldaps_url(tls_slapd: ManagedSlapd) -> Iterator[str]:
+    """Serve the TLS slapd's folder on an ldaps:// port (the managed start offers ldap:// only)."""
+    tls_slapd.stop()
+    port = free_port()
+    url = f"ldaps://127.0.0.1:{port}"
+    command = [tool("slapd"), "-d", "0", "-F", str(tls_slapd.layout.config_dir), "-h", f"{url}/"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = datetime.datetime.now() + datetime.timedelta(seconds=15)
+        while not _listening(port) and datetime.datetime.now() < deadline:
+            assert process.poll() is None, "slapd stopped while starting"
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("read", READS)
+def test_ldaps_with_the_ca_file_is_accepted_and_without_it_refused(
+    slapd: ManagedSlapd,
+    tls_slapd: ManagedSlapd,
+    ldaps_url: str,
+    settings_for: Settings,
+    pki: Pki,
+    read: Read,
+) -> None:
+    client = LdapClient(settings_for(slapd, ldaps_url, ca_file=str(pki.ca_file)))
+    read(client)
+    client.close()
+    stranger = LdapClient(settings_for(slapd, ldaps_url))
+    with pytest.raises(DirectoryUnavailable, match="certificate was not accepted"):
+        read(stranger)
+
+
+def test_the_tls_settings_reach_the_client(tmp_path: Path, pki: Pki, slapd: ManagedSlapd) -> None:
+    config: Config = make_config(
+        tmp_path / "data",
+        MIMS_LDAP_URL="ldap://one.example ldaps://two.example",
+        MIMS_LDAP_BIND_DN="cn=bridge,dc=mims,dc=example",
+    ).with_overrides(directory={"starttls": True, "ca_file": str(pki.ca_file)})
+    settings = client_settings(config)
+    assert (settings.tls, settings.ca_file) == ("starttls", str(pki.ca_file))
+    assert [settings.tls_for(url) for url in settings.urls] == ["starttls", "ldaps"]
+    assert settings.tls_for(slapd.ldapi_url) == "off"  # the managed slapd's socket needs none
