@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
@@ -13,9 +11,7 @@ from bridge.directory import settings
 from bridge.directory.client import LdapClient
 from bridge.scim import init_app as init_scim
 from bridge.services import build
-from bridge.web import health
-
-log = logging.getLogger(__name__)
+from bridge.web import health, request_id
 
 
 def create_app(config: Config | None = None, directory: LdapClient | None = None) -> Flask:
@@ -25,6 +21,7 @@ def create_app(config: Config | None = None, directory: LdapClient | None = None
     app.config["MIMS"] = config
     directory = directory or LdapClient(settings.client_settings(config))
     app.extensions["mims.directory"] = directory
+    request_id.init_app(app)
     app.register_blueprint(health.blueprint)
     services = build(config, directory)
     sspr.init_app(app, config, services)
@@ -34,8 +31,7 @@ def create_app(config: Config | None = None, directory: LdapClient | None = None
 
 
 def _internal_error(error: Exception) -> tuple[dict[str, str], int] | HTTPException:
-    """Log an unexpected error with its traceback; tell the client nothing internal."""
+    """Log an unexpected error with its traceback; tell the client only the request id."""
     if isinstance(error, HTTPException):
         return error
-    log.exception("unhandled error")
-    return {"status": "error", "detail": "something went wrong inside the bridge"}, 500
+    return {"status": "error", "detail": request_id.internal_error(error, "a request")}, 500

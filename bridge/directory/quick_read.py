@@ -20,7 +20,7 @@ from ldap.controls import RequestControl, ResponseControl
 
 from bridge.directory.client import ClientSettings
 from bridge.directory.controls import DEREF, Control
-from bridge.directory.errors import DirectoryError
+from bridge.directory.errors import error_for_result
 from bridge.errors import DirectoryUnavailable, NotFound
 
 # The response controls a read may carry, kept undecoded (python-ldap drops unknown ones).
@@ -50,7 +50,7 @@ class QuickReader:
             except ldap.NO_SUCH_OBJECT:
                 raise NotFound("no such entry") from None
             except ldap.LDAPError as exc:
-                raise DirectoryError(f"the directory refused a read: {_describe(exc)}") from None
+                raise error_for_result(_details(exc)) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
@@ -117,6 +117,6 @@ class QuickReader:
         return connection
 
 
-def _describe(error: ldap.LDAPError) -> str:
-    details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-    return str(details.get("info") or details.get("desc") or type(error).__name__)
+def _details(error: ldap.LDAPError) -> dict[str, Any]:
+    """Return python-ldap's result details (``result``, ``info``) of an error."""
+    return error.args[0] if error.args and isinstance(error.args[0], dict) else {}
