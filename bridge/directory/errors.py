@@ -66,8 +66,10 @@ _REFUSED = "the directory refused the operation"
 _CREDENTIALS = "the directory refused the bridge's credentials"
 
 # RFC 4511 section 4.1.9 and appendix A, with the codes of RFC 3909 (cancel), RFC 4528
-# (assertion), RFC 4370 (proxied authorization) and RFC 4533 (syncrepl), and the client-side
-# codes of libldap (negative today, 81-91 in the LDAPv2 API) that python-ldap reports.
+# (assertion), RFC 4370 (proxied authorization) and RFC 4533 (syncrepl), every other code
+# either library knows, and the client-side codes of libldap (negative today, 81-91 in the
+# LDAPv2 API) that python-ldap reports. A refusal the client's data caused is InvalidValue
+# (400); one that says the bridge or the directory is set up wrong is DirectoryError (500).
 RESULTS: dict[int, Row] = {
     1: Row("operationsError", DirectoryError, _REFUSED),
     2: Row("protocolError", DirectoryError, _REFUSED),
@@ -77,6 +79,7 @@ RESULTS: dict[int, Row] = {
     6: Row("compareTrue", DirectoryError, _REFUSED),
     7: Row("authMethodNotSupported", DirectoryUnavailable, _CREDENTIALS),
     8: Row("strongerAuthRequired", DirectoryUnavailable, _CREDENTIALS),
+    9: Row("partialResults", DirectoryError, _REFUSED),  # LDAPv2, still in libldap
     10: Row("referral", DirectoryUnavailable, "the directory sent the bridge to another server"),
     11: Row("adminLimitExceeded", DirectoryError, _REFUSED),
     12: Row("unavailableCriticalExtension", DirectoryError, _REFUSED),
@@ -91,7 +94,9 @@ RESULTS: dict[int, Row] = {
     32: Row("noSuchObject", NotFound, "no such entry"),
     33: Row("aliasProblem", DirectoryError, _REFUSED),
     34: Row("invalidDNSyntax", InvalidValue, "a name has a form the directory cannot hold"),
+    35: Row("isLeaf", DirectoryError, _REFUSED),  # LDAPv2, still in libldap
     36: Row("aliasDereferencingProblem", DirectoryError, _REFUSED),
+    47: Row("proxiedAuthorizationDenied", DirectoryError, _REFUSED),  # libldap's name
     48: Row("inappropriateAuthentication", DirectoryUnavailable, _CREDENTIALS),
     49: Row("invalidCredentials", DirectoryUnavailable, _CREDENTIALS),
     50: Row("insufficientAccessRights", DirectoryError, _REFUSED),
@@ -105,8 +110,16 @@ RESULTS: dict[int, Row] = {
     67: Row("notAllowedOnRDN", InvalidValue, "that value names the entry and cannot be removed"),
     68: Row("entryAlreadyExists", NameTaken, "an entry with that name already exists"),
     69: Row("objectClassModsProhibited", DirectoryError, _REFUSED),
+    70: Row("resultsTooLarge", DirectoryError, _REFUSED),  # LDAPv2 (CLDAP), still in libldap
     71: Row("affectsMultipleDSAs", DirectoryError, _REFUSED),
+    76: Row("vlvError", DirectoryError, _REFUSED),  # draft-ietf-ldapext-ldapv3-vlv
     80: Row("other", DirectoryError, _REFUSED),
+    # RFC 3928 (LCUP), which ldap3 knows; slapd does not implement it.
+    113: Row("lcupResourcesExhausted", DirectoryError, _REFUSED),
+    114: Row("lcupSecurityViolation", DirectoryError, _REFUSED),
+    115: Row("lcupInvalidData", DirectoryError, _REFUSED),
+    116: Row("lcupUnsupportedScheme", DirectoryError, _REFUSED),
+    117: Row("lcupReloadRequired", DirectoryError, _REFUSED),
     118: Row("canceled", DirectoryError, _REFUSED),
     119: Row("noSuchOperation", DirectoryError, _REFUSED),
     120: Row("tooLate", DirectoryError, _REFUSED),
@@ -117,8 +130,22 @@ RESULTS: dict[int, Row] = {
     123: Row("authorizationDenied", DirectoryError, _REFUSED),
     4096: Row("syncRefreshRequired", DirectoryError, _REFUSED),
     -1: Row("serverDown", DirectoryUnavailable, _UNAVAILABLE),
+    -2: Row("localError", DirectoryError, _REFUSED),
+    -3: Row("encodingError", DirectoryError, _REFUSED),
+    -4: Row("decodingError", DirectoryError, _REFUSED),
     -5: Row("timeout", DirectoryUnavailable, _UNAVAILABLE),
+    -6: Row("authUnknown", DirectoryError, _REFUSED),
+    -7: Row("filterError", DirectoryError, _REFUSED),
+    -8: Row("userCancelled", DirectoryError, _REFUSED),
+    -9: Row("paramError", DirectoryError, _REFUSED),
+    -10: Row("noMemory", DirectoryError, _REFUSED),
     -11: Row("connectError", DirectoryUnavailable, _UNAVAILABLE),
+    -12: Row("notSupported", DirectoryError, _REFUSED),
+    -13: Row("controlNotFound", DirectoryError, _REFUSED),
+    -14: Row("noResultsReturned", DirectoryError, _REFUSED),
+    -15: Row("moreResultsToReturn", DirectoryError, _REFUSED),
+    -16: Row("clientLoop", DirectoryError, _REFUSED),
+    -17: Row("referralLimitExceeded", DirectoryError, _REFUSED),
     81: Row("serverDown", DirectoryUnavailable, _UNAVAILABLE),
     85: Row("timeout", DirectoryUnavailable, _UNAVAILABLE),
     91: Row("connectError", DirectoryUnavailable, _UNAVAILABLE),
