@@ -177,7 +177,7 @@ def error_for_code(code: int, message: str = "") -> BridgeError:
     """
     row = row_for(code, message)
     if row.error is DirectoryError:
-        log.warning("the directory refused an operation: %s (%d): %s", row.name, code, message)
+        log.info("the directory refused an operation: %s (%d): %s", row.name, code, message)
         return DirectoryError(f"{row.words}: {row.name} ({code})")
     return row.error(row.words)
 
@@ -199,7 +199,7 @@ def translated() -> Iterator[None]:
         raise error_for_code(int(exc.result), str(exc.message or "")) from None
     except ldap.LDAPException as exc:
         # ldap3 refused before sending (a bad attribute, filter or control): a bridge bug.
-        log.warning("the LDAP library refused an operation: %r", exc)
+        log.info("the LDAP library refused an operation: %r", exc)
         raise DirectoryError(_REFUSED) from None
 
 
