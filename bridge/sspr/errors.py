@@ -20,7 +20,7 @@ from bridge.errors import (
     PreconditionFailed,
 )
 from bridge.sspr.service import ASK_SCHOOL, AccountLocked, PortalError
-from bridge.web.request_id import internal_error
+from bridge.web.request_id import log_internal
 
 
 @dataclass(frozen=True)
@@ -58,5 +58,6 @@ def json_error(error: BaseException) -> tuple[str, str, int]:
     if isinstance(error, BridgeError):
         found = next(DOMAIN_ERRORS[kind] for kind in type(error).__mro__ if kind in DOMAIN_ERRORS)
     if found.status == 500:
-        return found.code, f"{found.words} ({internal_error(error, 'the portal API')})", 500
+        request_id = log_internal(error, "the portal API")
+        return found.code, f"{found.words} (request id {request_id})", 500
     return found.code, found.words, found.status

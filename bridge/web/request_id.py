@@ -36,8 +36,8 @@ def current() -> str:
     return found
 
 
-def internal_error(error: BaseException, where: str) -> str:
-    """Log an internal error with its traceback and request id; return the words to show."""
+def log_internal(error: BaseException, where: str) -> str:
+    """Log an internal error with its traceback and the request id; return the id."""
     request_id = current()
     log.error(
         "internal error in %s (request id %s): %s",
@@ -46,7 +46,12 @@ def internal_error(error: BaseException, where: str) -> str:
         error,
         exc_info=(type(error), error, error.__traceback__),
     )
-    return f"{INTERNAL} (request id {request_id})"
+    return request_id
+
+
+def internal_error(error: BaseException, where: str) -> str:
+    """Log an internal error; return words that say only under which request id to look."""
+    return f"{INTERNAL} (request id {log_internal(error, where)})"
 
 
 def _assign() -> None:
