@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
@@ -11,9 +9,7 @@ from bridge import scim, sspr
 from bridge.config import Config, load_config
 from bridge.directory.client import LdapClient
 from bridge.services import Backend
-from bridge.web import health
-
-log = logging.getLogger(__name__)
+from bridge.web import health, request_id
 
 
 def create_app(config: Config | None = None, client: LdapClient | None = None) -> Flask:
@@ -23,6 +19,7 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
     app = Flask("bridge")
     app.config["MIMS"] = config
     app.extensions["mims.health"] = backend.services.health
+    request_id.init_app(app)
     app.register_blueprint(health.blueprint)
     sspr.init_app(app, config, backend.services)
     scim.init_app(app, config, backend.services)
@@ -31,8 +28,7 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
 
 
 def _internal_error(error: Exception) -> tuple[dict[str, str], int] | HTTPException:
-    """Log an unexpected error with its traceback; tell the client nothing internal."""
+    """Log an unexpected error with its traceback; tell the client only the request id."""
     if isinstance(error, HTTPException):
         return error
-    log.exception("unhandled error")
-    return {"status": "error", "detail": "something went wrong inside the bridge"}, 500
+    return {"status": "error", "detail": request_id.internal_error(error, "a request")}, 500

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from bridge.cli.errors import report
 from bridge.config import Config, load_config
 from bridge.core.ports import People
 from bridge.core.services import Services
@@ -23,7 +24,9 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except BridgeError as error:
-            raise click.ClickException(str(error)) from None
+            if error.status == 500 and os.environ.get("MIMS_DEBUG"):
+                raise
+            ctx.exit(report(error))
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
         except BrokenPipeError:
@@ -33,9 +36,7 @@ class _Group(click.Group):
         except Exception as error:
             if os.environ.get("MIMS_DEBUG"):
                 raise
-            raise click.ClickException(
-                f"unexpected {type(error).__name__}: {error} (set MIMS_DEBUG=1 to see where)"
-            ) from None
+            ctx.exit(report(error))
 
 
 def load(ctx: click.Context, **sections: dict[str, Any]) -> Config:

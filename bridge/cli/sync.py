@@ -14,7 +14,7 @@ import click
 from bridge.cli import data_dir_option, load, main, open_backend
 from bridge.config import Config
 from bridge.core.sync import TargetStatus, Unavailable
-from bridge.errors import BridgeError
+from bridge.errors import ConfigError
 from bridge.provisioning.runner import Runner, retry_dead_letters, target_config
 from bridge.services import Backend
 
@@ -73,7 +73,7 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
         _say(f"{name}: {'refreshing' if once else 'following the directory'} (Ctrl-C stops)")
         runner.run(once=once)
     except Unavailable as trouble:
-        raise BridgeError(f"{name} is unreachable: {trouble.reason}") from None
+        raise click.ClickException(f"{name} is unreachable: {trouble.reason}") from None
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -133,7 +133,7 @@ def sync_retry(ctx: click.Context, data_dir: Path | None, name: str) -> None:
     try:
         delivered, refused = retry_dead_letters(runner, report=_say)
     except Unavailable as trouble:
-        raise BridgeError(f"{name} is unreachable: {trouble.reason}") from None
+        raise click.ClickException(f"{name} is unreachable: {trouble.reason}") from None
     _say(f"{name}: dead letters delivered {delivered}, still refused {refused}")
     if refused:
         ctx.exit(1)
@@ -143,7 +143,7 @@ def _only_target(config: Config) -> str:
     names = sorted(config.sync.targets)
     if len(names) != 1:
         listed = ", ".join(names) or "none are configured"
-        raise BridgeError(f"say which target with --target NAME (configured: {listed})")
+        raise ConfigError(f"say which target with --target NAME (configured: {listed})")
     return names[0]
 
 

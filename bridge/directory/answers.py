@@ -30,7 +30,7 @@ from bridge.core.challenges import SsprAttempts
 from bridge.core.naming import LoginId
 from bridge.directory import dn, mapping, ppolicy
 from bridge.directory.client import LdapClient
-from bridge.directory.errors import DirectoryError, raise_for_password_result
+from bridge.directory.errors import error_for_result, raise_for_password_result
 from bridge.errors import NotFound
 
 ASSERTION_OID = "1.3.6.1.1.12"  # RFC 4528
@@ -129,10 +129,8 @@ class AnswerStore:
                         break
             finally:
                 connection.raise_exceptions = True
-            if connection.result["result"] == 32:
-                raise NotFound("no such person")
             if connection.result["result"] != 0:
-                raise DirectoryError("the directory refused to count a failed reset attempt")
+                raise error_for_result(connection.result)
 
         self.directory.run(bump, retry=False)
         attempts = self.get(entry).attempts

@@ -29,7 +29,7 @@ from ldap3 import SUBTREE, Connection
 from bridge.directory import controls
 from bridge.directory.client import LdapClient, forget_response
 from bridge.directory.controls import SortKey
-from bridge.directory.errors import DirectoryError
+from bridge.directory.errors import error_for_code
 
 CONTEXTS_PER_CONNECTION = 4  # below slapd_config's olcSssVlvMaxPerConn (16)
 CONTEXT_SECONDS = 60.0
@@ -137,7 +137,7 @@ class SortedPager:
             return Page(total=self._page(sorting, key, ["1.1"], 1, 0, True, []).total, entries=[])
         result = self._remember(sorting, key, context)
         if result is not None and result.result != 0:
-            raise DirectoryError(f"the directory could not page the result ({result.result})")
+            raise error_for_code(result.result)
         entries = [entry for entry in connection.response if entry.get("type") == "searchResEntry"]
         forget_response(connection)
         total = result.count if result is not None else len(entries)

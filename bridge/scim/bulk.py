@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from bridge.errors import InvalidValue
+from bridge.errors import BridgeError
 from bridge.scim.blueprint import PREFIX, blueprint, body
-from bridge.scim.errors import BadRequest, TooLarge, error_body, scim_json
+from bridge.scim.errors import BadRequest, TooLarge, UnresolvedBulkId, error_body_of, scim_json
+from bridge.web import request_id
 
 MAX_OPERATIONS = 1000
 MAX_PAYLOAD = 1_048_576  # bytes
@@ -54,7 +55,7 @@ def bulk() -> Response:
 def _run(operation: Any, created: dict[str, str]) -> dict[str, Any]:
     """Run one operation as a sub-request and describe its outcome."""
     if not isinstance(operation, dict):
-        return _failed({}, 400, "each operation must be an object", "invalidSyntax")
+        return _failed({}, BadRequest("each operation must be an object"))
     fields = {key.lower(): value for key, value in operation.items()}
     method = str(fields.get("method", "")).upper()
     bulk_id = fields.get("bulkid")
@@ -63,14 +64,14 @@ def _run(operation: Any, created: dict[str, str]) -> dict[str, Any]:
     if bulk_id is not None:
         outcome["bulkId"] = bulk_id
     if method not in METHODS or not isinstance(path, str) or not path.startswith("/"):
-        return _failed(outcome, 400, "each operation needs a method and a path", "invalidSyntax")
+        return _failed(outcome, BadRequest("each operation needs a method and a path"))
     if method == "POST" and not isinstance(bulk_id, str):
-        return _failed(outcome, 400, "a POST in a bulk request needs a bulkId", "invalidSyntax")
+        return _failed(outcome, BadRequest("a POST in a bulk request needs a bulkId"))
     try:
         path = _resolve(path, created)
         data = _resolve(fields.get("data"), created)
-    except InvalidValue as error:
-        return _failed(outcome, 409, str(error), "invalidValue")
+    except UnresolvedBulkId as error:
+        return _failed(outcome, error)
     response = _dispatch(method, path, data, fields.get("version"))
     outcome["status"] = str(response.status_code)
     answer = response.get_json(silent=True) or {}
@@ -93,7 +94,7 @@ def _run(operation: Any, created: dict[str, str]) -> dict[str, Any]:
 
 
 def _dispatch(method: str, path: str, data: Any, version: Any) -> Response:
-    """Run a sub-request through the app, with this request's credentials."""
+    """Run a sub-request through the app, with this request's credentials and request id."""
     headers = {"Authorization": request.headers.get("Authorization", "")}
     if isinstance(version, str):
         headers["If-Match"] = version
@@ -105,6 +106,7 @@ def _dispatch(method: str, path: str, data: Any, version: Any) -> Response:
         headers=headers,
         content_type="application/scim+json",
         base_url=request.host_url,
+        environ_base={request_id.ENVIRON_KEY: request_id.current()},
     ):
         response = current_app.full_dispatch_request()
     return response
@@ -118,7 +120,9 @@ def _resolve(value: Any, created: dict[str, str]) -> Any:
         head, _, reference = value.partition("bulkId:")
         key = reference.split("/")[0]
         if key not in created:
-            raise InvalidValue(f"bulkId {key!r} names no resource created before this operation")
+            raise UnresolvedBulkId(
+                f"bulkId {key!r} names no resource created before this operation"
+            )
         return head + created[key] + reference[len(key) :]
     if isinstance(value, list):
         return [_resolve(item, created) for item in value]
@@ -127,5 +131,6 @@ def _resolve(value: Any, created: dict[str, str]) -> Any:
     return value
 
 
-def _failed(outcome: dict[str, Any], status: int, detail: str, scim_type: str) -> dict[str, Any]:
-    return outcome | {"status": str(status), "response": error_body(status, detail, scim_type)}
+def _failed(outcome: dict[str, Any], error: BridgeError) -> dict[str, Any]:
+    """Describe an operation refused before it ran, rendered as a single request would be."""
+    return outcome | {"status": str(error.status), "response": error_body_of(error)}

@@ -1,21 +1,21 @@
 """SCIM error responses (RFC 7644 section 3.12): one renderer for every failure under /scim/v2.
 
-Domain errors carry their own ``status`` and ``scim_type``; their messages are written for
-people and never hold driver text, so they go out as ``detail``. Anything else is a 500 that
-says nothing internal and goes to the log with its traceback.
+Domain errors carry their own ``status`` and ``scim_type`` (class attributes: the one mapping
+from a domain error to SCIM); their messages are written for people and never hold driver
+text, so they go out as ``detail``. A 5xx says nothing internal: a 500's detail names the
+request id under which the log keeps its traceback. The Bulk endpoint renders each failed
+operation with ``error_body_of``, so an error means the same alone or in a bulk request.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from bridge.errors import BridgeError
-
-log = logging.getLogger(__name__)
+from bridge.web.request_id import internal_error
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_JSON = "application/scim+json"
@@ -73,6 +73,13 @@ class TooLarge(BridgeError):
     status = 413
 
 
+class UnresolvedBulkId(BridgeError):
+    """A ``bulkId:`` reference names no resource made earlier in the request (section 3.7.2)."""
+
+    status = 409
+    scim_type = "invalidValue"
+
+
 def error_body(status: int, detail: str, scim_type: str | None = None) -> dict[str, object]:
     """Return an RFC 7644 section 3.12 error body."""
     body: dict[str, object] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
@@ -88,12 +95,17 @@ def scim_json(body: object, status: int = 200, headers: dict[str, str] | None = 
     )
 
 
+def error_body_of(error: BridgeError) -> dict[str, object]:
+    """Return the RFC 7644 error body of a domain error; a 500's is logged and says nothing."""
+    if error.status == 500:
+        return error_body(500, internal_error(error, "a SCIM request"))
+    return error_body(error.status, str(error), error.scim_type)
+
+
 def render_bridge_error(error: BridgeError) -> Response:
     """Render a domain error with its status, scimType and message."""
-    if error.status >= 500:
-        log.warning("SCIM request failed: %s: %s", type(error).__name__, error)
     headers = {"WWW-Authenticate": 'Bearer realm="mims-bridge"'} if error.status == 401 else None
-    return scim_json(error_body(error.status, str(error), error.scim_type), error.status, headers)
+    return scim_json(error_body_of(error), error.status, headers)
 
 
 def render_http_error(error: HTTPException) -> Response:
@@ -114,5 +126,4 @@ def render_unexpected(error: Exception) -> Response:
         return render_http_error(error)
     if isinstance(error, BridgeError):
         return render_bridge_error(error)
-    log.exception("unhandled error in a SCIM request")
-    return scim_json(error_body(500, "something went wrong inside the bridge"), 500)
+    return scim_json(error_body(500, internal_error(error, "a SCIM request")), 500)

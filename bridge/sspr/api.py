@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, session
+from werkzeug.exceptions import HTTPException
 
 from bridge.core.challenges import InvalidAnswer
 from bridge.errors import PolicyViolation
-from bridge.sspr.service import BadRequest, NotSignedIn, Portal, PortalError
+from bridge.sspr.errors import json_error
+from bridge.sspr.service import BadRequest, NotSignedIn, Portal
 
 blueprint = Blueprint("sspr_api", __name__, url_prefix="/sspr/api")
 
@@ -35,9 +37,13 @@ def _json_only() -> tuple[Response, int] | None:
     return None
 
 
-@blueprint.errorhandler(PortalError)
-def _portal_error(exc: PortalError) -> tuple[Response, int]:
-    return error(exc.code, exc.detail, exc.status)
+@blueprint.errorhandler(Exception)
+def _failed(exc: Exception) -> tuple[Response, int] | HTTPException:
+    """Answer every other failure by the one mapping in sspr/errors.py."""
+    if isinstance(exc, HTTPException):
+        return exc
+    code, detail, status = json_error(exc)
+    return error(code, detail, status)
 
 
 @blueprint.errorhandler(PolicyViolation)

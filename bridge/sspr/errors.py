@@ -1,0 +1,63 @@
+"""The portal API's JSON errors: ``{"error": code, "detail": words}``, one mapping for all.
+
+The portal's own refusals (``PortalError`` and its kinds in service.py) carry their code,
+status and words as class attributes. ``DOMAIN_ERRORS`` is the one mapping for the domain
+errors the directory and the rules raise, found by the nearest class in the error's ancestry.
+Words are for children and parents: never driver text; a 500 names only its request id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.errors import (
+    AlreadyExists,
+    BridgeError,
+    DirectoryUnavailable,
+    InvalidValue,
+    Locked,
+    NotFound,
+    PreconditionFailed,
+)
+from bridge.sspr.service import ASK_SCHOOL, AccountLocked, PortalError
+from bridge.web.request_id import log_internal
+
+
+@dataclass(frozen=True)
+class JsonError:
+    """How the portal API shows one kind of error."""
+
+    code: str
+    status: int
+    words: str
+
+
+INTERNAL = JsonError("error", 500, "Something went wrong on our side. Please try again later.")
+DOMAIN_ERRORS: dict[type[BridgeError], JsonError] = {
+    DirectoryUnavailable: JsonError(
+        "unavailable", 503, "The service is not working right now. Please try again later."
+    ),
+    NotFound: JsonError("not_found", 404, f"We cannot find your account. Please {ASK_SCHOOL}."),
+    Locked: JsonError("locked", 423, AccountLocked.words),
+    PreconditionFailed: JsonError(
+        "changed", 409, "Your account changed while you were doing this. Please try again."
+    ),
+    AlreadyExists: JsonError("taken", 409, "Someone else already uses that. Choose another."),
+    InvalidValue: JsonError(
+        "invalid_value", 400, "That cannot be saved. Check what you typed and try again."
+    ),
+    BridgeError: INTERNAL,
+}
+
+
+def json_error(error: BaseException) -> tuple[str, str, int]:
+    """Return the code, words and status the portal API answers an error with."""
+    if isinstance(error, PortalError):
+        return error.code, error.detail, error.status
+    found = INTERNAL
+    if isinstance(error, BridgeError):
+        found = next(DOMAIN_ERRORS[kind] for kind in type(error).__mro__ if kind in DOMAIN_ERRORS)
+    if found.status == 500:
+        request_id = log_internal(error, "the portal API")
+        return found.code, f"{found.words} (request id {request_id})", 500
+    return found.code, found.words, found.status
