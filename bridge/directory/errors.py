@@ -53,7 +53,7 @@ def translated() -> Iterator[None]:
         raise NameTaken("an entry with that name already exists") from None
     except ldap.LDAPConstraintViolationResult as exc:
         if "non-unique" in str(exc.message):  # the unique overlay: mail or mimsExternalId
-            raise AlreadyExists("that login ID or external ID is already used") from None
+            raise AlreadyExists("that login ID, userName or external ID is already used") from None
         raise InvalidValue("the directory refused a value") from None
     except ldap.LDAPAssertionFailedResult:
         raise PreconditionFailed("the resource has changed since the version you sent") from None
@@ -99,7 +99,7 @@ def error_for_code(code: int, message: str = "") -> BridgeError:
     if code == 68:
         return NameTaken("an entry with that name already exists")
     if code == 19 and "non-unique" in message:
-        return AlreadyExists("that login ID or external ID is already used")
+        return AlreadyExists("that login ID, userName or external ID is already used")
     if code in (19, 21, 65):
         return InvalidValue("the directory refused a value")
     if code == 32:

@@ -67,12 +67,18 @@ class ListQuery:
     attributes: str | None = None
     excluded: str | None = None
 
-    def sort(self, resource: Resource) -> list[SortKey]:
-        """Return the directory sort keys for sortBy (RFC 7644 section 3.4.2.3)."""
+    def sort(self, resource: Resource, client_names: bool = False) -> list[SortKey]:
+        """Return the directory sort keys for sortBy (RFC 7644 section 3.4.2.3).
+
+        ``client_names``: userName sorts by the name the client chose; people who have none
+        (made by import or the CLI) come after those who have one.
+        """
         keys = DEFAULT_SORT[resource]
         if self.sort_by:
             _, name = split_urn(self.sort_by.strip())
             found = SORT_KEYS[resource].get(name.lower())
+            if client_names and name.lower() == "username":
+                found = SortKey("mimsUserName")
             if found is None:
                 raise InvalidValue(f"cannot sort by {self.sort_by!r}")
             keys = [found, *[key for key in keys if key != found]]

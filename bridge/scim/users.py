@@ -6,11 +6,10 @@ from typing import Any
 
 from flask import Response, request
 
-from bridge.core.naming import InvalidLoginId, LoginId
 from bridge.core.people import NewPerson, Person, Role
 from bridge.directory.filters import to_ldap
-from bridge.errors import AlreadyExists, InvalidValue, PreconditionFailed
-from bridge.scim import patch
+from bridge.errors import AlreadyExists, PreconditionFailed
+from bridge.scim import patch, read_only, usernames
 from bridge.scim.blueprint import Services, blueprint, body, services
 from bridge.scim.errors import scim_json
 from bridge.scim.filters import parse_filter
@@ -40,7 +39,17 @@ def render(found: Services, people: list[Person], groups: bool = True) -> list[d
     unresolved = [person for person in people if person.group_ids is None] if groups else []
     looked_up = found.groups.ids_of(group for person in unresolved for group in person.groups)
     base = base_url()
-    return [to_scim_user(person, base, person.group_ids or looked_up) for person in people]
+    client = _client_names(found)
+    return [to_scim_user(person, base, person.group_ids or looked_up, client) for person in people]
+
+
+def _client_names(found: Services) -> bool:
+    """Return whether userName is the client's own name (``[scim] usernames = "client"``)."""
+    return found.config.scim.usernames == "client"
+
+
+def _user_name(found: Services, text: str | None) -> usernames.UserName:
+    return usernames.read(text, _client_names(found), found.people.roles_by_domain)
 
 
 def _one(found: Services, person: Person, status: int = 200) -> Response:
@@ -54,28 +63,22 @@ def _one(found: Services, person: Person, status: int = 200) -> Response:
     return scim_json(document, status, headers)
 
 
-def _login(text: str) -> LoginId:
-    try:
-        return LoginId.parse(text)
-    except InvalidLoginId as error:
-        raise InvalidValue(
-            f"userName must be a login ID such as ann_lee@students.edu.sg: {error}"
-        ) from None
-
-
 @blueprint.post("/Users")
 def create_user() -> Response:
     """Create a person; without userName the login ID is made from the name (RFC 7644 3.3)."""
     found = services()
     wanted = from_scim_user(body())
-    login = _login(wanted.login_id) if wanted.login_id else None
+    named = _user_name(found, wanted.login_id)
+    login = named.login_id
     role: Role = found.people.role_for(login, wanted.role) if login else wanted.role or "student"
     password = wanted.password  # checked against the person's policy by the directory layer
-    new = NewPerson(role=role, login_id=login, password=password, **wanted.values)  # type: ignore[arg-type]
+    values = wanted.values | {"user_name": named.client_name}
+    new = NewPerson(role=role, login_id=login, password=password, **values)  # type: ignore[arg-type]
     try:
         person = found.people.create(new)
     except AlreadyExists as error:
-        raise AlreadyExists(f"{login} is already taken" if login else str(error)) from None
+        taken = named.client_name or login
+        raise AlreadyExists(f"{taken} is already taken" if taken else str(error)) from None
     if wanted.locked:
         person = found.people.update(person.id, {}, locked=True)
     return _one(found, person, 201)
@@ -100,13 +103,14 @@ def list_users() -> Response:
 def search_users(query: ListQuery) -> Response:
     """Answer a list or .search request on Users."""
     found = services()
-    parsed = parse_filter(query.filter or "id pr", "User")
+    parsed = parse_filter(query.filter or "id pr", "User", client_names=_client_names(found))
     text = to_ldap(parsed, "User", resolve_dn=lambda value: found.people.dns_of([value]).get(value))
     if selects_one(parsed, "User"):
         matched = found.people.find(text)
         total, people = len(matched), matched[query.start - 1 :][: query.count]
     else:
-        total, people = found.people.search(text, query.sort("User"), query.start, query.count)
+        sort = query.sort("User", client_names=_client_names(found))
+        total, people = found.people.search(text, sort, query.start, query.count)
     groups = patch.returns("groups", query.attributes, query.excluded)
     resources = [
         patch.project(item, query.attributes, query.excluded)
@@ -120,7 +124,9 @@ def replace_user(user_id: str) -> Response:
     """Replace a person's writable attributes (RFC 7644 section 3.5.1)."""
     found = services()
     before = found.people.get(user_id)
-    return _one(found, _write(found, before, from_scim_user(body())))
+    wanted = canonical(body())
+    read_only.check(canonical(render(found, [before])[0]), wanted, partial=True)
+    return _one(found, _write(found, before, from_scim_user(wanted)))
 
 
 @blueprint.patch("/Users/<user_id>")
@@ -130,7 +136,9 @@ def patch_user(user_id: str) -> Response:
     operations = patch.operations(body())
     before = found.people.get(user_id)
     current = canonical(render(found, [before])[0])
-    return _one(found, _write(found, before, from_scim_user(patch.apply(current, operations))))
+    wanted = patch.apply(current, operations)
+    read_only.check(current, wanted, partial=False)
+    return _one(found, _write(found, before, from_scim_user(wanted)))
 
 
 def _write(found: Services, before: Person, wanted: UserInput) -> Person:
@@ -139,11 +147,15 @@ def _write(found: Services, before: Person, wanted: UserInput) -> Person:
     if version is not None and version != before.version:
         raise PreconditionFailed("the resource has changed since the version you sent")
     person = before
-    if wanted.login_id and _login(wanted.login_id) != before.login_id:
-        person = found.people.rename_login(before.id, _login(wanted.login_id))
+    named = _user_name(found, wanted.login_id)
+    if named.login_id is not None and named.login_id != before.login_id:
+        person = found.people.rename_login(before.id, named.login_id)
         version = None  # checked above; the rename made a new one
+    values = dict(wanted.values)
+    if _client_names(found) and wanted.login_id:
+        values["user_name"] = named.client_name  # a PUT without userName keeps the old one
     current = person.values() | {"manager_id": person.manager_id}
-    changes = {key: value for key, value in wanted.values.items() if current.get(key) != value}
+    changes = {key: value for key, value in values.items() if current.get(key) != value}
     password = wanted.password
     if not changes and password is None and wanted.locked in (None, person.lock.locked):
         return person
