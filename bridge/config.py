@@ -297,6 +297,19 @@ class SyncConfig:
 
 
 @dataclass(config=_STRICT)
+class ScimConfig:
+    """How the SCIM front door names people.
+
+    ``usernames = "login-id"``: a User's userName is their login ID, and a userName that is
+    not one is refused. ``"client"``: a userName that is not a MIMS login ID is kept as the
+    client gave it (unique without regard to case) and the person still gets a login ID and
+    mail from their name; userName filters, sorting and renames then use the client's name.
+    """
+
+    usernames: Literal["login-id", "client"] = "login-id"
+
+
+@dataclass(config=_STRICT)
 class Config:
     """The whole configuration of a bridge process."""
 
@@ -308,6 +321,7 @@ class Config:
     passwords: PasswordsConfig
     sspr: SsprConfig
     sync: SyncConfig = field(default_factory=SyncConfig)
+    scim: ScimConfig = field(default_factory=ScimConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:

@@ -18,6 +18,9 @@ PERSON_FIELDS = (
     "full_name",
     "given_name",
     "family_name",
+    "middle_name",
+    "honorific_prefix",
+    "honorific_suffix",
     "display_name",
     "school",
     "level",
@@ -28,6 +31,7 @@ PERSON_FIELDS = (
     "organization",
     "recovery_email",
     "disabled",
+    "user_name",
 )
 Changes = dict[str, str | bool | None]
 MAX_TEXT = 256  # characters in any one name or label
@@ -68,6 +72,9 @@ class PersonFields:
     role: Role
     given_name: str | None = None
     family_name: str | None = None
+    middle_name: str | None = None
+    honorific_prefix: str | None = None
+    honorific_suffix: str | None = None
     display_name: str | None = None
     school: str | None = None
     level: str | None = None
@@ -78,6 +85,9 @@ class PersonFields:
     organization: str | None = None
     recovery_email: str | None = None
     disabled: bool = False
+    # The name a provisioning client knows the person by when it is not their login ID
+    # (SCIM ``[scim] usernames = "client"``); unique without regard to case.
+    user_name: str | None = None
 
     def values(self) -> Changes:
         """Return the settable fields as a mapping, to compare with a wanted state."""

@@ -156,7 +156,7 @@ CONSTRAINT_VIOLATION = 19
 UNIQUE = Row(
     "constraintViolation (unique overlay)",
     AlreadyExists,
-    "that login ID, e-mail address or external ID is already used",
+    "that login ID, userName, e-mail address or external ID is already used",
 )
 UNIQUE_TEXT = "non-unique"
 UNKNOWN = Row("unknown result", DirectoryError, _REFUSED)

@@ -85,6 +85,7 @@ _COMMON: dict[str, _Attribute | _Flag] = {
 }
 _USER: dict[str, _Attribute | _Flag] = _COMMON | {
     "login_id": _Attribute("mail", "ia5"),
+    "user_name": _Attribute("mimsUserName", ordering=True),
     "email": _Attribute("mail", "ia5"),
     "given_name": _Attribute("givenName"),
     "family_name": _Attribute("sn"),

@@ -16,6 +16,9 @@ PERSON_ATTRIBUTES: dict[str, str] = {
     "full_name": "cn",
     "given_name": "givenName",
     "family_name": "sn",
+    "middle_name": "mimsMiddleName",
+    "honorific_prefix": "mimsHonorificPrefix",
+    "honorific_suffix": "mimsHonorificSuffix",
     "display_name": "displayName",
     "school": "mimsSchool",
     "level": "mimsLevel",
@@ -26,8 +29,16 @@ PERSON_ATTRIBUTES: dict[str, str] = {
     "organization": "o",
     "recovery_email": "mimsRecoveryEmail",
     "disabled": "mimsDisabled",
+    "user_name": "mimsUserName",
 }
-PERSON_CLASSES = ["top", "person", "organizationalPerson", "inetOrgPerson", "mimsPerson"]
+PERSON_CLASSES = [
+    "top",
+    "person",
+    "organizationalPerson",
+    "inetOrgPerson",
+    "mimsPerson",
+    "mimsScimPerson",
+]
 PERMANENT_LOCK = "000001010000Z"  # ppolicy's value for "locked until an administrator unlocks"
 
 

@@ -22,6 +22,7 @@ OLDEST_UPGRADABLE = 1
 
 _OID = re.compile(r"^\s*(?:\{\d+\})?\(\s*([0-9.]+)")
 _SCHEMA_ATTRIBUTES = ("olcAttributeTypes", "olcObjectClasses")
+SCIM = "mimsScimPerson"
 
 
 def shipped_definitions(schema: Path = slapd_config.PROJECT_SCHEMA) -> dict[str, list[str]]:
@@ -59,8 +60,10 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int) -> None:
     try:
         _add_schema_definitions(connection)
         _add_missing_overlays(connection, suffix)
+        _add_missing_indexes(connection)
         _set_unique_rules(connection, suffix)
         _add_missing(connection, [slapd_config.sync_ou(suffix)])
+        _add_person_classes(connection, suffix)
         connection.modify(suffix, {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
     except LDAPException as exc:
         raise SlapdError(f"upgrading to schema version {wanted} failed: {exc}") from None
@@ -109,6 +112,30 @@ def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
         for attribute, value in attributes:
             values.setdefault(attribute, []).append(value)
         connection.add(f"olcOverlay={name},{database}", attributes=values)
+
+
+def _add_missing_indexes(connection: ldap3.Connection) -> None:
+    """Add the database indexes this version configures at init (slapd builds them itself)."""
+    connection.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])
+    database = connection.entries[0]
+    present = {" ".join(str(value).split()) for value in database.olcDbIndex.values}
+    missing = [index for index in slapd_config.INDEXES if index not in present]
+    if missing:
+        connection.modify(database.entry_dn, {"olcDbIndex": [(ldap3.MODIFY_ADD, missing)]})
+
+
+def _add_person_classes(connection: ldap3.Connection, suffix: str) -> None:
+    """Give every person the class that holds SCIM's extra names (version 3's mimsScimPerson).
+
+    Only people still without it are found, so a repeated upgrade carries on where it stopped.
+    """
+    lacking = f"(&{dn.equals('objectClass', 'mimsPerson')}(!{dn.equals('objectClass', SCIM)}))"
+    found = connection.extend.standard.paged_search(
+        dn.people_base(suffix), lacking, ldap3.SUBTREE, attributes=["1.1"], paged_size=500
+    )
+    entries = [item["dn"] for item in found if item.get("type") == "searchResEntry"]
+    for entry in entries:
+        connection.modify(entry, {"objectClass": [(ldap3.MODIFY_ADD, [SCIM])]})
 
 
 def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:

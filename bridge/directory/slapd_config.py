@@ -41,6 +41,7 @@ INDEXES = (
     "mail eq,sub",
     "employeeNumber eq",
     "mimsExternalId eq",
+    "mimsUserName eq,sub",
     "mimsSchool eq",
     "mimsLevel eq",
     "mimsClass eq",
@@ -301,11 +302,13 @@ def unique_uris(suffix: str) -> list[str]:
     """Return the unique overlay's rules.
 
     An address (mail) names one entry in the whole tree: a group's address (mimsGroupAddress)
-    must not be a person's login ID. An external ID names one person.
+    must not be a person's login ID. An external ID names one person, and so does a userName
+    a SCIM client chose (compared by its caseIgnoreMatch, so without regard to case).
     """
     return [
         f"ldap:///{suffix}?mail?sub",
         f"ldap:///{dn.people_base(suffix)}?mimsExternalId?sub",
+        f"ldap:///{dn.people_base(suffix)}?mimsUserName?sub",
     ]
 
 

@@ -24,6 +24,7 @@ _KEYS: dict[Resource, dict[str, SortKey]] = {
     "User": _COMMON
     | {
         "login_id": SortKey("uid", _CI),
+        "user_name": SortKey("mimsUserName"),  # [scim] usernames = "client"
         "full_name": SortKey("cn", _CI),
         "given_name": SortKey("givenName", _CI),
         "family_name": SortKey("sn", _CI),

@@ -94,8 +94,8 @@ USER = _schema(
     [
         _attr(
             "userName",
-            description="The login ID, such as ann_lee@students.edu.sg; made from the name "
-            "when left out",
+            description="The login ID, such as ann_lee@students.edu.sg, made from the name "
+            'when left out; with [scim] usernames = "client" any name the client chooses',
             required=True,
             uniqueness="server",
         ),
@@ -106,6 +106,9 @@ USER = _schema(
                 _attr("formatted", description="The full name the login ID is made from"),
                 _attr("familyName"),
                 _attr("givenName"),
+                _attr("middleName"),
+                _attr("honorificPrefix", description="Such as Dr"),
+                _attr("honorificSuffix", description="Such as Jr"),
             ],
         ),
         _attr("displayName"),
@@ -161,7 +164,11 @@ MIMS = _schema(
             canonical=["student", "staff", "hq"],
             description="Decided by the login ID's domain",
         ),
-        _attr("loginId", mutability="readOnly", description="The login ID (same as userName)"),
+        _attr(
+            "loginId",
+            mutability="readOnly",
+            description="The login ID, made from the name unless userName is one",
+        ),
         _attr(
             "locked",
             "boolean",

@@ -19,7 +19,7 @@ Decisions:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -141,18 +141,42 @@ _TABLES: dict[Resource, dict[tuple[str, str], _Target]] = {
 }
 
 
-def parse_filter(text: str, resource: Resource) -> Query:
+def parse_filter(text: str, resource: Resource, client_names: bool = False) -> Query:
     """Read a SCIM filter on Users or Groups as a Query over domain fields.
 
-    Raise InvalidFilter, naming the problem in one line, for bad syntax, an unknown attribute,
-    or an operator or value the attribute's type does not take (RFC 7644 section 3.4.2.2).
+    ``client_names`` (``[scim] usernames = "client"``): userName is the name the client chose
+    where the person has one, else the login ID. Raise InvalidFilter, naming the problem in
+    one line, for bad syntax, an unknown attribute, or an operator or value the attribute's
+    type does not take (RFC 7644 section 3.4.2.2).
     """
     try:
         tree = ScimFilter(text).ast
     except InvalidFilterException as exc:
         detail = " ".join(exc.detail.split())  # one line, whatever the parser said
         raise InvalidFilter(f"invalid filter: {detail}") from None
-    return _Reader(_TABLES[resource]).visit(tree)
+    found = _Reader(_TABLES[resource]).visit(tree)
+    return _by_client_name(found) if client_names and resource == "User" else found
+
+
+def _by_client_name(item: Query) -> Query:
+    """Rewrite userName comparisons: the client's name if the person has one, else the login ID.
+
+    ``userName op v`` becomes ``(user_name pr and user_name op v) or (not user_name pr and
+    login_id op v)``; ``loginId`` (the MIMS extension) still compares the login ID.
+    """
+    if isinstance(item, query.And):
+        return all_of(*[_by_client_name(each) for each in item.items])
+    if isinstance(item, query.Or):
+        return any_of(*[_by_client_name(each) for each in item.items])
+    if isinstance(item, query.Not):
+        return negate(_by_client_name(item.item))
+    if item.field != "login_id" or item.label.rpartition(":")[2].lower() != "username":
+        return item
+    chosen = query.Present("user_name", item.label)
+    return any_of(
+        all_of(chosen, replace(item, field="user_name")),
+        all_of(negate(chosen), item),
+    )
 
 
 class _Reader(FilterVisitor[Query]):

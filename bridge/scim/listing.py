@@ -61,12 +61,18 @@ class ListQuery:
     attributes: str | None = None
     excluded: str | None = None
 
-    def sort(self, resource: Resource) -> list[Sort]:
-        """Return the order sortBy asks for (RFC 7644 section 3.4.2.3); none means default."""
+    def sort(self, resource: Resource, client_names: bool = False) -> list[Sort]:
+        """Return the order sortBy asks for (RFC 7644 section 3.4.2.3); none means default.
+
+        ``client_names``: userName sorts by the name the client chose; people who have none
+        (made by import or the CLI) come after those who have one.
+        """
         if not self.sort_by:
             return [Sort("", self.descending)] if self.descending else []
         _, name = split_urn(self.sort_by.strip())
         found = SORT_FIELDS[resource].get(name.lower())
+        if client_names and resource == "User" and name.lower() == "username":
+            found = "user_name"
         if found is None:
             raise InvalidValue(f"cannot sort by {self.sort_by!r}")
         return [Sort(found, self.descending, self.sort_by)]

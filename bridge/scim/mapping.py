@@ -2,9 +2,11 @@
 
 Decisions:
 
-- ``userName`` is the login ID. ``emails`` is a read-only mirror of it (one work address,
-  primary): the directory's ``mail`` *is* the login ID, so an e-mail a client sends is
-  ignored, as RFC 7643 section 2.2 has servers do with read-only values.
+- ``userName`` is the login ID; with ``[scim] usernames = "client"`` it is the name the client
+  chose (``Person.user_name``) when the person has one. ``emails`` is a read-only mirror of the
+  login ID (one work address, primary): the directory's ``mail`` *is* the login ID. A POST's
+  e-mails are ignored (RFC 7644 section 3.3); a PUT or PATCH that would change a read-only
+  attribute is refused with 400 mutability, unless it re-sends what is stored (Entra ID does).
 - ``name.formatted`` is the full name the login ID was made from; without it the full name is
   ``displayName``, else ``givenName familyName``, else the login ID's local part.
 - ``role`` (MIMS extension) is read-only: the login ID's domain decides it. On a POST without
@@ -30,6 +32,7 @@ USER_SCHEMAS = [CORE_USER, ENTERPRISE_USER, MIMS_USER]
 # Canonical attribute names, found without regard to case (RFC 7643 section 2.1).
 _NAMES = [
     "schemas", "id", "externalId", "userName", "name", "formatted", "givenName", "familyName",
+    "middleName", "honorificPrefix", "honorificSuffix",
     "displayName", "active", "emails", "value", "type", "primary", "display", "password",
     "groups", "meta", "members", "employeeNumber", "department", "organization", "school",
     "level", "className", "role", "loginId", "locked", "answersSet", "$ref", "manager",
@@ -117,14 +120,22 @@ def _drop_empty(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value not in (None, {}, [])}
 
 
-def to_scim_user(person: Person, base: str, group_ids: Mapping[str, str]) -> dict[str, Any]:
-    """Return a person as a SCIM User (RFC 7643 section 4.1) with both extensions."""
+def to_scim_user(
+    person: Person, base: str, group_ids: Mapping[str, str], client_names: bool = False
+) -> dict[str, Any]:
+    """Return a person as a SCIM User (RFC 7643 section 4.1) with both extensions.
+
+    ``client_names``: userName is the name the client chose, where the person has one.
+    """
     login = str(person.login_id)
     name = _drop_empty(
         {
             "formatted": person.full_name,
             "givenName": person.given_name,
             "familyName": person.family_name,
+            "middleName": person.middle_name,
+            "honorificPrefix": person.honorific_prefix,
+            "honorificSuffix": person.honorific_suffix,
         }
     )
     groups = [
@@ -136,7 +147,7 @@ def to_scim_user(person: Person, base: str, group_ids: Mapping[str, str]) -> dic
         "schemas": USER_SCHEMAS,
         "id": person.id,
         "externalId": person.external_id,
-        "userName": login,
+        "userName": (person.user_name or login) if client_names else login,
         "name": name,
         "displayName": person.display_name,
         "active": person.active,
@@ -219,6 +230,9 @@ def from_scim_user(document: Mapping[str, Any]) -> UserInput:
         "full_name": full,
         "given_name": given,
         "family_name": family,
+        "middle_name": text(name.get("middleName"), "name.middleName"),
+        "honorific_prefix": text(name.get("honorificPrefix"), "name.honorificPrefix"),
+        "honorific_suffix": text(name.get("honorificSuffix"), "name.honorificSuffix"),
         "display_name": display,
         "external_id": text(doc.get("externalId"), "externalId"),
         "employee_number": text(enterprise.get("employeeNumber"), "employeeNumber"),

@@ -34,6 +34,7 @@ __all__ = [
 from bridge.errors import InvalidValue
 from bridge.scim.errors import BadRequest, InvalidPath, NoTarget
 from bridge.scim.mapping import CANONICAL, EXTENSIONS, canonical, split_urn
+from bridge.scim.read_only import READ_ONLY
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 OPS = ("add", "replace", "remove")
@@ -137,15 +138,17 @@ def _merge(doc: dict[str, Any], operation: Operation) -> None:
 def _attr_path(doc: dict[str, Any], operation: Operation, path: AttrPath) -> None:
     whole = CANONICAL.get(f"{path.uri}:{path.attr}".lower()) if path.uri else None
     if whole in EXTENSIONS and path.sub_attr is None:  # the path is an extension's URN
+        extension = doc.setdefault(whole, {})
         if operation.op == "remove":
-            doc.pop(whole, None)
+            # What the server computes (read-only) stays; the client's values go.
+            kept = {name for urn, name in READ_ONLY if urn == whole}
+            for name in [name for name in extension if name not in kept]:
+                del extension[name]
             return
         if not isinstance(operation.value, dict):
             raise InvalidValue(f"{whole!r} needs an object as its 'value'")
         value = {k: v for k, v in operation.value.items() if k.lower() != "schemas"}
-        extension = doc.setdefault(whole, {})
-        if operation.op == "replace":
-            extension.clear()
+        # Replace on a complex attribute leaves unnamed sub-attributes alone (RFC 7644 3.5.2.3).
         extension.update(canonical(value))
         return
     holder, name = _container(doc, path)

@@ -6,10 +6,9 @@ from typing import Any
 
 from flask import Response, request
 
-from bridge.core.naming import InvalidLoginId, LoginId
 from bridge.core.people import NewPerson, Person, Role
-from bridge.errors import AlreadyExists, InvalidValue, PreconditionFailed
-from bridge.scim import patch
+from bridge.errors import AlreadyExists, PreconditionFailed
+from bridge.scim import patch, read_only, usernames
 from bridge.scim.blueprint import Services, blueprint, body, services
 from bridge.scim.errors import scim_json
 from bridge.scim.filters import parse_filter
@@ -39,7 +38,17 @@ def render(found: Services, people: list[Person], groups: bool = True) -> list[d
     unresolved = [person for person in people if person.group_ids is None] if groups else []
     looked_up = found.groups.ids_of(group for person in unresolved for group in person.groups)
     base = base_url()
-    return [to_scim_user(person, base, person.group_ids or looked_up) for person in people]
+    client = _client_names(found)
+    return [to_scim_user(person, base, person.group_ids or looked_up, client) for person in people]
+
+
+def _client_names(found: Services) -> bool:
+    """Return whether userName is the client's own name (``[scim] usernames = "client"``)."""
+    return found.config.scim.usernames == "client"
+
+
+def _user_name(found: Services, text: str | None) -> usernames.UserName:
+    return usernames.read(text, _client_names(found), found.config.naming.domains.values())
 
 
 def _one(found: Services, person: Person, status: int = 200) -> Response:
@@ -53,28 +62,22 @@ def _one(found: Services, person: Person, status: int = 200) -> Response:
     return scim_json(document, status, headers)
 
 
-def _login(text: str) -> LoginId:
-    try:
-        return LoginId.parse(text)
-    except InvalidLoginId as error:
-        raise InvalidValue(
-            f"userName must be a login ID such as ann_lee@students.edu.sg: {error}"
-        ) from None
-
-
 @blueprint.post("/Users")
 def create_user() -> Response:
     """Create a person; without userName the login ID is made from the name (RFC 7644 3.3)."""
     found = services()
     wanted = from_scim_user(body())
-    login = _login(wanted.login_id) if wanted.login_id else None
+    named = _user_name(found, wanted.login_id)
+    login = named.login_id
     role: Role = found.people.role_for(login, wanted.role) if login else wanted.role or "student"
     password = wanted.password  # checked against the person's policy by the directory layer
-    new = NewPerson(role=role, login_id=login, password=password, **wanted.values)  # type: ignore[arg-type]
+    values = wanted.values | {"user_name": named.client_name}
+    new = NewPerson(role=role, login_id=login, password=password, **values)  # type: ignore[arg-type]
     try:
         person = found.people.create(new)
     except AlreadyExists as error:
-        raise AlreadyExists(f"{login} is already taken" if login else str(error)) from None
+        taken = named.client_name or login
+        raise AlreadyExists(f"{taken} is already taken" if taken else str(error)) from None
     if wanted.locked:
         person = found.people.update(person.id, {}, locked=True)
     return _one(found, person, 201)
@@ -99,8 +102,10 @@ def list_users() -> Response:
 def search_users(query: ListQuery) -> Response:
     """Answer a list or .search request on Users."""
     found = services()
-    parsed = parse_filter(query.filter or "id pr", "User")
-    total, people = found.people.search(parsed, query.sort("User"), query.start, query.count)
+    client_names = _client_names(found)
+    parsed = parse_filter(query.filter or "id pr", "User", client_names=client_names)
+    sort = query.sort("User", client_names=client_names)
+    total, people = found.people.search(parsed, sort, query.start, query.count)
     groups = patch.returns("groups", query.attributes, query.excluded)
     resources = [
         patch.project(item, query.attributes, query.excluded)
@@ -114,7 +119,9 @@ def replace_user(user_id: str) -> Response:
     """Replace a person's writable attributes (RFC 7644 section 3.5.1)."""
     found = services()
     before = found.people.get(user_id)
-    return _one(found, _write(found, before, from_scim_user(body())))
+    wanted = canonical(body())
+    read_only.check(canonical(render(found, [before])[0]), wanted, partial=True)
+    return _one(found, _write(found, before, from_scim_user(wanted)))
 
 
 @blueprint.patch("/Users/<user_id>")
@@ -124,7 +131,9 @@ def patch_user(user_id: str) -> Response:
     operations = patch.operations(body())
     before = found.people.get(user_id)
     current = canonical(render(found, [before])[0])
-    return _one(found, _write(found, before, from_scim_user(patch.apply(current, operations))))
+    wanted = patch.apply(current, operations)
+    read_only.check(current, wanted, partial=False)
+    return _one(found, _write(found, before, from_scim_user(wanted)))
 
 
 def _write(found: Services, before: Person, wanted: UserInput) -> Person:
@@ -133,11 +142,15 @@ def _write(found: Services, before: Person, wanted: UserInput) -> Person:
     if version is not None and version != before.version:
         raise PreconditionFailed("the resource has changed since the version you sent")
     person = before
-    if wanted.login_id and _login(wanted.login_id) != before.login_id:
-        person = found.people.rename_login(before.id, _login(wanted.login_id))
+    named = _user_name(found, wanted.login_id)
+    if named.login_id is not None and named.login_id != before.login_id:
+        person = found.people.rename_login(before.id, named.login_id)
         version = None  # checked above; the rename made a new one
+    values = dict(wanted.values)
+    if _client_names(found) and wanted.login_id:
+        values["user_name"] = named.client_name  # a PUT without userName keeps the old one
     current = person.values() | {"manager_id": person.manager_id}
-    changes = {key: value for key, value in wanted.values.items() if current.get(key) != value}
+    changes = {key: value for key, value in values.items() if current.get(key) != value}
     password = wanted.password
     if not changes and password is None and wanted.locked in (None, person.lock.locked):
         return person

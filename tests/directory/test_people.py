@@ -8,7 +8,7 @@ import pytest
 from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson
 from bridge.directory.people import PeopleStore
-from bridge.errors import AlreadyExists, InvalidValue, NotFound
+from bridge.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from bridge.services import Services
 from tests.conftest import SUFFIX
 
@@ -193,3 +193,32 @@ def test_an_unknown_id_is_not_found(people: PeopleStore) -> None:
         people.get("00000000-0000-0000-0000-000000000000")
     with pytest.raises(NotFound):
         people.get("*")
+
+
+def test_a_versioned_change_of_a_unique_attribute_is_made_and_a_stale_one_refused(
+    people: PeopleStore,
+) -> None:
+    # slapd's unique overlay fails any assertion control sent with a change to an attribute
+    # it guards, so these changes are checked against the version read just before.
+    person = people.create(student("Mary Tan", "S1"))
+    changed = people.update(
+        person.id, {"external_id": "S2", "user_name": "Mary.Tan@Example.org"}, person.version
+    )
+    assert (changed.external_id, changed.user_name) == ("S2", "Mary.Tan@Example.org")
+    with pytest.raises(PreconditionFailed):
+        people.update(person.id, {"external_id": "S3"}, person.version)
+    assert people.get(person.id).external_id == "S2"
+
+
+def test_middle_name_and_honorifics_are_stored(people: PeopleStore) -> None:
+    person = people.create(
+        NewPerson(
+            full_name="Dr Mary Li Tan Jr",
+            role="student",
+            middle_name="Li",
+            honorific_prefix="Dr",
+            honorific_suffix="Jr",
+        )
+    )
+    read = people.get(person.id)
+    assert (read.middle_name, read.honorific_prefix, read.honorific_suffix) == ("Li", "Dr", "Jr")

@@ -17,6 +17,7 @@ from tests.conftest import SUFFIX, admin_connection, closing
 V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
 V1_MODULES = tuple(name for name in slapd_config.MODULES if name != "deref")
+V1_INDEXES = tuple(index for index in slapd_config.INDEXES if "mimsUserName" not in index)
 V1_UNIQUE = [
     f"ldap:///ou=people,{SUFFIX}?mail?sub",
     f"ldap:///ou=people,{SUFFIX}?mimsExternalId?sub",
@@ -34,6 +35,8 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with monkeypatch.context() as patch:
         patch.setattr(slapd_config, "PROJECT_SCHEMA", V1_SCHEMA)
         patch.setattr(slapd_config, "MODULES", V1_MODULES)
+        patch.setattr(slapd_config, "INDEXES", V1_INDEXES)
+        patch.setattr(slapd_config, "unique_uris", lambda suffix: V1_UNIQUE)
         patch.setattr(
             slapd_config,
             "overlays",
@@ -86,8 +89,11 @@ def test_starting_a_v1_folder_adds_the_deref_overlay(v1_folder: ManagedSlapd) ->
 
 def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedSlapd) -> None:
     v1_folder.start(free_port())
-    assert json.loads(v1_folder.layout.marker.read_text())["schema_version"] == 2
-    assert version_on_suffix(v1_folder) == 2
+    assert (
+        json.loads(v1_folder.layout.marker.read_text())["schema_version"]
+        == slapd_config.schema_version()
+    )
+    assert version_on_suffix(v1_folder) == slapd_config.schema_version()
     with admin_connection(v1_folder) as admin:
         admin.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["mail", "mimsLevel"])
         assert admin.entries[0].mimsLevel.value == "P4"
@@ -125,6 +131,36 @@ def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedS
             )
 
 
+def test_an_upgraded_folder_keeps_client_user_names_unique_without_regard_to_case(
+    v1_folder: ManagedSlapd,
+) -> None:
+    v1_folder.start(free_port())
+    with admin_connection(v1_folder) as admin:
+        admin.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])
+        assert "mimsUserName eq,sub" in admin.entries[0].olcDbIndex.values
+        admin.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["objectClass"])
+        assert "mimsScimPerson" in admin.entries[0].objectClass.values  # version 3's class
+        admin.modify(
+            PERSON,
+            {
+                "mimsUserName": [(ldap3.MODIFY_REPLACE, ["Mary.Tan@Example.org"])],
+                "mimsMiddleName": [(ldap3.MODIFY_REPLACE, ["Li"])],
+            },
+        )
+        other = f"uid=mary_tan_1,ou=students,ou=people,{SUFFIX}"
+        with pytest.raises(LDAPConstraintViolationResult):
+            admin.add(
+                other,
+                ["inetOrgPerson", "mimsPerson", "mimsScimPerson"],
+                {
+                    "cn": "Mary Tan",
+                    "sn": "Tan",
+                    "mail": "mary_tan_1@students.edu.sg",
+                    "mimsUserName": "mary.tan@example.ORG",
+                },
+            )
+
+
 def test_an_upgrade_that_fails_midway_leaves_version_1_and_is_retried(
     v1_folder: ManagedSlapd, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,7 +174,7 @@ def test_an_upgrade_that_fails_midway_leaves_version_1_and_is_retried(
     assert v1_folder.pid() is None
     assert json.loads(v1_folder.layout.marker.read_text())["schema_version"] == 1
     v1_folder.start(free_port())  # the schema half is there already; the rest runs again
-    assert version_on_suffix(v1_folder) == 2
+    assert version_on_suffix(v1_folder) == slapd_config.schema_version()
     assert v1_folder.upgrade() is False
 
 
