@@ -22,7 +22,8 @@ def init_app(app: Flask, config: Config, services: Services) -> None:
     secret = portal_secret(config)
     security.configure(app, config.sspr, secret)
     app.extensions["mims.portal"] = Portal(services, config.sspr, secret, DEFAULT_PARAMS)
-    # In-memory counters: per process, so N workers allow up to N times the rate (README).
+    # In-memory counters: per process, so N workers allow up to N times the rate
+    # (docs/production.md).
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
     app.extensions["mims.limiter"] = limiter
     for blueprint in (api.blueprint, pages.blueprint):
