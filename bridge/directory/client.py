@@ -86,21 +86,26 @@ class Pool(Generic[C]):
         The one failover walk of the bridge: both libraries, every connection.
         """
         reason = "the directory does not answer"
+        skipped: list[str] = []  # logged only on failover: when none answers, the error says it
         for url in self.servers.order():
             with self.dialer.translated():
                 try:
                     connection = bind(url)
                 except TlsFailure as failure:
-                    log.warning("LDAP server %s: %s", url, failure)
                     reason = str(failure)
+                    skipped.append(f"LDAP server {url}: {failure}")
                     self.servers.failed(url)
                     continue
                 except self.dialer.gone as error:
-                    log.warning("LDAP server %s does not answer (%s)", url, type(error).__name__)
+                    skipped.append(f"LDAP server {url} does not answer ({type(error).__name__})")
                     self.servers.failed(url)
                     continue
+            for line in skipped:
+                log.warning("%s; failed over to %s", line, url)
             self.servers.answered(url)
             return url, connection
+        for line in skipped:
+            log.info("%s", line)
         raise DirectoryUnavailable(reason)
 
     def open(self) -> C:

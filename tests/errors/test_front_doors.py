@@ -101,7 +101,7 @@ def bearer(directory: LdapClient, config: Config) -> Iterator[dict[str, str]]:
 @pytest.fixture
 def portal_app(config: Config, directory: LdapClient) -> Flask:
     app = create_app(
-        config.with_overrides(sspr={"rate_limit": "10000 per minute"}), directory=directory
+        config.with_overrides(sspr={"rate_limit": "10000 per minute"}), client=directory
     )
     app.testing = True
     app.extensions["mims.portal"].params = FAST_PARAMS

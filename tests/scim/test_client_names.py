@@ -14,7 +14,7 @@ from tests.scim.conftest import MIMS, PATCH, USER, Scim, is_error
 
 @pytest.fixture
 def scim_client_names(config: Config, directory: LdapClient, token: str) -> Scim:
-    app = create_app(config.with_overrides(scim={"usernames": "client"}), directory=directory)
+    app = create_app(config.with_overrides(scim={"usernames": "client"}), client=directory)
     return Scim(app.test_client(), token)
 
 

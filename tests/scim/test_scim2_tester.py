@@ -74,7 +74,7 @@ def test_scim2_tester_finds_nothing_but_the_documented_deviations(app: Flask, to
 def test_with_client_user_names_the_tester_keeps_its_own(
     config: Config, directory: LdapClient, token: str
 ) -> None:
-    app = create_app(config.with_overrides(scim={"usernames": "client"}), directory=directory)
+    app = create_app(config.with_overrides(scim={"usernames": "client"}), client=directory)
     client = WSGISCIMClient(
         app, base_url=f"http://localhost{BASE}", headers={"Authorization": f"Bearer {token}"}
     )
