@@ -23,7 +23,7 @@ from bridge.config import load_config
 from bridge.directory.slapd import free_port
 
 if TYPE_CHECKING:
-    from bench.phases import Context
+    from bench.phases.context import Context
 
 OVERLAY = """\
 # The benchmark's only change to the defaults (bench/bridge_server.py says why).

@@ -13,7 +13,7 @@ from bench.workspace import BenchError, Run, slapd_cpu_s, slapd_rss_mb
 from bridge.directory.slapd import ManagedSlapd
 
 if TYPE_CHECKING:
-    from bench.phases import Context
+    from bench.phases.context import Context
 
 _SUMMARY = re.compile(
     r"(?P<total>\d+) rows: (?P<created>\d+) created, (?P<updated>\d+) updated, "

@@ -29,7 +29,7 @@ from bench.workspace import BenchError, Workspace
 from bridge.directory.slapd import ManagedSlapd
 
 if TYPE_CHECKING:
-    from bench.phases import Context
+    from bench.phases.context import Context
 
 T = TypeVar("T")
 _LISTED = ["mail", "mimsExternalId", "entryUUID"]

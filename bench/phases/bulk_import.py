@@ -19,7 +19,7 @@ from typing import Any
 from bench import ldif, profiling
 from bench.importing import mims_import, roster
 from bench.machine import ROOT
-from bench.phases import Context, PhaseResult
+from bench.phases.context import Context, PhaseResult
 from bench.report import Measurement, Samples
 from bench.workspace import BenchError, Run, openldap_tool, slapd_cpu_s, slapd_rss_mb
 from bridge.directory.slapd import ManagedSlapd

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.load import Load, drive, merged
-from bench.phases import Context, PhaseResult
+from bench.phases.context import Context, PhaseResult
 from bench.population import Populated, Someone
 from bench.raw_ldap import RawLdap
 from bench.report import Measurement, Samples

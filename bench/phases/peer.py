@@ -37,7 +37,8 @@ from typing import Any
 from bench.load import Load, drive
 from bench.memory import ProcessTree
 from bench.peer_server import PeerServer
-from bench.phases import Context, PhaseResult, lookup, walk, write
+from bench.phases import lookup, walk, write
+from bench.phases.context import Context, PhaseResult
 from bench.population import Populated, Someone
 from bench.report import Measurement, Samples
 from bench.scim_client import ScimClient

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import drive
-from bench.phases import Context, PhaseResult
+from bench.phases.context import Context, PhaseResult
 from bench.population import Populated
 from bench.raw_ldap import RawLdap
 from bench.report import Measurement, Samples

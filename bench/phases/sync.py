@@ -37,7 +37,7 @@ from typing import Any
 from ldap3 import BASE, MODIFY_REPLACE
 
 from bench.peer_server import PeerServer, worker_pids
-from bench.phases import Context, PhaseResult
+from bench.phases.context import Context, PhaseResult
 from bench.population import Populated, Someone
 from bench.report import Measurement, Samples
 from bench.scim_client import ScimClient

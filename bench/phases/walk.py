@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.memory import PeakSampler, at_rest
-from bench.phases import Context, PhaseResult
+from bench.phases.context import Context, PhaseResult
 from bench.population import Populated
 from bench.raw_ldap import RawLdap
 from bench.report import Measurement, Samples

@@ -24,7 +24,7 @@ from ldap3 import MODIFY_REPLACE
 from ldap3.core.exceptions import LDAPNoSuchObjectResult
 
 from bench.load import Load, drive, merged
-from bench.phases import Context, PhaseResult
+from bench.phases.context import Context, PhaseResult
 from bench.population import Populated, Someone
 from bench.raw_ldap import RawLdap
 from bench.report import Measurement, Samples
@@ -32,7 +32,7 @@ from bench.scim_client import ScimClient
 from bridge.config import load_config
 from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson
-from bridge.services import build
+from bridge.services import Backend
 
 TARGET_POST = 0.5
 FIGURE = "post, 8 clients"  # the bridge's POSTs, kept for the peer phase
@@ -61,7 +61,7 @@ class NewOne:
 def new_people(pop: Populated, prefix: str, count: int) -> list[NewOne]:
     """Return ``count`` new people, their login IDs starting with ``prefix``."""
     config = load_config(env=pop.bridge.env)
-    people = build(config).people  # used offline: draft() checks and maps, it does not connect
+    people = Backend(config).people  # used offline: draft() checks and maps, it does not connect
     domain = config.naming.domains["student"]
     made = []
     for i in range(count):

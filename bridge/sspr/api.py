@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from bridge.core.challenges import InvalidAnswer
 from bridge.errors import PolicyViolation
 from bridge.sspr.errors import json_error
-from bridge.sspr.service import BadRequest, NotSignedIn, Portal
+from bridge.sspr.service import MissingFields, NotSignedIn, Portal
 
 blueprint = Blueprint("sspr_api", __name__, url_prefix="/sspr/api")
 
@@ -65,7 +65,7 @@ def body() -> dict[str, Any]:
     """Return the JSON object sent, or refuse anything else."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise BadRequest()
+        raise MissingFields()
     return data
 
 
@@ -75,7 +75,7 @@ def text(data: dict[str, Any], key: str, required: bool = True) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str) or len(value) > 1000 or (required and not value):
-        raise BadRequest()
+        raise MissingFields()
     return value
 
 
@@ -118,7 +118,7 @@ def reset_verify() -> Response:
     data = body()
     answers = data.get("answers")
     if not isinstance(answers, dict) or not all(isinstance(v, str) for v in answers.values()):
-        raise BadRequest()
+        raise MissingFields()
     return jsonify({"resetToken": portal().verify(text(data, "ticket"), answers)})
 
 
@@ -146,8 +146,8 @@ def set_answers() -> Response:
     data = body()
     answers = data.get("answers")
     if not isinstance(answers, dict) or not all(isinstance(v, str) for v in answers.values()):
-        raise BadRequest()
+        raise MissingFields()
     email = data.get("recoveryEmail")
     if email is not None and not isinstance(email, str):
-        raise BadRequest()
+        raise MissingFields()
     return jsonify({"next": portal().set_answers(signed_in(), answers, email)})

@@ -110,8 +110,8 @@ class WrongCurrentPassword(PortalError):
     words = "Your current password is not right. Please type it again."
 
 
-class BadRequest(PortalError):
-    """A request the portal cannot read."""
+class MissingFields(PortalError):
+    """A request the portal cannot read, or one with a box left empty."""
 
     code = "bad_request"
     words = "Something is missing. Please fill in every box and try again."
@@ -384,7 +384,7 @@ def checklist(policy: passwords.Policy) -> list[Rule]:
 
 __all__ = [
     "AccountLocked",
-    "BadRequest",
+    "MissingFields",
     "ChangePasswordFirst",
     "Expired",
     "InvalidAnswer",
