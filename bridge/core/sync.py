@@ -19,10 +19,12 @@ Kind = Literal["person", "group", "unknown"]
 class Change:
     """One entry's new state (``deleted`` False) or its removal, as the change feed saw it.
 
-    ``attributes`` maps lowercase directory attribute names to their values. For a group,
-    ``members`` holds the entryUUIDs of its members; for a person, ``groups`` holds the
-    entryUUIDs of the groups it belongs to. A delete carries only the entryUUID (RFC 4533
-    reports nothing else), so its kind may be ``unknown``.
+    ``attributes`` maps lowercase directory attribute names to their values (the names a
+    target's configured mapping uses). For a group, ``members`` holds the entryUUIDs of its
+    members and ``name`` its display name; for a person, ``groups`` holds the entryUUIDs of
+    the groups it belongs to and ``active`` says whether the account may sign in. A delete
+    carries only the entryUUID (RFC 4533 reports nothing else), so its kind may be
+    ``unknown``.
     """
 
     uuid: str
@@ -31,6 +33,8 @@ class Change:
     attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     members: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    active: bool = True
+    name: str | None = None
 
     @property
     def label(self) -> str:

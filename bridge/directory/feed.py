@@ -97,9 +97,11 @@ def to_change(
     values["dn"] = (dn,)
     if kind == "group":
         members = tuple(u for u in (resolve(m) for m in values.get("member", ()) if m) if u)
-        return Change(uuid=uuid, kind=kind, attributes=values, members=members)
+        name = next(iter(values.get("cn", ())), None)
+        return Change(uuid=uuid, kind=kind, attributes=values, members=members, name=name)
     groups = tuple(u for u in (resolve(g) for g in values.get("memberof", ())) if u)
-    return Change(uuid=uuid, kind=kind, attributes=values, groups=groups)
+    disabled = next(iter(values.get("mimsdisabled", ())), "FALSE").upper() == "TRUE"
+    return Change(uuid=uuid, kind=kind, attributes=values, groups=groups, active=not disabled)
 
 
 class Feed:

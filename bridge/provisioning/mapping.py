@@ -37,7 +37,7 @@ def scim_user(change: Change, mapping: Mapping[str, str]) -> dict[str, Any]:
     if enterprise:
         user["schemas"].append(ENTERPRISE_USER)
         user[ENTERPRISE_USER] = enterprise
-    user["active"] = (change.first("mimsDisabled") or "FALSE").upper() != "TRUE"
+    user["active"] = change.active
     return user
 
 
@@ -45,7 +45,7 @@ def scim_group(change: Change, member_ids: list[str]) -> dict[str, Any]:
     """Return the SCIM Group (RFC 7643 section 4.2) a group's change becomes."""
     return {
         "schemas": [CORE_GROUP],
-        "displayName": change.first("cn") or change.uuid,
+        "displayName": change.name or change.uuid,
         "externalId": change.uuid,
         "members": [{"value": member} for member in member_ids],
     }

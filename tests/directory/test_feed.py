@@ -28,6 +28,12 @@ def test_a_person_change_keeps_its_attributes_and_its_groups_as_uuids() -> None:
     assert change.groups == ("g-p4",)  # a group that is gone is left out
     assert "userpassword" not in change.attributes
     assert "mimschallengeanswer" not in change.attributes
+    assert change.active  # no mimsDisabled: an account is active unless disabled
+
+
+def test_a_disabled_person_is_not_active() -> None:
+    attributes = {"objectClass": [b"mimsPerson"], "mimsDisabled": [b"TRUE"]}
+    assert not to_change("uid=x,dc=x", attributes, "u-x", UUIDS.get).active
 
 
 def test_a_group_change_carries_its_members_as_uuids_without_the_placeholder() -> None:
@@ -42,6 +48,7 @@ def test_a_group_change_carries_its_members_as_uuids_without_the_placeholder() -
         UUIDS.get,
     )
     assert (change.kind, change.members, change.label) == ("group", ("u-mary",), "group:present")
+    assert change.name == "p4"
 
 
 def test_the_feed_never_asks_for_secrets_even_when_a_mapping_does() -> None:

@@ -32,6 +32,7 @@ MARY = Change(
         "employeenumber": ("S1234567A",),
         "mimsdisabled": ("TRUE",),
     },
+    active=False,
 )
 
 
