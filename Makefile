@@ -13,7 +13,7 @@ test: system-test $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest --cov
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
