@@ -8,25 +8,15 @@ import threading
 import pytest
 
 from bridge.config import Config
-from bridge.directory.client import ClientSettings, LdapClient
+from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import DirectoryUnavailable
-
-
-def target(slapd: ManagedSlapd, *urls: str, timeout: float = 2.0) -> ClientSettings:
-    return ClientSettings(
-        urls=urls,
-        bind_dn=slapd.service_dn,
-        password=slapd.service_password(),
-        suffix="dc=mims,dc=example",
-        connect_timeout=timeout,
-        operation_timeout=timeout,
-    )
+from tests.support.directory import client_settings_for
 
 
 def test_the_first_url_that_answers_is_used(slapd: ManagedSlapd) -> None:
     dead = f"ldap://127.0.0.1:{free_port()}"
-    directory = LdapClient(target(slapd, dead, str(slapd.ldap_url())))
+    directory = LdapClient(client_settings_for(slapd, dead, str(slapd.ldap_url())))
     directory.ping()
     assert directory.connection().server.port == int(str(slapd.ldap_url()).rsplit(":", 1)[1])
     directory.close()
@@ -34,7 +24,9 @@ def test_the_first_url_that_answers_is_used(slapd: ManagedSlapd) -> None:
 
 def test_no_url_answering_is_directory_unavailable(slapd: ManagedSlapd) -> None:
     directory = LdapClient(
-        target(slapd, f"ldap://127.0.0.1:{free_port()}", f"ldap://127.0.0.1:{free_port()}")
+        client_settings_for(
+            slapd, f"ldap://127.0.0.1:{free_port()}", f"ldap://127.0.0.1:{free_port()}"
+        )
     )
     with pytest.raises(DirectoryUnavailable):
         directory.ping()
@@ -45,13 +37,13 @@ def test_a_server_that_never_answers_times_out(slapd: ManagedSlapd) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
-        directory = LdapClient(target(slapd, url, timeout=1))
+        directory = LdapClient(client_settings_for(slapd, url, timeout=1))
         with pytest.raises(DirectoryUnavailable):
             directory.ping()
 
 
 def test_each_thread_has_its_own_connection(config: Config, slapd: ManagedSlapd) -> None:
-    directory = LdapClient(target(slapd, slapd.ldapi_url))
+    directory = LdapClient(client_settings_for(slapd, slapd.ldapi_url))
     seen: list[int] = []
     together = threading.Barrier(4)
 

@@ -13,7 +13,7 @@ from ldap3.utils.dn import escape_rdn
 from bridge.core.people import NewPerson
 from bridge.errors import AlreadyExists
 from bridge.services import Services
-from tests.conftest import SUFFIX
+from tests.support.directory import SUFFIX
 
 GROUPS = f"ou=groups,{SUFFIX}"
 STAFF = f"ou=staff,ou=people,{SUFFIX}"

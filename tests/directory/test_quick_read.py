@@ -11,8 +11,7 @@ from bridge.directory import dn
 from bridge.directory.quick_read import QuickReader
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import DirectoryUnavailable, NotFound
-from tests.conftest import SUFFIX
-from tests.directory.test_connection import target
+from tests.support.directory import SUFFIX, client_settings_for
 
 PEOPLE = dn.people_base(SUFFIX)
 
@@ -23,13 +22,15 @@ def read_people_ou(reader: QuickReader) -> list[str]:
 
 
 def test_the_first_url_that_answers_is_used(slapd: ManagedSlapd) -> None:
-    reader = QuickReader(target(slapd, f"ldap://127.0.0.1:{free_port()}", slapd.ldapi_url))
+    reader = QuickReader(
+        client_settings_for(slapd, f"ldap://127.0.0.1:{free_port()}", slapd.ldapi_url)
+    )
     assert read_people_ou(reader) == [PEOPLE]
     reader.close()
 
 
 def test_no_url_answering_is_directory_unavailable(slapd: ManagedSlapd) -> None:
-    reader = QuickReader(target(slapd, f"ldap://127.0.0.1:{free_port()}"))
+    reader = QuickReader(client_settings_for(slapd, f"ldap://127.0.0.1:{free_port()}"))
     with pytest.raises(DirectoryUnavailable):
         read_people_ou(reader)
 
@@ -39,14 +40,14 @@ def test_a_server_that_never_answers_times_out(slapd: ManagedSlapd) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         reader = QuickReader(
-            target(slapd, f"ldap://127.0.0.1:{silent.getsockname()[1]}", timeout=1)
+            client_settings_for(slapd, f"ldap://127.0.0.1:{silent.getsockname()[1]}", timeout=1)
         )
         with pytest.raises(DirectoryUnavailable):
             read_people_ou(reader)
 
 
 def test_an_unknown_base_is_not_found(slapd: ManagedSlapd) -> None:
-    reader = QuickReader(target(slapd, slapd.ldapi_url))
+    reader = QuickReader(client_settings_for(slapd, slapd.ldapi_url))
     with pytest.raises(NotFound):
         reader.search(f"ou=nowhere,{SUFFIX}", "(objectClass=*)", ["1.1"], [])
     reader.close()
@@ -58,7 +59,7 @@ def test_a_restarted_directory_is_read_again_by_the_same_reader(tmp_path: Path) 
     port = free_port()
     server.start(port)
     try:
-        reader = QuickReader(target(server, f"ldap://127.0.0.1:{port}"))
+        reader = QuickReader(client_settings_for(server, f"ldap://127.0.0.1:{port}"))
         assert read_people_ou(reader) == [PEOPLE]
         server.stop()
         with pytest.raises(DirectoryUnavailable):

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from flask import Flask
 
-from tests.scim.conftest import BASE
+from tests.support.scim import BASE
 
 scim2_tester = pytest.importorskip("scim2_tester")
 from scim2_client.engines.wsgi import WSGISCIMClient  # noqa: E402

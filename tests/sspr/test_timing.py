@@ -17,7 +17,7 @@ from bridge.config import Config
 from bridge.core.challenges import DEFAULT_PARAMS
 from bridge.directory.client import LdapClient
 from bridge.services import Services
-from tests.sspr.conftest import ANSWERS, make_person, post
+from tests.support.portal import ANSWERS, make_person, post
 
 ROUNDS = 12
 
