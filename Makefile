@@ -14,7 +14,7 @@ test: system-test $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest
+	$(BIN)/pytest --cov
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

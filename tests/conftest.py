@@ -7,8 +7,6 @@ in a temp folder; each test that writes gets the people and groups subtrees empt
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import ldap3
 import pytest
@@ -16,53 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge.app import create_app
-from bridge.config import Config, load_config
+from bridge.config import Config
 from bridge.directory.client import LdapClient
 from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.services import Services, build
+from tests.support.directory import SUFFIX, admin_connection, make_config
 
-SUFFIX = "dc=mims,dc=example"
 CLEARED_SUBTREES = ("ou=students,ou=people", "ou=staff,ou=people", "ou=hq,ou=people", "ou=groups")
-
-
-def make_config(data_dir: Path, port: int = 1389, **env: str) -> Config:
-    """Return the default config pointed at a test data folder, with disk sync off."""
-    variables = {
-        "HOME": str(data_dir.parent),
-        "MIMS_DATA_DIR": str(data_dir),
-        "MIMS_LDAP_PORT": str(port),
-    }
-    config = load_config(env=variables | env)
-    return config.with_overrides(slapd={"no_sync": True})
-
-
-@contextmanager
-def closing(connection: ldap3.Connection) -> Iterator[ldap3.Connection]:
-    """Unbind on leaving (ldap3's own `with` leaves an auto-bound connection open)."""
-    try:
-        yield connection
-    finally:
-        connection.unbind()
-
-
-@contextmanager
-def admin_connection(slapd: ManagedSlapd) -> Iterator[ldap3.Connection]:
-    """Yield a rootDN connection: SASL EXTERNAL over the data folder's ldapi socket."""
-    with closing(_external(slapd)) as connection:
-        yield connection
-
-
-def _external(slapd: ManagedSlapd) -> ldap3.Connection:
-    server = ldap3.Server(slapd.ldapi_url, get_info=ldap3.NONE)
-    return ldap3.Connection(
-        server,
-        authentication=ldap3.SASL,
-        sasl_mechanism=ldap3.EXTERNAL,
-        sasl_credentials="",  # "" asks slapd to use the peer credentials; None stalls
-        auto_bind=True,
-        raise_exceptions=True,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -6,31 +6,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from bridge.directory.slapd import ManagedSlapd, free_port
-from tests.conftest import SUFFIX
-
-MIMS = [sys.executable, "-m", "bridge.cli"]
-
-
-def mims(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | (env or {})
-    return subprocess.run(
-        [*MIMS, *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=timeout,
-        check=False,
-    )
+from tests.support.cli import MIMS, mims, wait_for
+from tests.support.directory import SUFFIX
 
 
 def test_every_command_has_help_with_an_example() -> None:
@@ -131,21 +113,6 @@ def test_start_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         result.stderr.strip() == f"Error: port {port} on 127.0.0.1 is in use by another program; "
         "choose another with --port"
     )
-
-
-def wait_for(url: str, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            status = error.code
-        except OSError:
-            status = 0
-        if time.monotonic() > deadline:
-            return status
-        time.sleep(0.1)
 
 
 def test_serve_starts_its_own_slapd_and_stops_it_on_exit(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from bridge.config import Config
 from bridge.core.people import NewPerson
 from bridge.directory.client import LdapClient
 from bridge.services import Services
-from tests.conftest import SUFFIX
-from tests.test_cli import mims
+from tests.support.cli import mims
+from tests.support.directory import SUFFIX
 
 STUDENTS = f"ou=students,ou=people,{SUFFIX}"
 STAFF = f"ou=staff,ou=people,{SUFFIX}"

@@ -12,8 +12,8 @@ from bridge.config import Config
 from bridge.directory import ppolicy
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
-from tests.conftest import SUFFIX
-from tests.test_cli import mims
+from tests.support.cli import mims
+from tests.support.directory import SUFFIX
 
 MARY = "mary_tan@students.edu.sg"
 MARY_DN = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"

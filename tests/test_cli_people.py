@@ -16,8 +16,8 @@ import pytest
 
 from bridge.config import Config
 from bridge.directory.client import LdapClient
-from tests.conftest import SUFFIX
-from tests.test_cli import mims
+from tests.support.cli import mims
+from tests.support.directory import SUFFIX
 
 HEADER = "external_id,full_name,role,school,level,class\n"
 

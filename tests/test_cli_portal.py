@@ -15,7 +15,7 @@ from bridge.core.naming import LoginId
 from bridge.directory.client import LdapClient
 from bridge.services import Services, build
 from bridge.sspr.service import Portal
-from tests.test_cli import mims
+from tests.support.cli import mims
 
 ROSTER = """external_id,full_name,role,school,level,class
 T1,Mary Tan,student,Clementi,P2,2A

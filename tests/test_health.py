@@ -10,7 +10,7 @@ from bridge.app import create_app
 from bridge.directory.client import LdapClient
 from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd, free_port
-from tests.conftest import SUFFIX, make_config
+from tests.support.directory import SUFFIX, make_config
 
 
 def test_healthz_answers_without_the_directory(client: FlaskClient) -> None:

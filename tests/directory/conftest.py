@@ -11,9 +11,7 @@ import pytest
 from bridge.directory.client import ClientSettings
 from bridge.directory.servers import TlsSetting
 from bridge.directory.slapd import ManagedSlapd, free_port
-from tests.conftest import SUFFIX, admin_connection
-
-Settings = Callable[..., ClientSettings]
+from tests.support.directory import SUFFIX, Settings, admin_connection
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from bridge.directory.answers import AnswerStore
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
-from tests.conftest import SUFFIX, closing
+from tests.support.directory import SUFFIX, closing
 
 GOOD = "Sunny7Garden42"
 

@@ -10,7 +10,7 @@ from bridge.core.people import NewPerson
 from bridge.directory.client import LdapClient
 from bridge.directory.people import PeopleStore
 from bridge.directory.settings import client_settings
-from tests.conftest import make_config
+from tests.support.directory import make_config
 
 PROCESSES = 8
 EACH = 5

@@ -15,8 +15,7 @@ from bridge.directory import lookup
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import DirectoryUnavailable
-from tests.conftest import SUFFIX
-from tests.directory.conftest import Settings
+from tests.support.directory import SUFFIX, Settings
 
 Start = Callable[[str], ManagedSlapd]
 

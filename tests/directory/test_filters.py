@@ -11,7 +11,7 @@ from bridge.core.query import ALL, NOTHING, And, Compare, InvalidFilter, Not, Or
 from bridge.directory.client import LdapClient
 from bridge.directory.filters import MATCH_ALL, MATCH_NONE, to_ldap
 from bridge.scim.filters import parse_filter
-from tests.conftest import SUFFIX
+from tests.support.directory import SUFFIX
 
 MIMS = "urn:mims:params:scim:schemas:extension:mims:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

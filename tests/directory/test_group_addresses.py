@@ -14,7 +14,7 @@ from bridge.core.people import NewPerson
 from bridge.directory.client import LdapClient
 from bridge.errors import AlreadyExists
 from bridge.services import Services
-from tests.conftest import SUFFIX
+from tests.support.directory import SUFFIX
 
 GROUPS = f"ou=groups,{SUFFIX}"
 STAFF = f"ou=staff,ou=people,{SUFFIX}"

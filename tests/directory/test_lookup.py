@@ -10,8 +10,7 @@ from bridge.directory import dn, lookup
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import DirectoryUnavailable, NotFound
-from tests.conftest import SUFFIX
-from tests.directory.conftest import Settings
+from tests.support.directory import SUFFIX, Settings
 
 PEOPLE = dn.people_base(SUFFIX)
 

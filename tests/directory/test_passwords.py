@@ -14,7 +14,7 @@ from bridge.directory import ppolicy
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
-from tests.conftest import SUFFIX
+from tests.support.directory import SUFFIX
 
 GOOD = "Sunny7Garden42"
 NEWER = "Purple9Rocket31"

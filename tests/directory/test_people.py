@@ -10,7 +10,7 @@ from bridge.core.people import NewPerson
 from bridge.directory.people import PeopleStore
 from bridge.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from bridge.services import Services
-from tests.conftest import SUFFIX
+from tests.support.directory import SUFFIX
 
 STUDENTS = f"ou=students,ou=people,{SUFFIX}"
 GROUPS = f"ou=groups,{SUFFIX}"

@@ -19,8 +19,7 @@ from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import NameTaken
-from tests.conftest import SUFFIX
-from tests.directory.conftest import Settings
+from tests.support.directory import SUFFIX, Settings
 
 
 class Relay:

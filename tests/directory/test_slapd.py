@@ -15,7 +15,7 @@ import pytest
 from bridge.directory import slapd_config
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import SlapdError
-from tests.conftest import SUFFIX, admin_connection, closing
+from tests.support.directory import SUFFIX, admin_connection, closing
 
 
 @pytest.fixture

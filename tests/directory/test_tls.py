@@ -26,8 +26,7 @@ from bridge.directory.client import LdapClient
 from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd, free_port, tool
 from bridge.errors import DirectoryUnavailable
-from tests.conftest import SUFFIX, admin_connection, make_config
-from tests.directory.conftest import Settings
+from tests.support.directory import SUFFIX, Settings, admin_connection, make_config
 
 
 def read_with_ldap3(client: LdapClient) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import Server, shot
+from tests.support.browser import Server, shot
 
 NEW = "Purple9Rocket31"
 NEWER = "Orange8Comet55"

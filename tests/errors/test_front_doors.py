@@ -38,8 +38,8 @@ from bridge.errors import (
     PreconditionFailed,
 )
 from bridge.web.request_id import HEADER
-from tests.conftest import admin_connection
-from tests.test_cli import mims
+from tests.support.cli import mims
+from tests.support.directory import admin_connection
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

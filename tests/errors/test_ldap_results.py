@@ -40,7 +40,7 @@ from bridge.errors import (
     PolicyViolation,
     PreconditionFailed,
 )
-from tests.conftest import SUFFIX
+from tests.support.directory import SUFFIX
 
 DRIVER_TEXT = "slapd-internal-diagnostic 0xdeadbeef"
 # RFC 4511 section 4.1.9 and appendix A: every result code a server may send (0 is success).

@@ -12,9 +12,9 @@ from bench.peer_server import PeerServer
 from bridge.config import Config
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd, free_port
-from tests.conftest import SUFFIX, admin_connection
-from tests.provisioning.conftest import TARGET, TOKEN_ENV, clear_sync_state, peer_users
-from tests.test_cli import mims
+from tests.support.cli import mims
+from tests.support.directory import SUFFIX, admin_connection
+from tests.support.sync import TARGET, TOKEN_ENV, clear_sync_state, peer_users
 
 STUDENTS = f"ou=students,ou=people,{SUFFIX}"
 

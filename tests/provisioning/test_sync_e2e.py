@@ -24,9 +24,9 @@ from bridge.core.tokens import new_token, token_hash
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
 from bridge.directory.tokens import TokenStore
-from tests.conftest import SUFFIX, admin_connection
-from tests.provisioning.conftest import REPO, TARGET, TOKEN_ENV, peer_users, wait_until
-from tests.scim.conftest import USER, Scim
+from tests.support.directory import SUFFIX, admin_connection
+from tests.support.scim import USER, Scim
+from tests.support.sync import REPO, TARGET, TOKEN_ENV, peer_users, wait_until
 
 PEOPLE = 1000
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -18,9 +18,9 @@ from bridge.directory.sync_state import SyncStateStore
 from bridge.directory.tokens import TokenStore
 from bridge.provisioning.runner import Runner, retry_dead_letters
 from bridge.services import Backend
-from tests.conftest import SUFFIX, admin_connection
-from tests.provisioning.conftest import TARGET, peer_user, peer_users, wait_until
-from tests.scim.conftest import GROUP, USER, Scim
+from tests.support.directory import SUFFIX, admin_connection
+from tests.support.scim import GROUP, USER, Scim
+from tests.support.sync import TARGET, peer_user, peer_users, wait_until
 
 
 @pytest.fixture

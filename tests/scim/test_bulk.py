@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.scim.bulk import MAX_OPERATIONS
-from tests.scim.conftest import GROUP, USER, Scim, is_error
+from tests.support.scim import GROUP, USER, Scim, is_error
 
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 

@@ -9,7 +9,7 @@ import pytest
 from bridge.app import create_app
 from bridge.config import Config
 from bridge.directory.client import LdapClient
-from tests.scim.conftest import MIMS, PATCH, USER, Scim, is_error
+from tests.support.scim import MIMS, PATCH, USER, Scim, is_error
 
 
 @pytest.fixture

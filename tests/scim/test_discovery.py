@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.scim.conftest import ENTERPRISE, GROUP, MIMS, USER, Scim, is_error
+from tests.support.scim import ENTERPRISE, GROUP, MIMS, USER, Scim, is_error
 
 
 def test_service_provider_config(scim: Scim) -> None:

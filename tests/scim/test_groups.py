@@ -8,8 +8,7 @@ from typing import Any
 from flask import Flask
 
 from bridge.services import Services
-from tests.scim.conftest import GROUP, MIMS, PATCH, USER, Scim, is_error
-from tests.scim.test_users import new_user
+from tests.support.scim import GROUP, MIMS, PATCH, USER, Scim, is_error, new_user
 
 
 def new_group(scim: Scim, name: str, members: list[str] | None = None) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import ldap3
 
 from bridge.directory import ppolicy
 from bridge.directory.slapd import ManagedSlapd
-from tests.conftest import SUFFIX
-from tests.scim.conftest import MIMS, PATCH, USER, Scim, is_error
+from tests.support.directory import SUFFIX
+from tests.support.scim import MIMS, PATCH, USER, Scim, is_error
 
 GOOD = "Sunny7Garden42"
 NEWER = "Purple9Rocket31"

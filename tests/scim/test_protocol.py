@@ -13,8 +13,8 @@ from bridge.directory.client import LdapClient
 from bridge.directory.tokens import TokenStore
 from bridge.scim.auth import TokenChecker
 from bridge.scim.errors import Unauthorized
-from tests.scim.conftest import BASE, SCIM_JSON, Scim, is_error
-from tests.test_cli import mims
+from tests.support.cli import mims
+from tests.support.scim import BASE, SCIM_JSON, Scim, is_error
 
 
 def test_without_a_token_every_endpoint_is_401_with_a_bearer_challenge(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.scim.conftest import ENTERPRISE, PATCH, USER, Scim, is_error
+from tests.support.scim import ENTERPRISE, PATCH, USER, Scim, is_error
 
 
 def entra_create(user_name: str) -> dict[str, Any]:

@@ -20,8 +20,8 @@ import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 
 from bridge.directory.slapd import free_port
-from tests.scim.test_scim2_tester import check
-from tests.test_cli import MIMS, mims, wait_for
+from tests.support.cli import MIMS, mims, wait_for
+from tests.support.scim_tester import check
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bridge.directory.slapd import free_port
-from tests.test_cli import MIMS, mims, wait_for
+from tests.support.cli import MIMS, mims, wait_for
 
 SCIM2 = Path(sys.executable).with_name("scim2")
 

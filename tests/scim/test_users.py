@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from ldap3 import MODIFY_REPLACE
 
-from tests.scim.conftest import ENTERPRISE, MIMS, PATCH, USER, Scim, is_error
-
-
-def new_user(scim: Scim, **fields: Any) -> dict[str, Any]:
-    document = {"schemas": [USER], "name": {"formatted": "Mary Tan"}} | fields
-    response = scim.post("/Users", document)
-    assert response.status_code == 201, response.json
-    return response.json  # type: ignore[no-any-return]
+from tests.support.scim import ENTERPRISE, MIMS, PATCH, USER, Scim, is_error, new_user
 
 
 def test_post_without_username_derives_the_login_id_by_the_naming_rules(scim: Scim) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,25 +9,10 @@ from flask.testing import FlaskClient
 from bridge.app import create_app
 from bridge.config import Config
 from bridge.core.challenges import FAST_PARAMS
-from bridge.core.people import NewPerson, Person
 from bridge.directory.client import LdapClient
 from bridge.services import Services
 from bridge.sspr.service import Portal
-
-GOOD = "Sunny7Garden42"
-NEWER = "Purple9Rocket31"
-ANSWERS = {
-    "mother_maiden_name": "Lim",
-    "favourite_colour": "Blue",
-    "favourite_city": "Paris",
-}
-
-
-@dataclass
-class Account:
-    person: Person
-    login: str
-    password: str
+from tests.support.portal import ANSWERS, GOOD, Account, make_person
 
 
 @pytest.fixture
@@ -56,22 +39,6 @@ def web(portal_app: Flask) -> FlaskClient:
     return portal_app.test_client()
 
 
-def make_person(services: Services, name: str = "Mary Tan", level: str = "P4") -> Person:
-    given, family = name.split(" ", 1)
-    return services.people.create(
-        NewPerson(
-            full_name=name,
-            given_name=given,
-            family_name=family,
-            role="student",
-            school="Clementi Primary School",
-            level=level,
-            class_name=f"{level[1:]}A",
-            password=GOOD,
-        )
-    )
-
-
 @pytest.fixture
 def mary(services: Services) -> Account:
     person = make_person(services)
@@ -83,8 +50,3 @@ def ready(services: Services, portal: Portal, mary: Account) -> Account:
     """Mary with her own password and her three answers set."""
     portal.set_answers(mary.person.id, ANSWERS, None)
     return mary
-
-
-def post(client: FlaskClient, path: str, body: object) -> tuple[int, dict[str, object]]:
-    response = client.post(f"/sspr/api/{path}", json=body)
-    return response.status_code, response.get_json()

@@ -10,7 +10,7 @@ from bridge.config import Config
 from bridge.directory.client import LdapClient
 from bridge.services import Services
 from bridge.sspr.service import AccountLocked, ResetRefused
-from tests.sspr.conftest import ANSWERS, GOOD, NEWER, Account, post
+from tests.support.portal import ANSWERS, GOOD, NEWER, Account, make_person, post
 
 
 def sign_in(web: FlaskClient, account: Account, password: str | None = None) -> str:
@@ -158,8 +158,6 @@ def test_a_forged_ticket_is_refused(web: FlaskClient, ready: Account) -> None:
 def test_unknown_no_answers_and_wrong_answers_look_the_same(
     web: FlaskClient, ready: Account, services: Services
 ) -> None:
-    from tests.sspr.conftest import make_person
-
     fresh = make_person(services, "Ali Tan")
     wrong = dict(ANSWERS, favourite_city="London")
     results = [

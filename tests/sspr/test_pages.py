@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from bridge.services import Services
 from bridge.sspr.service import Portal
-from tests.sspr.conftest import ANSWERS, GOOD, NEWER, Account
+from tests.support.portal import ANSWERS, GOOD, NEWER, Account
 
 
 def csrf(client: FlaskClient, path: str) -> str:
