@@ -117,7 +117,7 @@ def test_a_frozen_server_is_quarantined_then_tried_again(
     frozen = extra_slapd("frozen")
     now = [0.0]  # the quarantine's clock, moved by hand
     client = LdapClient(
-        settings_for(slapd, tcp(frozen), tcp(slapd), timeout=1, quarantine=30),
+        settings_for(slapd, tcp(frozen), tcp(slapd), timeout=3, quarantine=30),
         clock=lambda: now[0],
     )
     pool = getattr(client, library)

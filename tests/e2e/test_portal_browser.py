@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.support.browser import Server, shot
 
 NEW = "Purple9Rocket31"
@@ -42,7 +44,7 @@ def test_first_login_then_home(page: Any, server: Server) -> None:
     page.goto(f"{server.url}/sspr/")
     shot(page, "01-sign-in")
     first_login(page, server, login, temporary, shots=True)
-    assert page.get_by_role("heading", name="You're all set, Nur Aisyah!").is_visible()
+    expect(page.get_by_role("heading", name="You're all set, Nur Aisyah!")).to_be_visible()
     shot(page, "04-all-set")
 
 
@@ -71,7 +73,7 @@ def test_checklist_ticks_as_you_type(page: Any, server: Server) -> None:
     box.fill("Goh12345678x")
     page.get_by_label("Type the new password again").fill("Goh12345678x")
     page.get_by_role("button", name="Save my new password").click()
-    assert page.get_by_role("alert").get_by_text("Don't use your name in it.").is_visible()
+    expect(page.get_by_role("alert").get_by_text("Don't use your name in it.")).to_be_visible()
     shot(page, "05-password-rules-refused")
 
 
@@ -88,12 +90,12 @@ def test_forgot_password_success(page: Any, server: Server) -> None:
     page.get_by_label("What is your favourite city?").fill("paris")
     shot(page, "07-questions")
     page.get_by_role("button", name="Check my answers").click()
-    assert page.get_by_role("heading", name="Well done! Now make a new password").is_visible()
+    expect(page.get_by_role("heading", name="Well done! Now make a new password")).to_be_visible()
     page.get_by_label("New password", exact=True).fill(NEWER)
     page.get_by_label("Type the new password again").fill(NEWER)
     shot(page, "08-new-password")
     page.get_by_role("button", name="Save my new password").click()
-    assert page.get_by_role("heading", name="Your new password is saved!").is_visible()
+    expect(page.get_by_role("heading", name="Your new password is saved!")).to_be_visible()
     shot(page, "09-reset-done")
     sign_in(page, server, login, NEWER)
     assert "/sspr/home" in page.url
@@ -127,11 +129,11 @@ def test_lockout_message(page: Any, server: Server) -> None:
     login, temporary = server.add_student("E6", "Chen Jia Hui")
     for _ in range(5):
         sign_in(page, server, login, "Wrong7Password42")
-        assert page.get_by_role("alert").is_visible()
+        expect(page.get_by_role("alert")).to_be_visible()
     sign_in(page, server, login, temporary)
     alert = page.get_by_role("alert")
     assert "temporarily locked to prevent unauthorized use" in alert.inner_text()
-    assert page.get_by_role("heading", name="What to do").is_visible()
+    expect(page.get_by_role("heading", name="What to do")).to_be_visible()
     shot(page, "11-locked")
 
 
@@ -144,14 +146,14 @@ def test_change_password_and_answers_when_signed_in(page: Any, server: Server) -
     shot(page, "12-change-password")
     page.get_by_label("Type the new password again").fill(NEWER)
     page.get_by_role("button", name="Save my new password").click()
-    assert page.get_by_text("Your new password is saved.").is_visible()
+    expect(page.get_by_text("Your new password is saved.")).to_be_visible()
     page.get_by_role("link", name="Change my secret answers").click()
     for box, answer in zip(
         page.locator("input[name^=answer_]").all(), ["Ng", "Green", "Oslo"], strict=True
     ):
         box.fill(answer)
     page.get_by_role("button", name="Save answers").click()
-    assert page.get_by_text("Your answers are saved.").is_visible()
+    expect(page.get_by_text("Your answers are saved.")).to_be_visible()
 
 
 def test_keyboard_only_first_login(page: Any, server: Server) -> None:
