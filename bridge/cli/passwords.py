@@ -12,6 +12,7 @@ import click
 from bridge.cli import data_dir_option, load, main, open_services
 from bridge.cli.people import find_person, user
 from bridge.core import passwords
+from bridge.core.people import PersonChange
 from bridge.errors import InvalidValue
 from bridge.services import policy_book
 
@@ -155,5 +156,5 @@ def user_enable(ctx: click.Context, login: str, data_dir: Path | None) -> None:
 def _set_disabled(ctx: click.Context, login: str, data_dir: Path | None, disabled: bool) -> None:
     services = open_services(load(ctx, slapd={"data_dir": data_dir}))
     person = find_person(services.people, login)
-    services.people.update(person.id, {"disabled": disabled})
+    services.people.update(person.id, PersonChange(disabled=disabled))
     click.echo(f"{'disabled' if disabled else 'enabled'} {person.login_id}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from enum import Enum
+from typing import Any, Final, Literal, TypeVar, get_args
 
 from bridge.core.naming import LoginId
 
@@ -13,8 +14,8 @@ Role = Literal["student", "staff", "hq"]
 ROLES: tuple[Role, ...] = ("student", "staff", "hq")
 GroupKind = Literal["school", "level", "class", "custom"]
 
-# Fields a caller may set or change on a person; `Changes` maps these names to new values.
-PERSON_FIELDS = (
+# The fields a caller may set or change on a person (PersonFields, PersonChange).
+PersonField = Literal[
     "full_name",
     "given_name",
     "family_name",
@@ -32,26 +33,15 @@ PERSON_FIELDS = (
     "recovery_email",
     "disabled",
     "user_name",
-)
-Changes = dict[str, str | bool | None]
+    "manager_id",
+]
+PERSON_FIELDS: tuple[PersonField, ...] = get_args(PersonField)
+FieldValue = str | bool | None
 MAX_TEXT = 256  # characters in any one name or label
 
 
 class InvalidField(ValueError):
     """A field value breaks the rules every stored text follows."""
-
-
-def check_values(values: Changes) -> None:
-    """Refuse text that no directory should hold: control characters, or over MAX_TEXT long."""
-    for name, value in values.items():
-        if not isinstance(value, str):
-            continue
-        if len(value) > MAX_TEXT:
-            raise InvalidField(f"{name} is longer than {MAX_TEXT} characters")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise InvalidField(f"{name} contains a control character")
-    if "full_name" in values and not str(values["full_name"] or "").strip():
-        raise InvalidField("full_name is empty")
 
 
 @dataclass(frozen=True)
@@ -88,10 +78,7 @@ class PersonFields:
     # The name a provisioning client knows the person by when it is not their login ID
     # (SCIM ``[scim] usernames = "client"``); unique without regard to case.
     user_name: str | None = None
-
-    def values(self) -> Changes:
-        """Return the settable fields as a mapping, to compare with a wanted state."""
-        return {name: getattr(self, name) for name in PERSON_FIELDS}
+    manager_id: str | None = None  # the id of another person
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +96,6 @@ class Person(PersonFields):
     created: datetime | None = None
     modified: datetime | None = None
     version: str | None = None
-    manager_id: str | None = None  # the id of another person; not in PERSON_FIELDS (imports)
 
     @property
     def active(self) -> bool:
@@ -123,7 +109,103 @@ class NewPerson(PersonFields):
 
     login_id: LoginId | None = None
     password: str | None = field(default=None, repr=False)
-    manager_id: str | None = None
+
+    @classmethod
+    def from_change(
+        cls,
+        change: PersonChange,
+        role: Role,
+        login_id: LoginId | None = None,
+        password: str | None = None,
+    ) -> NewPerson:
+        """Return the new person a change describes; it must set the full name."""
+        if change.full_name is UNCHANGED:
+            raise InvalidField("full_name is empty")
+        person = cls(full_name=change.full_name, role=role, login_id=login_id, password=password)
+        return change.applied_to(person)
+
+
+class Unchanged(Enum):
+    """The type of UNCHANGED, so that a type checker tells "leave it" from a new value."""
+
+    UNCHANGED = "unchanged"
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED  # a field a change leaves as it is; None clears one
+
+_Fields = TypeVar("_Fields", bound=PersonFields)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonChange:
+    """New values for some of a person's fields (PERSON_FIELDS); the rest stay as they are.
+
+    A field left UNCHANGED is not written; None clears an optional field. The role and the
+    login ID are not fields: they change by moving the entry (``change_role``, ``rename_login``).
+    """
+
+    full_name: str | Unchanged = UNCHANGED
+    given_name: str | None | Unchanged = UNCHANGED
+    family_name: str | None | Unchanged = UNCHANGED
+    middle_name: str | None | Unchanged = UNCHANGED
+    honorific_prefix: str | None | Unchanged = UNCHANGED
+    honorific_suffix: str | None | Unchanged = UNCHANGED
+    display_name: str | None | Unchanged = UNCHANGED
+    school: str | None | Unchanged = UNCHANGED
+    level: str | None | Unchanged = UNCHANGED
+    class_name: str | None | Unchanged = UNCHANGED
+    external_id: str | None | Unchanged = UNCHANGED
+    employee_number: str | None | Unchanged = UNCHANGED
+    department: str | None | Unchanged = UNCHANGED
+    organization: str | None | Unchanged = UNCHANGED
+    recovery_email: str | None | Unchanged = UNCHANGED
+    disabled: bool | Unchanged = UNCHANGED
+    user_name: str | None | Unchanged = UNCHANGED
+    manager_id: str | None | Unchanged = UNCHANGED
+
+    @classmethod
+    def setting(
+        cls, values: PersonFields | PersonChange, names: Iterable[PersonField] = PERSON_FIELDS
+    ) -> PersonChange:
+        """Return the change that gives the named fields the values they have in ``values``."""
+        return cls(**{name: getattr(values, name) for name in names})
+
+    def changed(self) -> tuple[PersonField, ...]:
+        """Return the names of the fields this change sets, in PERSON_FIELDS order."""
+        return tuple(name for name in PERSON_FIELDS if getattr(self, name) is not UNCHANGED)
+
+    def items(self) -> list[tuple[PersonField, FieldValue]]:
+        """Return each field this change sets, with its new value."""
+        return list(self._set().items())
+
+    def applied_to(self, values: _Fields) -> _Fields:
+        """Return a person's fields (new or stored) as they are after this change."""
+        return replace(values, **self._set())
+
+    def _set(self) -> dict[PersonField, Any]:
+        return {name: getattr(self, name) for name in self.changed()}
+
+
+def change_between(current: PersonFields, wanted: PersonChange) -> PersonChange:
+    """Return the part of a wanted state that differs from a person's fields: what to write."""
+    differing = [name for name, value in wanted.items() if getattr(current, name) != value]
+    return PersonChange.setting(wanted, differing)
+
+
+def check_change(change: PersonChange) -> None:
+    """Refuse text that no directory should hold: control characters, or over MAX_TEXT long."""
+    for name, value in change.items():
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_TEXT:
+            raise InvalidField(f"{name} is longer than {MAX_TEXT} characters")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise InvalidField(f"{name} contains a control character")
+    if change.full_name is not UNCHANGED and not change.full_name.strip():
+        raise InvalidField("full_name is empty")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Protocol
 from bridge.core.accounts import AccountKey, AnswerState, SignIn
 from bridge.core.challenges import SsprAttempts
 from bridge.core.naming import LoginId
-from bridge.core.people import Changes, Group, NewPerson, Person, Role
+from bridge.core.people import Group, NewPerson, Person, PersonChange, Role
 from bridge.core.policy_book import PolicyBook
 from bridge.core.query import Query, Sort
 from bridge.core.roster import Rejected, Row, Summary
@@ -58,7 +58,7 @@ class PeopleWriter(Protocol):
     def update(
         self,
         person_id: str,
-        changes: Changes,
+        change: PersonChange,
         version: str | None = None,
         password: str | None = None,
         locked: bool | None = None,

@@ -8,11 +8,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.core.naming import LoginId
-from bridge.core.people import Changes, Group, GroupKind, LockState, Person, Role
+from bridge.core.people import (
+    FieldValue,
+    Group,
+    GroupKind,
+    LockState,
+    Person,
+    PersonChange,
+    PersonField,
+    PersonFields,
+    Role,
+)
 from bridge.directory import controls, dn
 
-# Person field -> LDAP attribute, for every field a caller may set.
-PERSON_ATTRIBUTES: dict[str, str] = {
+# Person field -> LDAP attribute, for every field a caller may set but the manager, whose
+# attribute holds a DN found by the manager's id.
+PERSON_ATTRIBUTES: dict[PersonField, str] = {
     "full_name": "cn",
     "given_name": "givenName",
     "family_name": "sn",
@@ -87,7 +98,7 @@ def is_uuid(text: str) -> bool:
     return bool(_UUID.match(text))
 
 
-def ldap_value(value: str | bool | None) -> list[str]:
+def ldap_value(value: FieldValue) -> list[str]:
     """Return the LDAP values for a field value: [] removes the attribute."""
     if value is None or value == "" or value is False:
         return []
@@ -96,14 +107,14 @@ def ldap_value(value: str | bool | None) -> list[str]:
     return [str(value)]
 
 
-def person_attributes(values: Changes, role: Role) -> dict[str, list[str]]:
-    """Return the attributes of a new person entry, but for its login ID (uid and mail)."""
+def person_attributes(new: PersonFields, role: Role) -> dict[str, list[str]]:
+    """Return the attributes of a new person entry, but for its login ID and manager."""
     attributes: dict[str, list[str]] = {"objectClass": PERSON_CLASSES, "mimsRole": [role]}
-    for field, attribute in PERSON_ATTRIBUTES.items():
-        if field in values and ldap_value(values[field]):
-            attributes[attribute] = ldap_value(values[field])
+    for field, value in PersonChange.setting(new, PERSON_ATTRIBUTES).items():
+        if ldap_value(value):
+            attributes[PERSON_ATTRIBUTES[field]] = ldap_value(value)
     # inetOrgPerson requires sn; a person with one name keeps it there too.
-    attributes.setdefault("sn", [str(values["full_name"])])
+    attributes.setdefault("sn", [str(new.full_name)])
     return attributes
 
 

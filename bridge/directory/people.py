@@ -15,12 +15,12 @@ from bridge.core import group_address, naming, passwords
 from bridge.core.group_address import AddressRules
 from bridge.core.naming import LoginId, NamingRules
 from bridge.core.people import (
-    Changes,
     InvalidField,
     NewPerson,
     Person,
+    PersonChange,
     Role,
-    check_values,
+    check_change,
     school_group_names,
 )
 from bridge.core.policy_book import PolicyBook
@@ -87,11 +87,11 @@ class PeopleStore(PeopleReadStore):
 
     def draft(self, new: NewPerson) -> Draft:
         """Check a new person and return the entry to add, with its first-choice login ID."""
-        self._check(new.values())
+        self._check(PersonChange.setting(new))
         role = new.role
         if new.login_id is not None:
             role = self.role_for(new.login_id, new.role)
-        attributes = mapping.person_attributes(new.values(), role)
+        attributes = mapping.person_attributes(new, role)
         attributes |= self._policy_attributes(role, new.school, new.level)
         if new.manager_id:
             attributes["manager"] = [self._manager_dn(new.manager_id)]
@@ -146,23 +146,20 @@ class PeopleStore(PeopleReadStore):
         name = self.book.name_for(role, new.school, new.level)
         self.book.require(new.password, name, owner)
 
-    def _check_new_password(self, before: Person, values: Changes, password: str) -> None:
+    def _check_new_password(self, after: Person, password: str) -> None:
         """Check a changed password against the policy the person will have after the change."""
         if self.book is None:
             return
         owner = passwords.Person(
-            str(values["full_name"]),
-            values.get("given_name"),  # type: ignore[arg-type]
-            values.get("family_name"),  # type: ignore[arg-type]
-            str(before.login_id),
+            after.full_name, after.given_name, after.family_name, str(after.login_id)
         )
-        name = self.book.name_for(before.role, values["school"], values["level"])  # type: ignore[arg-type]
+        name = self.book.name_for(after.role, after.school, after.level)
         self.book.require(password, name, owner)
 
     @staticmethod
-    def _check(values: Changes) -> None:
+    def _check(change: PersonChange) -> None:
         try:
-            check_values(values)
+            check_change(change)
         except InvalidField as error:
             raise InvalidValue(str(error)) from None
 
@@ -230,7 +227,7 @@ class PeopleStore(PeopleReadStore):
     def update(
         self,
         person_id: str,
-        changes: Changes,
+        change: PersonChange,
         version: str | None = None,
         password: str | None = None,
         locked: bool | None = None,
@@ -252,37 +249,34 @@ class PeopleStore(PeopleReadStore):
         if locked is not None and locked != before.lock.locked:
             value = [mapping.PERMANENT_LOCK] if locked else []
             extra["pwdAccountLockedTime"] = [(MODIFY_REPLACE, value)]
-        self._modify(entry, before, changes, version=version, extra=extra)
+        self._modify(entry, before, change, version=version, extra=extra)
         return self._read(entry)
 
-    def update_entry(self, entry: str, before: Person, changes: Changes) -> None:
+    def update_entry(self, entry: str, before: Person, change: PersonChange) -> None:
         """Change fields of a person already read; leave old groups but join none (bulk work)."""
-        self._modify(entry, before, changes, join=False)
+        self._modify(entry, before, change, join=False)
 
     def _modify(
         self,
         entry: str,
         before: Person,
-        changes: Changes,
+        change: PersonChange,
         join: bool = True,
         version: str | None = None,
         extra: dict[str, list[tuple[str, list[str]]]] | None = None,
     ) -> None:
-        unknown = set(changes) - set(mapping.PERSON_ATTRIBUTES) - {"manager_id"}
-        if unknown:
-            raise InvalidValue(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
-        self._check(changes)
-        values = before.values() | changes
+        self._check(change)
+        after = change.applied_to(before)
         modify: dict[str, list[tuple[str, list[str]]]] = {}
-        for field, value in changes.items():
+        for field, value in change.items():
             if field == "manager_id":
                 manager = [self._manager_dn(str(value))] if value else []
                 modify["manager"] = [(MODIFY_REPLACE, manager)]
                 continue
             modify[mapping.PERSON_ATTRIBUTES[field]] = [(MODIFY_REPLACE, mapping.ldap_value(value))]
-        if not values.get("family_name"):
-            modify["sn"] = [(MODIFY_REPLACE, [str(values["full_name"])])]
-        policy = self._policy_attributes(before.role, values["school"], values["level"])  # type: ignore[arg-type]
+        if not after.family_name:
+            modify["sn"] = [(MODIFY_REPLACE, [after.full_name])]
+        policy = self._policy_attributes(before.role, after.school, after.level)
         if policy and policy["mimsPolicyName"] != [before.policy]:
             modify |= {name: [(MODIFY_REPLACE, value)] for name, value in policy.items()}
         modify |= extra or {}
@@ -290,16 +284,16 @@ class PeopleStore(PeopleReadStore):
         if version and not UNIQUE_ATTRIBUTES & set(modify):
             asserted = [controls.assertion(dn.equals("entryCSN", version))]
         if "userPassword" in modify:
-            self._check_new_password(before, values, modify["userPassword"][0][1][0])
+            self._check_new_password(after, modify["userPassword"][0][1][0])
             write_password(self.directory, entry, modify, asserted)
         elif modify:
             self.directory.run(lambda c: c.modify(entry, modify, controls=asserted), retry=False)
         old = (before.school, before.level, before.class_name)
-        new = (values["school"], values["level"], values["class_name"])
+        new = (after.school, after.level, after.class_name)
         if old != new:
             self._leave_groups(entry, *old)
         if join:
-            self.join_groups(entry, *new)  # type: ignore[arg-type]
+            self.join_groups(entry, *new)
 
     def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
         """Give a person a new login ID (chosen, or made again from their current name).

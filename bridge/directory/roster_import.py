@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Literal
 
-from bridge.core.people import Changes, GroupKind, NewPerson, Person, school_group_names
+from bridge.core.people import (
+    GroupKind,
+    NewPerson,
+    Person,
+    PersonChange,
+    PersonField,
+    change_between,
+    school_group_names,
+)
 from bridge.core.roster import Rejected, Row, Summary
 from bridge.directory import dn
 from bridge.directory.bulk import BulkWriter
@@ -22,8 +30,8 @@ from bridge.directory.people import Draft, PeopleStore
 from bridge.errors import BridgeError, NameTaken
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
-ALWAYS_COMPARED = ("full_name", "school", "level", "class_name")
-OPTIONAL_FIELDS = {
+ALWAYS_COMPARED: tuple[PersonField, ...] = ("full_name", "school", "level", "class_name")
+OPTIONAL_FIELDS: dict[str, PersonField] = {
     "given_name": "given_name",
     "family_name": "family_name",
     "email": "recovery_email",
@@ -37,7 +45,7 @@ _Written = tuple["Outcome | Rejected", str, list[tuple[GroupKind, str]]]
 class _Plan:
     row: Row
     existing: tuple[str, Person] | None
-    changes: Changes
+    change: PersonChange
     move_role: bool
 
 
@@ -194,19 +202,18 @@ class Importer:
 
     def _plan(self, row: Row, existing: tuple[str, Person] | None) -> _Plan:
         if existing is None:
-            return _Plan(row, None, {}, False)
+            return _Plan(row, None, PersonChange(), False)
         person = existing[1]
         compared = list(ALWAYS_COMPARED) + [
             f for c, f in OPTIONAL_FIELDS.items() if c in row.columns
         ]
-        wanted = row.person.values()
-        changes = {f: wanted[f] for f in compared if wanted[f] != getattr(person, f)}
-        return _Plan(row, existing, changes, person.role != row.person.role)
+        change = change_between(person, PersonChange.setting(row.person, compared))
+        return _Plan(row, existing, change, person.role != row.person.role)
 
     def _dry_outcome(self, plan: _Plan) -> Outcome:
         if plan.existing is None:
             return "created"
-        return "updated" if plan.changes or plan.move_role else "unchanged"
+        return "updated" if plan.change.changed() or plan.move_role else "unchanged"
 
     def _write(self, plan: _Plan) -> _Written:
         """Bring an existing person in line with their row."""
@@ -219,8 +226,8 @@ class Importer:
             if plan.move_role:
                 entry = self._moved_entry(person, new)
                 outcome = "updated"
-            if plan.changes:
-                self.people.update_entry(entry, person, plan.changes)
+            if plan.change.changed():
+                self.people.update_entry(entry, person, plan.change)
                 outcome = "updated"
             return outcome, entry, groups
         except BridgeError as error:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bridge.core.people import ROLES, Changes, Group, Person, Role
+from bridge.core.people import ROLES, Group, Person, PersonChange, Role
 from bridge.errors import InvalidValue
 from bridge.scim.filters import CORE_GROUP, CORE_USER, ENTERPRISE_USER, MIMS_USER
 
@@ -190,7 +190,7 @@ class UserInput:
     """What a SCIM User document asks for, in the bridge's terms."""
 
     login_id: str | None
-    values: Changes
+    values: PersonChange
     role: Role | None = None
     password: str | None = None
     locked: bool | None = None
@@ -226,24 +226,24 @@ def from_scim_user(document: Mapping[str, Any]) -> UserInput:
         raise InvalidValue("'password' must be a string")
     active = boolean(doc["active"], "active") if doc.get("active") is not None else True
     locked = boolean(mims["locked"], "locked") if mims.get("locked") is not None else None
-    values: Changes = {
-        "full_name": full,
-        "given_name": given,
-        "family_name": family,
-        "middle_name": text(name.get("middleName"), "name.middleName"),
-        "honorific_prefix": text(name.get("honorificPrefix"), "name.honorificPrefix"),
-        "honorific_suffix": text(name.get("honorificSuffix"), "name.honorificSuffix"),
-        "display_name": display,
-        "external_id": text(doc.get("externalId"), "externalId"),
-        "employee_number": text(enterprise.get("employeeNumber"), "employeeNumber"),
-        "department": text(enterprise.get("department"), "department"),
-        "organization": text(enterprise.get("organization"), "organization"),
-        "school": text(mims.get("school"), "school"),
-        "level": text(mims.get("level"), "level"),
-        "class_name": text(mims.get("className"), "className"),
-        "disabled": not active,
-        "manager_id": _manager(enterprise.get("manager")),
-    }
+    values = PersonChange(
+        full_name=full,
+        given_name=given,
+        family_name=family,
+        middle_name=text(name.get("middleName"), "name.middleName"),
+        honorific_prefix=text(name.get("honorificPrefix"), "name.honorificPrefix"),
+        honorific_suffix=text(name.get("honorificSuffix"), "name.honorificSuffix"),
+        display_name=display,
+        external_id=text(doc.get("externalId"), "externalId"),
+        employee_number=text(enterprise.get("employeeNumber"), "employeeNumber"),
+        department=text(enterprise.get("department"), "department"),
+        organization=text(enterprise.get("organization"), "organization"),
+        school=text(mims.get("school"), "school"),
+        level=text(mims.get("level"), "level"),
+        class_name=text(mims.get("className"), "className"),
+        disabled=not active,
+        manager_id=_manager(enterprise.get("manager")),
+    )
     return UserInput(
         login_id=login,
         values=values,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Response, request
 
-from bridge.core.people import NewPerson, Person, Role
+from bridge.core.people import NewPerson, Person, PersonChange, Role, change_between
 from bridge.errors import AlreadyExists, PreconditionFailed
 from bridge.scim import patch, read_only, usernames
 from bridge.scim.blueprint import Services, blueprint, body, services
@@ -71,15 +72,15 @@ def create_user() -> Response:
     login = named.login_id
     role: Role = found.people.role_for(login, wanted.role) if login else wanted.role or "student"
     password = wanted.password  # checked against the person's policy by the directory layer
-    values = wanted.values | {"user_name": named.client_name}
-    new = NewPerson(role=role, login_id=login, password=password, **values)  # type: ignore[arg-type]
+    values = replace(wanted.values, user_name=named.client_name)
+    new = NewPerson.from_change(values, role, login_id=login, password=password)
     try:
         person = found.people.create(new)
     except AlreadyExists as error:
         taken = named.client_name or login
         raise AlreadyExists(f"{taken} is already taken" if taken else str(error)) from None
     if wanted.locked:
-        person = found.people.update(person.id, {}, locked=True)
+        person = found.people.update(person.id, PersonChange(), locked=True)
     return _one(found, person, 201)
 
 
@@ -146,13 +147,12 @@ def _write(found: Services, before: Person, wanted: UserInput) -> Person:
     if named.login_id is not None and named.login_id != before.login_id:
         person = found.people.rename_login(before.id, named.login_id)
         version = None  # checked above; the rename made a new one
-    values = dict(wanted.values)
+    values = wanted.values
     if _client_names(found) and wanted.login_id:
-        values["user_name"] = named.client_name  # a PUT without userName keeps the old one
-    current = person.values() | {"manager_id": person.manager_id}
-    changes = {key: value for key, value in values.items() if current.get(key) != value}
+        values = replace(values, user_name=named.client_name)  # without userName keep the old one
+    changes = change_between(person, values)
     password = wanted.password
-    if not changes and password is None and wanted.locked in (None, person.lock.locked):
+    if not changes.changed() and password is None and wanted.locked in (None, person.lock.locked):
         return person
     return found.people.update(
         person.id, changes, version=version, password=password, locked=wanted.locked

@@ -9,7 +9,7 @@ import ldap3
 import pytest
 
 from bridge.config import Config
-from bridge.core.people import NewPerson, Person
+from bridge.core.people import NewPerson, Person, PersonChange
 from bridge.directory import ppolicy
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
@@ -138,12 +138,12 @@ def test_failed_binds_lock_the_account_and_unlock_lifts_it(
 def test_disable_is_not_a_lock_and_survives_an_unlock(
     services: Services, mary: Person, slapd: ManagedSlapd
 ) -> None:
-    disabled = services.people.update(mary.id, {"disabled": True})
+    disabled = services.people.update(mary.id, PersonChange(disabled=True))
     assert (disabled.active, disabled.lock.locked) == (False, False)
     assert bind(slapd, mary, GOOD)[0] == 49  # the ACL refuses auth
     services.passwords.unlock(disabled, "test")
     assert bind(slapd, mary, GOOD)[0] == 49
-    services.people.update(mary.id, {"disabled": False})
+    services.people.update(mary.id, PersonChange(disabled=False))
     assert bind(slapd, mary, GOOD) == (0, None)
 
 
@@ -209,7 +209,7 @@ def test_rules_choose_the_policy_and_moves_follow_them(services: Services, confi
         )
     )
     assert young.policy == "icon"
-    older = services.people.update(young.id, {"level": "P4"})
+    older = services.people.update(young.id, PersonChange(level="P4"))
     assert older.policy == "mims"
     with pytest.raises(PolicyViolation) as error:
         services.passwords.set_password(older, "Kite2goXy8")  # fine for iCON, too short for MIMS

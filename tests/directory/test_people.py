@@ -6,7 +6,7 @@ import ldap3
 import pytest
 
 from bridge.core.naming import LoginId
-from bridge.core.people import NewPerson
+from bridge.core.people import NewPerson, PersonChange
 from bridge.directory.people import PeopleStore
 from bridge.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from bridge.services import Services
@@ -105,7 +105,7 @@ def test_school_level_and_class_groups_and_member_of(people: PeopleStore, admin)
 def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleStore) -> None:
     person = people.create(student("Mary Tan", "T1"))
     moved = people.update(
-        person.id, {"school": "Bedok Secondary School", "level": "S1", "class_name": "1B"}
+        person.id, PersonChange(school="Bedok Secondary School", level="S1", class_name="1B")
     )
     assert (moved.id, moved.login_id) == (person.id, person.login_id)
     assert moved.groups == (
@@ -119,7 +119,7 @@ def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleStore) -> 
 
 def test_a_name_change_keeps_the_login_id_unless_asked(people: PeopleStore) -> None:
     person = people.create(student("Mary Tan", "T1"))
-    renamed = people.update(person.id, {"full_name": "Mary Lim", "family_name": "Lim"})
+    renamed = people.update(person.id, PersonChange(full_name="Mary Lim", family_name="Lim"))
     assert (renamed.full_name, renamed.login_id) == ("Mary Lim", person.login_id)
     asked = people.rename_login(person.id)
     assert (asked.id, str(asked.login_id)) == (person.id, "mary_lim@students.edu.sg")
@@ -202,11 +202,13 @@ def test_a_versioned_change_of_a_unique_attribute_is_made_and_a_stale_one_refuse
     # it guards, so these changes are checked against the version read just before.
     person = people.create(student("Mary Tan", "S1"))
     changed = people.update(
-        person.id, {"external_id": "S2", "user_name": "Mary.Tan@Example.org"}, person.version
+        person.id,
+        PersonChange(external_id="S2", user_name="Mary.Tan@Example.org"),
+        person.version,
     )
     assert (changed.external_id, changed.user_name) == ("S2", "Mary.Tan@Example.org")
     with pytest.raises(PreconditionFailed):
-        people.update(person.id, {"external_id": "S3"}, person.version)
+        people.update(person.id, PersonChange(external_id="S3"), person.version)
     assert people.get(person.id).external_id == "S2"
 
 
