@@ -32,8 +32,9 @@ PERSON_FIELDS = (
     "recovery_email",
     "disabled",
     "user_name",
+    "client_removed",
 )
-Changes = dict[str, str | bool | None]
+Changes = dict[str, str | bool | frozenset[str] | None]
 MAX_TEXT = 256  # characters in any one name or label
 
 
@@ -88,6 +89,9 @@ class PersonFields:
     # The name a provisioning client knows the person by when it is not their login ID
     # (SCIM ``[scim] usernames = "client"``); unique without regard to case.
     user_name: str | None = None
+    # SCIM attributes a client removed although the directory keeps or computes them ("name":
+    # the full name stays, "active", "locked"): not shown to clients until they set them again.
+    client_removed: frozenset[str] = frozenset()
 
     def values(self) -> Changes:
         """Return the settable fields as a mapping, to compare with a wanted state."""

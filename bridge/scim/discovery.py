@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response
 
 from bridge.errors import NotFound
-from bridge.scim.blueprint import blueprint
+from bridge.scim.blueprint import blueprint, services
 from bridge.scim.bulk import MAX_OPERATIONS, MAX_PAYLOAD
 from bridge.scim.errors import scim_json
 from bridge.scim.filters import CORE_GROUP, CORE_USER, ENTERPRISE_USER, MIMS_USER
@@ -150,33 +150,40 @@ ENTERPRISE = _schema(
         ),
     ],
 )
-MIMS = _schema(
-    MIMS_USER,
-    "MimsUser",
-    "What a MIMS account carries beyond a User",
-    [
-        _attr("school"),
-        _attr("level", description="Such as P4 or S2"),
-        _attr("className", description="Such as 4A"),
-        _attr(
-            "role",
-            mutability="readOnly",
-            canonical=["student", "staff", "hq"],
-            description="Decided by the login ID's domain",
-        ),
-        _attr(
-            "loginId",
-            mutability="readOnly",
-            description="The login ID, made from the name unless userName is one",
-        ),
-        _attr(
-            "locked",
-            "boolean",
-            description="Locked after failed sign-ins or by an administrator; false unlocks",
-        ),
-        _attr("answersSet", "boolean", mutability="readOnly"),
-    ],
-)
+
+
+def _mims(computed_returned: str) -> dict[str, Any]:
+    return _schema(
+        MIMS_USER,
+        "MimsUser",
+        "What a MIMS account carries beyond a User",
+        [
+            _attr("school"),
+            _attr("level", description="Such as P4 or S2"),
+            _attr("className", description="Such as 4A"),
+            _attr(
+                "role",
+                mutability="readOnly",
+                canonical=["student", "staff", "hq"],
+                description="Decided by the login ID's domain",
+                returned=computed_returned,
+            ),
+            _attr(
+                "loginId",
+                mutability="readOnly",
+                description="The login ID, made from the name unless userName is one",
+                returned=computed_returned,
+            ),
+            _attr(
+                "locked",
+                "boolean",
+                description="Locked after failed sign-ins or by an administrator; false unlocks",
+            ),
+            _attr("answersSet", "boolean", mutability="readOnly", returned=computed_returned),
+        ],
+    )
+
+
 GROUP = _schema(
     CORE_GROUP,
     "Group",
@@ -195,7 +202,11 @@ GROUP = _schema(
         ),
     ],
 )
-SCHEMAS = [USER, ENTERPRISE, MIMS, GROUP]
+# The computed MIMS attributes are returned only when asked for with usernames = "client".
+SCHEMAS = {
+    mode: [USER, ENTERPRISE, _mims(returned), GROUP]
+    for mode, returned in (("login-id", "default"), ("client", "request"))
+}
 
 
 def _resource_type(name: str, endpoint: str, schema: str, extensions: list[str]) -> dict[str, Any]:
@@ -257,17 +268,21 @@ def service_provider_config() -> Response:
     )
 
 
+def _schemas() -> list[dict[str, Any]]:
+    return SCHEMAS[services().config.scim.usernames]
+
+
 @blueprint.get("/Schemas")
 def schemas() -> Response:
     """List the schemas (RFC 7644 section 4)."""
-    items = [_located(schema) for schema in SCHEMAS]
+    items = [_located(schema) for schema in _schemas()]
     return scim_json(list_response(len(items), 1, items))
 
 
 @blueprint.get("/Schemas/<urn>")
 def schema(urn: str) -> Response:
     """Return one schema by its URN."""
-    for item in SCHEMAS:
+    for item in _schemas():
         if item["id"] == urn:
             return scim_json(_located(item))
     raise NotFound(f"no schema {urn!r}")
