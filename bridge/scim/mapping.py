@@ -34,6 +34,7 @@ from typing import Any
 from bridge.core.people import ROLES, Changes, Group, Person, Role
 from bridge.errors import InvalidValue
 from bridge.scim.filters import CORE_GROUP, CORE_USER, ENTERPRISE_USER, MIMS_USER
+from bridge.scim.models import COMPUTED
 
 USER_SCHEMAS = [CORE_USER, ENTERPRISE_USER, MIMS_USER]
 
@@ -51,8 +52,6 @@ CANONICAL = {name.lower(): name for name in _NAMES} | {
 EXTENSIONS = (ENTERPRISE_USER, MIMS_USER)
 # Attributes a PATCH may remove although the directory keeps or computes them.
 REMOVABLE = ("name", "active", "locked")
-# MIMS attributes the server computes, returned only when asked for in "client" mode.
-REQUEST_ONLY = ("role", "loginId", "answersSet")
 
 
 def canonical(value: Any) -> Any:
@@ -287,7 +286,7 @@ def present(document: Mapping[str, Any]) -> frozenset[str]:
 
 
 def without_request_only(document: dict[str, Any], attributes: str | None) -> dict[str, Any]:
-    """Drop REQUEST_ONLY attributes that ``attributes`` does not name (RFC 7643 section 7)."""
+    """Drop the COMPUTED MIMS attributes that ``attributes`` does not name (RFC 7643 section 7)."""
     mims = document.get(MIMS_USER)
     if not isinstance(mims, dict):
         return document
@@ -297,7 +296,7 @@ def without_request_only(document: dict[str, Any], attributes: str | None) -> di
     kept = {
         key: value
         for key, value in mims.items()
-        if key not in REQUEST_ONLY or f"{MIMS_USER}:{key}".lower() in asked
+        if key not in COMPUTED or f"{MIMS_USER}:{key}".lower() in asked
     }
     result = {key: value for key, value in document.items() if key != MIMS_USER}
     return result | ({MIMS_USER: kept} if kept else {})
