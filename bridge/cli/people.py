@@ -143,6 +143,8 @@ def _plain(person: Person) -> dict[str, Any]:
             return {k: convert(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [convert(v) for v in value]
+        if isinstance(value, frozenset):
+            return sorted(value)
         return value
 
     data = convert(asdict(person))

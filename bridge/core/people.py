@@ -34,9 +34,10 @@ PersonField = Literal[
     "disabled",
     "user_name",
     "manager_id",
+    "client_removed",
 ]
 PERSON_FIELDS: tuple[PersonField, ...] = get_args(PersonField)
-FieldValue = str | bool | None
+FieldValue = str | bool | frozenset[str] | None
 MAX_TEXT = 256  # characters in any one name or label
 
 
@@ -79,6 +80,9 @@ class PersonFields:
     # (SCIM ``[scim] usernames = "client"``); unique without regard to case.
     user_name: str | None = None
     manager_id: str | None = None  # the id of another person
+    # SCIM attributes a client removed although the directory keeps or computes them ("name":
+    # the full name stays, "active", "locked"): not shown to clients until they set them again.
+    client_removed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +169,7 @@ class PersonChange:
     disabled: bool | Unchanged = UNCHANGED
     user_name: str | None | Unchanged = UNCHANGED
     manager_id: str | None | Unchanged = UNCHANGED
+    client_removed: frozenset[str] | Unchanged = UNCHANGED
 
     @classmethod
     def setting(

@@ -41,6 +41,7 @@ PERSON_ATTRIBUTES: dict[PersonField, str] = {
     "recovery_email": "mimsRecoveryEmail",
     "disabled": "mimsDisabled",
     "user_name": "mimsUserName",
+    "client_removed": "mimsScimRemoved",
 }
 PERSON_CLASSES = [
     "top",
@@ -49,6 +50,7 @@ PERSON_CLASSES = [
     "inetOrgPerson",
     "mimsPerson",
     "mimsScimPerson",
+    "mimsScimRemovals",
 ]
 PERMANENT_LOCK = "000001010000Z"  # ppolicy's value for "locked until an administrator unlocks"
 
@@ -100,6 +102,8 @@ def is_uuid(text: str) -> bool:
 
 def ldap_value(value: FieldValue) -> list[str]:
     """Return the LDAP values for a field value: [] removes the attribute."""
+    if isinstance(value, frozenset):
+        return sorted(value)
     if value is None or value == "" or value is False:
         return []
     if value is True:
@@ -151,6 +155,7 @@ def to_person(entry: Mapping[str, Any]) -> Person:
     for field, attribute in PERSON_ATTRIBUTES.items():
         fields[field] = _text(raw, attribute.lower())
     fields["disabled"] = fields["disabled"] == "TRUE"
+    fields["client_removed"] = frozenset(_texts(raw, "mimsscimremoved"))
     if fields["family_name"] == fields["full_name"] and not fields["given_name"]:
         fields["family_name"] = None  # the one-name case stored in sn only because it is required
     return Person(

@@ -22,7 +22,8 @@ OLDEST_UPGRADABLE = 1
 
 _OID = re.compile(r"^\s*(?:\{\d+\})?\(\s*([0-9.]+)")
 _SCHEMA_ATTRIBUTES = ("olcAttributeTypes", "olcObjectClasses")
-SCIM = "mimsScimPerson"
+# Auxiliary classes every person carries since they were added (versions 3 and 4).
+PERSON_CLASSES_ADDED = ("mimsScimPerson", "mimsScimRemovals")
 
 
 def shipped_definitions(schema: Path = slapd_config.PROJECT_SCHEMA) -> dict[str, list[str]]:
@@ -125,17 +126,18 @@ def _add_missing_indexes(connection: ldap3.Connection) -> None:
 
 
 def _add_person_classes(connection: ldap3.Connection, suffix: str) -> None:
-    """Give every person the class that holds SCIM's extra names (version 3's mimsScimPerson).
+    """Give every person the classes later versions added (mimsScimPerson, mimsScimRemovals).
 
-    Only people still without it are found, so a repeated upgrade carries on where it stopped.
+    Only people still without one are found, so a repeated upgrade carries on where it stopped.
     """
-    lacking = f"(&{dn.equals('objectClass', 'mimsPerson')}(!{dn.equals('objectClass', SCIM)}))"
-    found = connection.extend.standard.paged_search(
-        dn.people_base(suffix), lacking, ldap3.SUBTREE, attributes=["1.1"], paged_size=500
-    )
-    entries = [item["dn"] for item in found if item.get("type") == "searchResEntry"]
-    for entry in entries:
-        connection.modify(entry, {"objectClass": [(ldap3.MODIFY_ADD, [SCIM])]})
+    for added in PERSON_CLASSES_ADDED:
+        lacking = f"(&{dn.equals('objectClass', 'mimsPerson')}(!{dn.equals('objectClass', added)}))"
+        found = connection.extend.standard.paged_search(
+            dn.people_base(suffix), lacking, ldap3.SUBTREE, attributes=["1.1"], paged_size=500
+        )
+        entries = [item["dn"] for item in found if item.get("type") == "searchResEntry"]
+        for entry in entries:
+            connection.modify(entry, {"objectClass": [(ldap3.MODIFY_ADD, [added])]})
 
 
 def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:

@@ -14,6 +14,14 @@ Decisions:
 - ``locked`` (MIMS extension): false lifts a ppolicy lock; true locks the account until an
   administrator unlocks it (ppolicy's administrative lock).
 - Booleans may come as the strings "True"/"False" (Entra ID sends them so).
+- A PATCH that removes ``name``, ``active`` or ``locked`` (RFC 7644 section 3.5.2.2) is
+  remembered (``Person.client_removed``): the directory keeps a full name (cn, then made from
+  displayName or userName), the account stays enabled and is unlocked, and the attribute is not
+  returned until the client sets it again (``active`` still shows false when disabled, and
+  ``locked`` true when locked).
+- With ``[scim] usernames = "client"`` the server-computed ``role``, ``loginId`` and
+  ``answersSet`` are returned only when asked for (``returned: "request"``, RFC 7643 section
+  7): such a client's own document of a person is then exactly what it wrote.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import Any
 from bridge.core.people import ROLES, Group, Person, PersonChange, Role
 from bridge.errors import InvalidValue
 from bridge.scim.filters import CORE_GROUP, CORE_USER, ENTERPRISE_USER, MIMS_USER
+from bridge.scim.models import COMPUTED
 
 USER_SCHEMAS = [CORE_USER, ENTERPRISE_USER, MIMS_USER]
 
@@ -41,6 +50,8 @@ CANONICAL = {name.lower(): name for name in _NAMES} | {
     urn.lower(): urn for urn in (CORE_USER, CORE_GROUP, ENTERPRISE_USER, MIMS_USER)
 }
 EXTENSIONS = (ENTERPRISE_USER, MIMS_USER)
+# Attributes a PATCH may remove although the directory keeps or computes them.
+REMOVABLE = ("name", "active", "locked")
 
 
 def canonical(value: Any) -> Any:
@@ -128,9 +139,10 @@ def to_scim_user(
     ``client_names``: userName is the name the client chose, where the person has one.
     """
     login = str(person.login_id)
+    removed = person.client_removed
     name = _drop_empty(
         {
-            "formatted": person.full_name,
+            "formatted": None if "name" in removed else person.full_name,
             "givenName": person.given_name,
             "familyName": person.family_name,
             "middleName": person.middle_name,
@@ -150,7 +162,7 @@ def to_scim_user(
         "userName": (person.user_name or login) if client_names else login,
         "name": name,
         "displayName": person.display_name,
-        "active": person.active,
+        "active": None if "active" in removed and person.active else person.active,
         "emails": [{"value": login, "type": "work", "primary": True}],
         "groups": groups,
         ENTERPRISE_USER: _drop_empty(
@@ -168,7 +180,9 @@ def to_scim_user(
                 "className": person.class_name,
                 "role": person.role,
                 "loginId": login,
-                "locked": person.lock.locked,
+                "locked": None
+                if "locked" in removed and not person.lock.locked
+                else person.lock.locked,
                 "answersSet": person.answers_set,
             }
         ),
@@ -258,6 +272,34 @@ def _manager(value: Any) -> str | None:
     if isinstance(value, dict):
         value = {key.lower(): item for key, item in value.items()}.get("value")
     return text(value, "manager.value")
+
+
+def present(document: Mapping[str, Any]) -> frozenset[str]:
+    """Return which of the REMOVABLE attributes a canonical User document carries."""
+    mims = document.get(MIMS_USER)
+    values = {
+        "name": document.get("name") or None,
+        "active": document.get("active"),
+        "locked": mims.get("locked") if isinstance(mims, dict) else None,
+    }
+    return frozenset(name for name, value in values.items() if value is not None)
+
+
+def without_request_only(document: dict[str, Any], attributes: str | None) -> dict[str, Any]:
+    """Drop the COMPUTED MIMS attributes that ``attributes`` does not name (RFC 7643 section 7)."""
+    mims = document.get(MIMS_USER)
+    if not isinstance(mims, dict):
+        return document
+    asked = {item.strip().lower() for item in (attributes or "").split(",")}
+    if MIMS_USER.lower() in asked:
+        return document
+    kept = {
+        key: value
+        for key, value in mims.items()
+        if key not in COMPUTED or f"{MIMS_USER}:{key}".lower() in asked
+    }
+    result = {key: value for key, value in document.items() if key != MIMS_USER}
+    return result | ({MIMS_USER: kept} if kept else {})
 
 
 def to_scim_group(group: Group, base: str, members: bool = True) -> dict[str, Any]:

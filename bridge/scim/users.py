@@ -19,8 +19,10 @@ from bridge.scim.mapping import (
     canonical,
     etag,
     from_scim_user,
+    present,
     to_scim_user,
     version_of,
+    without_request_only,
 )
 
 
@@ -52,11 +54,16 @@ def _user_name(found: Services, text: str | None) -> usernames.UserName:
     return usernames.read(text, _client_names(found), found.config.naming.domains.values())
 
 
+def _returned(found: Services, document: dict[str, Any], attributes: str | None) -> dict[str, Any]:
+    """Apply ``returned: "request"`` to the computed MIMS attributes in "client" mode."""
+    return without_request_only(document, attributes) if _client_names(found) else document
+
+
 def _one(found: Services, person: Person, status: int = 200) -> Response:
     attributes = request.args.get("attributes")
     excluded = request.args.get("excludedAttributes")
     rendered = render(found, [person], patch.returns("groups", attributes, excluded))
-    document = patch.project(rendered[0], attributes, excluded)
+    document = _returned(found, patch.project(rendered[0], attributes, excluded), attributes)
     headers = {"ETag": etag(person.version) or ""}
     if status == 201:
         headers["Location"] = document["meta"]["location"]
@@ -109,7 +116,7 @@ def search_users(query: ListQuery) -> Response:
     total, people = found.people.search(parsed, sort, query.start, query.count)
     groups = patch.returns("groups", query.attributes, query.excluded)
     resources = [
-        patch.project(item, query.attributes, query.excluded)
+        _returned(found, patch.project(item, query.attributes, query.excluded), query.attributes)
         for item in render(found, people, groups)
     ]
     return scim_json(list_response(total, query.start, resources))
@@ -122,7 +129,8 @@ def replace_user(user_id: str) -> Response:
     before = found.people.get(user_id)
     wanted = canonical(body())
     read_only.check(canonical(render(found, [before])[0]), wanted, partial=True)
-    return _one(found, _write(found, before, from_scim_user(wanted)))
+    removed = before.client_removed - present(wanted)
+    return _one(found, _write(found, before, from_scim_user(wanted), removed))
 
 
 @blueprint.patch("/Users/<user_id>")
@@ -134,11 +142,17 @@ def patch_user(user_id: str) -> Response:
     current = canonical(render(found, [before])[0])
     wanted = patch.apply(current, operations)
     read_only.check(current, wanted, partial=False)
-    return _one(found, _write(found, before, from_scim_user(wanted)))
+    # What the operations removed is remembered; what they set again is shown again.
+    removed = (before.client_removed | present(current)) - present(wanted)
+    return _one(found, _write(found, before, from_scim_user(wanted), removed))
 
 
-def _write(found: Services, before: Person, wanted: UserInput) -> Person:
-    """Write what differs between a person and the wanted state, honouring If-Match."""
+def _write(found: Services, before: Person, wanted: UserInput, removed: frozenset[str]) -> Person:
+    """Write what differs between a person and the wanted state, honouring If-Match.
+
+    ``removed``: the attributes the client has removed (``Person.client_removed``); removing
+    ``locked`` unlocks the account.
+    """
     version = version_of(request.headers.get("If-Match"))
     if version is not None and version != before.version:
         raise PreconditionFailed("the resource has changed since the version you sent")
@@ -147,15 +161,16 @@ def _write(found: Services, before: Person, wanted: UserInput) -> Person:
     if named.login_id is not None and named.login_id != before.login_id:
         person = found.people.rename_login(before.id, named.login_id)
         version = None  # checked above; the rename made a new one
-    values = wanted.values
+    values = replace(wanted.values, client_removed=removed)
+    locked = False if "locked" in removed - before.client_removed else wanted.locked
     if _client_names(found) and wanted.login_id:
         values = replace(values, user_name=named.client_name)  # without userName keep the old one
     changes = change_between(person, values)
     password = wanted.password
-    if not changes.changed() and password is None and wanted.locked in (None, person.lock.locked):
+    if not changes.changed() and password is None and locked in (None, person.lock.locked):
         return person
     return found.people.update(
-        person.id, changes, version=version, password=password, locked=wanted.locked
+        person.id, changes, version=version, password=password, locked=locked
     )
 
 

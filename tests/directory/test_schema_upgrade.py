@@ -140,11 +140,13 @@ def test_an_upgraded_folder_keeps_client_user_names_unique_without_regard_to_cas
         assert "mimsUserName eq,sub" in admin.entries[0].olcDbIndex.values
         admin.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["objectClass"])
         assert "mimsScimPerson" in admin.entries[0].objectClass.values  # version 3's class
+        assert "mimsScimRemovals" in admin.entries[0].objectClass.values  # version 4's
         admin.modify(
             PERSON,
             {
                 "mimsUserName": [(ldap3.MODIFY_REPLACE, ["Mary.Tan@Example.org"])],
                 "mimsMiddleName": [(ldap3.MODIFY_REPLACE, ["Li"])],
+                "mimsScimRemoved": [(ldap3.MODIFY_REPLACE, ["active", "name"])],
             },
         )
         other = f"uid=mary_tan_1,ou=students,ou=people,{SUFFIX}"

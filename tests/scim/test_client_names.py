@@ -31,19 +31,47 @@ def listed(scim: Scim, query: str) -> list[str]:
     return [user["userName"] for user in response.json["Resources"]]
 
 
+def computed(scim: Scim, user: dict[str, Any]) -> dict[str, Any]:
+    """Return a person's MIMS extension with the attributes returned only when asked for."""
+    response = scim.get(f"/Users/{user['id']}?attributes={MIMS}:loginId,{MIMS}:role")
+    assert response.status_code == 200, response.json
+    return response.json[MIMS]  # type: ignore[no-any-return]
+
+
 def test_a_client_user_name_is_kept_and_the_login_id_made_from_the_name(
     scim_client_names: Scim,
 ) -> None:
     user = create(scim_client_names, "Mary.Tan@Example.org")
     assert user["userName"] == "Mary.Tan@Example.org"
     assert user["emails"][0]["value"] == "mary_tan@students.edu.sg"
-    assert user[MIMS]["loginId"] == "mary_tan@students.edu.sg"
+    assert computed(scim_client_names, user)["loginId"] == "mary_tan@students.edu.sg"
     assert scim_client_names.get(f"/Users/{user['id']}").json["userName"] == "Mary.Tan@Example.org"
 
 
 def test_a_user_name_that_is_a_mims_login_id_still_chooses_it(scim_client_names: Scim) -> None:
     user = create(scim_client_names, "ann_lee@schools.gov.sg", "Ann Lee")
-    assert user[MIMS]["loginId"] == "ann_lee@schools.gov.sg" and user[MIMS]["role"] == "staff"
+    found = computed(scim_client_names, user)
+    assert found["loginId"] == "ann_lee@schools.gov.sg" and found["role"] == "staff"
+
+
+def test_computed_attributes_are_returned_when_asked_for(
+    scim_client_names: Scim, scim: Scim
+) -> None:
+    """role, loginId and answersSet are ``returned: "request"`` in "client" mode only."""
+    user = create(scim_client_names, "Mary.Tan@Example.org", **{MIMS: {"school": "Rivervale"}})
+    assert user[MIMS] == {"school": "Rivervale", "locked": False}
+    listed_user = scim_client_names.get("/Users").json["Resources"][0]
+    assert "loginId" not in listed_user[MIMS]
+    whole = scim_client_names.get(f"/Users/{user['id']}?attributes={MIMS}").json[MIMS]
+    assert whole["loginId"] == "mary_tan@students.edu.sg" and whole["answersSet"] is False
+    schema = scim_client_names.get(f"/Schemas/{MIMS}").json["attributes"]
+    returned = {item["name"]: item["returned"] for item in schema}
+    assert returned["role"] == returned["loginId"] == returned["answersSet"] == "request"
+    assert returned["school"] == "default"
+    # In "login-id" mode they come with every response, as ever.
+    assert scim.get(f"/Users/{user['id']}").json[MIMS]["loginId"] == "mary_tan@students.edu.sg"
+    login_schema = scim.get(f"/Schemas/{MIMS}").json["attributes"]
+    assert {item["returned"] for item in login_schema} == {"default"}
 
 
 def test_client_user_names_are_unique_without_regard_to_case(scim_client_names: Scim) -> None:
@@ -78,11 +106,12 @@ def test_filters_and_sorting_use_the_client_user_name(scim_client_names: Scim, s
 
 def test_put_and_patch_rename_the_client_user_name(scim_client_names: Scim) -> None:
     user = create(scim_client_names, "first")
+    login_id = computed(scim_client_names, user)["loginId"]
     path = f"/Users/{user['id']}"
     put = {"schemas": [USER], "userName": "Second", "name": {"formatted": "Mary Tan"}}
     assert scim_client_names.put(path, put).json["userName"] == "Second"
     patch = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"userName": "3rd"}}]}
     patched = scim_client_names.patch(path, patch).json
     assert patched["userName"] == "3rd"
-    assert patched[MIMS]["loginId"] == user[MIMS]["loginId"]  # the login ID stays
+    assert computed(scim_client_names, patched)["loginId"] == login_id  # the login ID stays
     assert listed(scim_client_names, 'filter=userName eq "3RD"') == ["3rd"]
