@@ -6,17 +6,17 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from bridge.config import Config
-from bridge.core.services import Services as CoreServices
+from bridge.core.services import Services
 from bridge.scim import bulk, discovery, groups, users  # noqa: F401  (their routes attach)
 from bridge.scim.auth import TokenChecker
-from bridge.scim.blueprint import Services, blueprint, http_error
+from bridge.scim.blueprint import ScimContext, blueprint, http_error
 
 __all__ = ["init_app"]
 
 
-def init_app(app: Flask, config: Config, shared: CoreServices) -> None:
-    """Attach the SCIM services and blueprint to an app."""
+def init_app(app: Flask, config: Config, shared: Services) -> None:
+    """Attach the SCIM context and blueprint to an app."""
     checker = TokenChecker(shared.tokens.find)
-    app.extensions["mims.scim"] = Services(config, shared.people, shared.groups, checker)
+    app.extensions["mims.scim"] = ScimContext(config, shared.people, shared.groups, checker)
     app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, http_error)

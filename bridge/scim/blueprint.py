@@ -32,8 +32,8 @@ blueprint = Blueprint("scim", __name__, url_prefix=PREFIX)
 
 
 @dataclass(frozen=True)
-class Services:
-    """What the SCIM views work with: the directory's people, groups and tokens."""
+class ScimContext:
+    """What the SCIM views work with: the configuration, people, groups and the token checker."""
 
     config: Config
     people: People
@@ -41,9 +41,9 @@ class Services:
     tokens: TokenChecker
 
 
-def services() -> Services:
-    """Return the SCIM services of the current app."""
-    found: Services = current_app.extensions["mims.scim"]
+def context() -> ScimContext:
+    """Return the SCIM context of the current app."""
+    found: ScimContext = current_app.extensions["mims.scim"]
     return found
 
 
@@ -58,7 +58,7 @@ def http_error(error: HTTPException) -> Response | HTTPException:
 def _authenticate() -> None:
     """Refuse requests without a valid bearer token; writes need scim:write."""
     reading = request.method in ("GET", "HEAD") or request.path.endswith("/.search")
-    services().tokens.check(
+    context().tokens.check(
         request.headers.get("Authorization"), "scim:read" if reading else "scim:write"
     )
 

@@ -31,7 +31,7 @@ from scim2_models import (
 
 from bridge.errors import NotFound
 from bridge.scim import models
-from bridge.scim.blueprint import blueprint, services
+from bridge.scim.blueprint import blueprint, context
 from bridge.scim.bulk import MAX_OPERATIONS, MAX_PAYLOAD
 from bridge.scim.errors import scim_json
 from bridge.scim.listing import MAX_RESULTS, list_response
@@ -72,7 +72,7 @@ def _document(resource: Resource[Any], kind: str, path: str) -> dict[str, Any]:
 
 
 def _schema_documents() -> list[dict[str, Any]]:
-    client_names = services().config.scim.usernames == "client"
+    client_names = context().config.scim.usernames == "client"
     return [
         _document(schema, "Schema", f"/Schemas/{schema.id}") for schema in _schemas(client_names)
     ]

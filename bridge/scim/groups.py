@@ -13,7 +13,7 @@ from flask import Response, request
 from bridge.core.people import Group
 from bridge.errors import InvalidValue
 from bridge.scim import patch
-from bridge.scim.blueprint import Services, blueprint, body, services
+from bridge.scim.blueprint import ScimContext, blueprint, body, context
 from bridge.scim.errors import InvalidPath, scim_json
 from bridge.scim.filters import InvalidFilter, parse_filter
 from bridge.scim.listing import ListQuery, list_response, read_query
@@ -39,7 +39,7 @@ def _one(group: Group, status: int = 200) -> Response:
     return scim_json(document, status, headers)
 
 
-def _read_back(found: Services, group_id: str) -> Group:
+def _read_back(found: ScimContext, group_id: str) -> Group:
     attributes, excluded = request.args.get("attributes"), request.args.get("excludedAttributes")
     return found.groups.get(group_id, members=patch.wants_members(attributes, excluded))
 
@@ -47,7 +47,7 @@ def _read_back(found: Services, group_id: str) -> Group:
 @blueprint.post("/Groups")
 def create_group() -> Response:
     """Create a group, empty or with members."""
-    found = services()
+    found = context()
     wanted = from_scim_group(body())
     group = found.groups.create(wanted.name, wanted.external_id, wanted.member_ids)
     return _one(_read_back(found, group.id), 201)
@@ -56,7 +56,7 @@ def create_group() -> Response:
 @blueprint.get("/Groups/<group_id>")
 def get_group(group_id: str) -> Response:
     """Return one group; members are not read when excludedAttributes=members."""
-    group = _read_back(services(), group_id)
+    group = _read_back(context(), group_id)
     if group.version and version_of(request.headers.get("If-None-Match")) == group.version:
         return Response(status=304, headers={"ETag": etag(group.version) or ""})
     return _one(group)
@@ -70,7 +70,7 @@ def list_groups() -> Response:
 
 def search_groups(query: ListQuery) -> Response:
     """Answer a list or .search request on Groups."""
-    found = services()
+    found = context()
     parsed = parse_filter(query.filter or "id pr", "Group")
     members = patch.wants_members(query.attributes, query.excluded)
     total, groups = found.groups.search(
@@ -86,7 +86,7 @@ def search_groups(query: ListQuery) -> Response:
 @blueprint.put("/Groups/<group_id>")
 def replace_group(group_id: str) -> Response:
     """Replace a group's name, externalId and members."""
-    found = services()
+    found = context()
     wanted = from_scim_group(body())
     found.groups.change(
         group_id,
@@ -101,7 +101,7 @@ def replace_group(group_id: str) -> Response:
 @blueprint.patch("/Groups/<group_id>")
 def patch_group(group_id: str) -> Response:
     """Apply PATCH operations: member adds and removes become directory deltas."""
-    found = services()
+    found = context()
     changes = _group_changes(patch.operations(body()))
     found.groups.change(
         group_id,
@@ -182,7 +182,7 @@ def _selected_ids(path: patch.ValuePath) -> list[str]:
 @blueprint.delete("/Groups/<group_id>")
 def delete_group(group_id: str) -> Response:
     """Remove a client-made group."""
-    services().groups.delete(group_id, version_of(request.headers.get("If-Match")))
+    context().groups.delete(group_id, version_of(request.headers.get("If-Match")))
     return Response(status=204)
 
 

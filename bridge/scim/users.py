@@ -10,7 +10,7 @@ from flask import Response, request
 from bridge.core.people import NewPerson, Person, PersonChange, Role, change_between
 from bridge.errors import AlreadyExists, PreconditionFailed
 from bridge.scim import patch, read_only, usernames
-from bridge.scim.blueprint import Services, blueprint, body, services
+from bridge.scim.blueprint import ScimContext, blueprint, body, context
 from bridge.scim.errors import scim_json
 from bridge.scim.filters import parse_filter
 from bridge.scim.listing import ListQuery, list_response, read_query
@@ -31,7 +31,7 @@ def base_url() -> str:
     return request.host_url.rstrip("/") + blueprint.url_prefix  # type: ignore[operator]
 
 
-def render(found: Services, people: list[Person], groups: bool = True) -> list[dict[str, Any]]:
+def render(found: ScimContext, people: list[Person], groups: bool = True) -> list[dict[str, Any]]:
     """Return people as SCIM Users, with their groups' ids.
 
     The directory resolves them with each read (deref); without that (an external directory
@@ -45,21 +45,23 @@ def render(found: Services, people: list[Person], groups: bool = True) -> list[d
     return [to_scim_user(person, base, person.group_ids or looked_up, client) for person in people]
 
 
-def _client_names(found: Services) -> bool:
+def _client_names(found: ScimContext) -> bool:
     """Return whether userName is the client's own name (``[scim] usernames = "client"``)."""
     return found.config.scim.usernames == "client"
 
 
-def _user_name(found: Services, text: str | None) -> usernames.UserName:
+def _user_name(found: ScimContext, text: str | None) -> usernames.UserName:
     return usernames.read(text, _client_names(found), found.config.naming.domains.values())
 
 
-def _returned(found: Services, document: dict[str, Any], attributes: str | None) -> dict[str, Any]:
+def _returned(
+    found: ScimContext, document: dict[str, Any], attributes: str | None
+) -> dict[str, Any]:
     """Apply ``returned: "request"`` to the computed MIMS attributes in "client" mode."""
     return without_request_only(document, attributes) if _client_names(found) else document
 
 
-def _one(found: Services, person: Person, status: int = 200) -> Response:
+def _one(found: ScimContext, person: Person, status: int = 200) -> Response:
     attributes = request.args.get("attributes")
     excluded = request.args.get("excludedAttributes")
     rendered = render(found, [person], patch.returns("groups", attributes, excluded))
@@ -73,7 +75,7 @@ def _one(found: Services, person: Person, status: int = 200) -> Response:
 @blueprint.post("/Users")
 def create_user() -> Response:
     """Create a person; without userName the login ID is made from the name (RFC 7644 3.3)."""
-    found = services()
+    found = context()
     wanted = from_scim_user(body())
     named = _user_name(found, wanted.login_id)
     login = named.login_id
@@ -94,7 +96,7 @@ def create_user() -> Response:
 @blueprint.get("/Users/<user_id>")
 def get_user(user_id: str) -> Response:
     """Return one person; 304 when If-None-Match names the current version."""
-    found = services()
+    found = context()
     person = found.people.get(user_id)
     if person.version and version_of(request.headers.get("If-None-Match")) == person.version:
         return Response(status=304, headers={"ETag": etag(person.version) or ""})
@@ -109,7 +111,7 @@ def list_users() -> Response:
 
 def search_users(query: ListQuery) -> Response:
     """Answer a list or .search request on Users."""
-    found = services()
+    found = context()
     client_names = _client_names(found)
     parsed = parse_filter(query.filter or "id pr", "User", client_names=client_names)
     sort = query.sort("User", client_names=client_names)
@@ -125,7 +127,7 @@ def search_users(query: ListQuery) -> Response:
 @blueprint.put("/Users/<user_id>")
 def replace_user(user_id: str) -> Response:
     """Replace a person's writable attributes (RFC 7644 section 3.5.1)."""
-    found = services()
+    found = context()
     before = found.people.get(user_id)
     wanted = canonical(body())
     read_only.check(canonical(render(found, [before])[0]), wanted, partial=True)
@@ -136,7 +138,7 @@ def replace_user(user_id: str) -> Response:
 @blueprint.patch("/Users/<user_id>")
 def patch_user(user_id: str) -> Response:
     """Apply PATCH operations to a person (RFC 7644 section 3.5.2)."""
-    found = services()
+    found = context()
     operations = patch.operations(body())
     before = found.people.get(user_id)
     current = canonical(render(found, [before])[0])
@@ -147,7 +149,9 @@ def patch_user(user_id: str) -> Response:
     return _one(found, _write(found, before, from_scim_user(wanted), removed))
 
 
-def _write(found: Services, before: Person, wanted: UserInput, removed: frozenset[str]) -> Person:
+def _write(
+    found: ScimContext, before: Person, wanted: UserInput, removed: frozenset[str]
+) -> Person:
     """Write what differs between a person and the wanted state, honouring If-Match.
 
     ``removed``: the attributes the client has removed (``Person.client_removed``); removing
@@ -177,7 +181,7 @@ def _write(found: Services, before: Person, wanted: UserInput, removed: frozense
 @blueprint.delete("/Users/<user_id>")
 def delete_user(user_id: str) -> Response:
     """Remove a person and their group memberships (RFC 7644 section 3.6)."""
-    services().people.delete(user_id, version_of(request.headers.get("If-Match")))
+    context().people.delete(user_id, version_of(request.headers.get("If-Match")))
     return Response(status=204)
 
 
