@@ -15,7 +15,7 @@ import pytest
 from ldap3.utils.conv import escape_filter_chars
 
 from bridge.config import Config
-from tests.scim.conftest import MIMS, PATCH, USER, Scim
+from tests.support.scim import MIMS, PATCH, USER, Scim
 
 Reader = Callable[[str, str], list[str]]
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from scim2_models import Context, PatchOp, SCIMException
 
 from bridge.scim.models import EnterpriseUser, MimsUser, User
-from tests.scim.conftest import ENTERPRISE, PATCH, USER
+from tests.support.scim import ENTERPRISE, PATCH, USER
 
 Person = User[EnterpriseUser | MimsUser]
 STORED = {
