@@ -7,6 +7,7 @@ finishes the job with nothing duplicated and nothing half-written.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,11 @@ from bridge.core.people import Changes, GroupKind, NewPerson, Person, school_gro
 from bridge.core.roster import Rejected, Row, Summary
 from bridge.directory import dn
 from bridge.directory.bulk import BulkWriter
+from bridge.directory.errors import DirectoryError
 from bridge.directory.people import Draft, PeopleStore
-from bridge.errors import BridgeError, NameTaken
+from bridge.errors import BridgeError, DirectoryUnavailable, NameTaken
+
+log = logging.getLogger(__name__)
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
 ALWAYS_COMPARED = ("full_name", "school", "level", "class_name")
@@ -114,9 +118,12 @@ class Importer:
             (self.people.groups.ensure(kind, name), members)
             for (kind, name), members in joins.items()
         ]
-        for failure in self.bulk.add_members(wanted):
-            if failure is not None:
-                raise failure  # a group that cannot take members is not a row's fault: stop
+        for (group, _), failure in zip(wanted, self.bulk.add_members(wanted), strict=True):
+            if isinstance(failure, DirectoryUnavailable):
+                raise failure
+            if failure is not None:  # not a row's fault, but the bridge's or the directory's
+                log.error("%s refused new members: %s", group, failure)
+                raise DirectoryError(f"a group refused new members ({failure})")
         return outcomes
 
     def _add_new(self, plans: list[_Plan], pool: ThreadPoolExecutor) -> dict[int, _Written]:
