@@ -1,13 +1,13 @@
 """Bulk import of a roster: idempotent by external ID, parallel, safe to kill and run again.
 
-Each person is one atomic LDAP add or modify; group memberships are added in one modify per
-group per batch, and every run re-checks them, so an import killed at any point and run again
-finishes the job with nothing duplicated and nothing half-written.
+Each person is one atomic LDAP add or modify; group memberships are added per batch in small
+permissive modifies (``bulk.py``), and every run re-checks them against each person's
+memberOf, so an import killed at any point and run again finishes the job with nothing
+duplicated and nothing half-written.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +22,6 @@ from bridge.directory.bulk import BulkWriter
 from bridge.directory.errors import DirectoryError
 from bridge.directory.people import Draft, PeopleStore
 from bridge.errors import BridgeError, DirectoryUnavailable, NameTaken
-
-log = logging.getLogger(__name__)
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
 ALWAYS_COMPARED = ("full_name", "school", "level", "class_name")
@@ -122,8 +120,7 @@ class Importer:
             if isinstance(failure, DirectoryUnavailable):
                 raise failure
             if failure is not None:  # not a row's fault, but the bridge's or the directory's
-                log.error("%s refused new members: %s", group, failure)
-                raise DirectoryError(f"a group refused new members ({failure})")
+                raise DirectoryError(f"{group} refused new members: {failure}")
         return outcomes
 
     def _add_new(self, plans: list[_Plan], pool: ThreadPoolExecutor) -> dict[int, _Written]:
