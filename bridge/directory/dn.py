@@ -80,6 +80,17 @@ def first_value(dn: str) -> str:
     return _pair(split(dn)[0])[1]
 
 
+def normalised(dn: str) -> tuple[tuple[str, str], ...]:
+    """Return a DN in a form where two spellings of one entry are equal.
+
+    slapd compares DNs by their normalised form (distinguishedNameMatch, RFC 4517 section
+    4.2.15): attribute types and the caseIgnore values the bridge's DNs are made of without
+    regard to case, escapes undone. Two spellings of one member in one modify are refused
+    as attributeOrValueExists ("provided more than once").
+    """
+    return tuple((attribute.lower(), value.lower()) for attribute, value in map(_pair, split(dn)))
+
+
 def split(dn: str) -> list[str]:
     """Split a DN into its RDNs at the commas that are not escaped (RFC 4514 section 3).
 

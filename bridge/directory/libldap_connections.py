@@ -107,6 +107,12 @@ def result_code(error: ldap.LDAPError) -> int:
     return int(_details(error).get("result", 80))
 
 
+def result_message(error: ldap.LDAPError) -> int | None:
+    """Return the message id of the request a refusal answers (python-ldap 3.3 and later)."""
+    message = _details(error).get("msgid")
+    return int(message) if message is not None else None
+
+
 def result_info(error: ldap.LDAPError) -> str:
     """Return the server's diagnostic message of a refusal."""
     return str(_details(error).get("info", ""))

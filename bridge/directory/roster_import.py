@@ -1,8 +1,9 @@
 """Bulk import of a roster: idempotent by external ID, parallel, safe to kill and run again.
 
-Each person is one atomic LDAP add or modify; group memberships are added in one modify per
-group per batch, and every run re-checks them, so an import killed at any point and run again
-finishes the job with nothing duplicated and nothing half-written.
+Each person is one atomic LDAP add or modify; group memberships are added per batch in small
+permissive modifies (``bulk.py``), and every run re-checks them against each person's
+memberOf, so an import killed at any point and run again finishes the job with nothing
+duplicated and nothing half-written.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from bridge.core.people import (
 from bridge.core.roster import Rejected, Row, Summary
 from bridge.directory import dn
 from bridge.directory.bulk import BulkWriter
+from bridge.directory.errors import DirectoryError
 from bridge.directory.people import Draft, PeopleStore
-from bridge.errors import BridgeError, NameTaken
+from bridge.errors import BridgeError, DirectoryUnavailable, NameTaken
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
 ALWAYS_COMPARED: tuple[PersonField, ...] = ("full_name", "school", "level", "class_name")
@@ -122,9 +124,11 @@ class Importer:
             (self.people.groups.ensure(kind, name), members)
             for (kind, name), members in joins.items()
         ]
-        for failure in self.bulk.add_members(wanted):
-            if failure is not None:
-                raise failure  # a group that cannot take members is not a row's fault: stop
+        for (group, _), failure in zip(wanted, self.bulk.add_members(wanted), strict=True):
+            if isinstance(failure, DirectoryUnavailable):
+                raise failure
+            if failure is not None:  # not a row's fault, but the bridge's or the directory's
+                raise DirectoryError(f"{group} refused new members: {failure}")
         return outcomes
 
     def _add_new(self, plans: list[_Plan], pool: ThreadPoolExecutor) -> dict[int, _Written]:

@@ -193,3 +193,17 @@ def test_pipelined_adds_resume_on_the_next_server_and_keep_the_real_refusals(
     assert client.libldap.server() != relay.url
     assert descriptions(admin, taken) == ["theirs"]
     assert descriptions(admin, entries[0][0]) == ["a"]
+
+
+def test_a_member_addition_that_landed_before_the_connection_broke_counts_as_done(
+    client: LdapClient, relay: Relay, admin: ldap3.Connection
+) -> None:
+    entry, attributes = group("resent-members", "members")
+    admin.add(entry, attributes=attributes)
+    members = [f"uid=pupil_{n},ou=students,ou=people,{SUFFIX}" for n in range(120)]
+    assert client.libldap.run(lambda c: c.whoami_s())  # bound through the relay
+    relay.swallow(3)  # every modify lands; none of the answers comes back
+    assert BulkWriter(client).add_members([(entry, members)]) == [None]
+    assert client.libldap.server() != relay.url
+    admin.search(entry, "(objectClass=*)", ldap3.BASE, attributes=["member"])
+    assert sorted(admin.entries[0].member.values) == sorted(["", *members])
