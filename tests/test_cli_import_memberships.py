@@ -18,8 +18,8 @@ import pytest
 from bridge.config import Config
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd, free_port
-from tests.conftest import SUFFIX, admin_connection
-from tests.test_cli import mims
+from tests.support.cli import mims
+from tests.support.directory import SUFFIX, admin_connection
 
 HEADER = "external_id,full_name,role,school,level,class\n"
 GIVEN = "Wei Jun Hui Ling Mei Xin Yi Jia Hao Zhi".split()

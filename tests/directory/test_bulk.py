@@ -6,7 +6,7 @@ import ldap3
 
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
-from tests.conftest import SUFFIX
+from tests.support.directory import SUFFIX
 
 
 def new_group(admin: ldap3.Connection, name: str) -> str:
