@@ -34,6 +34,17 @@ def read_with_libldap(client: LdapClient) -> None:
     lookup.entries(client, SUFFIX, "(ou=people)", ["ou"], [])
 
 
+def freeze(pid: int) -> None:
+    """Stop a process and wait until the kernel says it is stopped (SIGSTOP is asynchronous)."""
+    os.kill(pid, signal.SIGSTOP)
+    stat = Path(f"/proc/{pid}/stat")
+    for _ in range(500):
+        if stat.read_text().rsplit(")", 1)[1].split()[0] == "T":
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"process {pid} did not stop")
+
+
 READS = [
     pytest.param(read_with_ldap3, "ldap3", id="ldap3"),
     pytest.param(read_with_libldap, "libldap", id="python-ldap"),
@@ -125,7 +136,7 @@ def test_a_frozen_server_is_quarantined_then_tried_again(
     assert pool.server() == tcp(frozen)
     pid = frozen.pid()
     assert pid is not None
-    os.kill(pid, signal.SIGSTOP)  # accepts TCP, answers nothing
+    freeze(pid)  # accepts TCP, answers nothing
     try:
         read(client)  # times out on the frozen server, retried on the next
         assert pool.server() == tcp(slapd)
