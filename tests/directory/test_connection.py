@@ -37,9 +37,12 @@ def read_with_libldap(client: LdapClient) -> None:
 def freeze(pid: int) -> None:
     """Stop a process and wait until the kernel says it is stopped (SIGSTOP is asynchronous)."""
     os.kill(pid, signal.SIGSTOP)
-    stat = Path(f"/proc/{pid}/stat")
     for _ in range(500):
-        if stat.read_text().rsplit(")", 1)[1].split()[0] == "T":
+        states = {
+            stat.read_text().rsplit(")", 1)[1].split()[0]
+            for stat in Path(f"/proc/{pid}/task").glob("*/stat")
+        }
+        if states == {"T"}:  # every thread of slapd is stopped
             return
         threading.Event().wait(0.01)
     raise AssertionError(f"process {pid} did not stop")
