@@ -52,6 +52,9 @@ class Ldap3Connections:
             user=user,
             password=password,
             raise_exceptions=raise_refusal,
+            # Absent attributes are left out, not filled in as empty: a person's read asks for
+            # many optional ones, and filling them cost more than decoding those present.
+            return_empty_attributes=False,
             # Whole seconds: on ldapi sockets ldap3 packs the timeout into a C struct of integers.
             receive_timeout=math.ceil(self.settings.operation_timeout),
         )

@@ -84,6 +84,8 @@ class Servers:
 
     def order(self) -> list[str]:
         """Return the servers to try, in the order to try them."""
+        if not self._until:  # nobody quarantined: the configured order (the usual case)
+            return list(self.urls)
         now = self._clock()
         with self._lock:
             held = {url for url, until in self._until.items() if until > now}
@@ -93,7 +95,7 @@ class Servers:
 
     def preferred(self) -> str:
         """Return the server a new connection should be on."""
-        return self.order()[0]
+        return self.urls[0] if not self._until else self.order()[0]
 
     def quarantined(self, url: str) -> bool:
         """Return whether ``url`` failed less than ``quarantine_seconds`` ago."""
