@@ -3,60 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bridge.directory.slapd import free_port
-from tests.support.cli import MIMS, mims, wait_for
+from tests.support.cli import Served, serving
 
 SCIM2 = Path(sys.executable).with_name("scim2")
 
 
-@dataclass(frozen=True)
-class Served:
-    base: str
-    token: str
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    # The system's temp folder: pytest's paths are too long for slapd's ldapi socket.
-    home = Path(tempfile.mkdtemp(prefix="mims-serve-"))
-    http_port, ldap_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | {
-        "HOME": str(home),
-        "MIMS_DATA_DIR": str(home / "d"),
-        "MIMS_LDAP_PORT": str(ldap_port),
-    }
-    process = subprocess.Popen(
-        [*MIMS, "serve", "--port", str(http_port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        base = f"http://127.0.0.1:{http_port}"
-        assert wait_for(f"{base}/readyz", timeout=30) == 200
-        made = mims("token", "create", "--name", "smoke", env=env)
-        assert made.returncode == 0, made.stderr
-        yield Served(base, made.stdout.strip())
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
-        shutil.rmtree(home, ignore_errors=True)
-    assert process.returncode == 0
+    with serving() as running:
+        yield running
 
 
 def test_mims_serve_answers_scim_with_a_token_it_made(served: Served) -> None:

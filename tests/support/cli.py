@@ -1,13 +1,22 @@
-"""The `mims` command as a user runs it: a real process, and a wait for a server it starts."""
+"""The `mims` command as a user runs it: a real process, `mims serve` started and stopped."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.directory.slapd import free_port
 
 MIMS = [sys.executable, "-m", "bridge.cli"]
 
@@ -41,3 +50,46 @@ def wait_for(url: str, timeout: float) -> int:
         if time.monotonic() > deadline:
             return status
         time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running `mims serve`: its base URL and a SCIM token it made."""
+
+    base: str
+    token: str
+
+
+@contextmanager
+def serving(config_toml: str = "") -> Iterator[Served]:
+    """Run `mims serve` (its own slapd, free ports) with this config; stop it, exit 0 asserted."""
+    # The system's temp folder: pytest's paths are too long for slapd's ldapi socket.
+    home = Path(tempfile.mkdtemp(prefix="mims-serve-"))
+    (home / "mims.toml").write_text(config_toml)
+    http_port = free_port()
+    env = {
+        "HOME": str(home),
+        "MIMS_CONFIG": str(home / "mims.toml"),
+        "MIMS_DATA_DIR": str(home / "d"),
+        "MIMS_LDAP_PORT": str(free_port()),
+    }
+    log = (home / "serve.log").open("w")  # a file, not a pipe: a full pipe would stall it
+    process = subprocess.Popen(
+        [*MIMS, "serve", "--port", str(http_port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | env,
+    )
+    try:
+        base = f"http://127.0.0.1:{http_port}"
+        assert wait_for(f"{base}/readyz", timeout=30) == 200
+        made = mims("token", "create", "--name", "tests", env=env)
+        assert made.returncode == 0, made.stderr
+        yield Served(base, made.stdout.strip())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+        output = (home / "serve.log").read_text()
+        shutil.rmtree(home, ignore_errors=True)
+    assert process.returncode == 0, output[-3000:]
