@@ -30,6 +30,7 @@ from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
 from bridge.directory.roster_import import Importer
 from bridge.directory.slapd import ManagedSlapd
+from bridge.directory.supervisor import SlapdSupervisor
 from bridge.directory.sync_state import SyncStateStore
 from bridge.directory.tokens import TokenStore
 
@@ -42,6 +43,7 @@ __all__ = [
     "managed_slapd",
     "naming_rules",
     "policy_book",
+    "slapd_supervisor",
 ]
 
 
@@ -76,6 +78,11 @@ def managed_slapd(config: Config) -> ManagedSlapd:
 def ensure_running(config: Config) -> bool:
     """Initialise and start the managed slapd if it is the directory; say if this started it."""
     return settings.ensure_running(config)
+
+
+def slapd_supervisor(config: Config) -> SlapdSupervisor:
+    """Return a (not yet started) watcher that restarts the managed slapd when it dies."""
+    return settings.supervisor(config)
 
 
 class Backend:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -31,7 +32,8 @@ def serve(
     """Serve SCIM, the portal and health checks with gunicorn.
 
     With no MIMS_LDAP_URL it initialises and starts its own slapd in the data folder (the
-    embedded default) and stops it again on exit.
+    embedded default), restarts it when it dies (giving up on a crash loop), and stops it again
+    on exit.
 
     \b
     Examples:
@@ -52,12 +54,19 @@ def serve(
     portal_secret(config)
     wiring.build(config).passwords.sync_policies()
     master = os.getpid()
+    # Only the slapd this command started is supervised, and only in this (the master) process:
+    # the workers are forked from it and do not inherit the thread.
+    supervisor = wiring.slapd_supervisor(config) if started else None
     try:
         _print_banner(config)
+        if supervisor is not None:
+            _log_to_stderr(logging.getLogger("mims.slapd"))
+            supervisor.start()
         BridgeServer(config).run()
     finally:
         # gunicorn's workers are forks of this process and leave through here too.
-        if started and os.getpid() == master:
+        if supervisor is not None and os.getpid() == master:
+            supervisor.stop()  # first, or it would restart the slapd stopped here
             wiring.managed_slapd(config).stop()
             click.echo("slapd stopped", err=True)
 
@@ -81,3 +90,16 @@ def _print_banner(config: Config) -> None:
         err=True,
     )
     sys.stderr.flush()
+
+
+def _log_to_stderr(logger: logging.Logger) -> None:
+    """Write the supervisor's lines to stderr, timestamped like gunicorn's own."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S %z"
+        )
+    )
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

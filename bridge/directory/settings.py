@@ -7,6 +7,7 @@ from pathlib import Path
 from bridge.config import Config
 from bridge.directory.client import ClientSettings
 from bridge.directory.slapd import ManagedSlapd
+from bridge.directory.supervisor import SlapdSupervisor
 
 
 def managed_slapd(config: Config) -> ManagedSlapd:
@@ -56,3 +57,8 @@ def ensure_running(config: Config) -> bool:
         return False
     slapd.start(config.slapd.port)
     return True
+
+
+def supervisor(config: Config) -> SlapdSupervisor:
+    """Return a (not yet started) supervisor of the managed slapd on the configured port."""
+    return SlapdSupervisor(managed_slapd(config), config.slapd.port)

@@ -54,10 +54,12 @@ def wait_for(url: str, timeout: float) -> int:
 
 @dataclass(frozen=True)
 class Served:
-    """A running `mims serve`: its base URL and a SCIM token it made."""
+    """A running `mims serve`: its base URL, a SCIM token it made, its `mims` env and log."""
 
     base: str
     token: str
+    env: dict[str, str]
+    log: Path
 
 
 @contextmanager
@@ -85,7 +87,7 @@ def serving(config_toml: str = "") -> Iterator[Served]:
         assert wait_for(f"{base}/readyz", timeout=30) == 200
         made = mims("token", "create", "--name", "tests", env=env)
         assert made.returncode == 0, made.stderr
-        yield Served(base, made.stdout.strip())
+        yield Served(base, made.stdout.strip(), env, home / "serve.log")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
