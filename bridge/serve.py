@@ -30,7 +30,12 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": 10,
             "proc_name": "mims-bridge",
             "control_socket_disable": True,
+            # The app decides whom to believe ([http] trusted_proxies, bridge.web.proxies);
+            # gunicorn's own default would take X-Forwarded-Proto from any local process.
+            "forwarded_allow_ips": "",
         }
+        if http.https:
+            settings |= {"certfile": http.tls_cert, "keyfile": http.tls_key}
         for key, value in settings.items():
             self.cfg.set(key, value)
 
