@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -35,7 +36,11 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
             "forwarded_allow_ips": "",
         }
         if http.https:
-            settings |= {"certfile": http.tls_cert, "keyfile": http.tls_key}
+            # The same files bridge.web.certificates checked before the start.
+            settings |= {
+                "certfile": str(Path(http.tls_cert).expanduser()),
+                "keyfile": str(Path(http.tls_key).expanduser()),
+            }
         for key, value in settings.items():
             self.cfg.set(key, value)
 
