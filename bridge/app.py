@@ -10,6 +10,7 @@ from bridge.config import Config, load_config
 from bridge.directory.client import LdapClient
 from bridge.services import Backend
 from bridge.web import health, request_id
+from bridge.web.proxies import TrustedProxies
 
 
 def create_app(config: Config | None = None, client: LdapClient | None = None) -> Flask:
@@ -24,6 +25,8 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
     sspr.init_app(app, config, backend.services)
     scim.init_app(app, config, backend.services)
     app.register_error_handler(Exception, _internal_error)
+    if config.http.trusted_proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, config.http.proxy_networks)  # type: ignore[method-assign]
     return app
 
 

@@ -6,6 +6,7 @@ key (or environment variable) and what is allowed, and nothing else in the bridg
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import field, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
@@ -96,6 +98,35 @@ class HttpConfig:
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=2, ge=1, le=64)
     threads: int = Field(default=4, ge=1, le=64)
+    # HTTPS: a PEM certificate (chain, leaf first) and its unencrypted PEM key; both or neither.
+    tls_cert: str = ""
+    tls_key: str = ""
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or networks).
+    trusted_proxies: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> HttpConfig:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert, tls_key: give both (HTTPS) or neither (plain HTTP)")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an IP address or network "
+                    "such as '10.0.0.5' or '10.0.0.0/24'"
+                ) from None
+        return self
+
+    @property
+    def https(self) -> bool:
+        """Return whether ``mims serve`` terminates TLS itself."""
+        return bool(self.tls_cert)
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Return ``trusted_proxies`` as networks."""
+        return tuple(ipaddress.ip_network(proxy) for proxy in self.trusted_proxies)
 
 
 @dataclass(config=_STRICT)
@@ -200,6 +231,11 @@ class SsprConfig:
         ids = [q.id for q in self.questions]
         if len(set(ids)) != len(ids):
             raise ValueError("questions: each question needs its own id")
+        if not _safe_portal_url(self.portal_url):
+            raise ValueError(
+                f"portal_url: {self.portal_url!r} must be an https:// URL "
+                "(http:// only on a loopback address such as 127.0.0.1)"
+            )
         if self.secret_key and len(self.secret_key) < 32:
             raise ValueError("secret_key: use at least 32 characters (or leave it empty)")
         if len(ids) < self.answers_required:
@@ -208,6 +244,28 @@ class SsprConfig:
                 f"but only {len(ids)} questions are configured"
             )
         return self
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether a host name or address is this machine's loopback."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _safe_portal_url(url: str) -> bool:
+    """Accept https:// URLs, and http:// ones only to loopback: cards carry passwords' way in."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if not host:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host))
 
 
 # Our directory attributes that go to each SCIM attribute unless a target says otherwise.

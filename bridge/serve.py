@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -30,7 +31,16 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": 10,
             "proc_name": "mims-bridge",
             "control_socket_disable": True,
+            # The app decides whom to believe ([http] trusted_proxies, bridge.web.proxies);
+            # gunicorn's own default would take X-Forwarded-Proto from any local process.
+            "forwarded_allow_ips": "",
         }
+        if http.https:
+            # The same files bridge.web.certificates checked before the start.
+            settings |= {
+                "certfile": str(Path(http.tls_cert).expanduser()),
+                "keyfile": str(Path(http.tls_key).expanduser()),
+            }
         for key, value in settings.items():
             self.cfg.set(key, value)
 

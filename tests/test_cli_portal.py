@@ -126,3 +126,23 @@ def test_start_year_forces_new_password_and_answers(
     mary = services.answers.find(LoginId.parse("mary_tan@students.edu.sg"))
     assert wei is not None and wei.must_change_password and wei.must_set_answers
     assert mary is not None and not mary.must_set_answers
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs pdftotext")
+def test_cards_print_the_configured_https_portal_url(env: dict[str, str], tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text('[sspr]\nportal_url = "https://login.school.example/sspr/"\n')
+    pdf = tmp_path / "cards.pdf"
+    result = mims(
+        "cards",
+        "--school",
+        "Clementi",
+        "--level",
+        "P5",
+        "--out",
+        str(pdf),
+        env=env | {"MIMS_CONFIG": str(site)},
+    )
+    assert result.returncode == 0, result.stderr
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+    assert "https://login.school.example/sspr/" in text.stdout

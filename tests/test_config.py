@@ -178,3 +178,69 @@ def test_a_missing_or_broken_file_is_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("[http\nport = 1")
     with pytest.raises(ConfigError, match="is not valid TOML"):
         load_config(tmp_path / "bad.toml", env={})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://login.school.example/sspr/",
+        "http://127.0.0.1:8080/sspr/",
+        "http://localhost/sspr/",
+        "http://[::1]:8080/sspr/",
+    ],
+)
+def test_portal_url_is_https_or_loopback(tmp_path: Path, url: str) -> None:
+    assert load(tmp_path, f'[sspr]\nportal_url = "{url}"\n').sspr.portal_url == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://login.school.example/sspr/", "http://10.0.0.5/sspr/", "login.example", ""]
+)
+def test_portal_url_refuses_plain_http_off_loopback(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, f'[sspr]\nportal_url = "{url}"\n')
+    assert str(error.value) == (
+        f"config: sspr.portal_url: {url!r} must be an https:// URL "
+        "(http:// only on a loopback address such as 127.0.0.1)"
+    )
+
+
+def test_http_tls_and_trusted_proxies(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        '[http]\ntls_cert = "c.pem"\ntls_key = "k.pem"\n'
+        'trusted_proxies = ["10.0.0.5", "192.168.0.0/16", "::1"]\n',
+    )
+    assert config.http.https
+    assert [str(n) for n in config.http.proxy_networks] == [
+        "10.0.0.5/32",
+        "192.168.0.0/16",
+        "::1/128",
+    ]
+    assert not load(tmp_path).http.https
+    assert load(tmp_path).http.trusted_proxies == ()
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            'tls_cert = "c.pem"',
+            "config: http.tls_cert, tls_key: give both (HTTPS) or neither (plain HTTP)",
+        ),
+        (
+            'trusted_proxies = ["10.0.0.5/8"]',
+            "config: http.trusted_proxies: '10.0.0.5/8' is not an IP address or network "
+            "such as '10.0.0.5' or '10.0.0.0/24'",
+        ),
+        (
+            'trusted_proxies = ["proxy.local"]',
+            "config: http.trusted_proxies: 'proxy.local' is not an IP address or network "
+            "such as '10.0.0.5' or '10.0.0.0/24'",
+        ),
+    ],
+)
+def test_http_tls_and_proxies_refused(tmp_path: Path, toml: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, f"[http]\n{toml}\n")
+    assert str(error.value) == message

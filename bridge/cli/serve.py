@@ -11,7 +11,8 @@ import click
 
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
-from bridge.config import Config
+from bridge.config import Config, is_loopback
+from bridge.web.certificates import check_certificate
 
 
 @main.command()
@@ -47,6 +48,8 @@ def serve(
     config = load(
         ctx, slapd={"data_dir": data_dir, "port": ldap_port}, http={"port": port, "host": host}
     )
+    if config.http.https:
+        check_certificate(config.http.tls_cert, config.http.tls_key)
     started = wiring.ensure_running(config)
     # Before the workers fork: refuse at once without a portal secret, or make the managed one.
     from bridge.sspr.secret import portal_secret
@@ -73,9 +76,16 @@ def serve(
 
 def _print_banner(config: Config) -> None:
     http = config.http
+    scheme = "https" if http.https else "http"
     click.echo(
-        f"mims-bridge  http://{http.host}:{http.port}/  (health: /healthz, /readyz)", err=True
+        f"mims-bridge  {scheme}://{http.host}:{http.port}/  (health: /healthz, /readyz)", err=True
     )
+    if not http.https and not is_loopback(http.host):
+        click.echo(
+            f"Warning: plain HTTP on {http.host}:{http.port}: passwords cross the network "
+            "unencrypted; set [http] tls_cert and tls_key, or serve behind a TLS proxy",
+            err=True,
+        )
     if not config.directory.managed:
         click.echo(
             f"directory    {' '.join(config.directory.urls)} as {config.directory.bind_dn}",

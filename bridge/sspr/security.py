@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 
 from flask import Flask, Response, abort, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from bridge.config import SsprConfig
 
@@ -35,14 +36,28 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-    "Strict-Transport-Security": "max-age=31536000",
 }
+# Only over HTTPS (RFC 6797 section 7.2: a host must not send it over plain HTTP).
+HSTS = "max-age=31536000"
 CSRF_FIELD = "csrf_token"
+
+
+class PortalSessions(SecureCookieSessionInterface):
+    """Signed cookie sessions, marked Secure on answers given over HTTPS.
+
+    A browser drops a Secure cookie that arrives over plain HTTP, so the flag follows the
+    request's scheme: HTTPS at gunicorn, or reported by a trusted proxy (bridge.web.proxies).
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Return whether this answer's cookie is marked Secure."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) and request.is_secure
 
 
 def configure(app: Flask, config: SsprConfig, secret: str) -> None:
     """Set the signed session cookie's key and flags."""
     app.secret_key = secret
+    app.session_interface = PortalSessions()
     app.config.update(
         SESSION_COOKIE_NAME="mims_portal",
         SESSION_COOKIE_SECURE=config.cookie_secure,
@@ -57,6 +72,8 @@ def add_headers(response: Response) -> Response:
     """Add the security headers; never let a browser or proxy cache a portal answer."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if not request.path.startswith("/sspr/static/"):
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -206,7 +206,7 @@ def test_rate_limits_answer_429_in_json(
 
 
 def test_portal_answers_carry_strict_headers(web: FlaskClient) -> None:
-    response = web.get("/sspr/")
+    response = web.get("/sspr/", base_url="https://localhost")
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Frame-Options"] == "DENY"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -36,12 +37,16 @@ def mims(
     )
 
 
-def wait_for(url: str, timeout: float) -> int:
-    """Poll a URL until it answers or ``timeout`` passes; return its last status (0: no answer)."""
+def wait_for(url: str, timeout: float, ca: Path | None = None) -> int:
+    """Poll a URL until it answers or ``timeout`` passes; return its last status (0: no answer).
+
+    ``ca``: the CA certificate an https:// URL's certificate must chain to.
+    """
+    context = ssl.create_default_context(cafile=str(ca)) if ca else None
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 return int(response.status)
         except urllib.error.HTTPError as error:
             status = error.code
@@ -61,10 +66,20 @@ class Served:
     env: dict[str, str]
     log: Path
 
+    def output(self) -> str:
+        """Return what `mims serve` has printed (stdout and stderr) until now."""
+        return self.log.read_text()
+
 
 @contextmanager
-def serving(config_toml: str = "") -> Iterator[Served]:
-    """Run `mims serve` (its own slapd, free ports) with this config; stop it, exit 0 asserted."""
+def serving(
+    config_toml: str = "", *, host: str = "127.0.0.1", ca: Path | None = None
+) -> Iterator[Served]:
+    """Run `mims serve` (its own slapd, free ports) with this config; stop it, exit 0 asserted.
+
+    ``host``: the address it listens on (it is reached at 127.0.0.1). ``ca``: it serves HTTPS
+    (the config names the certificate) that chains to this CA.
+    """
     # The system's temp folder: pytest's paths are too long for slapd's ldapi socket.
     home = Path(tempfile.mkdtemp(prefix="mims-serve-"))
     (home / "mims.toml").write_text(config_toml)
@@ -77,14 +92,16 @@ def serving(config_toml: str = "") -> Iterator[Served]:
     }
     log = (home / "serve.log").open("w")  # a file, not a pipe: a full pipe would stall it
     process = subprocess.Popen(
-        [*MIMS, "serve", "--port", str(http_port)],
+        [*MIMS, "serve", "--port", str(http_port), "--host", host],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | env,
     )
     try:
-        base = f"http://127.0.0.1:{http_port}"
-        assert wait_for(f"{base}/readyz", timeout=30) == 200
+        base = f"{'https' if ca else 'http'}://127.0.0.1:{http_port}"
+        assert wait_for(f"{base}/readyz", timeout=30, ca=ca) == 200, (
+            home / "serve.log"
+        ).read_text()
         made = mims("token", "create", "--name", "tests", env=env)
         assert made.returncode == 0, made.stderr
         yield Served(base, made.stdout.strip(), env, home / "serve.log")
