@@ -4,7 +4,7 @@ A POST body is read as a creation request, a PUT body and the result of a PATCH 
 replacement request (RFC 7643 section 7): the library checks types, ignores read-only
 attributes and finds attribute names without regard to case. Attributes the bridge does not
 keep are ignored, as before, rather than refused. The library's errors become the bridge's
-400 invalidValue (or mutability) in words of the SCIM attribute, never of pydantic.
+400 invalidValue in words of the SCIM attribute, never of pydantic.
 
 Where the library refuses what the bridge accepts, the body is adjusted first; each case is
 pinned by a test in tests/scim/test_scim2_models_gaps.py:
@@ -22,8 +22,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from scim2_models import Context, ScimPolicy
 
-from bridge.errors import BridgeError, InvalidValue
-from bridge.scim.errors import Mutability
+from bridge.errors import InvalidValue
 from bridge.scim.filters import ENTERPRISE_USER
 from bridge.scim.mapping import canonical
 from bridge.scim.models import Group, ScimUser
@@ -72,22 +71,21 @@ Model = TypeVar("Model", ScimUser, Group)
 
 
 def _validated(model: type[Model], doc: dict[str, Any], context: Context) -> Model:
-    if not isinstance(doc, dict):
-        raise InvalidValue("the body must be a JSON object")
     try:
         return model.model_validate(doc, scim_ctx=context, scim_policy=_TOLERANT)
     except ValidationError as error:
         raise _refusal(error) from None
 
 
-def _refusal(error: ValidationError) -> BridgeError:
+def _refusal(error: ValidationError) -> InvalidValue:
     """Return the bridge error for the library's first complaint, named by SCIM attribute."""
     first = error.errors(include_url=False)[0]
     kind = str(first["type"])
-    where = ".".join(str(part) for part in first["loc"] if not isinstance(part, int))
+    parts = [str(part) for part in first["loc"] if not isinstance(part, int)]
+    where = ".".join(parts)
+    if len(parts) > 1 and parts[0].lower().startswith("urn:"):
+        where = f"{parts[0]}:{'.'.join(parts[1:])}"  # an extension's attribute, as SCIM names it
     if kind == "required_error":
         where = str((first.get("ctx") or {}).get("field_name", where))
     words = _WORDS.get(kind, "is not valid")
-    if kind == "mutability_error":
-        return Mutability(f"{where!r} cannot be written")
     return InvalidValue(f"{where!r} {words}" if where else f"the resource {words}")
