@@ -29,6 +29,7 @@ from bridge.scim.models import Group, ScimUser
 
 CREATION = Context.RESOURCE_CREATION_REQUEST
 REPLACEMENT = Context.RESOURCE_REPLACEMENT_REQUEST
+Model = TypeVar("Model", ScimUser, Group)
 
 # Attributes the bridge does not keep are dropped, not refused (Entra and Okta send some).
 _TOLERANT = ScimPolicy(unknown=ScimPolicy.Unknown.ignore)
@@ -65,9 +66,6 @@ def user(document: Mapping[str, Any], context: Context) -> ScimUser:
 def group(document: Mapping[str, Any], context: Context) -> Group:
     """Return a Group body validated for ``context``."""
     return _validated(Group, canonical(dict(document)), context)
-
-
-Model = TypeVar("Model", ScimUser, Group)
 
 
 def _validated(model: type[Model], doc: dict[str, Any], context: Context) -> Model:
