@@ -12,7 +12,7 @@ from flask import Response, request
 
 from bridge.core.people import Group
 from bridge.errors import InvalidValue
-from bridge.scim import patch
+from bridge.scim import patch, validation
 from bridge.scim.blueprint import ScimContext, blueprint, body, context
 from bridge.scim.errors import InvalidPath, scim_json
 from bridge.scim.filters import InvalidFilter, parse_filter
@@ -48,7 +48,7 @@ def _read_back(found: ScimContext, group_id: str) -> Group:
 def create_group() -> Response:
     """Create a group, empty or with members."""
     found = context()
-    wanted = from_scim_group(body())
+    wanted = from_scim_group(validation.group(body(), validation.CREATION))
     group = found.groups.create(wanted.name, wanted.external_id, wanted.member_ids)
     return _one(_read_back(found, group.id), 201)
 
@@ -87,7 +87,7 @@ def search_groups(query: ListQuery) -> Response:
 def replace_group(group_id: str) -> Response:
     """Replace a group's name, externalId and members."""
     found = context()
-    wanted = from_scim_group(body())
+    wanted = from_scim_group(validation.group(body(), validation.REPLACEMENT))
     found.groups.change(
         group_id,
         name=wanted.name,

@@ -31,10 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scim2_models import Name
+
 from bridge.core.people import ROLES, Group, Person, PersonChange, Role
 from bridge.errors import InvalidValue
 from bridge.scim.filters import CORE_GROUP, CORE_USER, ENTERPRISE_USER, MIMS_USER
-from bridge.scim.models import COMPUTED
+from bridge.scim.models import COMPUTED, EnterpriseUser, MimsUser, ScimUser
+from bridge.scim.models import Group as ScimGroup
 
 USER_SCHEMAS = [CORE_USER, ENTERPRISE_USER, MIMS_USER]
 
@@ -210,68 +213,68 @@ class UserInput:
     locked: bool | None = None
 
 
-def from_scim_user(document: Mapping[str, Any]) -> UserInput:
-    """Read a SCIM User (POST or PUT body, canonical case) into domain values.
+def from_scim_user(person: ScimUser, role: str | None = None) -> UserInput:
+    """Read a validated SCIM User (POST or PUT body, or a PATCH result) into domain values.
 
     Every writable field is present in ``values``; an attribute the document leaves out is
-    None, as a PUT replaces the whole resource (RFC 7644 section 3.5.1).
+    None, as a PUT replaces the whole resource (RFC 7644 section 3.5.1). ``role`` is read from
+    the body by ``requested_role``: the library drops it, as it is read-only.
     """
-    doc = canonical(dict(document))
-    name = doc.get("name") or {}
-    if not isinstance(name, dict):
-        raise InvalidValue("'name' must be an object")
-    enterprise = doc.get(ENTERPRISE_USER) or {}
-    mims = doc.get(MIMS_USER) or {}
-    given = text(name.get("givenName"), "name.givenName")
-    family = text(name.get("familyName"), "name.familyName")
-    display = text(doc.get("displayName"), "displayName")
-    full = text(name.get("formatted"), "name.formatted") or display
+    name = person.name or Name()
+    enterprise = person[EnterpriseUser] or EnterpriseUser()
+    mims = person[MimsUser] or MimsUser.model_validate({})
+    given = _text(name.given_name)
+    family = _text(name.family_name)
+    display = _text(person.display_name)
+    full = _text(name.formatted) or display
     full = full or " ".join(part for part in (given, family) if part) or None
-    login = text(doc.get("userName"), "userName")
+    login = _text(person.user_name)
     if full is None and login:
         full = login.partition("@")[0]  # a client that only names the login ID
     if full is None:
         raise InvalidValue("give the person a name: name.formatted, displayName or name.givenName")
-    role = text(mims.get("role"), "role")
-    if role is not None and role not in ROLES:
-        raise InvalidValue(f"role must be one of {', '.join(ROLES)}")
-    password = doc.get("password")
-    if password is not None and not isinstance(password, str):
-        raise InvalidValue("'password' must be a string")
-    active = boolean(doc["active"], "active") if doc.get("active") is not None else True
-    locked = boolean(mims["locked"], "locked") if mims.get("locked") is not None else None
     values = PersonChange(
         full_name=full,
         given_name=given,
         family_name=family,
-        middle_name=text(name.get("middleName"), "name.middleName"),
-        honorific_prefix=text(name.get("honorificPrefix"), "name.honorificPrefix"),
-        honorific_suffix=text(name.get("honorificSuffix"), "name.honorificSuffix"),
+        middle_name=_text(name.middle_name),
+        honorific_prefix=_text(name.honorific_prefix),
+        honorific_suffix=_text(name.honorific_suffix),
         display_name=display,
-        external_id=text(doc.get("externalId"), "externalId"),
-        employee_number=text(enterprise.get("employeeNumber"), "employeeNumber"),
-        department=text(enterprise.get("department"), "department"),
-        organization=text(enterprise.get("organization"), "organization"),
-        school=text(mims.get("school"), "school"),
-        level=text(mims.get("level"), "level"),
-        class_name=text(mims.get("className"), "className"),
-        disabled=not active,
-        manager_id=_manager(enterprise.get("manager")),
+        external_id=_text(person.external_id),
+        employee_number=_text(enterprise.employee_number),
+        department=_text(enterprise.department),
+        organization=_text(enterprise.organization),
+        school=_text(mims.school),
+        level=_text(mims.level),
+        class_name=_text(mims.class_name),
+        disabled=person.active is False,
+        manager_id=_text(enterprise.manager.value if enterprise.manager else None),
     )
     return UserInput(
         login_id=login,
         values=values,
-        role=role,
-        password=password or None,
-        locked=locked,
+        role=_role(role),
+        password=person.password or None,
+        locked=mims.locked,
     )
 
 
-def _manager(value: Any) -> str | None:
-    """Read the Enterprise manager: ``{"value": id}``, or the bare id Entra ID sends."""
-    if isinstance(value, dict):
-        value = {key.lower(): item for key, item in value.items()}.get("value")
-    return text(value, "manager.value")
+def requested_role(document: Mapping[str, Any]) -> str | None:
+    """Return the MIMS ``role`` a canonical User body sends (it chooses a new login's domain)."""
+    mims = document.get(MIMS_USER)
+    return text(mims.get("role"), "role") if isinstance(mims, dict) else None
+
+
+def _role(value: str | None) -> Role | None:
+    if value is not None and value not in ROLES:
+        raise InvalidValue(f"role must be one of {', '.join(ROLES)}")
+    return value
+
+
+def _text(value: str | None) -> str | None:
+    """Return a validated optional string stripped; empty means absent."""
+    return value.strip() or None if value is not None else None
 
 
 def present(document: Mapping[str, Any]) -> frozenset[str]:
@@ -336,15 +339,15 @@ class GroupInput:
     member_ids: list[str]
 
 
-def from_scim_group(document: Mapping[str, Any]) -> GroupInput:
-    """Read a SCIM Group (POST or PUT body)."""
-    doc = canonical(dict(document))
-    name = text(doc.get("displayName"), "displayName")
+def from_scim_group(group: ScimGroup) -> GroupInput:
+    """Read a validated SCIM Group (POST or PUT body)."""
+    name = _text(group.display_name)
     if name is None:
         raise InvalidValue("a group needs a displayName")
-    return GroupInput(
-        name, text(doc.get("externalId"), "externalId"), member_ids(doc.get("members"))
-    )
+    ids = [member.value for member in group.members or []]
+    if any(not member for member in ids):
+        raise InvalidValue("each member must be an object with a 'value' (the member's id)")
+    return GroupInput(name, _text(group.external_id), [str(member) for member in ids])
 
 
 def member_ids(value: Any) -> list[str]:

@@ -143,6 +143,9 @@ class MimsUser(Extension):
     """Whether the person has chosen challenge answers for password reset."""
 
 
+# A User as the bridge reads and writes it: with both extensions.
+ScimUser = User[EnterpriseUser | MimsUser]
+
 # Server-computed MIMS attributes: returned only when asked for with usernames = "client".
 COMPUTED = ("role", "loginId", "answersSet")
 

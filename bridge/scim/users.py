@@ -9,7 +9,7 @@ from flask import Response, request
 
 from bridge.core.people import NewPerson, Person, PersonChange, Role, change_between
 from bridge.errors import AlreadyExists, PreconditionFailed
-from bridge.scim import patch, read_only, usernames
+from bridge.scim import patch, read_only, usernames, validation
 from bridge.scim.blueprint import ScimContext, blueprint, body, context
 from bridge.scim.errors import scim_json
 from bridge.scim.filters import parse_filter
@@ -20,6 +20,7 @@ from bridge.scim.mapping import (
     etag,
     from_scim_user,
     present,
+    requested_role,
     to_scim_user,
     version_of,
     without_request_only,
@@ -76,7 +77,10 @@ def _one(found: ScimContext, person: Person, status: int = 200) -> Response:
 def create_user() -> Response:
     """Create a person; without userName the login ID is made from the name (RFC 7644 3.3)."""
     found = context()
-    wanted = from_scim_user(body())
+    document = canonical(body())
+    wanted = from_scim_user(
+        validation.user(document, validation.CREATION), requested_role(document)
+    )
     named = _user_name(found, wanted.login_id)
     login = named.login_id
     role: Role = found.people.role_for(login, wanted.role) if login else wanted.role or "student"
@@ -132,7 +136,8 @@ def replace_user(user_id: str) -> Response:
     wanted = canonical(body())
     read_only.check(canonical(render(found, [before])[0]), wanted, partial=True)
     removed = before.client_removed - present(wanted)
-    return _one(found, _write(found, before, from_scim_user(wanted), removed))
+    valid = validation.user(wanted, validation.REPLACEMENT)
+    return _one(found, _write(found, before, from_scim_user(valid), removed))
 
 
 @blueprint.patch("/Users/<user_id>")
@@ -146,7 +151,8 @@ def patch_user(user_id: str) -> Response:
     read_only.check(current, wanted, partial=False)
     # What the operations removed is remembered; what they set again is shown again.
     removed = (before.client_removed | present(current)) - present(wanted)
-    return _one(found, _write(found, before, from_scim_user(wanted), removed))
+    valid = validation.user(wanted, validation.REPLACEMENT)
+    return _one(found, _write(found, before, from_scim_user(valid), removed))
 
 
 def _write(
