@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+import ldap3
+from ldap3.core.exceptions import LDAPException
+
 from bridge.directory import slapd_config
 from bridge.directory.slapd import ManagedSlapd, tool
 from bridge.errors import SlapdError
@@ -70,8 +73,9 @@ def backup(server: ManagedSlapd, out: Path) -> Manifest:
     if not out.parent.is_dir():
         raise SlapdError(f"{out.parent} is not a folder; choose another --out")
     layout = server.layout
+    live = _live_context_csn(server)  # read first: every write it counts is in the copy below
     config = _slapcat(server, "0")
-    data = _slapcat(server, "1")
+    data = _with_context_csn(_slapcat(server, "1"), live)
     manifest = Manifest(
         schema_version=server.check_version(),
         suffix=server.suffix,
@@ -172,6 +176,47 @@ def _moved(config: bytes, manifest: Manifest, root: Path, admin_dn: str) -> byte
             line = name + colon + admin_dn.encode()
         lines.append(line)
     return b"\n".join(lines)
+
+
+def _live_context_csn(server: ManagedSlapd) -> list[bytes]:
+    """Return a running slapd's contextCSN, which syncprov writes to disk only now and then."""
+    if not server.answers():
+        return []
+    connection = ldap3.Connection(
+        ldap3.Server(server.ldapi_url, get_info=ldap3.NONE),
+        authentication=ldap3.SASL,
+        sasl_mechanism=ldap3.EXTERNAL,
+        sasl_credentials="",
+    )
+    try:
+        connection.bind()
+        connection.search(server.suffix, "(objectClass=*)", ldap3.BASE, attributes=["contextCSN"])
+        found = connection.response or []
+        return [bytes(v) for e in found for v in e.get("raw_attributes", {}).get("contextCSN", [])]
+    except LDAPException:
+        return []  # the copy keeps the stored value: older, never wrong
+    finally:
+        connection.unbind()
+
+
+def _with_context_csn(data: bytes, live: list[bytes]) -> bytes:
+    """Put the newest contextCSN of each server ID (live or stored) on the suffix entry.
+
+    Without it a restored directory would announce an older state than the one it holds, and
+    sync clients holding a newer cookie would be told nothing changed.
+    """
+    head, gap, rest = data.partition(b"\n\n")  # slapcat writes the suffix entry first
+    lines = head.split(b"\n")
+    stored = [line[len(b"contextCSN: ") :] for line in lines if line.startswith(b"contextCSN: ")]
+    if not stored and not live:
+        return data
+    newest: dict[bytes, bytes] = {}
+    for csn in [*stored, *live]:
+        server_id = csn.split(b"#")[2] if csn.count(b"#") == 3 else b""
+        newest[server_id] = max(newest.get(server_id, b""), csn)
+    kept = [line for line in lines if not line.startswith(b"contextCSN: ")]
+    csns = [b"contextCSN: " + csn for csn in sorted(newest.values())]
+    return b"\n".join([*kept, *csns]) + gap + rest
 
 
 def _slapcat(server: ManagedSlapd, database: str) -> bytes:
