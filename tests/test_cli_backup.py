@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
+import tarfile
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -214,4 +216,31 @@ def test_restore_refuses_an_archive_it_cannot_read_in_one_line(
     env = original.env | {"MIMS_DATA_DIR": str(folder)}
     result = mims("restore", str(archive), env=env)
     assert (result.returncode, result.stderr.strip()) == (1, f"Error: {archive} {words}")
+    assert not folder.exists()
+
+
+def test_restore_refuses_a_backup_of_another_suffix(original: Original) -> None:
+    folder = original.home / "other"
+    env = original.env | {"MIMS_DATA_DIR": str(folder), "MIMS_LDAP_SUFFIX": "dc=other,dc=example"}
+    result = mims("restore", str(original.archive), env=env)
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        f"Error: {original.archive} holds suffix {SUFFIX!r} but the configuration says "
+        "'dc=other,dc=example'",
+    )
+    assert not folder.exists()
+
+
+def test_restore_refuses_a_tar_gz_that_is_not_a_mims_backup(original: Original) -> None:
+    archive = original.home / "photos.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("holiday.jpg")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"\xff\xd8\xff\xe0\x00"))
+    folder = original.home / "never"
+    result = mims("restore", str(archive), env=original.env | {"MIMS_DATA_DIR": str(folder)})
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        f"Error: {archive} is not a mims backup: it lacks manifest.json, config.ldif, data.ldif",
+    )
     assert not folder.exists()
