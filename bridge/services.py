@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 
 from bridge.config import Config
 from bridge.core import passwords
@@ -20,6 +21,7 @@ from bridge.core.policy_book import PolicyBook, Rule
 from bridge.core.ports import RosterImport
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
+from bridge.directory import backup as backups
 from bridge.directory import gcds, settings
 from bridge.directory.answers import AnswerStore
 from bridge.directory.bulk import BulkWriter
@@ -36,6 +38,9 @@ from bridge.directory.tokens import TokenStore
 
 __all__ = [
     "Backend",
+    "BackupManifest",
+    "backup",
+    "backup_name",
     "Services",
     "address_rules",
     "build",
@@ -43,8 +48,11 @@ __all__ = [
     "managed_slapd",
     "naming_rules",
     "policy_book",
+    "restore",
     "slapd_supervisor",
 ]
+
+BackupManifest = backups.Manifest
 
 
 def policy_book(config: Config) -> PolicyBook:
@@ -83,6 +91,21 @@ def ensure_running(config: Config) -> bool:
 def slapd_supervisor(config: Config) -> SlapdSupervisor:
     """Return a (not yet started) watcher that restarts the managed slapd when it dies."""
     return settings.supervisor(config)
+
+
+def backup_name(config: Config) -> str:
+    """Return the default file name of a backup of the configured directory, made now."""
+    return backups.default_name(config.directory.suffix)
+
+
+def backup(config: Config, out: Path) -> BackupManifest:
+    """Back up the managed slapd's folder (running or not) into the archive ``out``."""
+    return backups.backup(managed_slapd(config), out)
+
+
+def restore(config: Config, archive: Path) -> BackupManifest:
+    """Restore an archive into the configured data folder, which must be empty."""
+    return backups.restore(archive, managed_slapd(config))
 
 
 class Backend:

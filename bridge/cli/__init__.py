@@ -100,6 +100,7 @@ def people_directory(config: Config) -> People:
 
 # The command modules register themselves on `main` when imported.
 from bridge.cli import (  # noqa: E402
+    backup,
     checks,
     groups,
     passwords,
@@ -113,6 +114,7 @@ from bridge.cli import (  # noqa: E402
 )
 
 __all__ = [
+    "backup",
     "checks",
     "groups",
     "main",

@@ -23,7 +23,7 @@ MIMS = [sys.executable, "-m", "bridge.cli"]
 
 
 def mims(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `mims ARGS` with this environment less its MIMS_ variables, plus ``env``."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | (env or {})
@@ -34,6 +34,7 @@ def mims(
         env=environment,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
 
 
