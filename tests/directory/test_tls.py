@@ -7,18 +7,12 @@ managed slapd gets them through cn=config. Both libraries are checked, since bot
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import ldap3
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from bridge.config import Config
 from bridge.directory import lookup
@@ -26,6 +20,7 @@ from bridge.directory.client import LdapClient
 from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd, free_port, tool
 from bridge.errors import DirectoryUnavailable
+from tests.support.certificates import Certificates, make_certificates
 from tests.support.directory import SUFFIX, Settings, admin_connection, make_config
 
 
@@ -44,92 +39,22 @@ READS = [
 Read = Callable[[LdapClient], None]
 
 
-@dataclass(frozen=True)
-class Pki:
-    ca_file: Path
-    certificate: Path
-    key: Path
-
-
-def make_pki(folder: Path) -> Pki:
-    """Make a CA and a certificate it signs for 127.0.0.1 (no DNS name: localhost must fail)."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mims test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pki = Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key")
-    pki.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    pki.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    pki.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    pki.key.chmod(0o600)
-    return pki
-
-
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A CA and a certificate it signs for 127.0.0.1 only (no DNS name: localhost must fail)."""
+    return make_certificates(tmp_path_factory.mktemp("pki"), dns_names=())
 
 
 @pytest.fixture
-def tls_slapd(extra_slapd: Callable[[str], ManagedSlapd], pki: Pki) -> ManagedSlapd:
+def tls_slapd(extra_slapd: Callable[[str], ManagedSlapd], pki: Certificates) -> ManagedSlapd:
     """A managed slapd that offers StartTLS with the test CA's certificate."""
     server = extra_slapd("tls")
     with admin_connection(server) as admin:
         admin.modify(
             "cn=config",
             {
-                "olcTLSCACertificateFile": [(ldap3.MODIFY_REPLACE, [str(pki.ca_file)])],
-                "olcTLSCertificateFile": [(ldap3.MODIFY_REPLACE, [str(pki.certificate)])],
+                "olcTLSCACertificateFile": [(ldap3.MODIFY_REPLACE, [str(pki.ca)])],
+                "olcTLSCertificateFile": [(ldap3.MODIFY_REPLACE, [str(pki.cert)])],
                 "olcTLSCertificateKeyFile": [(ldap3.MODIFY_REPLACE, [str(pki.key)])],
             },
         )
@@ -144,10 +69,14 @@ def tcp_port(server: ManagedSlapd) -> int:
 
 @pytest.mark.parametrize("read", READS)
 def test_starttls_with_the_ca_file_is_accepted(
-    slapd: ManagedSlapd, tls_slapd: ManagedSlapd, settings_for: Settings, pki: Pki, read: Read
+    slapd: ManagedSlapd,
+    tls_slapd: ManagedSlapd,
+    settings_for: Settings,
+    pki: Certificates,
+    read: Read,
 ) -> None:
     url = f"ldap://127.0.0.1:{tcp_port(tls_slapd)}"
-    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca_file)))
+    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca)))
     read(client)
     client.close()
 
@@ -164,20 +93,24 @@ def test_a_certificate_from_an_unknown_ca_is_refused(
 
 @pytest.mark.parametrize("read", READS)
 def test_a_certificate_for_another_host_name_is_refused(
-    slapd: ManagedSlapd, tls_slapd: ManagedSlapd, settings_for: Settings, pki: Pki, read: Read
+    slapd: ManagedSlapd,
+    tls_slapd: ManagedSlapd,
+    settings_for: Settings,
+    pki: Certificates,
+    read: Read,
 ) -> None:
     url = f"ldap://localhost:{tcp_port(tls_slapd)}"  # the certificate names 127.0.0.1 only
-    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca_file)))
+    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca)))
     with pytest.raises(DirectoryUnavailable, match="StartTLS or its certificate"):
         read(client)
 
 
 @pytest.mark.parametrize("read", READS)
 def test_starttls_refused_by_a_server_without_tls_is_a_clear_directory_unavailable(
-    slapd: ManagedSlapd, settings_for: Settings, pki: Pki, read: Read
+    slapd: ManagedSlapd, settings_for: Settings, pki: Certificates, read: Read
 ) -> None:
     url = f"ldap://127.0.0.1:{tcp_port(slapd)}"
-    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca_file)))
+    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca)))
     with pytest.raises(DirectoryUnavailable, match="refused StartTLS"):
         read(client)
 
@@ -213,10 +146,10 @@ def test_ldaps_with_the_ca_file_is_accepted_and_without_it_refused(
     tls_slapd: ManagedSlapd,
     ldaps_url: str,
     settings_for: Settings,
-    pki: Pki,
+    pki: Certificates,
     read: Read,
 ) -> None:
-    client = LdapClient(settings_for(slapd, ldaps_url, ca_file=str(pki.ca_file)))
+    client = LdapClient(settings_for(slapd, ldaps_url, ca_file=str(pki.ca)))
     read(client)
     client.close()
     stranger = LdapClient(settings_for(slapd, ldaps_url))
@@ -224,13 +157,15 @@ def test_ldaps_with_the_ca_file_is_accepted_and_without_it_refused(
         read(stranger)
 
 
-def test_the_tls_settings_reach_the_client(tmp_path: Path, pki: Pki, slapd: ManagedSlapd) -> None:
+def test_the_tls_settings_reach_the_client(
+    tmp_path: Path, pki: Certificates, slapd: ManagedSlapd
+) -> None:
     config: Config = make_config(
         tmp_path / "data",
         MIMS_LDAP_URL="ldap://one.example ldaps://two.example",
         MIMS_LDAP_BIND_DN="cn=bridge,dc=mims,dc=example",
-    ).with_overrides(directory={"starttls": True, "ca_file": str(pki.ca_file)})
+    ).with_overrides(directory={"starttls": True, "ca_file": str(pki.ca)})
     settings = client_settings(config)
-    assert (settings.tls, settings.ca_file) == ("starttls", str(pki.ca_file))
+    assert (settings.tls, settings.ca_file) == ("starttls", str(pki.ca))
     assert [settings.tls_for(url) for url in settings.urls] == ["starttls", "ldaps"]
     assert settings.tls_for(slapd.ldapi_url) == "off"  # the managed slapd's socket needs none

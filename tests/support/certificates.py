@@ -22,8 +22,14 @@ class Certificates:
     key: Path
 
 
-def make_certificates(folder: Path, *, days: int = 30) -> Certificates:
-    """Write ca.pem, server.pem and server.key (for 127.0.0.1 and localhost) into ``folder``."""
+def make_certificates(
+    folder: Path, *, days: int = 30, dns_names: tuple[str, ...] = ("localhost",)
+) -> Certificates:
+    """Write ca.pem, server.pem and server.key (for 127.0.0.1 and ``dns_names``) into ``folder``.
+
+    ``days`` below 0 makes a certificate that has expired. The extensions are the ones strict
+    TLS libraries (GnuTLS in slapd) look for: key usage, key identifiers, serverAuth.
+    """
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mims test CA")])
@@ -35,14 +41,17 @@ def make_certificates(folder: Path, *, days: int = 30) -> Certificates:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_CA_USAGE, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
+    names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
     server = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -50,6 +59,10 @@ def make_certificates(folder: Path, *, days: int = 30) -> Certificates:
         .not_valid_after(now + timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), False)
         .sign(ca_key, hashes.SHA256())
     )
     made = Certificates(folder / "ca.pem", folder / "server.pem", folder / "server.key")
@@ -64,3 +77,16 @@ def make_certificates(folder: Path, *, days: int = 30) -> Certificates:
     )
     made.key.chmod(0o600)
     return made
+
+
+_CA_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
