@@ -54,32 +54,39 @@ READS = [
 ]
 
 
-def test_the_first_url_that_answers_is_used(slapd: ManagedSlapd, settings_for: Settings) -> None:
+@pytest.mark.parametrize(("read", "library"), READS)
+def test_the_first_url_that_answers_is_used(
+    slapd: ManagedSlapd, settings_for: Settings, read: Callable[[LdapClient], None], library: str
+) -> None:
     dead = f"ldap://127.0.0.1:{free_port()}"
     directory = LdapClient(settings_for(slapd, dead, tcp(slapd)))
-    directory.ping()
-    assert directory.ldap3.server() == tcp(slapd)
+    read(directory)
+    assert getattr(directory, library).server() == tcp(slapd)
     directory.close()
 
 
+@pytest.mark.parametrize(("read", "library"), READS)
 def test_no_url_answering_is_directory_unavailable(
-    slapd: ManagedSlapd, settings_for: Settings
+    slapd: ManagedSlapd, settings_for: Settings, read: Callable[[LdapClient], None], library: str
 ) -> None:
     directory = LdapClient(
         settings_for(slapd, f"ldap://127.0.0.1:{free_port()}", f"ldap://127.0.0.1:{free_port()}")
     )
     with pytest.raises(DirectoryUnavailable):
-        directory.ping()
+        read(directory)
 
 
-def test_a_server_that_never_answers_times_out(slapd: ManagedSlapd, settings_for: Settings) -> None:
+@pytest.mark.parametrize(("read", "library"), READS)
+def test_a_server_that_never_answers_times_out(
+    slapd: ManagedSlapd, settings_for: Settings, read: Callable[[LdapClient], None], library: str
+) -> None:
     with socket.socket() as silent:  # accepts connections but never says a word
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
         directory = LdapClient(settings_for(slapd, url, timeout=1))
         with pytest.raises(DirectoryUnavailable):
-            directory.ping()
+            read(directory)
 
 
 def test_each_thread_has_its_own_connection(slapd: ManagedSlapd, settings_for: Settings) -> None:
