@@ -1,4 +1,4 @@
-"""Lookups (python-ldap): the same server order, timeouts and reconnects as the ldap3 side."""
+"""Lookups (python-ldap): entries in the shape the mapping reads; failover is in test_connection."""
 
 from __future__ import annotations
 
