@@ -189,3 +189,31 @@ def next_step(answer: tuple[int, dict[str, object]]) -> object:
     status, body = answer
     assert status == 200, body
     return body["next"]
+
+
+def test_export_config_names_the_database_and_needs_the_service_password(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "MIMS_LDAP_SUFFIX": SUFFIX}
+    database = "olcDatabase={2}mdb,cn=config"
+    printed = mims(
+        "directory", "export-config", "--part", "config", "--database-dn", database, env=env
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert f"dn: olcOverlay=ppolicy,{database}\nchangetype: add" in printed.stdout
+    assert f"dn: {database}\nchangetype: modify\nadd: olcAccess" in printed.stdout
+    assert "userPassword:" not in printed.stdout
+    no_password = mims("directory", "export-config", "--out", str(tmp_path / "ldif"), env=env)
+    assert no_password.returncode == 1
+    assert no_password.stderr.startswith("Error: [directory] password (MIMS_LDAP_PASSWORD)")
+    assert len(no_password.stderr.splitlines()) == 1
+    assert not (tmp_path / "ldif").exists()
+
+
+def test_export_config_never_overwrites_a_file(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "MIMS_LDAP_PASSWORD": SERVICE_PASSWORD}
+    (tmp_path / "mims-data.ldif").write_text("mine")
+    result = mims("directory", "export-config", "--out", str(tmp_path), env=env)
+    assert result.returncode == 1
+    refusal = "exists already: remove it or choose another --out folder"
+    assert result.stderr == f"Error: {tmp_path / 'mims-data.ldif'} {refusal}\n"
+    assert (tmp_path / "mims-data.ldif").read_text() == "mine"
+    assert not (tmp_path / "mims-config.ldif").exists()
