@@ -22,7 +22,7 @@ from bridge.core.ports import RosterImport
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import backup as backups
-from bridge.directory import gcds, settings
+from bridge.directory import check, export, gcds, settings
 from bridge.directory.answers import AnswerStore
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
@@ -35,15 +35,20 @@ from bridge.directory.slapd import ManagedSlapd
 from bridge.directory.supervisor import SlapdSupervisor
 from bridge.directory.sync_state import SyncStateStore
 from bridge.directory.tokens import TokenStore
+from bridge.errors import ConfigError
 
 __all__ = [
     "Backend",
     "BackupManifest",
+    "DirectoryFinding",
     "backup",
     "backup_name",
     "Services",
     "address_rules",
     "build",
+    "directory_check",
+    "directory_config_ldif",
+    "directory_data_ldif",
     "ensure_running",
     "managed_slapd",
     "naming_rules",
@@ -53,6 +58,8 @@ __all__ = [
 ]
 
 BackupManifest = backups.Manifest
+DirectoryFinding = check.Finding
+DEFAULT_DATABASE_DN = export.DEFAULT_DATABASE
 
 
 def policy_book(config: Config) -> PolicyBook:
@@ -106,6 +113,27 @@ def backup(config: Config, out: Path) -> BackupManifest:
 def restore(config: Config, archive: Path) -> BackupManifest:
     """Restore an archive into the configured data folder, which must be empty."""
     return backups.restore(archive, managed_slapd(config))
+
+
+def directory_config_ldif(suffix: str, database_dn: str) -> str:
+    """Return the cn=config changes an existing OpenLDAP needs to be the bridge's directory."""
+    return export.config_part(suffix, database_dn)
+
+
+def directory_data_ldif(config: Config, suffix: str, existing_suffix: bool) -> str:
+    """Return the entries it needs: OUs, policies, the account with ``[directory] password``."""
+    if not config.directory.password:
+        raise ConfigError(
+            "[directory] password (MIMS_LDAP_PASSWORD) is empty: choose the service account's "
+            "password there first; the data LDIF gives the account that password"
+        )
+    policies = policy_book(config).policies
+    return export.data_part(suffix, config.directory.password, policies, existing_suffix)
+
+
+def directory_check(config: Config) -> Iterator[DirectoryFinding]:
+    """Yield what the configured directory has, lacks or has otherwise, as the bridge sees it."""
+    return check.check(settings.client_settings(config), policy_book(config).policies)
 
 
 class Backend:

@@ -102,6 +102,7 @@ def people_directory(config: Config) -> People:
 from bridge.cli import (  # noqa: E402
     backup,
     checks,
+    directory,
     groups,
     passwords,
     people,
@@ -116,6 +117,7 @@ from bridge.cli import (  # noqa: E402
 __all__ = [
     "backup",
     "checks",
+    "directory",
     "groups",
     "main",
     "passwords",

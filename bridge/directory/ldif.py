@@ -29,3 +29,23 @@ def entries(records: Iterable[Entry]) -> str:
         lines = [line("dn", dn)] + [line(name, value) for name, value in attributes]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+# One modification of a change record: the operation (add, replace, delete), the attribute
+# and its values (RFC 2849 "mod-spec").
+Modification = tuple[str, str, Sequence[str | bytes]]
+
+
+def additions(records: Iterable[Entry]) -> str:
+    """Return change records that add these entries, for ``ldapmodify`` (or ``ldapadd``)."""
+    return entries((dn, [("changetype", "add"), *attributes]) for dn, attributes in records)
+
+
+def modification(dn: str, changes: Iterable[Modification]) -> str:
+    """Return one ``changetype: modify`` record, each modification ended by a ``-`` line."""
+    lines = [line("dn", dn), "changetype: modify"]
+    for operation, attribute, values in changes:
+        lines.append(f"{operation}: {attribute}")
+        lines += [line(attribute, value) for value in values]
+        lines.append("-")
+    return "\n".join(lines) + "\n"

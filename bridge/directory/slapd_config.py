@@ -31,6 +31,8 @@ MODULES = (
 SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
 
 SERVICE_NAME = "mims-bridge"
+# The suffix entry's auxiliary class: it carries the schema version (mimsSchemaVersion).
+DIRECTORY_CLASS = "mimsDirectory"
 
 # DESIGN.md's index list; `sub` only where SCIM filters use co/sw/ew on that attribute.
 INDEXES = (
@@ -165,7 +167,7 @@ def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> lis
     ]
     mdb += [("olcDbIndex", index) for index in INDEXES]
     mdb += [("olcAccess", rule) for rule in access_rules(suffix)]
-    mdb += [("olcLimits", rule) for rule in _limits(suffix)]
+    mdb += [("olcLimits", rule) for rule in limits(suffix)]
     stacked = overlays(suffix)
     return [
         (
@@ -174,9 +176,7 @@ def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> lis
                 ("objectClass", "olcDatabaseConfig"),
                 ("objectClass", "olcFrontendConfig"),
                 ("olcDatabase", "{-1}frontend"),
-                ("olcPasswordHash", "{ARGON2}"),
-                # Keep member values sorted so that groups of 100,000 members stay fast to change.
-                ("olcSortVals", "member"),
+                *frontend_settings(),
                 ("olcSizeLimit", "500"),
                 ("olcAccess", '{0}to dn.base="" by * read'),
                 ("olcAccess", '{1}to dn.base="cn=subschema" by * read'),
@@ -195,6 +195,15 @@ def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> lis
             (f"olcOverlay={{{i}}}{name},{database}", [("olcOverlay", f"{{{i}}}{name}"), *attrs])
             for i, (name, attrs) in enumerate(stacked)
         ],
+    ]
+
+
+def frontend_settings() -> list[tuple[str, str]]:
+    """Return the server-wide settings the bridge relies on (on the frontend database)."""
+    return [
+        ("olcPasswordHash", "{ARGON2}"),
+        # Keep member values sorted so that groups of 100,000 members stay fast to change.
+        ("olcSortVals", "member"),
     ]
 
 
@@ -222,7 +231,8 @@ def access_rules(suffix: str) -> list[str]:
     ]
 
 
-def _limits(suffix: str) -> list[str]:
+def limits(suffix: str) -> list[str]:
+    """Return the mdb database's olcLimits: service accounts read without size or time limits."""
     unlimited = (
         "size.soft=unlimited size.hard=unlimited size.pr=unlimited size.prtotal=unlimited "
         "time.soft=unlimited time.hard=unlimited"
@@ -314,7 +324,16 @@ def unique_uris(suffix: str) -> list[str]:
 
 def base_tree_ldif(suffix: str, version: int, service_password_hash: str) -> str:
     """Return the entries every MIMS directory starts with, for slapadd -n1."""
-    records: list[ldif.Entry] = [
+    return ldif.entries(base_entries(suffix, version, service_password_hash))
+
+
+def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.Entry]:
+    """Return the entries every MIMS directory starts with, the suffix entry first.
+
+    ``service_password`` is the service account's userPassword as stored: a hash for slapadd,
+    or the cleartext for an add that slapd's ppolicy overlay hashes (olcPPolicyHashCleartext).
+    """
+    return [
         (suffix, [*_suffix_entry(suffix), ("mimsSchemaVersion", str(version))]),
         _ou("people", suffix, "Every person, one OU per role"),
         *[
@@ -349,11 +368,10 @@ def base_tree_ldif(suffix: str, version: int, service_password_hash: str) -> str
                 ("objectClass", "simpleSecurityObject"),
                 ("cn", SERVICE_NAME),
                 ("description", "The mims-bridge service; deliberately not the rootDN"),
-                ("userPassword", service_password_hash),
+                ("userPassword", service_password),
             ],
         ),
     ]
-    return ldif.entries(records)
 
 
 def sync_ou(suffix: str) -> ldif.Entry:
@@ -364,7 +382,7 @@ def sync_ou(suffix: str) -> ldif.Entry:
 def _suffix_entry(suffix: str) -> list[tuple[str, str]]:
     """Return the suffix entry's classes and naming value: ``dc=`` or ``o=`` suffixes."""
     attribute, value = suffix.split(",")[0].split("=", 1)
-    classes = ["top", "organization", "mimsDirectory"]
+    classes = ["top", "organization", DIRECTORY_CLASS]
     if attribute.lower() == "dc":
         return [("objectClass", c) for c in [*classes, "dcObject"]] + [("dc", value), ("o", "MIMS")]
     return [("objectClass", c) for c in classes] + [("o", value)]
