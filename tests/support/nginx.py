@@ -46,8 +46,8 @@ def render_site(
     replacements = {
         "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
         "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "/etc/ssl/mims-bridge/fullchain.pem": str(certs.cert),
-        "/etc/ssl/mims-bridge/privkey.pem": str(certs.key),
+        "/etc/mims/tls/fullchain.pem": str(certs.cert),
+        "/etc/mims/tls/privkey.pem": str(certs.key),
         "server 127.0.0.1:8080;": f"server {upstream};",
         "/var/log/nginx/mims-bridge.access.log": str(folder / "access.log"),
         "/var/log/nginx/mims-bridge.error.log": str(folder / "error.log"),
