@@ -29,9 +29,10 @@ bench: system $(STAMP)
 system:
 	@scripts/ensure-system
 
-# The browser tests drive Debian's chromium (never `playwright install`); card tests read PDFs.
+# The browser tests drive Debian's chromium (never `playwright install`); card tests read PDFs;
+# tests/deploy runs the shipped nginx configuration with Debian's nginx.
 system-test:
-	@scripts/ensure-system chromium poppler-utils fonts-dejavu-core
+	@scripts/ensure-system chromium poppler-utils fonts-dejavu-core nginx
 
 # Rebuilt only when pyproject.toml changes, so a second `make test` starts at once.
 $(STAMP): pyproject.toml
