@@ -239,8 +239,7 @@ class PeopleStore(PeopleReadStore):
         written in that same operation (slapd hashes it); ``locked`` False unlocks a ppolicy
         lock and True locks the account until an administrator unlocks it.
         """
-        entry = self.dn_of(person_id)
-        before = self._read(entry)
+        entry, before = self.located(person_id)
         if version is not None and before.version != version:
             raise PreconditionFailed("the resource has changed since the version you sent")
         extra: dict[str, list[tuple[str, list[str]]]] = {}
@@ -292,8 +291,8 @@ class PeopleStore(PeopleReadStore):
         new = (after.school, after.level, after.class_name)
         if old != new:
             self._leave_groups(entry, *old)
-        if join:
-            self.join_groups(entry, *new)
+            if join:
+                self.join_groups(entry, *new)
 
     def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
         """Give a person a new login ID (chosen, or made again from their current name).

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ldap3 import BASE, SUBTREE, Connection
+from ldap3 import SUBTREE, Connection
 
 from bridge.core.naming import LoginId
 from bridge.core.people import Person
@@ -38,6 +38,15 @@ class PeopleReadStore:
         if not found:
             raise NotFound("no person has that id")
         return found[0]
+
+    def located(self, person_id: str) -> tuple[str, Person]:
+        """Return the DN and the person with this id, in one search (the start of every change)."""
+        entries = (
+            self._entries(dn.equals("entryUUID", person_id)) if mapping.is_uuid(person_id) else []
+        )
+        if not entries:
+            raise NotFound("no person has that id")
+        return str(entries[0]["dn"]), self._people(entries[:1])[0]
 
     def dn_of(self, person_id: str) -> str:
         """Return the DN of the person with this id."""
@@ -162,31 +171,33 @@ class PeopleReadStore:
 
         Read through python-ldap (lookup.py): these are the lookups clients make most.
         """
-        entries = lookup.entries(
+        return self._people(self._entries(ldap_filter))
+
+    def _entries(self, ldap_filter: str) -> list[dict[str, Any]]:
+        return lookup.entries(
             self.directory,
             dn.people_base(self.suffix),
             f"(&(objectClass=mimsPerson){ldap_filter})",
             mapping.PERSON_READ,
             [mapping.RESOLVE_LINKS],
         )
-        return self._people(entries)
 
     def dns_of(self, person_ids: list[str]) -> dict[str, str]:
         """Return {id: DN} for the people among these ids that exist, in one search."""
         return person_dns(self.directory, self.suffix, person_ids)
 
     def _read(self, entry: str) -> Person:
-        def read(connection: Connection) -> dict[str, Any]:
-            connection.search(
-                entry,
-                "(objectClass=mimsPerson)",
-                BASE,
-                attributes=mapping.PERSON_READ,
-                controls=[mapping.RESOLVE_LINKS],
-            )
-            return dict(connection.response[0])
-
-        return self._people([self.directory.run(read)])[0]
+        """Return the person whose entry this is (read through python-ldap, as lookups are)."""
+        entries = lookup.entries(
+            self.directory,
+            entry,
+            "(objectClass=mimsPerson)",
+            mapping.PERSON_READ,
+            [mapping.RESOLVE_LINKS],
+        )
+        if not entries:
+            raise NotFound("no person has that id")
+        return self._people(entries[:1])[0]
 
     def _search_one(self, query: str, attributes: list[str]) -> dict[str, Any] | None:
         def read(connection: Connection) -> dict[str, Any] | None:

@@ -117,6 +117,20 @@ def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleStore) -> 
     assert old.member_ids == ()  # empty but kept: the zero-length DN placeholder
 
 
+def test_a_change_that_keeps_the_class_leaves_group_memberships_alone(
+    people: PeopleStore, admin
+) -> None:
+    """A school office that took a pupil out of a class group is not overruled by a rename."""
+    person = people.create(student("Mary Tan", "T1"))
+    entry = people.dn_of(person.id)
+    admin.modify(
+        f"cn=Clementi Primary School / P4 / 4A,{GROUPS}",
+        {"member": [(ldap3.MODIFY_DELETE, [entry])]},
+    )
+    renamed = people.update(person.id, PersonChange(display_name="Mary T."))
+    assert renamed.groups == ("Clementi Primary School", "Clementi Primary School / P4")
+
+
 def test_a_name_change_keeps_the_login_id_unless_asked(people: PeopleStore) -> None:
     person = people.create(student("Mary Tan", "T1"))
     renamed = people.update(person.id, PersonChange(full_name="Mary Lim", family_name="Lim"))
