@@ -13,6 +13,12 @@ SCIM_LIMIT = 524_288
 
 
 @pytest.fixture(scope="package")
+def scim_limit() -> int:
+    """The ``[scim] max_payload_bytes`` the suite's `mims serve` runs with."""
+    return SCIM_LIMIT
+
+
+@pytest.fixture(scope="package")
 def served() -> Iterator[Served]:
     with serving(f"[scim]\nmax_payload_bytes = {SCIM_LIMIT}\n") as running:
         yield running

@@ -12,7 +12,6 @@ import urllib.request
 
 import pytest
 
-from tests.security.conftest import SCIM_LIMIT
 from tests.support.attacks import send_body, worker_rss
 from tests.support.cli import Served
 
@@ -34,10 +33,10 @@ def get_json(served: Served, path: str) -> dict[str, object]:
     return found
 
 
-def test_scim_publishes_the_configured_payload_limit(served: Served) -> None:
+def test_scim_publishes_the_configured_payload_limit(served: Served, scim_limit: int) -> None:
     bulk = get_json(served, "/scim/v2/ServiceProviderConfig")["bulk"]
     assert isinstance(bulk, dict)
-    assert bulk["maxPayloadSize"] == SCIM_LIMIT
+    assert bulk["maxPayloadSize"] == scim_limit
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
@@ -61,7 +60,7 @@ def test_a_huge_portal_body_is_refused_unread(served: Served, chunked: bool) -> 
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
-def test_a_huge_scim_body_is_refused_unread(served: Served, chunked: bool) -> None:
+def test_a_huge_scim_body_is_refused_unread(served: Served, scim_limit: int, chunked: bool) -> None:
     before = worker_rss(served.pid)
     answer, sent = send_body(
         served.base, "/scim/v2/Users", scim_headers(served), total=ATTACK, chunked=chunked
@@ -72,17 +71,17 @@ def test_a_huge_scim_body_is_refused_unread(served: Served, chunked: bool) -> No
     assert isinstance(body, dict)
     assert body["schemas"] == [SCIM_ERROR]
     assert body["status"] == "413"
-    assert f"{SCIM_LIMIT} bytes" in body["detail"]
+    assert f"{scim_limit} bytes" in body["detail"]
     assert sent < ATTACK
     assert max(after[pid] - before.get(pid, after[pid]) for pid in after) < GROWTH
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
 def test_a_scim_body_just_over_the_published_limit_is_refused(
-    served: Served, chunked: bool
+    served: Served, scim_limit: int, chunked: bool
 ) -> None:
     answer, _ = send_body(
-        served.base, "/scim/v2/Bulk", scim_headers(served), total=SCIM_LIMIT + 1, chunked=chunked
+        served.base, "/scim/v2/Bulk", scim_headers(served), total=scim_limit + 1, chunked=chunked
     )
     assert answer.status == 413
     body = answer.json()
