@@ -365,6 +365,8 @@ class ScimConfig:
     """
 
     usernames: Literal["login-id", "client"] = "login-id"
+    # The largest request body any SCIM endpoint takes, published as Bulk maxPayloadSize.
+    max_payload_bytes: int = Field(default=1_048_576, ge=4096, le=64 * 1_048_576)
 
 
 @dataclass(config=_STRICT)

@@ -1,4 +1,9 @@
-"""Run the bridge under gunicorn, the production WSGI server, from inside ``mims serve``."""
+"""Run the bridge under gunicorn from inside ``mims serve``: its asyncio worker, the app in threads.
+
+Each worker reads requests on an event loop and runs the Flask app in a pool of ``[http]
+threads`` threads once a request's body is in (bridge.web.front): a slow or hostile client
+holds a connection, never a thread. Why: docs/decisions.md, "Slow clients".
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from bridge.config import Config
+
+# Open connections one worker keeps (gunicorn's default); slow clients wait on the event loop,
+# so this, not the thread count, is how many a worker can hold at once.
+WORKER_CONNECTIONS = 1000
 
 
 class BridgeServer(BaseApplication):  # type: ignore[misc]
@@ -23,8 +32,8 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
         settings: dict[str, Any] = {
             "bind": f"{http.host}:{http.port}",
             "workers": http.workers,
-            "threads": http.threads,
-            "worker_class": "gthread",
+            "worker_class": "asgi",
+            "worker_connections": WORKER_CONNECTIONS,
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": "info",
@@ -46,6 +55,10 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         """Build the app in each worker, after the fork, so no connection is shared."""
+        from bridge import scim, sspr
         from bridge.app import create_app
+        from bridge.web.front import Front
 
-        return create_app(self.bridge_config)
+        config = self.bridge_config
+        limits = [scim.body_limit(config), sspr.body_limit()]
+        return Front(create_app(config), limits, threads=config.http.threads)

@@ -9,9 +9,11 @@ from bridge.config import Config
 from bridge.core.services import Services
 from bridge.scim import bulk, discovery, groups, users  # noqa: F401  (their routes attach)
 from bridge.scim.auth import TokenChecker
-from bridge.scim.blueprint import ScimContext, blueprint, http_error
+from bridge.scim.blueprint import PREFIX, ScimContext, blueprint, http_error
+from bridge.scim.errors import body_refusal
+from bridge.web.front import BodyLimit
 
-__all__ = ["init_app"]
+__all__ = ["body_limit", "init_app"]
 
 
 def init_app(app: Flask, config: Config, shared: Services) -> None:
@@ -20,3 +22,8 @@ def init_app(app: Flask, config: Config, shared: Services) -> None:
     app.extensions["mims.scim"] = ScimContext(config, shared.people, shared.groups, checker)
     app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, http_error)
+
+
+def body_limit(config: Config) -> BodyLimit:
+    """Return the largest body SCIM takes (``[scim] max_payload_bytes``) for the HTTP front."""
+    return BodyLimit(PREFIX, config.scim.max_payload_bytes, body_refusal)

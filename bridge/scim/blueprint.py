@@ -24,6 +24,7 @@ from bridge.scim.errors import (
     render_http_error,
     render_unexpected,
 )
+from bridge.web.json_depth import MAX_JSON_DEPTH, too_deep
 
 PREFIX = "/scim/v2"
 JSON_TYPES = ("application/scim+json", "application/json")
@@ -55,6 +56,15 @@ def http_error(error: HTTPException) -> Response | HTTPException:
 
 
 @blueprint.before_request
+def _limit_body() -> None:
+    """Refuse a body over ``[scim] max_payload_bytes`` however it is served (werkzeug's 413).
+
+    Under ``mims serve`` the front (bridge.web.front) has refused it already, unread.
+    """
+    request.max_content_length = context().config.scim.max_payload_bytes
+
+
+@blueprint.before_request
 def _authenticate() -> None:
     """Refuse requests without a valid bearer token; writes need scim:write."""
     reading = request.method in ("GET", "HEAD") or request.path.endswith("/.search")
@@ -68,8 +78,11 @@ def body() -> dict[str, Any]:
     mimetype = request.mimetype
     if mimetype and mimetype not in JSON_TYPES:
         raise UnsupportedMediaType(f"send the body as {JSON_TYPES[0]} (got {mimetype})")
+    raw = request.get_data(cache=True)
+    if too_deep(raw):
+        raise BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        data = json.loads(request.get_data(cache=True) or b"")
+        data = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(data, dict):

@@ -2,9 +2,11 @@
 
 Each operation is run as an in-process sub-request through the same views, checks and error
 handlers as a single request (with the caller's token), so a bulk write is never allowed more
-than the same writes one by one. ``bulkId:<id>`` in a path or a data value is replaced by the
-id of the resource an earlier operation created. Operations run in order; ``failOnErrors``
-stops after that many errors. Each operation is atomic on its own; the bulk request is not.
+than the same writes one by one. An operation cannot be another bulk request, so a request
+runs at most the ``maxOperations`` it carries. ``bulkId:<id>`` in a path or a data value is
+replaced by the id of the resource an earlier operation created. Operations run in order;
+``failOnErrors`` stops after that many errors. Each operation is atomic on its own; the bulk
+request is not.
 """
 
 from __future__ import annotations
@@ -15,22 +17,26 @@ from typing import Any
 from flask import Response, current_app, request
 
 from bridge.errors import BridgeError
-from bridge.scim.blueprint import PREFIX, blueprint, body
+from bridge.scim.blueprint import PREFIX, blueprint, body, context
 from bridge.scim.errors import BadRequest, TooLarge, UnresolvedBulkId, error_body_of, scim_json
 from bridge.web import request_id
 
-MAX_OPERATIONS = 1000
-MAX_PAYLOAD = 1_048_576  # bytes
+MAX_OPERATIONS = 1000  # published as bulk.maxOperations; maxPayloadSize is [scim]'s
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Marks a sub-request run for a bulk operation, whatever path spelling reached the view.
+INSIDE_BULK = "mims.inside_bulk"
 
 
 @blueprint.post("/Bulk")
 def bulk() -> Response:
     """Run a BulkRequest and answer a BulkResponse (RFC 7644 section 3.7.3)."""
-    if (request.content_length or 0) > MAX_PAYLOAD:
-        raise TooLarge(f"a bulk request may carry at most {MAX_PAYLOAD} bytes")
+    if request.environ.get(INSIDE_BULK):
+        raise BadRequest("an operation cannot be another bulk request")
+    max_payload = context().config.scim.max_payload_bytes
+    if (request.content_length or 0) > max_payload:
+        raise TooLarge(f"a bulk request may carry at most {max_payload} bytes")
     document = {key.lower(): value for key, value in body().items()}
     operations = document.get("operations")
     if not isinstance(operations, list):
@@ -106,7 +112,7 @@ def _dispatch(method: str, path: str, data: Any, version: Any) -> Response:
         headers=headers,
         content_type="application/scim+json",
         base_url=request.host_url,
-        environ_base={request_id.ENVIRON_KEY: request_id.current()},
+        environ_base={request_id.ENVIRON_KEY: request_id.current(), INSIDE_BULK: True},
     ):
         response = current_app.full_dispatch_request()
     return response

@@ -32,7 +32,7 @@ from scim2_models import (
 from bridge.errors import NotFound
 from bridge.scim import models
 from bridge.scim.blueprint import blueprint, context
-from bridge.scim.bulk import MAX_OPERATIONS, MAX_PAYLOAD
+from bridge.scim.bulk import MAX_OPERATIONS
 from bridge.scim.errors import scim_json
 from bridge.scim.listing import MAX_RESULTS, list_response
 from bridge.scim.users import base_url
@@ -88,10 +88,11 @@ def _resource_type_documents() -> list[dict[str, Any]]:
 @blueprint.get("/ServiceProviderConfig")
 def service_provider_config() -> Response:
     """Say what the bridge supports (RFC 7643 section 5)."""
+    max_payload = context().config.scim.max_payload_bytes
     config = ServiceProviderConfig(
         documentation_uri=Reference[External](DOCUMENTATION),
         patch=Patch(supported=True),
-        bulk=Bulk(supported=True, max_operations=MAX_OPERATIONS, max_payload_size=MAX_PAYLOAD),
+        bulk=Bulk(supported=True, max_operations=MAX_OPERATIONS, max_payload_size=max_payload),
         filter=Filter(supported=True, max_results=MAX_RESULTS),
         change_password=ChangePassword(supported=True),
         sort=Sort(supported=True),

@@ -15,6 +15,7 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from bridge.errors import BridgeError
+from bridge.web.front import Refusal
 from bridge.web.request_id import internal_error
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -95,6 +96,12 @@ def scim_json(body: object, status: int = 200, headers: dict[str, str] | None = 
     )
 
 
+def body_refusal(status: int, detail: str) -> Refusal:
+    """Return the front's refusal of a body (413, 408) as an RFC 7644 error."""
+    body = json.dumps(error_body(status, detail)).encode()
+    return Refusal(status, SCIM_JSON, body)
+
+
 def error_body_of(error: BridgeError) -> dict[str, object]:
     """Return the RFC 7644 error body of a domain error; a 500's is logged and says nothing."""
     if error.status == 500:
@@ -111,9 +118,11 @@ def render_bridge_error(error: BridgeError) -> Response:
 def render_http_error(error: HTTPException) -> Response:
     """Render werkzeug's 404, 405 and friends as SCIM errors."""
     status = error.code or 500
-    detail = {404: "no such resource or endpoint", 405: "method not allowed here"}.get(
-        status, error.description or "request failed"
-    )
+    detail = {
+        404: "no such resource or endpoint",
+        405: "method not allowed here",
+        413: "the request body is larger than this endpoint takes",
+    }.get(status, error.description or "request failed")
     response = scim_json(error_body(status, detail), status)
     if status == 405 and error.get_response().headers.get("Allow"):
         response.headers["Allow"] = error.get_response().headers["Allow"]

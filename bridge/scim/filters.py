@@ -10,6 +10,10 @@ Decisions:
 - ``x eq null`` reads as ``not (x pr)`` and ``x ne null`` as ``x pr`` (RFC 7643 section 2.5:
   null and unassigned are the same); any other operator with null is refused.
 - A dateTime without a zone is read as UTC.
+- A filter is refused before it reaches the directory when it is longer than
+  ``MAX_FILTER_LENGTH`` characters, nests deeper than ``MAX_FILTER_DEPTH`` (parentheses,
+  ``[...]``) or compares more than ``MAX_FILTER_TERMS`` times: a 20,000-term filter kept the
+  directory busy for seconds. Clients send a few terms; the limits leave room for hundreds.
 - The directory stores one e-mail address, the work one, which is the login ID: in
   ``emails[...]`` and ``emails.type`` the type is compared with ``"work"`` here and then, so
   ``emails[type eq "work"].value eq "a@b"`` is just ``email eq "a@b"`` and
@@ -19,6 +23,7 @@ Decisions:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -47,6 +52,10 @@ __all__ = [
     "Resource",
     "parse_filter",
 ]
+
+MAX_FILTER_LENGTH = 10_000  # characters
+MAX_FILTER_DEPTH = 10  # parentheses and value selections inside each other
+MAX_FILTER_TERMS = 200  # comparisons and presence tests
 
 Resource = Literal["User", "Group"]
 Kind = Literal["string", "boolean", "dateTime"]
@@ -149,13 +158,49 @@ def parse_filter(text: str, resource: Resource, client_names: bool = False) -> Q
     one line, for bad syntax, an unknown attribute, or an operator or value the attribute's
     type does not take (RFC 7644 section 3.4.2.2).
     """
+    _check_size(text)
     try:
         tree = ScimFilter(text).ast
     except InvalidFilterException as exc:
         detail = " ".join(exc.detail.split())  # one line, whatever the parser said
         raise InvalidFilter(f"invalid filter: {detail}") from None
     found = _Reader(_TABLES[resource]).visit(tree)
+    terms = _terms(found)
+    if terms > MAX_FILTER_TERMS:
+        raise InvalidFilter(f"the filter has {terms} terms; at most {MAX_FILTER_TERMS} are allowed")
     return _by_client_name(found) if client_names and resource == "User" else found
+
+
+# A string literal in a filter (JSON, RFC 7644 section 3.4.2.2): its brackets nest nothing.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def _check_size(text: str) -> None:
+    """Refuse a filter too long or too deeply nested to be worth parsing."""
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilter(
+            f"the filter is {len(text)} characters long; at most {MAX_FILTER_LENGTH} are allowed"
+        )
+    depth = deepest = 0
+    for char in _STRING.sub("", text):
+        if char in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]":
+            depth -= 1
+    if deepest > MAX_FILTER_DEPTH:
+        raise InvalidFilter(
+            f"the filter nests {deepest} levels deep; at most {MAX_FILTER_DEPTH} are allowed"
+        )
+
+
+def _terms(item: Query) -> int:
+    """Count the comparisons and presence tests in a query."""
+    if isinstance(item, query.And | query.Or):
+        return sum(_terms(each) for each in item.items)
+    if isinstance(item, query.Not):
+        return _terms(item.item)
+    return 1
 
 
 def _by_client_name(item: Query) -> Query:

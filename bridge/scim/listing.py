@@ -18,6 +18,9 @@ from bridge.scim.mapping import split_urn
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 MAX_RESULTS = 1000  # published as filter.maxResults
+# Beyond any directory's size, and far inside the 32-bit offsets LDAP's VLV control carries
+# (RFC draft-ietf-ldapext-ldapv3-vlv): a larger startIndex is refused, not sent on.
+MAX_START_INDEX = 10_000_000
 
 # SCIM attribute (lowercase, RFC 7643 paths) -> the domain field the directory sorts on.
 _COMMON = {
@@ -83,7 +86,7 @@ def _integer(value: Any, name: str) -> int | None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's Infinity
         raise InvalidValue(f"{name} must be an integer") from None
 
 
@@ -97,6 +100,8 @@ def read_query(params: Mapping[str, Any]) -> ListQuery:
     """Read list parameters from a query string or a SearchRequest body (names any case)."""
     lowered = {key.lower(): value for key, value in params.items()}
     start = _integer(lowered.get("startindex"), "startIndex")
+    if start is not None and start > MAX_START_INDEX:
+        raise InvalidValue(f"startIndex must be at most {MAX_START_INDEX}")
     count = _integer(lowered.get("count"), "count")
     order = str(lowered.get("sortorder") or "ascending").lower()
     if order not in ("ascending", "descending"):

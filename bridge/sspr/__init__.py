@@ -11,8 +11,10 @@ from bridge.config import Config
 from bridge.core.challenges import DEFAULT_PARAMS
 from bridge.core.services import Services
 from bridge.sspr import api, pages, security
+from bridge.sspr.errors import MAX_BODY_BYTES, body_refusal
 from bridge.sspr.secret import portal_secret
 from bridge.sspr.service import Portal
+from bridge.web.front import BodyLimit
 
 TOO_MANY = "Slow down! You tried many times very quickly. Please wait a minute and try again."
 
@@ -43,3 +45,8 @@ def _too_many(_: TooManyRequests) -> tuple[Response | str, int]:
     if request.path.startswith("/sspr/api/"):
         return jsonify({"error": "too_many_tries", "detail": TOO_MANY}), 429
     return render_template("sspr/message.html", title="Please wait", message=TOO_MANY), 429
+
+
+def body_limit() -> BodyLimit:
+    """Return the largest body the portal takes, for the HTTP front."""
+    return BodyLimit("/sspr", MAX_BODY_BYTES, body_refusal)

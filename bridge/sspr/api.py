@@ -13,8 +13,9 @@ from werkzeug.exceptions import HTTPException
 
 from bridge.core.challenges import InvalidAnswer
 from bridge.errors import PolicyViolation
-from bridge.sspr.errors import json_error
+from bridge.sspr.errors import MAX_BODY_BYTES, TooDeep, TooLarge, json_error
 from bridge.sspr.service import MissingFields, NotSignedIn, Portal
+from bridge.web.json_depth import too_deep
 
 blueprint = Blueprint("sspr_api", __name__, url_prefix="/sspr/api")
 
@@ -40,6 +41,8 @@ def _json_only() -> tuple[Response, int] | None:
 @blueprint.errorhandler(Exception)
 def _failed(exc: Exception) -> tuple[Response, int] | HTTPException:
     """Answer every other failure by the one mapping in sspr/errors.py."""
+    if isinstance(exc, HTTPException) and exc.code == TooLarge.status:
+        exc = TooLarge()
     if isinstance(exc, HTTPException):
         return exc
     code, detail, status = json_error(exc)
@@ -63,6 +66,9 @@ def _answers(exc: InvalidAnswer) -> tuple[Response, int]:
 
 def body() -> dict[str, Any]:
     """Return the JSON object sent, or refuse anything else."""
+    request.max_content_length = MAX_BODY_BYTES  # werkzeug's 413 when served without the front
+    if too_deep(request.get_data(cache=True)):
+        raise TooDeep()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise MissingFields()

@@ -8,6 +8,7 @@ Words are for children and parents: never driver text; a 500 names only its requ
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bridge.errors import (
@@ -20,7 +21,27 @@ from bridge.errors import (
     PreconditionFailed,
 )
 from bridge.sspr.service import ASK_SCHOOL, AccountLocked, PortalError
+from bridge.web.front import Refusal
 from bridge.web.request_id import log_internal
+
+# The largest body any portal form or API call takes: answers, passwords and a login ID are
+# a few hundred bytes.
+MAX_BODY_BYTES = 8 * 1024
+
+
+class TooLarge(PortalError):
+    """A body over ``MAX_BODY_BYTES`` (werkzeug's 413, when the app is served without the front)."""
+
+    status = 413
+    code = "too_large"
+    words = "That is more than this page takes. Please try again."
+
+
+class TooDeep(PortalError):
+    """A JSON body nested deeper than any the portal asks for."""
+
+    code = "bad_request"
+    words = "That is not what this page expects. Please try again."
 
 
 @dataclass(frozen=True)
@@ -61,3 +82,11 @@ def json_error(error: BaseException) -> tuple[str, str, int]:
         request_id = log_internal(error, "the portal API")
         return found.code, f"{found.words} (request id {request_id})", 500
     return found.code, found.words, found.status
+
+
+def body_refusal(status: int, detail: str) -> Refusal:
+    """Return the front's refusal of a body (413, 408) as the portal API's JSON error."""
+    code = TooLarge.code if status == 413 else "too_slow"
+    words = TooLarge.words if status == 413 else "That took too long to arrive. Please try again."
+    body = json.dumps({"error": code, "detail": f"{words} ({detail})"}).encode()
+    return Refusal(status, "application/json", body)

@@ -233,7 +233,7 @@ def test_the_label_keeps_the_path_as_written() -> None:
         ("User", 'userName regex "x"', "invalid filter: invalid syntax at column"),
         ("User", "", "invalid filter: invalid syntax"),
         ("User", 'userName eq "unterminated', "invalid filter: invalid syntax"),
-        ("User", "not (" * 40 + "userName pr" + ")" * 40, "nests more than 32"),
+        ("User", "not (" * 40 + "userName pr" + ")" * 40, "nests 40 levels deep; at most 10"),
     ],
 )
 def test_refusals_name_the_problem(resource: str, text: str, message: str) -> None:

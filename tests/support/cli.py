@@ -75,12 +75,16 @@ def wait_for(url: str, timeout: float, ca: Path | None = None) -> int:
 
 @dataclass(frozen=True)
 class Served:
-    """A running `mims serve`: its base URL, a SCIM token it made, its `mims` env and log."""
+    """A running `mims serve`: its base URL, a SCIM token it made, its `mims` env and log.
+
+    ``pid``: the `mims serve` process, which is gunicorn's master; its workers are its children.
+    """
 
     base: str
     token: str
     env: dict[str, str]
     log: Path
+    pid: int = 0
 
     def output(self) -> str:
         """Return what `mims serve` has printed (stdout and stderr) until now."""
@@ -120,7 +124,7 @@ def serving(
         ).read_text()
         made = mims("token", "create", "--name", "tests", env=env)
         assert made.returncode == 0, made.stderr
-        yield Served(base, made.stdout.strip(), env, home / "serve.log")
+        yield Served(base, made.stdout.strip(), env, home / "serve.log", process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
