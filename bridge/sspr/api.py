@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from bridge.core.challenges import InvalidAnswer
 from bridge.errors import PolicyViolation
+from bridge.sspr import throttle
 from bridge.sspr.errors import json_error
 from bridge.sspr.service import MissingFields, NotSignedIn, Portal
 
@@ -42,6 +43,7 @@ def _failed(exc: Exception) -> tuple[Response, int] | HTTPException:
     """Answer every other failure by the one mapping in sspr/errors.py."""
     if isinstance(exc, HTTPException):
         return exc
+    throttle.note(exc)
     code, detail, status = json_error(exc)
     return error(code, detail, status)
 
