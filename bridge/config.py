@@ -172,7 +172,7 @@ class PasswordPolicyConfig:
     forbid_login_id: bool = True
     history: int = Field(default=0, ge=0, le=1000)
     max_failures: int = Field(default=5, ge=0, le=1000)
-    lockout_seconds: int = Field(default=0, ge=0)
+    lockout_seconds: int = Field(default=900, ge=0)
     refuse_common: bool = True
     failure_window_seconds: int = Field(default=0, ge=0)
 
@@ -216,6 +216,8 @@ class SsprConfig:
     questions: tuple[Question, ...]
     answers_required: int = Field(default=3, ge=1, le=10)
     max_failed_attempts: int = Field(default=5, ge=1, le=100)
+    # How long self-service reset stays closed after that; 0: until the school reopens it.
+    lockout_minutes: int = Field(default=15, ge=0, le=7 * 24 * 60)
     # Signs portal sessions, reset tickets and tokens. Empty: managed mode keeps one in the
     # data folder (portal.secret); with an external directory the bridge refuses to start.
     secret_key: str = field(default="", repr=False)
@@ -224,6 +226,7 @@ class SsprConfig:
     token_minutes: int = Field(default=10, ge=1, le=60)
     session_minutes: int = Field(default=30, ge=1, le=24 * 60)
     rate_limit: str = "20 per minute"
+    address_failures: str = "100 per hour"
     cookie_secure: bool = True
 
     @model_validator(mode="after")

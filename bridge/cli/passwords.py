@@ -112,7 +112,10 @@ def user_reset_password(ctx: click.Context, login: str, data_dir: Path | None) -
 @data_dir_option
 @click.pass_context
 def user_unlock(ctx: click.Context, login: str, data_dir: Path | None) -> None:
-    """Unlock an account locked after too many failed sign-ins.
+    """Unlock an account locked after too many wrong passwords or wrong answer sets.
+
+    Locks lift themselves after the policy's ``lockout_seconds`` and ``[sspr]
+    lockout_minutes``; this lifts them now, and is the only way when those are 0.
 
     \b
     Example:

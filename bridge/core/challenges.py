@@ -36,9 +36,13 @@ such as 北京 and 背景 (both "beijing") would match.  Marks on other scripts
 are kept because there they are letters (Tamil vowel signs, Hindi matras).
 
 A per-account attempt limit closes SSPR after the configured number of
-failures (``mimsSsprFailures``, ``mimsSsprLockedTime``).  It never opens again
-by itself: only the school resets it, because a lock that expires lets a
-patient guesser through the three questions in the end.
+wrong sets (``mimsSsprFailures``, ``mimsSsprLockedTime``) for ``[sspr]
+lockout_minutes``, or until the school reopens it when that is 0.  A lock that
+never expires would let any stranger take self-service reset away from a child
+with five requests; one that expires gives a patient guesser five tries per
+lock period, against some 27 bits of preset answers.  An attempt is claimed
+(counted) before the answers are checked, so parallel tries never check more
+than the limit; a right set then clears the count.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeAlias
 
 from cryptography.exceptions import InvalidKey
@@ -64,13 +68,13 @@ __all__ = [
     "FRUITS",
     "MAX_ANSWER_LENGTH",
     "AnswerProblem",
+    "AttemptLimit",
     "HashParams",
     "InvalidAnswer",
     "SsprAttempts",
     "Verifier",
-    "after_failure",
-    "after_success",
     "check_answer_set",
+    "claim_attempt",
     "dummy_verify",
     "hash_answer",
     "needs_rehash",
@@ -378,27 +382,51 @@ class SsprAttempts:
             raise ValueError("locked_time must carry a time zone (the directory keeps UTC)")
 
 
-def sspr_open(attempts: SsprAttempts, max_attempts: int) -> bool:
-    """Tell whether SSPR may be tried: never after a lock, until the school resets it."""
-    return attempts.locked_time is None and attempts.failures < max_attempts
+@dataclass(frozen=True)
+class AttemptLimit:
+    """Wrong sets of answers before SSPR closes, and for how long (None: until reopened)."""
+
+    max_attempts: int
+    lock: timedelta | None
+
+    def __post_init__(self) -> None:
+        """Refuse a limit below one and a lock that is not positive."""
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
+        if self.lock is not None and self.lock <= timedelta(0):
+            raise ValueError(f"lock must be positive or None, got {self.lock}")
 
 
-def after_failure(attempts: SsprAttempts, max_attempts: int, now: datetime) -> SsprAttempts:
-    """Return the state after a wrong set of answers; lock at now on reaching max_attempts."""
+def _expired(attempts: SsprAttempts, limit: AttemptLimit, now: datetime) -> bool:
+    """Tell whether a lock was stamped and its time is over."""
+    return (
+        attempts.locked_time is not None
+        and limit.lock is not None
+        and now >= attempts.locked_time + limit.lock
+    )
+
+
+def sspr_open(attempts: SsprAttempts, limit: AttemptLimit, now: datetime) -> bool:
+    """Tell whether SSPR may be tried now: no lock, or one whose time is over."""
     if now.utcoffset() is None:
         raise ValueError("now must carry a time zone (the directory keeps UTC)")
-    failures = attempts.failures + 1
-    locked = attempts.locked_time
-    if locked is None and failures >= max_attempts:
-        locked = now
-    return SsprAttempts(failures, locked)
+    if _expired(attempts, limit, now):
+        return True
+    return attempts.locked_time is None and attempts.failures < limit.max_attempts
 
 
-def after_success(attempts: SsprAttempts, max_attempts: int) -> SsprAttempts:
-    """Return the state after a right set of answers; a closed SSPR stays closed."""
-    if not sspr_open(attempts, max_attempts):
-        raise ValueError("SSPR is closed for this account: only the school can reopen it")
-    return SsprAttempts()
+def claim_attempt(
+    attempts: SsprAttempts, limit: AttemptLimit, now: datetime
+) -> SsprAttempts | None:
+    """Return the state after taking one attempt, or None when SSPR is closed.
+
+    The attempt counts as a failure until a right set clears it; taking the last one stamps
+    the lock at ``now``. A lock whose time is over starts the count again.
+    """
+    if not sspr_open(attempts, limit, now):
+        return None
+    failures = 1 if _expired(attempts, limit, now) else attempts.failures + 1
+    return SsprAttempts(failures, now if failures >= limit.max_attempts else None)
 
 
 # --- answers the school presets on printed cards (P1 to P3) -----------------

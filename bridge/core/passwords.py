@@ -148,7 +148,7 @@ class Policy:
     forbid_login_id: bool = True
     history: int = 0
     max_failures: int = 5
-    lockout_seconds: int = 0
+    lockout_seconds: int = 900
     refuse_common: bool = True
     failure_window_seconds: int = 0
 

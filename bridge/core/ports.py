@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from bridge.core.accounts import AccountKey, AnswerState, SignIn
-from bridge.core.challenges import SsprAttempts
+from bridge.core.challenges import AttemptLimit
 from bridge.core.naming import LoginId
 from bridge.core.people import Group, NewPerson, Person, PersonChange, Role
 from bridge.core.policy_book import PolicyBook
@@ -165,11 +165,14 @@ class Answers(Protocol):
     def replace_answer(self, key: AccountKey, old: str, new: str) -> None:
         """Swap one stored hash for a rehashed one."""
 
-    def record_failure(self, key: AccountKey, max_attempts: int) -> SsprAttempts:
-        """Count one wrong set of answers; close self-service reset at ``max_attempts``."""
+    def claim_attempt(self, key: AccountKey, limit: AttemptLimit) -> bool:
+        """Count one attempt at the answers atomically, before they are checked.
+
+        Return False, counting nothing, when self-service reset is closed for the account.
+        """
 
     def clear_failures(self, key: AccountKey) -> None:
-        """Forget wrong attempts after a right set of answers."""
+        """Forget counted attempts and any lock after a right set of answers."""
 
     def reopen(self, key: AccountKey) -> None:
         """Open self-service reset again after it closed."""

@@ -5,8 +5,11 @@ Everything self-service password reset needs to remember lives on the person's e
 
 - ``mimsChallengeAnswer``: ``<question id>:<Argon2id PHC>``, one value per question, readable
   by the bridge alone (olcAccess); ``mimsChallengeSetTime``: when they were set.
-- ``mimsSsprFailures``: wrong sets of answers, raised with an LDAP increment (RFC 4525), so
-  two bridges counting at once never lose a failure; ``mimsSsprLockedTime``: when SSPR closed.
+- ``mimsSsprFailures``: attempts at the answers since the last right set, each claimed
+  before the answers are checked; ``mimsSsprLockedTime``: when SSPR closed. A claim is a
+  compare-and-set: the new count is written with an LDAP assertion (RFC 4528) that the entry
+  still has the ``entryCSN`` it was read at, and read again and retried when it does not, so
+  parallel attempts in any number of bridge processes never check more than the limit.
 - ``mimsMustSetAnswers``: the person must choose new answers at next sign-in.
 
 A reset token is made single-use without server state: it carries the entry's ``entryCSN``
@@ -21,12 +24,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_INCREMENT, MODIFY_REPLACE, SUBTREE, Connection
+from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, SUBTREE, Connection
 from ldap3.operation.search import compile_filter, parse_filter
 from pyasn1.codec.ber import encoder
 
+from bridge.core import challenges
 from bridge.core.accounts import AccountKey, AnswerState, StaleToken
-from bridge.core.challenges import SsprAttempts
+from bridge.core.challenges import AttemptLimit, SsprAttempts
 from bridge.core.naming import LoginId
 from bridge.directory import dn, mapping, ppolicy
 from bridge.directory.client import LdapClient
@@ -34,9 +38,10 @@ from bridge.directory.errors import error_for_result, raise_for_password_result
 from bridge.errors import NotFound
 
 ASSERTION_OID = "1.3.6.1.1.12"  # RFC 4528
-_NO_SUCH_ATTRIBUTE = 16
-_ALREADY_THERE = (19, 20)  # constraintViolation (single value), attributeOrValueExists
 _ASSERTION_FAILED = 122
+# Each lost race means another attempt was counted, so twice the largest limit is plenty;
+# past it the attempt is refused unchecked rather than counted loosely.
+_CLAIM_TRIES = 200
 
 ANSWER_READ = [
     "mail",
@@ -112,51 +117,47 @@ class AnswerStore:
 
         self.directory.run(swap, retry=False)
 
-    def record_failure(self, entry: AccountKey, max_attempts: int) -> SsprAttempts:
-        """Count one wrong set of answers atomically; close SSPR on reaching max_attempts."""
+    def claim_attempt(self, entry: AccountKey, limit: AttemptLimit) -> bool:
+        """Count one attempt before the answers are checked; False when SSPR is closed."""
+        for _ in range(_CLAIM_TRIES):
+            state = self.get(entry)
+            claimed = challenges.claim_attempt(state.attempts, limit, datetime.now(UTC))
+            if claimed is None:
+                return False
+            locked = claimed.locked_time
+            changes = {
+                "mimsSsprFailures": [(MODIFY_REPLACE, [str(claimed.failures)])],
+                "mimsSsprLockedTime": [
+                    (MODIFY_REPLACE, [mapping.to_generalized_time(locked)] if locked else [])
+                ],
+            }
+            if self._write_unless_changed(entry, changes, state.version):
+                return True
+        return False
 
-        def bump(connection: Connection) -> None:
+    def _write_unless_changed(
+        self, entry: AccountKey, changes: dict[str, list[tuple[str, list[str]]]], version: str
+    ) -> bool:
+        """Apply changes only if the entry is still at ``version`` (its entryCSN); say if so."""
+        controls = [assertion_control("entryCSN", version)]
+
+        def modify(connection: Connection) -> bool:
             connection.raise_exceptions = False
             try:
-                for _ in range(10):
-                    connection.modify(entry, {"mimsSsprFailures": [(MODIFY_INCREMENT, [1])]})
-                    if connection.result["result"] != _NO_SUCH_ATTRIBUTE:
-                        break
-                    # No counter yet: the first failure adds it. If another bridge added it
-                    # first, slapd refuses a second value (19 or 20): increment that one.
-                    connection.modify(entry, {"mimsSsprFailures": [(MODIFY_ADD, ["1"])]})
-                    if connection.result["result"] not in _ALREADY_THERE:
-                        break
+                connection.modify(entry, changes, controls=controls)
             finally:
                 connection.raise_exceptions = True
+            if connection.result["result"] == _ASSERTION_FAILED:
+                return False
             if connection.result["result"] != 0:
                 raise error_for_result(connection.result)
+            return True
 
-        self.directory.run(bump, retry=False)
-        attempts = self.get(entry).attempts
-        if attempts.failures >= max_attempts and attempts.locked_time is None:
-            self._close(entry)
-            attempts = self.get(entry).attempts
-        return attempts
-
-    def _close(self, entry: AccountKey) -> None:
-        """Stamp mimsSsprLockedTime once; a second bridge doing the same at once is harmless."""
-
-        def close(connection: Connection) -> None:
-            connection.raise_exceptions = False
-            try:
-                connection.modify(entry, {"mimsSsprLockedTime": [(MODIFY_ADD, [_now()])]})
-            finally:
-                connection.raise_exceptions = True
-
-        self.directory.run(close, retry=False)
+        return self.directory.run(modify, retry=False)
 
     def clear_failures(self, entry: AccountKey) -> None:
-        """Forget wrong attempts after a right set of answers."""
-        changes: dict[str, list[tuple[str, list[str]]]] = {
-            "mimsSsprFailures": [(MODIFY_REPLACE, [])]
-        }
-        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+        """Forget counted attempts and any lock after a right set of answers."""
+        self.reopen(entry)
 
     def reopen(self, entry: AccountKey) -> None:
         """Reopen SSPR for an account (the school's reset): clear the counter and the lock."""

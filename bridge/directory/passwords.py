@@ -120,10 +120,12 @@ class CredentialStore:
         return temporary
 
     def unlock(self, person: Person, actor: str) -> None:
-        """Lift a lock from failed sign-ins (an administrative disable is left as it is)."""
+        """Lift the locks from failed sign-ins and from wrong answer sets (not a disable)."""
         # pwdFailureTime cannot be written; slapd clears it once the lock time is gone.
         changes: dict[str, list[tuple[str, list[str]]]] = {
             "pwdAccountLockedTime": [(MODIFY_REPLACE, [])],
+            "mimsSsprFailures": [(MODIFY_REPLACE, [])],
+            "mimsSsprLockedTime": [(MODIFY_REPLACE, [])],
         }
         entry = self._dn(person)
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 
 from bridge.config import Config
 from bridge.core.challenges import DEFAULT_PARAMS
 from bridge.core.services import Services
-from bridge.sspr import api, pages, security
+from bridge.sspr import api, pages, security, throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, body_refusal
 from bridge.sspr.secret import portal_secret
 from bridge.sspr.service import Portal
@@ -24,12 +23,21 @@ def init_app(app: Flask, config: Config, services: Services) -> None:
     secret = portal_secret(config)
     security.configure(app, config.sspr, secret)
     app.extensions["mims.portal"] = Portal(services, config.sspr, secret, DEFAULT_PARAMS)
-    # In-memory counters: per process, so N workers allow up to N times the rate
-    # (docs/production.md).
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+    # Counted in the data folder, so every worker and process of the host shares the counts.
+    limiter = Limiter(
+        throttle.source, app=app, storage_uri=throttle.storage_uri(config.slapd.data_dir)
+    )
     app.extensions["mims.limiter"] = limiter
+    failures = limiter.shared_limit(
+        config.sspr.address_failures,
+        scope="failures",
+        methods=["POST"],
+        deduct_when=throttle.failed,
+        override_defaults=False,
+    )
     for blueprint in (api.blueprint, pages.blueprint):
         limiter.limit(config.sspr.rate_limit, methods=["POST"])(blueprint)
+        failures(blueprint)
         app.register_blueprint(blueprint)
     app.register_error_handler(TooManyRequests, _too_many)
     app.after_request(_headers)

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from bridge.core.challenges import InvalidAnswer
 from bridge.errors import PolicyViolation
+from bridge.sspr import throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, TooDeep, TooLarge, json_error
 from bridge.sspr.service import MissingFields, NotSignedIn, Portal
 from bridge.web.json_depth import too_deep
@@ -45,6 +46,7 @@ def _failed(exc: Exception) -> tuple[Response, int] | HTTPException:
         exc = TooLarge()
     if isinstance(exc, HTTPException):
         return exc
+    throttle.note(exc)
     code, detail, status = json_error(exc)
     return error(code, detail, status)
 

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from bridge.core.challenges import InvalidAnswer
 from bridge.errors import PolicyViolation
-from bridge.sspr import security
+from bridge.sspr import security, throttle
 from bridge.sspr.service import (
     AccountLocked,
     Expired,
@@ -95,8 +95,10 @@ def sign_in() -> Page:
     try:
         result = portal().sign_in(login, form("password"))
     except AccountLocked as exc:
+        throttle.note(exc)
         return render("locked.html", exc.status, message=exc.detail)
     except PortalError as exc:
+        throttle.note(exc)
         return render("sign_in.html", exc.status, error=exc.detail, login_id=login)
     csrf = session.get(security.CSRF_FIELD)
     session.clear()  # a new session for a new sign-in (no fixation)
@@ -146,9 +148,11 @@ def password() -> Page:
     except PolicyViolation as exc:
         return render("password.html", 400, failures=exc.failures, **values)
     except AccountLocked as exc:
+        throttle.note(exc)
         session.clear()
         return render("locked.html", exc.status, message=exc.detail)
     except PortalError as exc:
+        throttle.note(exc)
         return render("password.html", exc.status, error=exc.detail, **values)
     return redirect(url_for(PAGES[step], changed=1))
 
@@ -207,6 +211,7 @@ def forgot_answers() -> Page:
     except Expired:
         return redirect(url_for("sspr.forgot", expired=1))
     except ResetRefused as exc:
+        throttle.note(exc)
         return render(
             "questions.html", exc.status, ticket=ticket, questions=questions, error=exc.detail
         )

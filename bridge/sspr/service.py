@@ -18,6 +18,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -162,6 +163,8 @@ class Portal:
         self.config = config
         self.params = params
         self.questions = {q.id: q.text for q in config.questions}
+        lock = timedelta(minutes=config.lockout_minutes) if config.lockout_minutes else None
+        self.attempt_limit = challenges.AttemptLimit(config.max_failed_attempts, lock)
         self._secret = secret.encode()
         self._tickets = URLSafeTimedSerializer(secret, salt="mims.sspr.ticket")
         self._tokens = URLSafeTimedSerializer(secret, salt="mims.sspr.reset-token")
@@ -285,21 +288,19 @@ class Portal:
         login_id = _login_id(str(data["l"]))
         state = self.services.answers.find(login_id) if login_id else None
         required = self.config.answers_required
+        # The attempt is counted before the answers are checked, atomically, so parallel
+        # tries never check more sets than the limit allows.
         usable = (
             state is not None
-            and challenges.sspr_open(state.attempts, self.config.max_failed_attempts)
             and len(state.stored) >= required
+            and self.services.answers.claim_attempt(state.key, self.attempt_limit)
         )
         stored = state.stored if usable and state is not None else ()
         answers = {str(k): str(v) for k, v in answers.items()}
         right = challenges.verify_all(stored, answers, required, self.params)
-        if not usable or state is None:
+        if not usable or state is None or not right:
             raise ResetRefused()
-        if not right:
-            self.services.answers.record_failure(state.key, self.config.max_failed_attempts)
-            raise ResetRefused()
-        if state.attempts.failures:
-            self.services.answers.clear_failures(state.key)
+        self.services.answers.clear_failures(state.key)
         for value in state.stored:
             if challenges.needs_rehash(value, self.params):
                 question_id, _ = challenges.parse_stored(value)

@@ -19,12 +19,12 @@ from bridge.core.challenges import (
     FAST_PARAMS,
     FRUITS,
     MAX_ANSWER_LENGTH,
+    AttemptLimit,
     HashParams,
     InvalidAnswer,
     SsprAttempts,
-    after_failure,
-    after_success,
     check_answer_set,
+    claim_attempt,
     dummy_verify,
     hash_answer,
     needs_rehash,
@@ -357,52 +357,60 @@ def test_dummy_hash_is_made_once_with_the_same_params() -> None:
 # --- attempt limit ----------------------------------------------------------------
 
 
-def test_attempts_close_after_max_failures_and_stay_closed() -> None:
-    """Count failures, lock at the max with the time, and never reopen by waiting."""
+FOR_GOOD = AttemptLimit(3, None)
+FIFTEEN = AttemptLimit(3, timedelta(minutes=15))
+
+
+def test_attempts_are_claimed_up_to_the_limit_then_refused() -> None:
+    """Count each claim; the last one stamps the lock; a closed SSPR gives no claim."""
     state = SsprAttempts()
-    for n in range(1, 3):
-        assert sspr_open(state, 3)
-        state = after_failure(state, 3, NOW)
-        assert state == SsprAttempts(n, None)
-    state = after_failure(state, 3, NOW)
+    for n in (1, 2):
+        claimed = claim_attempt(state, FOR_GOOD, NOW)
+        assert claimed == SsprAttempts(n, None)
+        state = claimed
+    state = claim_attempt(state, FOR_GOOD, NOW) or SsprAttempts()
     assert state == SsprAttempts(3, NOW)
-    assert not sspr_open(state, 3)
-    # A failure racing in from another process keeps the first lock time.
-    assert after_failure(state, 3, NOW + timedelta(hours=1)) == SsprAttempts(4, NOW)
-    assert not sspr_open(state, 100)  # a lock holds even if the limit is raised
-    assert sspr_open(SsprAttempts(), 3)  # the school's reset
+    assert claim_attempt(state, FOR_GOOD, NOW + timedelta(days=365)) is None
+    assert not sspr_open(state, AttemptLimit(100, None), NOW)  # a lock holds if the limit rises
 
 
-def test_success_clears_failures_but_not_a_lock() -> None:
-    """Start counting again after a success; refuse one while SSPR is closed."""
-    assert after_success(SsprAttempts(2), 3) == SsprAttempts()
-    with pytest.raises(ValueError, match="only the school"):
-        after_success(SsprAttempts(3, NOW), 3)
+def test_a_lock_with_a_time_lifts_itself_and_counting_starts_again() -> None:
+    """Closed for the lock's time, then open with a fresh count."""
+    locked = SsprAttempts(3, NOW)
+    assert claim_attempt(locked, FIFTEEN, NOW + timedelta(minutes=14, seconds=59)) is None
+    later = NOW + timedelta(minutes=15)
+    assert sspr_open(locked, FIFTEEN, later)
+    assert claim_attempt(locked, FIFTEEN, later) == SsprAttempts(1, None)
 
 
 @pytest.mark.parametrize(
-    ("state", "max_attempts", "is_open"),
+    ("state", "limit", "is_open"),
     [
-        (SsprAttempts(0), 1, True),
-        (SsprAttempts(4), 5, True),
-        (SsprAttempts(5), 5, False),
-        (SsprAttempts(6), 5, False),
-        (SsprAttempts(0, NOW), 5, False),
+        (SsprAttempts(0), AttemptLimit(1, None), True),
+        (SsprAttempts(4), AttemptLimit(5, None), True),
+        (SsprAttempts(5), AttemptLimit(5, None), False),
+        (SsprAttempts(6), AttemptLimit(5, timedelta(minutes=1)), False),
+        (SsprAttempts(0, NOW), AttemptLimit(5, None), False),
+        (SsprAttempts(0, NOW - timedelta(minutes=2)), AttemptLimit(5, timedelta(minutes=1)), True),
     ],
 )
-def test_sspr_open_table(state: SsprAttempts, max_attempts: int, is_open: bool) -> None:
-    """Open only with fewer failures than the max and no lock time."""
-    assert sspr_open(state, max_attempts) is is_open
+def test_sspr_open_table(state: SsprAttempts, limit: AttemptLimit, is_open: bool) -> None:
+    """Open with fewer claims than the max and no lock, or a lock whose time is over."""
+    assert sspr_open(state, limit, NOW) is is_open
 
 
 def test_attempts_refuse_bad_values() -> None:
-    """Refuse a negative count and times without a time zone."""
+    """Refuse a negative count, times without a time zone, and limits that cannot be."""
     with pytest.raises(ValueError):
         SsprAttempts(-1)
     with pytest.raises(ValueError):
         SsprAttempts(5, datetime(2025, 1, 6))
     with pytest.raises(ValueError):
-        after_failure(SsprAttempts(), 5, datetime(2025, 1, 6))
+        claim_attempt(SsprAttempts(), FOR_GOOD, datetime(2025, 1, 6))
+    with pytest.raises(ValueError):
+        AttemptLimit(0, None)
+    with pytest.raises(ValueError):
+        AttemptLimit(5, timedelta(0))
 
 
 # --- preset answers ---------------------------------------------------------------

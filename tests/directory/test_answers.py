@@ -8,13 +8,15 @@ import ldap3
 import pytest
 
 from bridge.core.accounts import StaleToken
-from bridge.core.challenges import FAST_PARAMS, hash_answer
+from bridge.core.challenges import FAST_PARAMS, AttemptLimit, hash_answer
 from bridge.core.people import NewPerson, Person
 from bridge.directory.answers import AnswerStore
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
 from tests.support.directory import SUFFIX, closing
+
+THREE = AttemptLimit(3, None)
 
 GOOD = "Sunny7Garden42"
 
@@ -59,45 +61,56 @@ def test_answers_are_stored_hashed_and_readable_by_the_bridge_only(
         assert not person.response[0]["raw_attributes"].get("mimsChallengeAnswer")
 
 
-def test_failures_count_up_and_close_sspr(answers: AnswerStore, mary: Person) -> None:
+def test_attempts_count_up_and_close_sspr(answers: AnswerStore, mary: Person) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
     for expected in (1, 2):
-        attempts = answers.record_failure(state.key, 3)
+        assert answers.claim_attempt(state.key, THREE)
+        attempts = answers.get(state.key).attempts
         assert (attempts.failures, attempts.locked_time) == (expected, None)
-    closed = answers.record_failure(state.key, 3)
+    assert answers.claim_attempt(state.key, THREE)
+    closed = answers.get(state.key).attempts
     assert closed.failures == 3 and closed.locked_time is not None
+    assert not answers.claim_attempt(state.key, THREE)
+    assert answers.get(state.key).attempts.failures == 3
     answers.reopen(state.key)
     assert answers.get(state.key).attempts.failures == 0
 
 
-def test_concurrent_failures_are_never_lost(
-    answers: AnswerStore, mary: Person, services: Services
-) -> None:
+def test_concurrent_claims_never_pass_the_limit(answers: AnswerStore, mary: Person) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
+    granted: list[bool] = []
 
-    def fail() -> None:
+    def claim() -> None:
         for _ in range(5):
-            answers.record_failure(state.key, 100)
+            granted.append(answers.claim_attempt(state.key, AttemptLimit(7, None)))
         answers.directory.close()
 
-    threads = [threading.Thread(target=fail) for _ in range(4)]
+    threads = [threading.Thread(target=claim) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert answers.get(state.key).attempts.failures == 20
+    assert granted.count(True) == 7
+    assert answers.get(state.key).attempts.failures == 7
 
 
-def test_admin_reset_reopens_sspr(answers: AnswerStore, mary: Person, services: Services) -> None:
+def test_admin_reset_and_unlock_reopen_sspr(
+    answers: AnswerStore, mary: Person, services: Services
+) -> None:
     state = answers.find(mary.login_id)
     assert state is not None
-    for _ in range(3):
-        answers.record_failure(state.key, 3)
-    services.passwords.reset(mary, "test")
-    after = answers.get(state.key).attempts
-    assert (after.failures, after.locked_time) == (0, None)
+    for lift in (
+        lambda: services.passwords.reset(mary, "test"),
+        lambda: services.passwords.unlock(mary, "test"),
+    ):
+        for _ in range(3):
+            answers.claim_attempt(state.key, THREE)
+        assert not answers.claim_attempt(state.key, THREE)
+        lift()
+        after = answers.get(state.key).attempts
+        assert (after.failures, after.locked_time) == (0, None)
 
 
 def test_a_password_write_works_once_per_version(

@@ -132,7 +132,8 @@ def external(
         env = mims_env(server, home)
         apply_exported_ldif(server, env, home / "ldif")
         config = load_config(env=env).with_overrides(
-            slapd={"no_sync": True}, sspr={"rate_limit": "10000 per minute"}
+            slapd={"no_sync": True},
+            sspr={"rate_limit": "10000 per minute", "address_failures": "10000 per hour"},
         )
         yield config, server
 

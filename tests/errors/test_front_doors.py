@@ -101,7 +101,10 @@ def bearer(directory: LdapClient, config: Config) -> Iterator[dict[str, str]]:
 @pytest.fixture
 def portal_app(config: Config, directory: LdapClient) -> Flask:
     app = create_app(
-        config.with_overrides(sspr={"rate_limit": "10000 per minute"}), client=directory
+        config.with_overrides(
+            sspr={"rate_limit": "10000 per minute", "address_failures": "10000 per hour"}
+        ),
+        client=directory,
     )
     app.testing = True
     app.extensions["mims.portal"].params = FAST_PARAMS
@@ -117,7 +120,11 @@ def down(config: Config) -> Config:
             "bind_dn": "cn=bridge,dc=mims,dc=example",
             "password": "x",
         },
-        sspr={"secret_key": "k" * 40, "rate_limit": "10000 per minute"},
+        sspr={
+            "secret_key": "k" * 40,
+            "rate_limit": "10000 per minute",
+            "address_failures": "10000 per hour",
+        },
     )
 
 

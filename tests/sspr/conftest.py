@@ -17,7 +17,9 @@ from tests.support.portal import ANSWERS, GOOD, Account, make_person
 
 @pytest.fixture
 def portal_config(config: Config) -> Config:
-    return config.with_overrides(sspr={"rate_limit": "10000 per minute"})
+    return config.with_overrides(
+        sspr={"rate_limit": "10000 per minute", "address_failures": "10000 per hour"}
+    )
 
 
 @pytest.fixture
