@@ -6,6 +6,7 @@ key (or environment variable) and what is allowed, and nothing else in the bridg
 
 from __future__ import annotations
 
+import importlib.resources
 import ipaddress
 import os
 import re
@@ -13,6 +14,7 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import field, replace
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -22,7 +24,11 @@ from pydantic.dataclasses import dataclass
 
 from bridge.errors import ConfigError
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+# config/default.toml, read as package data: bridge/resources/config links to the top-level
+# folder in a checkout, and the wheel carries a copy, so an installed bridge finds it too.
+DEFAULT_CONFIG_PATH: Traversable = (
+    importlib.resources.files("bridge") / "resources" / "config" / "default.toml"
+)
 
 Role = Literal["student", "staff", "hq"]
 ROLES: tuple[Role, ...] = ("student", "staff", "hq")
@@ -450,7 +456,7 @@ def load_config(
     return _validate(data, from_env)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Traversable) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

@@ -9,7 +9,7 @@ attribute type that entries may still use.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
@@ -26,7 +26,7 @@ _SCHEMA_ATTRIBUTES = ("olcAttributeTypes", "olcObjectClasses")
 PERSON_CLASSES_ADDED = ("mimsScimPerson", "mimsScimRemovals")
 
 
-def shipped_definitions(schema: Path = slapd_config.PROJECT_SCHEMA) -> dict[str, list[str]]:
+def shipped_definitions(schema: Traversable = slapd_config.PROJECT_SCHEMA) -> dict[str, list[str]]:
     """Return the olcAttributeTypes and olcObjectClasses values of the shipped schema file."""
     found: dict[str, list[str]] = {name: [] for name in _SCHEMA_ATTRIBUTES}
     unfolded = re.sub(r"\n ", "", schema.read_text())  # RFC 2849 continuation lines

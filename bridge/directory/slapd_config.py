@@ -6,8 +6,10 @@ indexes, access rules and overlays, then the entries every MIMS directory starts
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from ldap3.utils.conv import escape_filter_chars
@@ -16,7 +18,10 @@ from bridge.directory import dn, ldif
 
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
-PROJECT_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "mims.ldif"
+# schemas/mims.ldif, as package data (bridge/resources/schemas links to the top-level folder).
+PROJECT_SCHEMA: Traversable = (
+    importlib.resources.files("bridge") / "resources" / "schemas" / "mims.ldif"
+)
 MODULES = (
     "back_mdb",
     "ppolicy",

@@ -1,8 +1,8 @@
 """The systemd units in deploy/systemd/, as shipped, checked by systemd's own tools.
 
 `systemd-analyze verify` needs the programs a unit starts to exist, so the installed path
-(/opt/mims-bridge/.venv/bin/mims) becomes this venv's `mims`; nothing else changes. It needs
-no running systemd, only the tool.
+(/opt/mims/bin/mims, the venv of docs/production.md) becomes this venv's `mims`; nothing else
+changes. It needs no running systemd, only the tool.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from tests.support.cli import serving
 
 UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
-PACKAGE_MIMS = "/opt/mims-bridge/.venv/bin/mims"
+PACKAGE_MIMS = "/opt/mims/bin/mims"
 VENV_MIMS = Path(sys.executable).parent / "mims"
 ANALYZE = shutil.which("systemd-analyze")
 SERVICES = sorted(path.name for path in UNITS.glob("*.service"))
