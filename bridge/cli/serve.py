@@ -20,7 +20,14 @@ from bridge.web.certificates import check_certificate
 @click.option("--port", type=click.IntRange(1, 65535), help="HTTP port (default 8080).")
 @click.option("--host", help="HTTP address to listen on (default 127.0.0.1).")
 @click.option(
-    "--ldap-port", type=click.IntRange(1, 65535), help="Managed slapd's TCP port (default 1389)."
+    "--ldap-port",
+    type=click.IntRange(1, 65535),
+    help="Managed slapd's ldap:// (StartTLS) port (default 1389).",
+)
+@click.option(
+    "--ldaps-port",
+    type=click.IntRange(1, 65535),
+    help="Managed slapd's ldaps:// port (default 1636).",
 )
 @click.pass_context
 def serve(
@@ -29,6 +36,7 @@ def serve(
     port: int | None,
     host: str | None,
     ldap_port: int | None,
+    ldaps_port: int | None,
 ) -> None:
     """Serve SCIM, the portal and health checks with gunicorn.
 
@@ -39,14 +47,16 @@ def serve(
     \b
     Examples:
       mims serve
-      mims serve --port 8443 --ldap-port 1390 --data-dir /srv/mims
+      mims serve --port 8443 --ldap-port 1390 --ldaps-port 1637 --data-dir /srv/mims
       MIMS_LDAP_URL=ldap://ldap1:389 MIMS_LDAP_BIND_DN=cn=bridge,dc=x \
         MIMS_LDAP_PASSWORD=... mims serve
     """
     from bridge.serve import BridgeServer
 
     config = load(
-        ctx, slapd={"data_dir": data_dir, "port": ldap_port}, http={"port": port, "host": host}
+        ctx,
+        slapd={"data_dir": data_dir, "port": ldap_port, "ldaps_port": ldaps_port},
+        http={"port": port, "host": host},
     )
     if config.http.https:
         check_certificate(config.http.tls_cert, config.http.tls_key)
@@ -93,9 +103,14 @@ def _print_banner(config: Config) -> None:
         )
         return
     server = wiring.managed_slapd(config)
-    click.echo(f"directory    {server.ldap_url()}  (data in {server.layout.root})", err=True)
     click.echo(
-        f"try          ldapsearch -H {server.ldap_url()} -D {server.service_dn} "
+        f"directory    {server.ldaps_url()}, StartTLS on {server.ldap_url()}  "
+        f"(data in {server.layout.root})",
+        err=True,
+    )
+    trust = f"LDAPTLS_CACERT={server.ca_file} " if server.ca_file else ""
+    click.echo(
+        f"try          {trust}ldapsearch -H {server.ldaps_url()} -D {server.service_dn} "
         f"-y {server.layout.service_secret} -b {config.directory.suffix} -LLL dn",
         err=True,
     )

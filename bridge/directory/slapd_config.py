@@ -103,6 +103,40 @@ class Layout:
         """Return the file with the bridge service account's password (mode 0600)."""
         return self.root / "service.secret"
 
+    @property
+    def tls_dir(self) -> Path:
+        """Return the folder of the local CA and the server certificate it signs."""
+        return self.root / "tls"
+
+
+# The least strength (SSF) of a connection on which slapd accepts a simple bind: TLS (128 and
+# more) and ldapi (71) pass, plain TCP (0) is answered "confidentiality required".
+SIMPLE_BIND_SSF = 64
+TLS_ATTRIBUTES = (
+    "olcTLSCertificateFile",
+    "olcTLSCertificateKeyFile",
+    "olcTLSCACertificateFile",
+    "olcTLSProtocolMin",
+    "olcSecurity",
+)
+
+
+def tls_settings(cert: Path, key: Path, ca: Path | None) -> dict[str, str]:
+    """Return cn=config's TLS attributes (``TLS_ATTRIBUTES``); an absent one is removed.
+
+    They depend on the configuration (a bring-your-own certificate), not on the data folder,
+    so they are written at every start rather than at init.
+    """
+    settings = {
+        "olcTLSCertificateFile": str(cert),
+        "olcTLSCertificateKeyFile": str(key),
+        "olcTLSProtocolMin": "3.3",  # TLS 1.2
+        "olcSecurity": f"simple_bind={SIMPLE_BIND_SSF}",
+    }
+    if ca is not None:
+        settings["olcTLSCACertificateFile"] = str(ca)
+    return settings
+
 
 def peercred_dn(uid: int, gid: int) -> str:
     """Return the identity slapd gives a local process that binds with SASL EXTERNAL over ldapi."""
