@@ -176,7 +176,11 @@ class ManagedSlapd:
         try:
             self.layout.config_dir.mkdir(mode=0o700)
             self.layout.db_dir.mkdir(mode=0o700)
-            config = slapd_config.config_ldif(self.layout, self.suffix, self.admin_dn, self.no_sync)
+            files = self.tls_files()
+            tls = slapd_config.tls_settings(files.cert, files.key, files.ca)
+            config = slapd_config.config_ldif(
+                self.layout, self.suffix, self.admin_dn, self.no_sync, tls
+            )
             self._slapadd(slapadd, ["-n0"], config)
             password = secrets.token_urlsafe(24)
             tree = slapd_config.base_tree_ldif(
@@ -184,8 +188,6 @@ class ManagedSlapd:
             )
             self._slapadd(slapadd, ["-b", self.suffix], tree)
             _write_private(self.layout.service_secret, password)
-            if self.certificate is None:
-                local_ca.ensure(self.layout.tls_dir, local_ca.server_names(self.listen))
             marker = {
                 "schema_version": slapd_config.schema_version(),
                 "suffix": self.suffix,

@@ -153,8 +153,10 @@ def default_policy_dn(suffix: str) -> str:
     return f"cn=default,ou=policies,{suffix}"
 
 
-def config_ldif(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> str:
-    """Return the cn=config LDIF for slapadd -n0."""
+def config_ldif(
+    layout: Layout, suffix: str, admin_dn: str, no_sync: bool, tls: dict[str, str] | None = None
+) -> str:
+    """Return the cn=config LDIF for slapadd -n0, with ``tls_settings`` when given."""
     records: list[ldif.Entry] = [
         (
             "cn=config",
@@ -166,6 +168,7 @@ def config_ldif(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> st
                 ("olcLogLevel", "none"),
                 ("olcToolThreads", "2"),
                 ("olcDisallows", "bind_anon"),
+                *(tls or {}).items(),
             ],
         ),
         (

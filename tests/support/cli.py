@@ -105,6 +105,7 @@ def serving(
         "MIMS_CONFIG": str(home / "mims.toml"),
         "MIMS_DATA_DIR": str(home / "d"),
         "MIMS_LDAP_PORT": str(free_port()),
+        "MIMS_LDAPS_PORT": str(free_port()),
     }
     log = (home / "serve.log").open("w")  # a file, not a pipe: a full pipe would stall it
     process = subprocess.Popen(
