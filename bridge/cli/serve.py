@@ -29,6 +29,12 @@ from bridge.web.certificates import check_certificate
     type=click.IntRange(1, 65535),
     help="Managed slapd's ldaps:// port (default 1636).",
 )
+@click.option(
+    "--https",
+    is_flag=True,
+    help="Serve HTTPS with a certificate from the data folder's own CA (DATA/tls/ca.pem), "
+    "unless [http] tls_cert names one.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -37,6 +43,7 @@ def serve(
     host: str | None,
     ldap_port: int | None,
     ldaps_port: int | None,
+    https: bool,
 ) -> None:
     """Serve SCIM, the portal and health checks with gunicorn.
 
@@ -48,6 +55,7 @@ def serve(
     Examples:
       mims serve
       mims serve --port 8443 --ldap-port 1390 --ldaps-port 1637 --data-dir /srv/mims
+      mims serve --https --host 0.0.0.0 --port 8443
       MIMS_LDAP_URL=ldap://ldap1:389 MIMS_LDAP_BIND_DN=cn=bridge,dc=x \
         MIMS_LDAP_PASSWORD=... mims serve
     """
@@ -61,6 +69,9 @@ def serve(
     if config.http.https:
         check_certificate(config.http.tls_cert, config.http.tls_key)
     started = wiring.ensure_running(config)
+    local = https and not config.http.https
+    if local:
+        config = wiring.local_https(config)  # after init: it needs the data folder made
     # Before the workers fork: refuse at once without a portal secret, or make the managed one.
     from bridge.sspr.secret import portal_secret
 
@@ -71,7 +82,7 @@ def serve(
     # the workers are forked from it and do not inherit the thread.
     supervisor = wiring.slapd_supervisor(config) if started else None
     try:
-        _print_banner(config)
+        _print_banner(config, local)
         if supervisor is not None:
             _log_to_stderr(logging.getLogger("mims.slapd"))
             supervisor.start()
@@ -84,12 +95,18 @@ def serve(
             click.echo("slapd stopped", err=True)
 
 
-def _print_banner(config: Config) -> None:
+def _print_banner(config: Config, local_https: bool) -> None:
     http = config.http
     scheme = "https" if http.https else "http"
     click.echo(
         f"mims-bridge  {scheme}://{http.host}:{http.port}/  (health: /healthz, /readyz)", err=True
     )
+    if local_https:
+        click.echo(
+            f"trust        curl --cacert {wiring.local_ca_file(config)} "
+            f"https://{http.host}:{http.port}/readyz",
+            err=True,
+        )
     if not http.https and not is_loopback(http.host):
         click.echo(
             f"Warning: plain HTTP on {http.host}:{http.port}: passwords cross the network "

@@ -50,17 +50,20 @@ def server_names(listen: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name.lower() for name in names if name))
 
 
-def ensure(folder: Path, names: tuple[str, ...], now: datetime | None = None) -> TlsFiles:
+def ensure(
+    folder: Path, names: tuple[str, ...], now: datetime | None = None, stem: str = "server"
+) -> TlsFiles:
     """Make the CA and server certificate in ``folder`` if missing; renew what needs it.
 
     A CA that is missing, has lost its key or nears its end is made anew (clients then need
     the new ``ca.pem``); a server certificate is re-issued from the CA when it was not signed
-    by it, nears its end, or lacks one of ``names``.
+    by it, nears its end, or lacks one of ``names``. ``stem`` names its files: ``server``
+    (slapd's) or ``http`` (``mims serve --https``).
     """
     now = now or datetime.now(UTC)
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     ca_file = folder / "ca.pem"
-    files = TlsFiles(cert=folder / "server.pem", key=folder / "server.key", ca=ca_file)
+    files = TlsFiles(cert=folder / f"{stem}.pem", key=folder / f"{stem}.key", ca=ca_file)
     ca = _load(ca_file, folder / "ca.key")
     if ca is None or ca[0].not_valid_after_utc - RENEW_BEFORE <= now:
         ca = _make_ca(now)

@@ -6,10 +6,8 @@ Nothing here touches a system-wide slapd: no /etc/ldap/slapd.d, no service, no p
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -22,8 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from bridge.core.certificates import Settings, check_files
-from bridge.directory import local_ca, schema_upgrade, slapd_config
+from bridge.directory import schema_upgrade, slapd_config, slapd_tls
 from bridge.directory.local_ca import TlsFiles
 from bridge.directory.slapd_config import Layout
 from bridge.errors import SlapdError
@@ -31,7 +28,6 @@ from bridge.errors import SlapdError
 INSTALL_HINT = "install it with `sudo apt-get install slapd ldap-utils` (or run `make run`)"
 _SEARCH_PATH = ("/usr/sbin", "/usr/bin", "/sbin")
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes; keep a margin
-_OWN_CERTIFICATE = Settings(cert="slapd.tls_cert", key="slapd.tls_key", ca="slapd.tls_ca")
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 # slapd processes this process started, so they can be reaped when they exit.
@@ -303,7 +299,7 @@ class ManagedSlapd:
                         f"port {number} on {host} is in use by another program; "
                         f"choose another with {option}"
                     )
-        self._configure_tls(self.tls_files())
+        slapd_tls.configure(self.layout, tool("slapmodify"), self.tls_files())
         self.layout.socket.unlink(missing_ok=True)
         self.layout.pid_file.unlink(missing_ok=True)
         listeners = [f"ldap://{_in_url(host)}:{port}/" for host in self.listen]
@@ -340,38 +336,7 @@ class ManagedSlapd:
         Your own files are refused in one line (naming the setting and the file) when missing,
         unreadable, expired, not each other's, or not signed by ``tls_ca``.
         """
-        if self.certificate is None:
-            return local_ca.ensure(self.layout.tls_dir, local_ca.server_names(self.listen))
-        own = self.certificate
-        check_files(str(own.cert), str(own.key), str(own.ca or ""), _OWN_CERTIFICATE)
-        return TlsFiles(
-            cert=own.cert.expanduser().resolve(),
-            key=own.key.expanduser().resolve(),
-            ca=own.ca.expanduser().resolve() if own.ca else None,
-        )
-
-    def _configure_tls(self, files: TlsFiles) -> None:
-        """Write the TLS settings into the stopped slapd's cn=config, when they differ."""
-        wanted = slapd_config.tls_settings(files.cert, files.key, files.ca)
-        present = _config_values(self.layout.config_dir / "cn=config.ldif")
-        lines = ["dn: cn=config", "changetype: modify"]
-        for name in slapd_config.TLS_ATTRIBUTES:
-            if name in wanted and present.get(name) != wanted[name]:
-                lines += [f"replace: {name}", f"{name}: {wanted[name]}", "-"]
-            elif name not in wanted and name in present:
-                lines += [f"delete: {name}", "-"]
-        if len(lines) == 2:
-            return
-        with tempfile.NamedTemporaryFile("w", suffix=".ldif", dir=self.layout.root) as handle:
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            command = [
-                tool("slapmodify"),
-                *("-F", str(self.layout.config_dir), "-n0", "-l", handle.name),
-            ]
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise SlapdError(f"slapmodify refused the TLS settings: {_last_line(result.stderr)}")
+        return slapd_tls.certificate(self.layout, self.listen, self.certificate)
 
     def _upgrade_or_stop(self) -> None:
         try:
@@ -486,20 +451,6 @@ def _in_url(host: str) -> str:
     """Return a listen address as a URL writes it: IPv6 addresses in brackets."""
     host = host.strip("[]")
     return f"[{host}]" if ":" in host else host
-
-
-def _config_values(ldif_file: Path) -> dict[str, str]:
-    """Return the single-valued attributes of a cn=config LDIF file slapd wrote (RFC 2849)."""
-    unfolded = re.sub(r"\n ", "", ldif_file.read_text())
-    values: dict[str, str] = {}
-    for line in unfolded.splitlines():
-        if line.startswith("#") or ":" not in line:
-            continue
-        name, _, value = line.partition(":")
-        if value.startswith(":"):
-            value = base64.b64decode(value[1:].strip()).decode()
-        values[name] = value.strip()
-    return values
 
 
 def _write_private(path: Path, text: str) -> None:
