@@ -38,7 +38,10 @@ def certificate(layout: Layout, listen: tuple[str, ...], own: TlsFiles | None) -
 def configure(layout: Layout, slapmodify: str, files: TlsFiles) -> None:
     """Write the TLS settings into a stopped slapd's cn=config, when they differ."""
     wanted = slapd_config.tls_settings(files.cert, files.key, files.ca)
-    present = _config_values(layout.config_dir / "cn=config.ldif")
+    try:
+        present = _config_values(layout.config_dir / "cn=config.ldif")
+    except FileNotFoundError:
+        return  # no configuration at all: slapd itself says so, in its own words, at start
     lines = ["dn: cn=config", "changetype: modify"]
     for name in slapd_config.TLS_ATTRIBUTES:
         if name in wanted and present.get(name) != wanted[name]:

@@ -56,12 +56,13 @@ def mims(
 def wait_for(url: str, timeout: float, ca: Path | None = None) -> int:
     """Poll a URL until it answers or ``timeout`` passes; return its last status (0: no answer).
 
-    ``ca``: the CA certificate an https:// URL's certificate must chain to.
+    ``ca``: the CA certificate an https:// URL's certificate must chain to (it may be made
+    while the server starts).
     """
-    context = ssl.create_default_context(cafile=str(ca)) if ca else None
     deadline = time.monotonic() + timeout
     while True:
         try:
+            context = ssl.create_default_context(cafile=str(ca)) if ca else None
             with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 return int(response.status)
         except urllib.error.HTTPError as error:
