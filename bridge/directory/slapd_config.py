@@ -124,8 +124,8 @@ TLS_ATTRIBUTES = (
 def tls_settings(cert: Path, key: Path, ca: Path | None) -> dict[str, str]:
     """Return cn=config's TLS attributes (``TLS_ATTRIBUTES``); an absent one is removed.
 
-    They depend on the configuration (a bring-your-own certificate), not on the data folder,
-    so they are written at every start rather than at init.
+    They depend on the configuration (a bring-your-own certificate), not only on the data
+    folder, so init writes them and every start writes them again when they differ.
     """
     settings = {
         "olcTLSCertificateFile": str(cert),
