@@ -1,10 +1,11 @@
 """`mims serve` as production runs it, against a slapd of the benchmark, and its bearer token.
 
-Production points the bridge at its directory with ``MIMS_LDAP_URL`` (TCP), the service
-account and a portal secret, and runs ``mims serve``: gunicorn, gthread workers x threads from
-the configuration (README). The benchmark does exactly that on a free port. The one setting
-it changes is the portal's per-client rate limit (``[sspr] rate_limit``): every benchmark
-client comes from 127.0.0.1, and the SSPR phase measures the work of a reset, not the limiter.
+Production points the bridge at its directory with ``MIMS_LDAP_URL`` (TCP: ldaps, with
+``[directory] ca_file``), the service account and a portal secret, and runs ``mims serve``:
+gunicorn, gthread workers x threads from the configuration (README). The benchmark does
+exactly that on a free port. The one setting it changes is the portal's per-client rate limit
+(``[sspr] rate_limit``): every benchmark client comes from 127.0.0.1, and the SSPR phase
+measures the work of a reset, not the limiter.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ class BridgeServer:
         self._tree: ProcessTree | None = None
         root.mkdir(parents=True, exist_ok=True)
         overlay = root / "bench.toml"
-        overlay.write_text(OVERLAY)
+        overlay.write_text(
+            OVERLAY + (f'[directory]\nca_file = "{account.ca_file}"\n' if account.ca_file else "")
+        )
         self.env = ctx.bridge_env(root) | {
             "MIMS_CONFIG": str(overlay),
             "MIMS_LDAP_URL": account.url,

@@ -54,6 +54,7 @@ def main() -> None:
             "HOME": str(root),
             "MIMS_DATA_DIR": str(root / "data"),
             "MIMS_LDAP_PORT": str(free_port()),
+            "MIMS_LDAPS_PORT": str(free_port()),
         }
         config = load_config(env=env).with_overrides(slapd={"no_sync": True})
         ensure_running(config)

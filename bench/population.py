@@ -120,10 +120,12 @@ class Population:
             imported = mims_import(ctx, path, server)
             details["source"] = "mims import"
             details["import"] = {**imported.run.as_json(), "summary": imported.summary}
-        url = server.ldap_url()
+        url = server.ldaps_url()
         if url is None:
             raise BenchError(f"the populated slapd in {server.layout.root} is not running")
-        account = Account(url, server.service_dn, server.service_password(), ws.suffix)
+        account = Account(
+            url, server.service_dn, server.service_password(), ws.suffix, str(server.ca_file)
+        )
         people = _list_people(account)
         details["people"] = len(people)
         ctx.progress(f"population: {len(people):,} people; starting mims serve")

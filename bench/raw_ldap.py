@@ -1,18 +1,20 @@
 """The raw side of the SCIM phases: plain ldap3, bound as the bridge binds, doing one thing each.
 
-A raw client talks to the same slapd over TCP as the bridge's service account (ACLs apply,
-ppolicy applies), with ldap3 set up as the bridge sets it up (no schema read), and asks for
-the same attributes the bridge reads. What is left between the two sides is the bridge:
-HTTP, Flask, SCIM parsing and rendering, and the extra LDAP requests it makes.
+A raw client talks to the same slapd over TCP (ldaps, as the bridge does: slapd refuses a
+password without TLS) as the bridge's service account (ACLs apply, ppolicy applies), with
+ldap3 set up as the bridge sets it up (no schema read), and asks for the same attributes the
+bridge reads. What is left between the two sides is the bridge: HTTP, Flask, SCIM parsing and
+rendering, and the extra LDAP requests it makes.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ldap3 import NONE, SUBTREE, Connection, Server
+from ldap3 import NONE, SUBTREE, Connection, Server, Tls
 
 from bridge.directory import dn, mapping
 
@@ -25,6 +27,7 @@ class Account:
     bind_dn: str
     password: str
     suffix: str
+    ca_file: str = ""  # the CA that signed the server's certificate (ldaps://)
 
     @property
     def people_base(self) -> str:
@@ -37,7 +40,7 @@ class RawLdap:
     def __init__(self, account: Account) -> None:
         self.account = account
         self.connection = Connection(
-            Server(account.url, get_info=NONE),
+            Server(account.url, get_info=NONE, tls=_tls(account.ca_file)),
             user=account.bind_dn,
             password=account.password,
             raise_exceptions=True,
@@ -79,3 +82,10 @@ class RawLdap:
 
     def close(self) -> None:
         self.connection.unbind()
+
+
+def _tls(ca_file: str) -> Tls | None:
+    """Return ldap3's TLS settings checking the server against ``ca_file``, as the bridge does."""
+    if not ca_file:
+        return None
+    return Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)

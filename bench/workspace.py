@@ -69,10 +69,11 @@ class Workspace:
         return server
 
     def start(self, server: ManagedSlapd) -> int:
-        """Start a slapd on a free port (a few tries: another program may take the port)."""
+        """Start a slapd on free ports, ldap:// and ldaps:// (a few tries: another program may
+        take a port)."""
         for attempt in range(3):
             try:
-                return server.start(free_port())
+                return server.start(free_port(), free_port())
             except SlapdError as error:
                 if "in use" not in str(error) or attempt == 2:
                     raise

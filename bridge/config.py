@@ -37,6 +37,7 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 _DN = re.compile(r"^[A-Za-z][A-Za-z0-9-]*=[^,=+]+(,[A-Za-z][A-Za-z0-9-]*=[^,=+]+)*$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _LDAP_URL = re.compile(r"^ldap[si]?://\S*$")
+_HOST = re.compile(r"^(\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$")
 
 
 @dataclass(config=_STRICT)
@@ -92,8 +93,31 @@ class SlapdConfig:
     """The managed slapd: where it keeps its data and where it listens."""
 
     data_dir: Path = Path()
-    port: int = Field(default=1389, ge=1, le=65535)
+    port: int = Field(default=1389, ge=1, le=65535)  # ldap:// (StartTLS) on every listen address
+    ldaps_port: int = Field(default=1636, ge=1, le=65535)
+    # Addresses (or host names) slapd listens on; 0.0.0.0 or :: for every address.
+    listen: tuple[str, ...] = ("127.0.0.1",)
+    # A certificate of your own (PEM, chain after it), its unencrypted key and the CA that
+    # signed it; empty: the data folder's own CA (tls/ca.pem) signs one.
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
     no_sync: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> SlapdConfig:
+        if self.ldaps_port == self.port:
+            raise ValueError(f"ldaps_port: {self.ldaps_port} is also the ldap:// port")
+        if not self.listen:
+            raise ValueError("listen: give at least one address, such as '127.0.0.1'")
+        for host in self.listen:
+            if not _HOST.match(host):
+                raise ValueError(f"listen: {host!r} is not an IP address or host name")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert, tls_key: give both (your certificate) or neither")
+        if self.tls_ca and not self.tls_cert:
+            raise ValueError("tls_ca: give it with tls_cert and tls_key")
+        return self
 
 
 @dataclass(config=_STRICT)
@@ -421,6 +445,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "MIMS_LDAP_SUFFIX": ("directory", "suffix"),
     "MIMS_DATA_DIR": ("slapd", "data_dir"),
     "MIMS_LDAP_PORT": ("slapd", "port"),
+    "MIMS_LDAPS_PORT": ("slapd", "ldaps_port"),
     "MIMS_HTTP_HOST": ("http", "host"),
     "MIMS_HTTP_PORT": ("http", "port"),
     "MIMS_HTTP_WORKERS": ("http", "workers"),

@@ -22,7 +22,7 @@ from bridge.core.ports import RosterImport
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import backup as backups
-from bridge.directory import check, export, gcds, settings
+from bridge.directory import check, export, gcds, local_ca, settings
 from bridge.directory.answers import AnswerStore
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
@@ -50,6 +50,8 @@ __all__ = [
     "directory_config_ldif",
     "directory_data_ldif",
     "ensure_running",
+    "local_ca_file",
+    "local_https",
     "managed_slapd",
     "naming_rules",
     "policy_book",
@@ -93,6 +95,23 @@ def managed_slapd(config: Config) -> ManagedSlapd:
 def ensure_running(config: Config) -> bool:
     """Initialise and start the managed slapd if it is the directory; say if this started it."""
     return settings.ensure_running(config)
+
+
+def local_https(config: Config) -> Config:
+    """Return ``config`` serving HTTPS with a certificate from the data folder's local CA.
+
+    The certificate (``DATA/tls/http.pem``, its key 0600) names localhost, 127.0.0.1, this
+    host's name and ``[http] host``; it is made or renewed now, and browsers and ``curl``
+    trust it with ``DATA/tls/ca.pem``, the CA the managed slapd's certificate comes from.
+    """
+    folder = managed_slapd(config).layout.tls_dir
+    files = local_ca.ensure(folder, local_ca.server_names([config.http.host]), stem="http")
+    return config.with_overrides(http={"tls_cert": str(files.cert), "tls_key": str(files.key)})
+
+
+def local_ca_file(config: Config) -> Path:
+    """Return the data folder's local CA certificate, which clients of ``--https`` trust."""
+    return managed_slapd(config).layout.tls_dir / "ca.pem"
 
 
 def slapd_supervisor(config: Config) -> SlapdSupervisor:

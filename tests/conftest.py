@@ -28,16 +28,17 @@ CLEARED_SUBTREES = ("ou=students,ou=people", "ou=staff,ou=people", "ou=hq,ou=peo
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedSlapd]:
     server = ManagedSlapd(tmp_path_factory.mktemp("slapd") / "data", SUFFIX, no_sync=True)
     server.init()
-    server.start(free_port())
+    server.start(free_port(), free_port())
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def config(slapd: ManagedSlapd) -> Config:
-    url = slapd.ldap_url()
-    assert url is not None
-    config = make_config(slapd.layout.root, port=int(url.rsplit(":", 1)[1]))
+    url, ldaps_url = slapd.ldap_url(), slapd.ldaps_url()
+    assert url is not None and ldaps_url is not None
+    port, ldaps_port = (int(u.rsplit(":", 1)[1]) for u in (url, ldaps_url))
+    config = make_config(slapd.layout.root, port=port, ldaps_port=ldaps_port)
     client = LdapClient(client_settings(config))
     build(config, client).passwords.sync_policies()  # as every `mims` command does
     client.close()

@@ -36,20 +36,24 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_slapd_init_start_status_stop(tmp_path: Path) -> None:
     data = str(tmp_path / "d")
-    port = str(free_port())
+    port, ldaps_port = str(free_port()), str(free_port())
     init = mims("slapd", "init", "--data-dir", data)
     assert init.returncode == 0, init.stderr
     assert f"cn=mims-bridge,ou=services,{SUFFIX}" in init.stdout
     try:
-        start = mims("slapd", "start", "--data-dir", data, "--port", port)
+        start = mims(
+            "slapd", "start", "--data-dir", data, "--port", port, "--ldaps-port", ldaps_port
+        )
         assert start.returncode == 0, start.stderr
         assert f"ldap://127.0.0.1:{port}" in start.stdout
+        assert f"ldaps://127.0.0.1:{ldaps_port}" in start.stdout
         status = mims("slapd", "status", "--data-dir", data)
         assert (status.returncode, "answering" in status.stdout) == (0, True)
         search = subprocess.run(
             [
                 "ldapsearch",
                 "-LLL",
+                "-ZZ",
                 "-H",
                 f"ldap://127.0.0.1:{port}",
                 "-D",
@@ -65,6 +69,7 @@ def test_slapd_init_start_status_stop(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             check=True,
+            env=os.environ | {"LDAPTLS_CACERT": f"{data}/tls/ca.pem"},
         )
         assert f"dn: ou=people,{SUFFIX}" in search.stdout
     finally:
@@ -107,7 +112,9 @@ def test_start_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = mims("slapd", "start", "--data-dir", data, "--port", str(port))
+        result = mims(
+            "slapd", "start", "--data-dir", data, "--port", str(port), "--ldaps-port", "1"
+        )
     assert result.returncode == 1
     assert (
         result.stderr.strip() == f"Error: port {port} on 127.0.0.1 is in use by another program; "
@@ -117,7 +124,7 @@ def test_start_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
 
 def test_serve_starts_its_own_slapd_and_stops_it_on_exit(tmp_path: Path) -> None:
     data = tmp_path / "d"
-    http_port, ldap_port = free_port(), free_port()
+    http_port, ldap_port, ldaps_port = free_port(), free_port(), free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | {
         "HOME": str(tmp_path)
     }
@@ -131,19 +138,42 @@ def test_serve_starts_its_own_slapd_and_stops_it_on_exit(tmp_path: Path) -> None
             str(http_port),
             "--ldap-port",
             str(ldap_port),
+            "--ldaps-port",
+            str(ldaps_port),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=environment,
     )
+    banner: list[str] = []
     try:
+        assert process.stderr is not None
+        while not banner or not banner[-1].startswith("try"):
+            banner.append(process.stderr.readline())
+            assert banner[-1], f"mims serve printed no ldapsearch line: {banner}"
         assert wait_for(f"http://127.0.0.1:{http_port}/readyz", timeout=30) == 200
         assert ManagedSlapd(data, SUFFIX).status().answering
+        # The banner's line works as printed: over ldaps, trusting the data folder's CA.
+        tried = subprocess.run(
+            banner[-1].removeprefix("try").strip(),
+            shell=True,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=environment,
+        )
+        assert (tried.returncode, f"dn: {SUFFIX}" in tried.stdout) == (0, True), tried.stderr
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
-    assert f"ldapsearch -H ldap://127.0.0.1:{ldap_port}" in stderr
+    assert f"ldaps://127.0.0.1:{ldaps_port}, StartTLS on ldap://127.0.0.1:{ldap_port}" in "".join(
+        banner
+    )
+    assert (
+        f"LDAPTLS_CACERT={data}/tls/ca.pem ldapsearch -H ldaps://127.0.0.1:{ldaps_port}"
+        in (banner[-1])
+    )
     assert "slapd stopped" in stderr
     assert not ManagedSlapd(data, SUFFIX).status().running

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import tarfile
 import tempfile
@@ -91,12 +90,13 @@ def original() -> Iterator[Original]:
     # The system's temp folder: pytest's paths are too long for slapd's ldapi socket.
     home = Path(tempfile.mkdtemp(prefix="mims-backup-"))
     data = home / "original"
-    env = {"HOME": str(home), "MIMS_DATA_DIR": str(data), "MIMS_LDAP_PORT": str(free_port())}
-    run("slapd", "init", env=env)
-    (data / "tls").mkdir(mode=0o700)
-    (data / "tls" / "ca.pem").write_text("a CA certificate\n")
-    (data / "tls" / "server.key").write_text("a private key\n")
-    os.chmod(data / "tls" / "server.key", 0o600)
+    env = {
+        "HOME": str(home),
+        "MIMS_DATA_DIR": str(data),
+        "MIMS_LDAP_PORT": str(free_port()),
+        "MIMS_LDAPS_PORT": str(free_port()),
+    }
+    run("slapd", "init", env=env)  # with its local CA and server certificate in tls/
     run("slapd", "start", env=env)
     try:
         roster = home / "roster.csv"
@@ -120,7 +120,11 @@ def original() -> Iterator[Original]:
 @pytest.fixture
 def restored_env(original: Original) -> Iterator[dict[str, str]]:
     folder = original.home / "restored"
-    env = original.env | {"MIMS_DATA_DIR": str(folder), "MIMS_LDAP_PORT": str(free_port())}
+    env = original.env | {
+        "MIMS_DATA_DIR": str(folder),
+        "MIMS_LDAP_PORT": str(free_port()),
+        "MIMS_LDAPS_PORT": str(free_port()),
+    }
     yield env
     mims("slapd", "stop", env=env)
     shutil.rmtree(folder, ignore_errors=True)
@@ -145,7 +149,7 @@ def test_a_round_trip_of_ten_thousand_people_loses_nothing(
     assert len(with_answers) == original.answered > 0
     # Secrets and TLS files came along, readable by their owner alone where they were.
     source = Path(original.env["MIMS_DATA_DIR"])
-    for name in ("service.secret", "tls/ca.pem", "tls/server.key"):
+    for name in ("service.secret", "tls/ca.pem", "tls/ca.key", "tls/server.key"):
         assert (folder / name).read_bytes() == (source / name).read_bytes()
     assert (folder / "service.secret").stat().st_mode & 0o777 == 0o600
     assert (folder / "tls" / "server.key").stat().st_mode & 0o777 == 0o600

@@ -13,7 +13,7 @@ from bridge.directory import ppolicy
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
 from tests.support.cli import mims
-from tests.support.directory import SUFFIX
+from tests.support.directory import SUFFIX, ldaps_server
 
 MARY = "mary_tan@students.edu.sg"
 MARY_DN = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
@@ -31,9 +31,7 @@ def env(config: Config, directory: LdapClient, tmp_path: Path) -> dict[str, str]
 
 
 def bind(slapd: ManagedSlapd, password: str) -> tuple[int, str | None]:
-    connection = ldap3.Connection(
-        ldap3.Server(slapd.ldap_url(), get_info=ldap3.NONE), MARY_DN, password
-    )
+    connection = ldap3.Connection(ldaps_server(slapd), MARY_DN, password)
     connection.open()
     connection.bind(controls=[ppolicy.REQUEST])
     result = dict(connection.result)

@@ -112,6 +112,19 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
             {},
             "directory.ca_file: '/nowhere/ca.pem' is not a file",
         ),
+        (None, {"MIMS_LDAPS_PORT": "1389"}, "slapd.ldaps_port: 1389 is also the ldap:// port"),
+        ("[slapd]\nlisten = []\n", {}, "slapd.listen: give at least one address"),
+        (
+            "[slapd]\nlisten = ['10.0.0.5 10.0.0.6']\n",
+            {},
+            "slapd.listen: '10.0.0.5 10.0.0.6' is not an IP address or host name",
+        ),
+        (
+            "[slapd]\ntls_cert = '/etc/ssl/ldap.pem'\n",
+            {},
+            "slapd.tls_cert, tls_key: give both (your certificate) or neither",
+        ),
+        ("[slapd]\ntls_ca = '/etc/ssl/ca.pem'\n", {}, "slapd.tls_ca: give it with tls_cert"),
         (
             "[http]\nworkers = 0\n",
             {},

@@ -64,6 +64,28 @@ def test_mims_serve_answers_https_to_curl_with_the_ca(tmp_path: Path) -> None:
         assert "Warning" not in served.output()
 
 
+def test_mims_serve_https_uses_a_certificate_from_the_data_folders_ca() -> None:
+    with serving(local_https=True) as served:
+        ca = Path(served.env["MIMS_DATA_DIR"]) / "tls" / "ca.pem"
+        assert served.base.startswith("https://127.0.0.1:")
+        ready = curl("--cacert", str(ca), "-w", "%{http_code}", f"{served.base}/readyz")
+        assert (ready.returncode, ready.stdout[-3:]) == (0, "200"), ready.stderr
+        via_name = curl(
+            "--cacert",
+            str(ca),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            f"https://localhost:{served.base.rsplit(':', 1)[1]}/healthz",
+        )
+        assert (via_name.returncode, via_name.stdout) == (0, "200"), via_name.stderr
+        assert curl(f"{served.base}/readyz").returncode != 0  # not trusted without the CA
+        key = Path(served.env["MIMS_DATA_DIR"]) / "tls" / "http.key"
+        assert key.stat().st_mode & 0o777 == 0o600
+        assert f"curl --cacert {ca} https://127.0.0.1:" in served.output()
+
+
 def test_plain_http_off_loopback_warns_and_sends_no_hsts() -> None:
     with serving(host="0.0.0.0") as served:
         assert served.base.startswith("http://")

@@ -20,7 +20,20 @@ from bridge.web.certificates import check_certificate
 @click.option("--port", type=click.IntRange(1, 65535), help="HTTP port (default 8080).")
 @click.option("--host", help="HTTP address to listen on (default 127.0.0.1).")
 @click.option(
-    "--ldap-port", type=click.IntRange(1, 65535), help="Managed slapd's TCP port (default 1389)."
+    "--ldap-port",
+    type=click.IntRange(1, 65535),
+    help="Managed slapd's ldap:// (StartTLS) port (default 1389).",
+)
+@click.option(
+    "--ldaps-port",
+    type=click.IntRange(1, 65535),
+    help="Managed slapd's ldaps:// port (default 1636).",
+)
+@click.option(
+    "--https",
+    is_flag=True,
+    help="Serve HTTPS with a certificate from the data folder's own CA (DATA/tls/ca.pem), "
+    "unless [http] tls_cert names one.",
 )
 @click.pass_context
 def serve(
@@ -29,6 +42,8 @@ def serve(
     port: int | None,
     host: str | None,
     ldap_port: int | None,
+    ldaps_port: int | None,
+    https: bool,
 ) -> None:
     """Serve SCIM, the portal and health checks with gunicorn.
 
@@ -39,18 +54,24 @@ def serve(
     \b
     Examples:
       mims serve
-      mims serve --port 8443 --ldap-port 1390 --data-dir /srv/mims
+      mims serve --port 8443 --ldap-port 1390 --ldaps-port 1637 --data-dir /srv/mims
+      mims serve --https --host 0.0.0.0 --port 8443
       MIMS_LDAP_URL=ldap://ldap1:389 MIMS_LDAP_BIND_DN=cn=bridge,dc=x \
         MIMS_LDAP_PASSWORD=... mims serve
     """
     from bridge.serve import BridgeServer
 
     config = load(
-        ctx, slapd={"data_dir": data_dir, "port": ldap_port}, http={"port": port, "host": host}
+        ctx,
+        slapd={"data_dir": data_dir, "port": ldap_port, "ldaps_port": ldaps_port},
+        http={"port": port, "host": host},
     )
     if config.http.https:
         check_certificate(config.http.tls_cert, config.http.tls_key)
     started = wiring.ensure_running(config)
+    local = https and not config.http.https
+    if local:
+        config = wiring.local_https(config)  # after init: it needs the data folder made
     # Before the workers fork: refuse at once without a portal secret, or make the managed one.
     from bridge.sspr.secret import portal_secret
 
@@ -61,7 +82,7 @@ def serve(
     # the workers are forked from it and do not inherit the thread.
     supervisor = wiring.slapd_supervisor(config) if started else None
     try:
-        _print_banner(config)
+        _print_banner(config, local)
         if supervisor is not None:
             _log_to_stderr(logging.getLogger("mims.slapd"))
             supervisor.start()
@@ -74,12 +95,18 @@ def serve(
             click.echo("slapd stopped", err=True)
 
 
-def _print_banner(config: Config) -> None:
+def _print_banner(config: Config, local_https: bool) -> None:
     http = config.http
     scheme = "https" if http.https else "http"
     click.echo(
         f"mims-bridge  {scheme}://{http.host}:{http.port}/  (health: /healthz, /readyz)", err=True
     )
+    if local_https:
+        click.echo(
+            f"trust        curl --cacert {wiring.local_ca_file(config)} "
+            f"https://{http.host}:{http.port}/readyz",
+            err=True,
+        )
     if not http.https and not is_loopback(http.host):
         click.echo(
             f"Warning: plain HTTP on {http.host}:{http.port}: passwords cross the network "
@@ -93,9 +120,14 @@ def _print_banner(config: Config) -> None:
         )
         return
     server = wiring.managed_slapd(config)
-    click.echo(f"directory    {server.ldap_url()}  (data in {server.layout.root})", err=True)
     click.echo(
-        f"try          ldapsearch -H {server.ldap_url()} -D {server.service_dn} "
+        f"directory    {server.ldaps_url()}, StartTLS on {server.ldap_url()}  "
+        f"(data in {server.layout.root})",
+        err=True,
+    )
+    trust = f"LDAPTLS_CACERT={server.ca_file} " if server.ca_file else ""
+    click.echo(
+        f"try          {trust}ldapsearch -H {server.ldaps_url()} -D {server.service_dn} "
         f"-y {server.layout.service_secret} -b {config.directory.suffix} -LLL dn",
         err=True,
     )

@@ -9,7 +9,12 @@ import click
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
 
-port_option = click.option("--port", type=click.IntRange(1, 65535), help="TCP port (default 1389).")
+port_option = click.option(
+    "--port", type=click.IntRange(1, 65535), help="ldap:// (StartTLS) port (default 1389)."
+)
+ldaps_port_option = click.option(
+    "--ldaps-port", type=click.IntRange(1, 65535), help="ldaps:// port (default 1636)."
+)
 
 
 @main.group()
@@ -19,7 +24,7 @@ def slapd() -> None:
     \b
     Examples:
       mims slapd init --data-dir /srv/mims
-      mims slapd start --data-dir /srv/mims --port 1389
+      mims slapd start --data-dir /srv/mims --port 1389 --ldaps-port 1636
       mims slapd status --data-dir /srv/mims
       mims slapd stop --data-dir /srv/mims
     """
@@ -46,18 +51,29 @@ def slapd_init(ctx: click.Context, data_dir: Path | None) -> None:
 @slapd.command("start")
 @data_dir_option
 @port_option
+@ldaps_port_option
 @click.pass_context
-def slapd_start(ctx: click.Context, data_dir: Path | None, port: int | None) -> None:
+def slapd_start(
+    ctx: click.Context, data_dir: Path | None, port: int | None, ldaps_port: int | None
+) -> None:
     """Start the managed slapd in the background (initialise the folder first).
+
+    It serves TLS: StartTLS on the ldap:// port, and ldaps://. A simple bind over TCP
+    without TLS is refused. Clients trust DATA/tls/ca.pem (LDAPTLS_CACERT).
 
     \b
     Example:
-      mims slapd start --data-dir /srv/mims --port 1389
+      mims slapd start --data-dir /srv/mims --port 1389 --ldaps-port 1636
     """
-    config = load(ctx, slapd={"data_dir": data_dir, "port": port})
+    config = load(ctx, slapd={"data_dir": data_dir, "port": port, "ldaps_port": ldaps_port})
     server = wiring.managed_slapd(config)
-    pid = server.start(config.slapd.port)
-    click.echo(f"slapd is running (pid {pid}) on {server.ldap_url()} and {server.ldapi_url}")
+    pid = server.start(config.slapd.port, config.slapd.ldaps_port)
+    click.echo(
+        f"slapd is running (pid {pid}) on {server.ldap_url()} (StartTLS), "
+        f"{server.ldaps_url()} and {server.ldapi_url}"
+    )
+    if server.ca_file:
+        click.echo(f"clients trust {server.ca_file} (LDAPTLS_CACERT={server.ca_file})")
 
 
 @slapd.command("stop")
@@ -95,7 +111,7 @@ def slapd_status(ctx: click.Context, data_dir: Path | None) -> None:
         ctx.exit(1)
     answering = "answering" if status.answering else "NOT answering"
     click.echo(
-        f"slapd is running (pid {status.pid}) on {status.ldap_url} and {status.ldapi_url}, "
-        f"{answering}"
+        f"slapd is running (pid {status.pid}) on {status.ldap_url} (StartTLS), "
+        f"{status.ldaps_url or 'no ldaps://'} and {status.ldapi_url}, {answering}"
     )
     ctx.exit(0 if status.answering else 1)

@@ -6,13 +6,24 @@ from pathlib import Path
 
 from bridge.config import Config
 from bridge.directory.client import ClientSettings
+from bridge.directory.local_ca import TlsFiles
 from bridge.directory.slapd import ManagedSlapd
 from bridge.directory.supervisor import SlapdSupervisor
 
 
 def managed_slapd(config: Config) -> ManagedSlapd:
-    """Return the managed slapd of the configured data folder."""
-    return ManagedSlapd(config.slapd.data_dir, config.directory.suffix, config.slapd.no_sync)
+    """Return the managed slapd of the configured data folder, listeners and certificate."""
+    slapd = config.slapd
+    own = None
+    if slapd.tls_cert:
+        own = TlsFiles(
+            cert=Path(slapd.tls_cert).expanduser(),
+            key=Path(slapd.tls_key).expanduser(),
+            ca=Path(slapd.tls_ca).expanduser() if slapd.tls_ca else None,
+        )
+    return ManagedSlapd(
+        slapd.data_dir, config.directory.suffix, slapd.no_sync, listen=slapd.listen, certificate=own
+    )
 
 
 def client_settings(config: Config) -> ClientSettings:
@@ -55,10 +66,10 @@ def ensure_running(config: Config) -> bool:
     if slapd.pid() is not None:
         slapd.upgrade()
         return False
-    slapd.start(config.slapd.port)
+    slapd.start(config.slapd.port, config.slapd.ldaps_port)
     return True
 
 
 def supervisor(config: Config) -> SlapdSupervisor:
-    """Return a (not yet started) supervisor of the managed slapd on the configured port."""
-    return SlapdSupervisor(managed_slapd(config), config.slapd.port)
+    """Return a (not yet started) supervisor of the managed slapd on the configured ports."""
+    return SlapdSupervisor(managed_slapd(config), config.slapd.port, config.slapd.ldaps_port)

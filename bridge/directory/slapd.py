@@ -20,13 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from bridge.directory import schema_upgrade, slapd_config
+from bridge.directory import schema_upgrade, slapd_config, slapd_tls
+from bridge.directory.local_ca import TlsFiles
 from bridge.directory.slapd_config import Layout
 from bridge.errors import SlapdError
 
 INSTALL_HINT = "install it with `sudo apt-get install slapd ldap-utils` (or run `make run`)"
 _SEARCH_PATH = ("/usr/sbin", "/usr/bin", "/sbin")
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes; keep a margin
+_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 # slapd processes this process started, so they can be reaped when they exit.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -41,6 +43,7 @@ class Status:
     answering: bool
     pid: int | None
     ldap_url: str | None
+    ldaps_url: str | None
     ldapi_url: str
 
 
@@ -73,10 +76,25 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 class ManagedSlapd:
     """Initialise, start, stop and inspect the slapd that lives in one data folder."""
 
-    def __init__(self, data_dir: Path, suffix: str, no_sync: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        suffix: str,
+        no_sync: bool = False,
+        *,
+        listen: tuple[str, ...] = ("127.0.0.1",),
+        certificate: TlsFiles | None = None,
+    ) -> None:
+        """Describe the slapd of ``data_dir``.
+
+        ``listen`` are its addresses; ``certificate``, when not the local CA's, the one it
+        serves (``[slapd] tls_cert``, ``tls_key``, ``tls_ca``).
+        """
         self.layout = Layout(Path(data_dir).expanduser().resolve())
         self.suffix = suffix
         self.no_sync = no_sync
+        self.listen = listen
+        self.certificate = certificate
 
     # -- where it is -------------------------------------------------------------------------
 
@@ -86,9 +104,28 @@ class ManagedSlapd:
         return "ldapi://" + quote(str(self.layout.socket), safe="")
 
     def ldap_url(self) -> str | None:
-        """Return the TCP URL of the running slapd, or None when it is not running."""
+        """Return the ldap:// URL (StartTLS) of the running slapd, or None when not running."""
         run = self._read_run_state()
-        return f"ldap://127.0.0.1:{run['port']}" if run else None
+        return f"ldap://{self._url_host()}:{run['port']}" if run else None
+
+    def ldaps_url(self) -> str | None:
+        """Return the ldaps:// URL of the running slapd, or None when it serves none."""
+        run = self._read_run_state()
+        return (
+            f"ldaps://{self._url_host()}:{run['ldaps_port']}" if run and run["ldaps_port"] else None
+        )
+
+    @property
+    def ca_file(self) -> Path | None:
+        """Return the CA certificate clients trust (LDAPTLS_CACERT), None for the system's."""
+        if self.certificate is not None:
+            return self.certificate.ca
+        return self.layout.tls_dir / "ca.pem"
+
+    def _url_host(self) -> str:
+        """Return the first listen address as clients on this machine write it in a URL."""
+        host = self.listen[0].strip("[]")
+        return _in_url(_WILDCARD_HOSTS.get(host, host))
 
     @property
     def service_dn(self) -> str:
@@ -135,7 +172,11 @@ class ManagedSlapd:
         try:
             self.layout.config_dir.mkdir(mode=0o700)
             self.layout.db_dir.mkdir(mode=0o700)
-            config = slapd_config.config_ldif(self.layout, self.suffix, self.admin_dn, self.no_sync)
+            files = self.tls_files()
+            tls = slapd_config.tls_settings(files.cert, files.key, files.ca)
+            config = slapd_config.config_ldif(
+                self.layout, self.suffix, self.admin_dn, self.no_sync, tls
+            )
             self._slapadd(slapadd, ["-n0"], config)
             password = secrets.token_urlsafe(24)
             tree = slapd_config.base_tree_ldif(
@@ -150,7 +191,7 @@ class ManagedSlapd:
             }
             _write_private(self.layout.marker, json.dumps(marker, indent=2) + "\n")
         except BaseException:
-            for leftover in (self.layout.config_dir, self.layout.db_dir):
+            for leftover in (self.layout.config_dir, self.layout.db_dir, self.layout.tls_dir):
                 shutil.rmtree(leftover, ignore_errors=True)
             self.layout.service_secret.unlink(missing_ok=True)
             raise
@@ -239,19 +280,32 @@ class ManagedSlapd:
 
     # -- run -----------------------------------------------------------------------------------
 
-    def start(self, port: int, timeout: float = 15.0) -> int:
-        """Start slapd in the background on 127.0.0.1:port and the ldapi socket; return its PID."""
+    def start(self, port: int, ldaps_port: int | None = None, timeout: float = 15.0) -> int:
+        """Start slapd in the background; return its PID.
+
+        It listens on ``ldap://`` (StartTLS) on ``port`` and, when given, ``ldaps://`` on
+        ``ldaps_port`` at every listen address, and on the ldapi socket. The certificate is
+        checked (or the local one made or renewed) first, and written into cn=config.
+        """
         self.check_version()
         running = self.pid()
         if running is not None:
             raise SlapdError(f"slapd is already running for {self.layout.root} (pid {running})")
-        if port_in_use(port):
-            raise SlapdError(
-                f"port {port} on 127.0.0.1 is in use by another program; choose another with --port"
-            )
+        ports = [(port, "--port")] + ([(ldaps_port, "--ldaps-port")] if ldaps_port else [])
+        for host in self.listen:
+            for number, option in ports:
+                if port_in_use(number, host.strip("[]")):
+                    raise SlapdError(
+                        f"port {number} on {host} is in use by another program; "
+                        f"choose another with {option}"
+                    )
+        slapd_tls.configure(self.layout, tool("slapmodify"), self.tls_files())
         self.layout.socket.unlink(missing_ok=True)
         self.layout.pid_file.unlink(missing_ok=True)
-        urls = f"ldap://127.0.0.1:{port}/ {self.ldapi_url}/"
+        listeners = [f"ldap://{_in_url(host)}:{port}/" for host in self.listen]
+        if ldaps_port:
+            listeners += [f"ldaps://{_in_url(host)}:{ldaps_port}/" for host in self.listen]
+        urls = " ".join([*listeners, f"{self.ldapi_url}/"])
         command = [tool("slapd"), "-d", "0", "-F", str(self.layout.config_dir), "-h", urls]
         with self.layout.log_file.open("ab") as log:
             process = subprocess.Popen(
@@ -262,7 +316,7 @@ class ManagedSlapd:
                 start_new_session=True,  # outlives `mims slapd start`; stopped by its PID
             )
         _CHILDREN[process.pid] = process
-        self._write_run_state(process.pid, port)
+        self._write_run_state(process.pid, port, ldaps_port or 0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -275,6 +329,14 @@ class ManagedSlapd:
             time.sleep(0.02)
         self.stop()
         raise SlapdError(f"slapd did not answer within {timeout:.0f} s; see {self.layout.log_file}")
+
+    def tls_files(self) -> TlsFiles:
+        """Return the certificate to serve: your own, checked, or the local CA's, made or renewed.
+
+        Your own files are refused in one line (naming the setting and the file) when missing,
+        unreadable, expired, not each other's, or not signed by ``tls_ca``.
+        """
+        return slapd_tls.certificate(self.layout, self.listen, self.certificate)
 
     def _upgrade_or_stop(self) -> None:
         try:
@@ -329,6 +391,7 @@ class ManagedSlapd:
             answering=pid is not None and self.answers(),
             pid=pid,
             ldap_url=self.ldap_url() if pid is not None else None,
+            ldaps_url=self.ldaps_url() if pid is not None else None,
             ldapi_url=self.ldapi_url,
         )
 
@@ -338,13 +401,18 @@ class ManagedSlapd:
     def _run_file(self) -> Path:
         return self.layout.root / "slapd.run.json"
 
-    def _write_run_state(self, pid: int, port: int) -> None:
-        self._run_file.write_text(json.dumps({"pid": pid, "port": port}) + "\n")
+    def _write_run_state(self, pid: int, port: int, ldaps_port: int) -> None:
+        run = {"pid": pid, "port": port, "ldaps_port": ldaps_port}
+        self._run_file.write_text(json.dumps(run) + "\n")
 
     def _read_run_state(self) -> dict[str, int] | None:
         try:
             run = json.loads(self._run_file.read_text())
-            return {"pid": int(run["pid"]), "port": int(run["port"])}
+            return {
+                "pid": int(run["pid"]),
+                "port": int(run["port"]),
+                "ldaps_port": int(run.get("ldaps_port", 0)),
+            }
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None
 
@@ -377,6 +445,12 @@ def _is_our_slapd(pid: int, config_dir: Path) -> bool:
             del _CHILDREN[pid]
         return False
     return str(config_dir).encode() in cmdline and b"slapd" in cmdline[0]
+
+
+def _in_url(host: str) -> str:
+    """Return a listen address as a URL writes it: IPv6 addresses in brackets."""
+    host = host.strip("[]")
+    return f"[{host}]" if ":" in host else host
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -110,6 +110,40 @@ class Layout:
         """Return the file with the bridge service account's password (mode 0600)."""
         return self.root / "service.secret"
 
+    @property
+    def tls_dir(self) -> Path:
+        """Return the folder of the local CA and the server certificate it signs."""
+        return self.root / "tls"
+
+
+# The least strength (SSF) of a connection on which slapd accepts a simple bind: TLS (128 and
+# more) and ldapi (71) pass, plain TCP (0) is answered "confidentiality required".
+SIMPLE_BIND_SSF = 64
+TLS_ATTRIBUTES = (
+    "olcTLSCertificateFile",
+    "olcTLSCertificateKeyFile",
+    "olcTLSCACertificateFile",
+    "olcTLSProtocolMin",
+    "olcSecurity",
+)
+
+
+def tls_settings(cert: Path, key: Path, ca: Path | None) -> dict[str, str]:
+    """Return cn=config's TLS attributes (``TLS_ATTRIBUTES``); an absent one is removed.
+
+    They depend on the configuration (a bring-your-own certificate), not only on the data
+    folder, so init writes them and every start writes them again when they differ.
+    """
+    settings = {
+        "olcTLSCertificateFile": str(cert),
+        "olcTLSCertificateKeyFile": str(key),
+        "olcTLSProtocolMin": "3.3",  # TLS 1.2
+        "olcSecurity": f"simple_bind={SIMPLE_BIND_SSF}",
+    }
+    if ca is not None:
+        settings["olcTLSCACertificateFile"] = str(ca)
+    return settings
+
 
 def peercred_dn(uid: int, gid: int) -> str:
     """Return the identity slapd gives a local process that binds with SASL EXTERNAL over ldapi."""
@@ -126,8 +160,10 @@ def default_policy_dn(suffix: str) -> str:
     return f"cn=default,ou=policies,{suffix}"
 
 
-def config_ldif(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> str:
-    """Return the cn=config LDIF for slapadd -n0."""
+def config_ldif(
+    layout: Layout, suffix: str, admin_dn: str, no_sync: bool, tls: dict[str, str] | None = None
+) -> str:
+    """Return the cn=config LDIF for slapadd -n0, with ``tls_settings`` when given."""
     records: list[ldif.Entry] = [
         (
             "cn=config",
@@ -139,6 +175,7 @@ def config_ldif(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> st
                 ("olcLogLevel", "none"),
                 ("olcToolThreads", "2"),
                 ("olcDisallows", "bind_anon"),
+                *(tls or {}).items(),
             ],
         ),
         (

@@ -30,12 +30,14 @@ class SlapdSupervisor:
         self,
         slapd: ManagedSlapd,
         port: int,
+        ldaps_port: int | None = None,
         policy: RestartPolicy | None = None,
         poll: float = POLL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.slapd = slapd
         self.port = port
+        self.ldaps_port = ldaps_port
         self.policy = policy or RestartPolicy()
         self.poll = poll
         self.clock = clock
@@ -89,7 +91,7 @@ class SlapdSupervisor:
             if self._stopping.wait(decision.delay):
                 return None
             try:
-                pid = self.slapd.start(self.port)
+                pid = self.slapd.start(self.port, self.ldaps_port)
             except SlapdError as error:
                 reason = f"slapd did not restart: {error}"
                 continue

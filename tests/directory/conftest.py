@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,16 +17,22 @@ from tests.support.directory import SUFFIX, Settings, admin_connection
 
 @pytest.fixture
 def settings_for() -> Settings:
-    """Return a maker of ClientSettings: the slapd whose service account binds, then its URLs."""
+    """Return a maker of ClientSettings: the slapd whose service account binds, then its URLs.
+
+    By default ldap:// URLs use StartTLS and certificates are checked against the slapd's CA
+    (a simple bind over plain TCP is refused); ``ca_file=""`` means the system's CAs.
+    """
 
     def make(
         slapd: ManagedSlapd,
         *urls: str,
         timeout: float = 2.0,
         quarantine: float = 30.0,
-        tls: TlsSetting = "",
-        ca_file: str = "",
+        tls: TlsSetting = "starttls",
+        ca_file: str | None = None,
     ) -> ClientSettings:
+        if ca_file is None:
+            ca_file = str(slapd.ca_file)
         return ClientSettings(
             urls=urls,
             bind_dn=slapd.service_dn,
@@ -45,14 +52,16 @@ def settings_for() -> Settings:
 def extra_slapd(tmp_path: Path, slapd: ManagedSlapd) -> Iterator[Callable[[str], ManagedSlapd]]:
     """Start more slapds, each in its own folder on a free port; all stopped at the end.
 
-    Their service account has the session slapd's password, so one ClientSettings binds to
-    any of them (as it would to the providers of one replicated directory).
+    Their service account has the session slapd's password and their certificate the
+    session slapd's CA, so one ClientSettings binds to any of them (as it would to the
+    providers of one replicated directory).
     """
     started: list[ManagedSlapd] = []
 
     def start(name: str) -> ManagedSlapd:
         server = ManagedSlapd(tmp_path / name, SUFFIX, no_sync=True)
         server.init()
+        shutil.copytree(slapd.layout.tls_dir, server.layout.tls_dir, dirs_exist_ok=True)
         server.start(free_port())
         started.append(server)
         with admin_connection(server) as admin:

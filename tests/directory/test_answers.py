@@ -14,7 +14,7 @@ from bridge.directory.answers import AnswerStore
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
-from tests.support.directory import SUFFIX, closing
+from tests.support.directory import SUFFIX, closing, ldaps_server
 
 THREE = AttemptLimit(3, None)
 
@@ -55,7 +55,7 @@ def test_answers_are_stored_hashed_and_readable_by_the_bridge_only(
     assert entry.mimsRecoveryEmail.value == "mum@example.org"
     assert entry.mimsChallengeSetTime.value is not None
     # A person reading their own entry does not see the hashes.
-    server = ldap3.Server(slapd.ldap_url(), get_info=ldap3.NONE)
+    server = ldaps_server(slapd)
     with closing(ldap3.Connection(server, state.key, GOOD, auto_bind=True)) as person:
         person.search(state.key, "(objectClass=*)", ldap3.BASE, attributes=["mimsChallengeAnswer"])
         assert not person.response[0]["raw_attributes"].get("mimsChallengeAnswer")

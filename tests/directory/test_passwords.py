@@ -14,7 +14,7 @@ from bridge.directory import ppolicy
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
-from tests.support.directory import SUFFIX
+from tests.support.directory import SUFFIX, ldaps_server, tls_environment
 
 GOOD = "Sunny7Garden42"
 NEWER = "Purple9Rocket31"
@@ -42,8 +42,8 @@ def person_dn(person: Person) -> str:
 
 
 def bind(slapd: ManagedSlapd, person: Person, password: str) -> tuple[int, str | None]:
-    """Bind as the person over TCP, as an SSO tool does; return the result and ppolicy error."""
-    server = ldap3.Server(slapd.ldap_url(), get_info=ldap3.NONE)
+    """Bind as the person over ldaps, as an SSO tool does; return the result and ppolicy error."""
+    server = ldaps_server(slapd)
     connection = ldap3.Connection(server, person_dn(person), password)
     connection.open()
     connection.bind(controls=[ppolicy.REQUEST])
@@ -113,7 +113,7 @@ def test_a_reused_password_is_refused_by_slapd_on_the_bridge_path(
 def test_a_person_cannot_change_their_own_password_over_ldap(
     mary: Person, slapd: ManagedSlapd
 ) -> None:
-    server = ldap3.Server(slapd.ldap_url(), get_info=ldap3.NONE)
+    server = ldaps_server(slapd)
     connection = ldap3.Connection(server, person_dn(mary), GOOD, auto_bind=True)
     connection.extend.standard.modify_password(person_dn(mary), GOOD, "Weak1but-Long-Enough")
     assert connection.result["description"] == "insufficientAccessRights"
@@ -161,7 +161,7 @@ def test_admin_reset_sets_a_temporary_password_that_must_be_changed(
         [
             "ldapwhoami",
             "-H",
-            str(slapd.ldap_url()),
+            str(slapd.ldaps_url()),
             "-D",
             person_dn(mary),
             "-w",
@@ -172,6 +172,7 @@ def test_admin_reset_sets_a_temporary_password_that_must_be_changed(
         capture_output=True,
         text=True,
         check=False,
+        env=tls_environment(slapd),
     )
     assert "Password must be changed" in whoami.stdout + whoami.stderr
     services.passwords.set_password(after, NEWER)  # the first-login change

@@ -4,6 +4,9 @@ A relay between the client and slapd loses the connection at the worst moment: a
 has applied the adds but before their answers reach the client (or before the adds reach
 slapd at all). The client then retries on the next server of its list, the same slapd reached
 directly, which answers entryAlreadyExists (68) for every add that landed.
+
+The relay reads LDAP messages, so it must see them unencrypted: it listens on plain TCP and
+passes them on to slapd's ldapi socket (where a simple bind needs no TLS).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import ldap3
 import pytest
@@ -25,8 +29,8 @@ from tests.support.directory import SUFFIX, Settings
 class Relay:
     """A TCP relay to slapd that drops answers (``swallow``) or requests (``cut``), hangs up."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, ldapi: Path) -> None:
+        self.ldapi = ldapi
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"ldap://127.0.0.1:{self.listener.getsockname()[1]}"
         self.swallowing = 0  # answers still to drop before hanging up
@@ -53,7 +57,8 @@ class Relay:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(("127.0.0.1", self.port))
+            server = socket.socket(socket.AF_UNIX)
+            server.connect(str(self.ldapi))
             threading.Thread(target=self._requests, args=(client, server), daemon=True).start()
             threading.Thread(target=self._answers, args=(server, client), daemon=True).start()
 
@@ -112,9 +117,7 @@ def _message_size(buffer: bytes) -> int | None:
 
 @pytest.fixture
 def relay(slapd: ManagedSlapd) -> Iterator[Relay]:
-    url = slapd.ldap_url()
-    assert url is not None
-    relayed = Relay(int(url.rsplit(":", 1)[1]))
+    relayed = Relay(slapd.layout.socket)
     yield relayed
     relayed.close()
 
@@ -124,9 +127,7 @@ def client(
     slapd: ManagedSlapd, relay: Relay, settings_for: Settings, directory: LdapClient
 ) -> Iterator[LdapClient]:
     """A client whose first server is the relay and whose second is slapd itself."""
-    url = slapd.ldap_url()
-    assert url is not None
-    made = LdapClient(settings_for(slapd, relay.url, url))
+    made = LdapClient(settings_for(slapd, relay.url, slapd.ldapi_url, tls="off"))
     yield made
     made.close()  # `directory` (requested for its clean-up) then empties ou=groups
 

@@ -12,7 +12,7 @@ from ldap3.core.exceptions import LDAPConstraintViolationResult
 from bridge.directory import dn, schema_upgrade, slapd_config
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import SlapdError
-from tests.support.directory import SUFFIX, admin_connection, closing
+from tests.support.directory import SUFFIX, admin_connection, closing, ldaps_server
 
 V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
@@ -88,7 +88,7 @@ def test_starting_a_v1_folder_adds_the_deref_overlay(v1_folder: ManagedSlapd) ->
 
 
 def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedSlapd) -> None:
-    v1_folder.start(free_port())
+    v1_folder.start(free_port(), free_port())
     assert (
         json.loads(v1_folder.layout.marker.read_text())["schema_version"]
         == slapd_config.schema_version()
@@ -98,7 +98,7 @@ def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedS
         admin.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["mail", "mimsLevel"])
         assert admin.entries[0].mimsLevel.value == "P4"
     # The bridge's own account writes sync state in the new OU.
-    server = ldap3.Server(v1_folder.ldap_url(), get_info=ldap3.NONE)
+    server = ldaps_server(v1_folder)
     with closing(
         ldap3.Connection(
             server,

@@ -15,7 +15,7 @@ import pytest
 from bridge.directory import slapd_config
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import SlapdError
-from tests.support.directory import SUFFIX, admin_connection, closing
+from tests.support.directory import SUFFIX, admin_connection, closing, ldaps_server
 
 
 @pytest.fixture
@@ -26,8 +26,8 @@ def fresh(tmp_path: Path):
 
 
 def service_search(slapd: ManagedSlapd, base: str, scope=ldap3.LEVEL, attributes=("1.1",)):
-    """Search over TCP as the bridge's service account, as a sysadmin's ldapsearch would."""
-    server = ldap3.Server(slapd.ldap_url(), get_info=ldap3.NONE)
+    """Search over ldaps as the bridge's service account, as a sysadmin's ldapsearch would."""
+    server = ldaps_server(slapd)
     with closing(
         ldap3.Connection(server, slapd.service_dn, slapd.service_password(), auto_bind=True)
     ) as c:
@@ -104,19 +104,20 @@ def test_status_start_stop_and_restart_keep_the_data(fresh: ManagedSlapd) -> Non
     assert not fresh.status().initialised
     fresh.init()
     assert fresh.status() == fresh.status().__class__(
-        True, False, False, None, None, fresh.ldapi_url
+        True, False, False, None, None, None, fresh.ldapi_url
     )
-    port = free_port()
-    pid = fresh.start(port)
+    port, ldaps_port = free_port(), free_port()
+    pid = fresh.start(port, ldaps_port)
     status = fresh.status()
     assert (status.running, status.answering, status.pid) == (True, True, pid)
     assert status.ldap_url == f"ldap://127.0.0.1:{port}"
+    assert status.ldaps_url == f"ldaps://127.0.0.1:{ldaps_port}"
     with admin_connection(fresh) as admin:
         admin.add(f"ou=kept,{SUFFIX}", "organizationalUnit")
     assert fresh.stop() is True
     assert not fresh.status().running
     assert fresh.stop() is False  # stopping twice is not an error
-    fresh.start(free_port())
+    fresh.start(free_port(), free_port())
     assert f"ou=kept,{SUFFIX}" in service_search(fresh, SUFFIX)
 
 

@@ -1,27 +1,29 @@
 """TLS: StartTLS and ldaps, certificates checked against ``ca_file``, host names included.
 
 A test CA and a server certificate for 127.0.0.1 are made with ``cryptography``; an extra
-managed slapd gets them through cn=config. Both libraries are checked, since both dial.
+managed slapd serves them as a bring-your-own certificate. Both libraries are checked, since
+both dial.
 """
 
 from __future__ import annotations
 
 import datetime
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import ldap3
 import pytest
 
 from bridge.config import Config
-from bridge.directory import lookup
+from bridge.directory import lookup, slapd_config
 from bridge.directory.client import LdapClient
+from bridge.directory.local_ca import TlsFiles
 from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd, free_port, tool
 from bridge.errors import DirectoryUnavailable
 from tests.support.certificates import Certificates, make_certificates
-from tests.support.directory import SUFFIX, Settings, admin_connection, make_config
+from tests.support.directory import SUFFIX, Settings, make_config
 
 
 def read_with_ldap3(client: LdapClient) -> None:
@@ -47,17 +49,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
 
 @pytest.fixture
 def tls_slapd(extra_slapd: Callable[[str], ManagedSlapd], pki: Certificates) -> ManagedSlapd:
-    """A managed slapd that offers StartTLS with the test CA's certificate."""
+    """A managed slapd that serves the test CA's certificate (bring your own), with ldaps."""
     server = extra_slapd("tls")
-    with admin_connection(server) as admin:
-        admin.modify(
-            "cn=config",
-            {
-                "olcTLSCACertificateFile": [(ldap3.MODIFY_REPLACE, [str(pki.ca)])],
-                "olcTLSCertificateFile": [(ldap3.MODIFY_REPLACE, [str(pki.cert)])],
-                "olcTLSCertificateKeyFile": [(ldap3.MODIFY_REPLACE, [str(pki.key)])],
-            },
-        )
+    server.stop()
+    server.certificate = TlsFiles(cert=pki.cert, key=pki.key, ca=pki.ca)
+    server.start(free_port(), free_port())
     return server
 
 
@@ -86,7 +82,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused(
     slapd: ManagedSlapd, tls_slapd: ManagedSlapd, settings_for: Settings, read: Read
 ) -> None:
     url = f"ldap://127.0.0.1:{tcp_port(tls_slapd)}"
-    client = LdapClient(settings_for(slapd, url, tls="starttls"))  # the system's CAs only
+    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=""))  # system's CAs
     with pytest.raises(DirectoryUnavailable, match="StartTLS or its certificate"):
         read(client)
 
@@ -105,23 +101,28 @@ def test_a_certificate_for_another_host_name_is_refused(
         read(client)
 
 
-@pytest.mark.parametrize("read", READS)
-def test_starttls_refused_by_a_server_without_tls_is_a_clear_directory_unavailable(
-    slapd: ManagedSlapd, settings_for: Settings, pki: Certificates, read: Read
-) -> None:
-    url = f"ldap://127.0.0.1:{tcp_port(slapd)}"
-    client = LdapClient(settings_for(slapd, url, tls="starttls", ca_file=str(pki.ca)))
-    with pytest.raises(DirectoryUnavailable, match="refused StartTLS"):
-        read(client)
-
-
 @pytest.fixture
-def ldaps_url(tls_slapd: ManagedSlapd) -> Iterator[str]:
-    """Serve the TLS slapd's folder on an ldaps:// port (the managed start offers ldap:// only)."""
-    tls_slapd.stop()
+def plain_url(extra_slapd: Callable[[str], ManagedSlapd]) -> Iterator[str]:
+    """Serve a folder on ldap:// with no TLS at all, as a directory without a certificate does.
+
+    A managed slapd always has TLS, so its cn=config loses the TLS settings and it is run by
+    hand.
+    """
+    server = extra_slapd("plain")
+    server.stop()
+    change = "dn: cn=config\nchangetype: modify\n" + "".join(
+        f"delete: {name}\n-\n" for name in slapd_config.TLS_ATTRIBUTES
+    )
+    subprocess.run(
+        [tool("slapmodify"), "-F", str(server.layout.config_dir), "-n0"],
+        input=change,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
     port = free_port()
-    url = f"ldaps://127.0.0.1:{port}"
-    command = [tool("slapd"), "-d", "0", "-F", str(tls_slapd.layout.config_dir), "-h", f"{url}/"]
+    url = f"ldap://127.0.0.1:{port}"
+    command = [tool("slapd"), "-d", "0", "-F", str(server.layout.config_dir), "-h", f"{url}/"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = datetime.datetime.now() + datetime.timedelta(seconds=15)
@@ -134,25 +135,33 @@ def ldaps_url(tls_slapd: ManagedSlapd) -> Iterator[str]:
 
 
 def _listening(port: int) -> bool:
-    import socket
-
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("read", READS)
+def test_starttls_refused_by_a_server_without_tls_is_a_clear_directory_unavailable(
+    slapd: ManagedSlapd, plain_url: str, settings_for: Settings, pki: Certificates, read: Read
+) -> None:
+    client = LdapClient(settings_for(slapd, plain_url, tls="starttls", ca_file=str(pki.ca)))
+    with pytest.raises(DirectoryUnavailable, match="refused StartTLS"):
+        read(client)
 
 
 @pytest.mark.parametrize("read", READS)
 def test_ldaps_with_the_ca_file_is_accepted_and_without_it_refused(
     slapd: ManagedSlapd,
     tls_slapd: ManagedSlapd,
-    ldaps_url: str,
     settings_for: Settings,
     pki: Certificates,
     read: Read,
 ) -> None:
-    client = LdapClient(settings_for(slapd, ldaps_url, ca_file=str(pki.ca)))
+    ldaps_url = tls_slapd.ldaps_url()
+    assert ldaps_url is not None
+    client = LdapClient(settings_for(slapd, ldaps_url, tls="", ca_file=str(pki.ca)))
     read(client)
     client.close()
-    stranger = LdapClient(settings_for(slapd, ldaps_url))
+    stranger = LdapClient(settings_for(slapd, ldaps_url, tls="", ca_file=""))
     with pytest.raises(DirectoryUnavailable, match="certificate was not accepted"):
         read(stranger)
 

@@ -44,6 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "HOME": str(root),
         "MIMS_DATA_DIR": str(data),
         "MIMS_LDAP_PORT": str(ldap_port),
+        "MIMS_LDAPS_PORT": str(free_port()),
         "MIMS_HTTP_PORT": str(http_port),
         "MIMS_CONFIG": str(site),
     }

@@ -6,7 +6,7 @@ import ldap3
 
 from bridge.directory import ppolicy
 from bridge.directory.slapd import ManagedSlapd
-from tests.support.directory import SUFFIX
+from tests.support.directory import SUFFIX, ldaps_server
 from tests.support.scim import MIMS, PATCH, USER, Scim, is_error
 
 GOOD = "Sunny7Garden42"
@@ -26,7 +26,7 @@ def create(scim: Scim, password: str | None = GOOD):  # noqa: ANN201
 
 def bind(slapd: ManagedSlapd, password: str) -> tuple[int, str | None]:
     connection = ldap3.Connection(
-        ldap3.Server(slapd.ldap_url(), get_info=ldap3.NONE),
+        ldaps_server(slapd),
         f"uid=mary_tan,ou=students,ou=people,{SUFFIX}",
         password,
     )

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from ldap3 import MODIFY_REPLACE
 
+from tests.support.directory import ldaps_server
 from tests.support.scim import ENTERPRISE, MIMS, PATCH, USER, Scim, is_error, new_user
 
 
@@ -229,15 +230,14 @@ def test_patch_errors(scim: Scim) -> None:
     assert is_error(scim.patch(path, bad_bool), 400, "invalidValue")
 
 
-def test_active_false_disables_and_binds_fail(scim: Scim, config) -> None:
+def test_active_false_disables_and_binds_fail(scim: Scim, slapd) -> None:
     import ldap3
 
     user = new_user(scim, userName="bind_me@students.edu.sg", password="Secret-Pass-123")
-    url = f"ldap://127.0.0.1:{config.slapd.port}"
 
     def can_bind() -> bool:
         conn = ldap3.Connection(
-            ldap3.Server(url, get_info=ldap3.NONE),
+            ldaps_server(slapd),
             "uid=bind_me,ou=students,ou=people,dc=mims,dc=example",
             "Secret-Pass-123",
         )

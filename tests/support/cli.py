@@ -56,12 +56,13 @@ def mims(
 def wait_for(url: str, timeout: float, ca: Path | None = None) -> int:
     """Poll a URL until it answers or ``timeout`` passes; return its last status (0: no answer).
 
-    ``ca``: the CA certificate an https:// URL's certificate must chain to.
+    ``ca``: the CA certificate an https:// URL's certificate must chain to (it may be made
+    while the server starts).
     """
-    context = ssl.create_default_context(cafile=str(ca)) if ca else None
     deadline = time.monotonic() + timeout
     while True:
         try:
+            context = ssl.create_default_context(cafile=str(ca)) if ca else None
             with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 return int(response.status)
         except urllib.error.HTTPError as error:
@@ -93,15 +94,22 @@ class Served:
 
 @contextmanager
 def serving(
-    config_toml: str = "", *, host: str = "127.0.0.1", ca: Path | None = None
+    config_toml: str = "",
+    *,
+    host: str = "127.0.0.1",
+    ca: Path | None = None,
+    local_https: bool = False,
 ) -> Iterator[Served]:
     """Run `mims serve` (its own slapd, free ports) with this config; stop it, exit 0 asserted.
 
     ``host``: the address it listens on (it is reached at 127.0.0.1). ``ca``: it serves HTTPS
-    (the config names the certificate) that chains to this CA.
+    (the config names the certificate) that chains to this CA. ``local_https``: it runs with
+    ``--https``, its certificate from the data folder's CA (``DATA/tls/ca.pem``).
     """
     # The system's temp folder: pytest's paths are too long for slapd's ldapi socket.
     home = Path(tempfile.mkdtemp(prefix="mims-serve-"))
+    if local_https:
+        ca = home / "d" / "tls" / "ca.pem"
     (home / "mims.toml").write_text(config_toml)
     http_port = free_port()
     env = {
@@ -109,10 +117,12 @@ def serving(
         "MIMS_CONFIG": str(home / "mims.toml"),
         "MIMS_DATA_DIR": str(home / "d"),
         "MIMS_LDAP_PORT": str(free_port()),
+        "MIMS_LDAPS_PORT": str(free_port()),
     }
     log = (home / "serve.log").open("w")  # a file, not a pipe: a full pipe would stall it
     process = subprocess.Popen(
-        [*MIMS, "serve", "--port", str(http_port), "--host", host],
+        [*MIMS, "serve", "--port", str(http_port), "--host", host]
+        + (["--https"] if local_https else []),
         stdout=log,
         stderr=subprocess.STDOUT,
         env={k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | env,

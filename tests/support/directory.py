@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import ldap3
 
@@ -18,15 +21,48 @@ SUFFIX = "dc=mims,dc=example"
 Settings = Callable[..., ClientSettings]
 
 
-def make_config(data_dir: Path, port: int = 1389, **env: str) -> Config:
+def make_config(data_dir: Path, port: int = 1389, ldaps_port: int = 1636, **env: str) -> Config:
     """Return the default config pointed at a test data folder, with disk sync off."""
     variables = {
         "HOME": str(data_dir.parent),
         "MIMS_DATA_DIR": str(data_dir),
         "MIMS_LDAP_PORT": str(port),
+        "MIMS_LDAPS_PORT": str(ldaps_port),
     }
     config = load_config(env=variables | env)
     return config.with_overrides(slapd={"no_sync": True})
+
+
+def ldaps_server(slapd: ManagedSlapd) -> ldap3.Server:
+    """Return slapd's ldaps:// server, its certificate checked against the data folder's CA.
+
+    A simple bind over plain TCP is refused ("confidentiality required"), so people and
+    service accounts bind over TLS, as SSO tools and ldapsearch do.
+    """
+    url = slapd.ldaps_url()
+    assert url is not None, "this slapd was started without an ldaps port"
+    return ldap3.Server(url, use_ssl=True, tls=_CheckedTls(str(slapd.ca_file)), get_info=ldap3.NONE)
+
+
+class _CheckedTls(ldap3.Tls):  # type: ignore[misc]
+    """ldap3's Tls with the standard library's host name check (ldap3 2.9.1's is deprecated)."""
+
+    def __init__(self, ca_file: str) -> None:
+        super().__init__(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)
+        self.context = ssl.create_default_context(cafile=ca_file)
+
+    def wrap_socket(self, connection: Any, do_handshake: bool = False) -> None:
+        connection.socket = self.context.wrap_socket(
+            connection.socket,
+            server_side=False,
+            do_handshake_on_connect=do_handshake,
+            server_hostname=connection.server.host,
+        )
+
+
+def tls_environment(slapd: ManagedSlapd) -> dict[str, str]:
+    """Return the environment in which OpenLDAP's tools (ldapsearch) trust slapd's CA."""
+    return dict(os.environ) | {"LDAPTLS_CACERT": str(slapd.ca_file), "LDAPTLS_REQCERT": "demand"}
 
 
 @contextmanager
