@@ -52,7 +52,8 @@ class DirectoryConfig:
     operation_timeout: float = Field(default=10.0, gt=0, le=3600)
     # How a failed server is set aside (tried after the others) before it is tried first again.
     quarantine_seconds: float = Field(default=30.0, ge=0, le=3600)
-    # "" lets each URL decide (ldaps:// is TLS, ldap:// plain); "starttls", "ldaps" or "off".
+    # "" lets each URL decide (ldaps:// is TLS; an ldap:// URL is refused), "starttls", "ldaps",
+    # or "off" (plain LDAP over TCP accepted, with a warning at every start).
     tls: Literal["", "ldaps", "starttls", "off"] = ""
     starttls: bool = False  # the same as tls = "starttls"
     ca_file: str = ""  # CA certificates (PEM) that sign the servers' certificates; "": system's
@@ -67,6 +68,11 @@ class DirectoryConfig:
         plain = [url for url in self.urls if url.lower().startswith("ldap://")]
         if self.tls_mode == "ldaps" and plain:
             raise ValueError(f"tls: 'ldaps' but {plain[0]!r} is not an ldaps:// URL")
+        if self.tls_mode == "" and plain:
+            raise ValueError(
+                f"urls: {plain[0]!r} would send the bridge's password in clear text: use "
+                'ldaps://, or starttls = true, or write tls = "off" to accept plain LDAP'
+            )
         if self.ca_file and not Path(self.ca_file).expanduser().is_file():
             raise ValueError(f"ca_file: {self.ca_file!r} is not a file")
         if not _DN.match(self.suffix) or self.suffix.split("=")[0].lower() not in ("dc", "o"):
@@ -81,6 +87,13 @@ class DirectoryConfig:
     def managed(self) -> bool:
         """Return whether the bridge runs its own slapd instead of an external directory."""
         return not self.urls
+
+    @property
+    def cleartext_urls(self) -> tuple[str, ...]:
+        """Return the TCP URLs that carry passwords without TLS (only with ``tls = "off"``)."""
+        if self.tls_mode != "off":
+            return ()
+        return tuple(url for url in self.urls if not url.lower().startswith("ldapi://"))
 
     @property
     def tls_mode(self) -> Literal["", "ldaps", "starttls", "off"]:

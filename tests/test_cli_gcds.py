@@ -155,7 +155,7 @@ def test_the_workspace_domains_can_be_named(services: Services, env: dict[str, s
 
 
 def test_an_unreachable_directory_is_one_line_and_exit_1(env: dict[str, str]) -> None:
-    broken = env | {"MIMS_LDAP_URL": "ldap://127.0.0.1:1", "MIMS_LDAP_PASSWORD": "x"}
+    broken = env | {"MIMS_LDAP_URL": "ldaps://127.0.0.1:1", "MIMS_LDAP_PASSWORD": "x"}
     result = mims("check", "gcds", env=broken)
     assert result.returncode == 1
     assert result.stdout == ""

@@ -153,7 +153,7 @@ def test_the_backfill_steps_over_taken_addresses_and_the_dry_run_says_so(
 
 
 def test_an_unreachable_directory_is_one_line_and_exit_1(env: dict[str, str]) -> None:
-    broken = env | {"MIMS_LDAP_URL": "ldap://127.0.0.1:1", "MIMS_LDAP_PASSWORD": "x"}
+    broken = env | {"MIMS_LDAP_URL": "ldaps://127.0.0.1:1", "MIMS_LDAP_PASSWORD": "x"}
     result = mims("group", "addresses", env=broken)
     assert result.returncode == 1
     assert result.stdout == ""

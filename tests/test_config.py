@@ -8,6 +8,7 @@ import pytest
 
 from bridge.config import load_config
 from bridge.errors import ConfigError
+from tests.support.cli import mims
 
 
 def load(tmp_path: Path, toml: str | None = None, **env: str):
@@ -67,13 +68,13 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
         "[slapd]\nport = 2389\n",
         MIMS_LDAP_PORT="3389",
         MIMS_DATA_DIR=str(tmp_path / "d"),
-        MIMS_LDAP_URL="ldap://one:389 ldaps://two:636",
+        MIMS_LDAP_URL="ldaps://one:636 ldaps://two:636",
         MIMS_LDAP_BIND_DN="cn=bridge,dc=x",
         MIMS_LDAP_PASSWORD="s3cret",
     )
     assert config.slapd.port == 3389
     assert config.slapd.data_dir == tmp_path / "d"
-    assert config.directory.urls == ("ldap://one:389", "ldaps://two:636")
+    assert config.directory.urls == ("ldaps://one:636", "ldaps://two:636")
     assert not config.directory.managed
     assert config.directory.password == "s3cret"
     assert "s3cret" not in repr(config)
@@ -89,7 +90,12 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
             "MIMS_HTTP_PORT: Input should be less than or equal to 65535",
         ),
         (None, {"MIMS_LDAP_URL": "http://x"}, "directory.urls: 'http://x' is not an ldap://"),
-        (None, {"MIMS_LDAP_URL": "ldap://x"}, "directory.bind_dn: required when urls"),
+        (None, {"MIMS_LDAP_URL": "ldaps://x"}, "directory.bind_dn: required when urls"),
+        (
+            "[directory]\nbind_dn = 'cn=x'\n",
+            {"MIMS_LDAP_URL": "ldaps://one ldap://two"},
+            "directory.urls: 'ldap://two' would send the bridge's password in clear text",
+        ),
         (None, {"MIMS_LDAP_SUFFIX": "mims"}, "directory.suffix: 'mims' is not a DN"),
         (
             "[directory]\nsufix = 'dc=x'\n",
@@ -257,3 +263,21 @@ def test_http_tls_and_proxies_refused(tmp_path: Path, toml: str, message: str) -
     with pytest.raises(ConfigError) as error:
         load(tmp_path, f"[http]\n{toml}\n")
     assert str(error.value) == message
+
+
+EXTERNAL = {"MIMS_LDAP_URL": "ldap://ldap1:389", "MIMS_LDAP_BIND_DN": "cn=bridge,dc=x"}
+
+
+def test_plain_ldap_needs_tls_off_and_then_every_command_warns(tmp_path: Path) -> None:
+    """An ldap:// URL without TLS is accepted only when written out, and never quietly."""
+    starttls = load(tmp_path, "[directory]\ntls = 'starttls'\n", **EXTERNAL)
+    assert starttls.directory.cleartext_urls == ()
+    config = load(tmp_path, "[directory]\ntls = 'off'\n", **EXTERNAL)
+    assert config.directory.cleartext_urls == ("ldap://ldap1:389",)
+    config_file = tmp_path / "plain.toml"
+    config_file.write_text("[directory]\ntls = 'off'\n")
+    env = EXTERNAL | {"HOME": str(tmp_path)}
+    result = mims("--config", str(config_file), "login-id", "Mary Tan", env=env)
+    assert result.returncode == 0, result.stderr
+    assert 'Warning: tls = "off": ldap://ldap1:389 carries' in result.stderr
+    assert mims("login-id", "Mary Tan", env=env).stderr.startswith("Error: config: directory.urls:")

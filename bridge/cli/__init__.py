@@ -42,6 +42,10 @@ class _Group(click.Group):
 def load(ctx: click.Context, **sections: dict[str, Any]) -> Config:
     """Load the configuration once per command, with command-line flags laid over it."""
     config: Config = load_config(ctx.find_root().params.get("config_file"))
+    for url in config.directory.cleartext_urls:
+        click.echo(
+            f'Warning: tls = "off": {url} carries the bridge\'s password in clear text', err=True
+        )
     return config.with_overrides(**sections) if sections else config
 
 

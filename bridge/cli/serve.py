@@ -56,7 +56,7 @@ def serve(
       mims serve
       mims serve --port 8443 --ldap-port 1390 --ldaps-port 1637 --data-dir /srv/mims
       mims serve --https --host 0.0.0.0 --port 8443
-      MIMS_LDAP_URL=ldap://ldap1:389 MIMS_LDAP_BIND_DN=cn=bridge,dc=x \
+      MIMS_LDAP_URL=ldaps://ldap1:636 MIMS_LDAP_BIND_DN=cn=bridge,dc=x \
         MIMS_LDAP_PASSWORD=... mims serve
     """
     from bridge.serve import BridgeServer

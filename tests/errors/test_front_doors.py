@@ -116,7 +116,7 @@ def down(config: Config) -> Config:
     """The configuration of a directory that does not answer (nothing listens there)."""
     return config.with_overrides(
         directory={
-            "urls": (f"ldap://127.0.0.1:{free_port()}",),
+            "urls": (f"ldaps://127.0.0.1:{free_port()}",),
             "bind_dn": "cn=bridge,dc=mims,dc=example",
             "password": "x",
         },
@@ -434,7 +434,7 @@ def test_cli_internal_error_is_one_line_exit_70(
 def test_cli_when_the_directory_is_down(tmp_path: Path) -> None:
     env = {
         "HOME": str(tmp_path),
-        "MIMS_LDAP_URL": f"ldap://127.0.0.1:{free_port()}",
+        "MIMS_LDAP_URL": f"ldaps://127.0.0.1:{free_port()}",
         "MIMS_LDAP_BIND_DN": "cn=bridge,dc=mims,dc=example",
         "MIMS_LDAP_PASSWORD": "x",
     }

@@ -28,7 +28,7 @@ def test_the_configured_secret_wins(config: Config) -> None:
 def test_an_external_directory_needs_a_secret(tmp_path: Path) -> None:
     env = {
         "HOME": str(tmp_path),
-        "MIMS_LDAP_URL": "ldap://127.0.0.1:1",
+        "MIMS_LDAP_URL": "ldaps://127.0.0.1:1",
         "MIMS_LDAP_BIND_DN": "cn=x,dc=mims,dc=example",
     }
     with pytest.raises(ConfigError, match="MIMS_SECRET_KEY"):
