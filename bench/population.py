@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bench.bridge_server import BridgeServer
@@ -69,6 +69,10 @@ class Populated:
     def ldap(self) -> RawLdap:
         """Return a new raw connection, bound as the bridge's service account over TCP."""
         return RawLdap(self.account)
+
+    def local_ldap(self) -> RawLdap:
+        """Return a new raw connection, bound as the same account over the ldapi socket."""
+        return RawLdap(replace(self.account, url=self.slapd.ldapi_url, ca_file=""))
 
     def scim(self) -> ScimClient:
         """Return a new SCIM client of the bridge, with its token."""

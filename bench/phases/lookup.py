@@ -8,6 +8,10 @@ account over TCP and asks for the same entry with the same filter and attributes
 reads (bench.raw_ldap). The sides alternate in rounds over the people, so that a burst of load from
 elsewhere hits both, and the spread over rounds shows the noise.
 
+The TLS row (issue 17): the same raw userName lookup, one client, over ldaps (what GCDS, SSO
+tools and SSSD on other machines use) against the ldapi socket (what the bridge uses with the
+managed slapd), in alternating rounds: what TLS costs a lookup.
+
 Target (issues 5 and 8): with one client, the bridge's p50 within 2 ms of the raw p50 for each
 of these indexed filters. The 8-client rows are informative: with 8 requests in flight on two
 cores their latency is mostly queueing, i.e. throughput.
@@ -149,7 +153,34 @@ def run(ctx: Context) -> PhaseResult:
                     "raw_rounds": [load.as_json() for load in raw],
                 }
             )
+    measurements.append(tls_cost(ctx, pop, people, details))
     return PhaseResult(measurements, details)
+
+
+def tls_cost(
+    ctx: Context, pop: Populated, people: Sequence[Someone], details: dict[str, Any]
+) -> Measurement:
+    """Measure raw userName lookups over ldaps against the same over ldapi, one client."""
+    lookup = raw_lookup(LOOKUPS[0])
+    drive(people[:100], lookup, pop.local_ldap, clients=1)  # warm the socket's path too
+    ldaps: list[Load] = []
+    ldapi: list[Load] = []
+    for chunk in rounds(people, ROUNDS):
+        ldaps.append(drive(chunk, lookup, pop.ldap, clients=1))
+        ldapi.append(drive(chunk, lookup, pop.local_ldap, clients=1))
+    over_tls, local = merged(ldaps), merged(ldapi)
+    ctx_line = (
+        f"p50 ldaps {over_tls.percentile_ms(0.5):.2f} ms, ldapi {local.percentile_ms(0.5):.2f} ms"
+    )
+    details["tls"] = {"ldaps": over_tls.as_json(), "ldapi": local.as_json(), "summary": ctx_line}
+    return Measurement(
+        "lookup",
+        "TLS cost: raw lookup userName, 1 client, ldaps vs ldapi: p50",
+        Samples(tuple(load.percentile_ms(0.5) for load in ldaps)),
+        Samples(tuple(load.percentile_ms(0.5) for load in ldapi)),
+        "ldapi",
+        unit="ms",
+    )
 
 
 def warm_up(pop: Populated, people: Sequence[Someone]) -> None:
