@@ -174,7 +174,8 @@ class ManagedSlapd:
             secret.flush()
             command = [
                 tool("slappasswd"),
-                *("-o", f"module-path={slapd_config.MODULE_PATH}", "-o", "module-load=argon2.la"),
+                *("-o", f"module-path={slapd_config.MODULE_PATH}"),
+                *("-o", f"module-load={slapd_config.module_load('argon2')}"),
                 *("-h", "{ARGON2}", "-T", secret.name),
             ]
             result = subprocess.run(command, capture_output=True, text=True, check=False)
