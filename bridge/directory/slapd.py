@@ -132,6 +132,7 @@ class ManagedSlapd:
         slapadd = tool("slapadd")
         tool("slapd")
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(root, 0o700)  # a folder that was there keeps its mode: it holds every secret
         try:
             self.layout.config_dir.mkdir(mode=0o700)
             self.layout.db_dir.mkdir(mode=0o700)
