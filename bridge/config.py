@@ -218,6 +218,8 @@ class PasswordPolicyConfig:
     lockout_seconds: int = Field(default=900, ge=0)
     refuse_common: bool = True
     failure_window_seconds: int = Field(default=0, ge=0)
+    # zxcvbn's score a new password needs, 0 to 4 (0: not checked); see bridge/core/strength.py.
+    min_strength: int = Field(default=3, ge=0, le=4)
 
     @model_validator(mode="after")
     def _check(self) -> PasswordPolicyConfig:

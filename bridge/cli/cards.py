@@ -18,6 +18,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from bridge.cli.files import open_private_binary
+
 COLUMNS, ROWS = 2, 4
 MARGIN = 10 * mm
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
@@ -46,9 +48,14 @@ def _fonts() -> tuple[str, str, str]:
 
 
 def write_cards(cards: Sequence[Card], portal_url: str, out: Path) -> int:
-    """Write the cards to a PDF at out; return the number of pages."""
+    """Write the cards to a PDF at out (mode 0600: it holds passwords); return the pages."""
+    with open_private_binary(out) as handle:
+        return _draw(cards, portal_url, Canvas(handle, pagesize=A4))
+
+
+def _draw(cards: Sequence[Card], portal_url: str, canvas: Canvas) -> int:
+    """Draw the cards, 8 a page, and finish the PDF; return the number of pages."""
     regular, bold, mono = _fonts()
-    canvas = Canvas(str(out), pagesize=A4)
     canvas.setTitle("MIMS login cards")
     width, height = A4
     card_w = (width - 2 * MARGIN) / COLUMNS

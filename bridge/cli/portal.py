@@ -11,6 +11,7 @@ import click
 
 from bridge.cli import data_dir_option, load, main, open_services
 from bridge.cli.cards import Card, write_cards
+from bridge.cli.files import open_private_text
 from bridge.cli.passwords import _actor
 from bridge.config import Config
 from bridge.core import challenges
@@ -75,7 +76,7 @@ def answers_preset(
     services = open_services(config)
     questions = [q.id for q in config.sspr.questions][: config.sspr.answers_required]
     texts = {q.id: q.text for q in config.sspr.questions}
-    handle = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
+    handle = open_private_text(out) if out else sys.stdout
     count = 0
     try:
         writer = csv.writer(handle)

@@ -13,6 +13,7 @@ from typing import TextIO
 import click
 
 from bridge.cli import data_dir_option, load, main, open_backend
+from bridge.cli.files import open_private_text
 from bridge.core import demo as demo_roster
 from bridge.core import roster
 from bridge.errors import InvalidValue
@@ -117,7 +118,7 @@ def _rejects_writer(path: Path | None) -> Iterator[Callable[[roster.Rejected], N
     if path is None:
         yield lambda _: None
         return
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with open_private_text(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "reason", *roster.REQUIRED, *roster.OPTIONAL])
         columns = [*roster.REQUIRED, *roster.OPTIONAL]

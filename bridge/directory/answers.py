@@ -35,6 +35,7 @@ from bridge.core.naming import LoginId
 from bridge.directory import dn, mapping, ppolicy
 from bridge.directory.client import LdapClient
 from bridge.directory.errors import error_for_result, raise_for_password_result
+from bridge.directory.passwords import refuse_hashed
 from bridge.errors import NotFound
 
 ASSERTION_OID = "1.3.6.1.1.12"  # RFC 4528
@@ -190,6 +191,7 @@ class AnswerStore:
         Raise StaleToken when it is not; PolicyViolation when slapd refuses the password
         (history, length). pwdReset is cleared: the person chose this password themselves.
         """
+        refuse_hashed(password)
         changes = {
             "userPassword": [(MODIFY_REPLACE, [password])],
             "pwdReset": [(MODIFY_REPLACE, [])],

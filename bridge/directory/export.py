@@ -33,7 +33,7 @@ def config_part(suffix: str, database_dn: str = DEFAULT_DATABASE) -> str:
     module_list: ldif.Entry = (
         "cn=module,cn=config",
         [("objectClass", "olcModuleList"), ("cn", "module")]
-        + [("olcModuleLoad", f"{name}.la") for name in modules],
+        + [("olcModuleLoad", slapd_config.module_load(name)) for name in modules],
     )
     overlays = [
         (f"olcOverlay={name},{database_dn}", [("olcOverlay", name), *attributes])

@@ -22,7 +22,7 @@ from bridge.core.policy_book import PolicyBook
 from bridge.directory import dn, mapping, ppolicy
 from bridge.directory.client import LdapClient
 from bridge.directory.errors import raise_for_password_result
-from bridge.errors import NameTaken
+from bridge.errors import NameTaken, PolicyViolation
 
 audit = logging.getLogger("mims.audit")
 POLICY_CLASSES = ["top", "organizationalRole", "pwdPolicy"]
@@ -160,6 +160,17 @@ class CredentialStore:
         return dn.person_dn(person.login_id.local, person.role, self.suffix)
 
 
+def refuse_hashed(password: str) -> None:
+    """Raise PolicyViolation for a password slapd would store as given instead of hashing.
+
+    ppolicy's olcPPolicyHashCleartext hashes a new userPassword unless it starts like a stored
+    one ({SCHEME}...). The policy check refuses those already; this is the last word before
+    any write, whatever path it came by.
+    """
+    if passwords.looks_hashed(password):
+        raise PolicyViolation([(passwords.HASHED.code, passwords.HASHED.message)])
+
+
 def write_password(
     directory: LdapClient,
     entry: str,
@@ -167,6 +178,9 @@ def write_password(
     controls: list[Any] | None = None,
 ) -> None:
     """Modify an entry whose userPassword changes, turning slapd's ppolicy refusals into words."""
+    for _operation, values in changes.get("userPassword", []):
+        for value in values:
+            refuse_hashed(value)
 
     def modify(connection: Connection) -> None:
         connection.raise_exceptions = False

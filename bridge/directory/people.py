@@ -27,7 +27,7 @@ from bridge.core.policy_book import PolicyBook
 from bridge.directory import controls, dn, mapping
 from bridge.directory.client import LdapClient
 from bridge.directory.groups import GroupStore
-from bridge.directory.passwords import write_password
+from bridge.directory.passwords import refuse_hashed, write_password
 from bridge.directory.people_read import PeopleReadStore
 from bridge.errors import InvalidValue, NameTaken, PreconditionFailed
 
@@ -96,6 +96,7 @@ class PeopleStore(PeopleReadStore):
         if new.manager_id:
             attributes["manager"] = [self._manager_dn(new.manager_id)]
         if new.password:
+            refuse_hashed(new.password)
             self._check_password(new, role)
             attributes["userPassword"] = [new.password]  # slapd hashes it (ppolicy hash cleartext)
         try:

@@ -98,8 +98,13 @@ def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
     """Load the modules and add the overlays this version configures at init (e.g. deref)."""
     connection.search("cn=config", "(objectClass=olcModuleList)", attributes=["olcModuleLoad"])
     modules = connection.entries[0]
-    loaded = {value.split("}", 1)[-1] for value in modules.olcModuleLoad.values}
-    wanted = [f"{name}.la" for name in slapd_config.MODULES if f"{name}.la" not in loaded]
+    # A value is "{n}file.la" and the module's arguments, if any.
+    loaded = {value.split("}", 1)[-1].split()[0] for value in modules.olcModuleLoad.values}
+    wanted = [
+        slapd_config.module_load(name)
+        for name in slapd_config.MODULES
+        if f"{name}.la" not in loaded
+    ]
     if wanted:
         connection.modify(modules.entry_dn, {"olcModuleLoad": [(ldap3.MODIFY_ADD, wanted)]})
     connection.search("cn=config", "(olcSuffix=*)", attributes=["1.1"])

@@ -169,6 +169,7 @@ class ManagedSlapd:
         slapadd = tool("slapadd")
         tool("slapd")
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(root, 0o700)  # a folder that was there keeps its mode: it holds every secret
         try:
             self.layout.config_dir.mkdir(mode=0o700)
             self.layout.db_dir.mkdir(mode=0o700)
@@ -215,7 +216,8 @@ class ManagedSlapd:
             secret.flush()
             command = [
                 tool("slappasswd"),
-                *("-o", f"module-path={slapd_config.MODULE_PATH}", "-o", "module-load=argon2.la"),
+                *("-o", f"module-path={slapd_config.MODULE_PATH}"),
+                *("-o", f"module-load={slapd_config.module_load('argon2')}"),
                 *("-h", "{ARGON2}", "-T", secret.name),
             ]
             result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -34,6 +34,10 @@ MODULES = (
     "argon2",
 )
 SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
+# The {ARGON2} module's cost for new hashes: OWASP's minimum for Argon2id (19 MiB, 2 passes, 1
+# lane). The module's own defaults are older and lower (4 MiB); Debian 12's build makes Argon2i
+# hashes, later OpenLDAP releases Argon2id, both with these parameters.
+ARGON2_PARAMETERS = "m=19456 t=2 p=1"
 
 SERVICE_NAME = "mims-bridge"
 # The suffix entry's auxiliary class: it carries the schema version (mimsSchemaVersion).
@@ -59,6 +63,11 @@ INDEXES = (
     "givenName eq,sub",
     "sn eq,sub",
 )
+
+
+def module_load(name: str) -> str:
+    """Return a module's olcModuleLoad value: its file, and the argon2 module's cost."""
+    return f"{name}.la {ARGON2_PARAMETERS}" if name == "argon2" else f"{name}.la"
 
 
 def schema_version() -> int:
@@ -181,7 +190,7 @@ def config_ldif(
         (
             "cn=module{0},cn=config",
             [("objectClass", "olcModuleList"), ("cn", "module{0}"), ("olcModulePath", MODULE_PATH)]
-            + [("olcModuleLoad", f"{name}.la") for name in MODULES],
+            + [("olcModuleLoad", module_load(name)) for name in MODULES],
         ),
         ("cn=schema,cn=config", [("objectClass", "olcSchemaConfig"), ("cn", "schema")]),
     ]

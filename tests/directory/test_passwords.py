@@ -95,6 +95,7 @@ def test_a_bad_password_gets_every_failed_rule_and_changes_nothing(
         "needs_upper",
         "contains_name",
         "contains_login_id",
+        "too_weak",
     ]
     assert "Add a number" in str(error.value)
     assert bind(slapd, mary, GOOD) == (0, None)
