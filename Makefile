@@ -9,12 +9,14 @@ PYTHON  ?= python3
 run: system $(STAMP)
 	$(BIN)/mims serve
 
+# pytest runs on one pytest-xdist worker per core, a test file per worker at a time (a module's
+# costly fixture, such as the 10,000-person backup, is built once). Plain `pytest` stays serial.
 test: system-test $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest --cov
+	$(BIN)/pytest --cov -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
