@@ -17,9 +17,10 @@ from bridge.app import create_app
 from bridge.config import Config
 from bridge.directory.client import LdapClient
 from bridge.directory.settings import client_settings
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from bridge.services import Services, build
 from tests.support.directory import SUFFIX, admin_connection, make_config
+from tests.support.ports import free_port
 
 CLEARED_SUBTREES = ("ou=students,ou=people", "ou=staff,ou=people", "ou=hq,ou=people", "ou=groups")
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from tests.support.cli import MIMS, mims, wait_for
 from tests.support.directory import SUFFIX
+from tests.support.ports import free_port
 
 
 def test_every_command_has_help_with_an_example() -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 import ldap3
 import pytest
 
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from tests.support.cli import mims
 from tests.support.directory import SUFFIX, admin_connection, closing
+from tests.support.ports import free_port
 
 PEOPLE = 10_000
 Dump = dict[str, dict[str, list[bytes]]]

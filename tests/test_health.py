@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 from bridge.app import create_app
 from bridge.directory.client import LdapClient
 from bridge.directory.settings import client_settings
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from tests.support.directory import SUFFIX, make_config
+from tests.support.ports import free_port
 
 
 def test_healthz_answers_without_the_directory(client: FlaskClient) -> None:

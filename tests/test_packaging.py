@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.directory.slapd import free_port
 from tests.support.cli import mims
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.slow
 

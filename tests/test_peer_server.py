@@ -13,6 +13,7 @@ from urllib.request import urlopen
 import pytest
 
 from bench.peer_server import PeerServer, alive, worker_pids
+from tests.support.ports import free_port
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -40,7 +41,7 @@ def found(peer: PeerServer, scim_filter: str) -> list[dict[str, object]]:
 def test_the_peer_serves_users_dies_comes_back_empty_on_its_port_and_stops(
     tmp_path: Path,
 ) -> None:
-    with PeerServer(tmp_path / "peer", workers=2, threads=2) as peer:
+    with PeerServer(tmp_path / "peer", workers=2, threads=2, port=free_port()) as peer:
         assert peer.base_url == f"http://127.0.0.1:{peer.port}/v2/"
         master = peer.pid()
         workers = worker_pids(master)

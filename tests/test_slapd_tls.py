@@ -19,10 +19,11 @@ import pytest
 from cryptography import x509
 
 from bridge.directory import local_ca, slapd_config
-from bridge.directory.slapd import ManagedSlapd, free_port, tool
+from bridge.directory.slapd import ManagedSlapd, tool
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.cli import mims
 from tests.support.directory import SUFFIX, tls_environment
+from tests.support.ports import free_port
 
 
 def whoami(

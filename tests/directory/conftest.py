@@ -11,8 +11,9 @@ import pytest
 
 from bridge.directory.client import ClientSettings
 from bridge.directory.servers import TlsSetting
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from tests.support.directory import SUFFIX, Settings, admin_connection
+from tests.support.ports import free_port
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ import pytest
 
 from bridge.directory import lookup
 from bridge.directory.client import LdapClient
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import DirectoryUnavailable
 from tests.support.directory import SUFFIX, Settings
+from tests.support.ports import free_port
 
 Start = Callable[[str], ManagedSlapd]
 

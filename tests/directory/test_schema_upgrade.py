@@ -10,9 +10,10 @@ import pytest
 from ldap3.core.exceptions import LDAPConstraintViolationResult
 
 from bridge.directory import dn, schema_upgrade, slapd_config
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import SlapdError
 from tests.support.directory import SUFFIX, admin_connection, closing, ldaps_server
+from tests.support.ports import free_port
 
 V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"

@@ -13,9 +13,10 @@ import ldap3
 import pytest
 
 from bridge.directory import slapd_config
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import SlapdError
 from tests.support.directory import SUFFIX, admin_connection, closing, ldaps_server
+from tests.support.ports import free_port
 
 
 @pytest.fixture

@@ -20,10 +20,11 @@ from bridge.directory import lookup, slapd_config
 from bridge.directory.client import LdapClient
 from bridge.directory.local_ca import TlsFiles
 from bridge.directory.settings import client_settings
-from bridge.directory.slapd import ManagedSlapd, free_port, tool
+from bridge.directory.slapd import ManagedSlapd, tool
 from bridge.errors import DirectoryUnavailable
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.directory import SUFFIX, Settings, make_config
+from tests.support.ports import free_port
 
 
 def read_with_ldap3(client: LdapClient) -> None:

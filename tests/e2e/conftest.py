@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.directory.slapd import free_port
 from tests.support.browser import Server
 from tests.support.cli import MIMS, wait_for
+from tests.support.ports import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

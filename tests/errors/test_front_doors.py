@@ -26,7 +26,7 @@ from bridge.core.challenges import FAST_PARAMS
 from bridge.core.people import NewPerson
 from bridge.core.tokens import new_token, token_hash
 from bridge.directory.client import LdapClient
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from bridge.directory.tokens import TokenStore
 from bridge.errors import (
     AlreadyExists,
@@ -40,6 +40,7 @@ from bridge.errors import (
 from bridge.web.request_id import HEADER
 from tests.support.cli import mims
 from tests.support.directory import admin_connection
+from tests.support.ports import free_port
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

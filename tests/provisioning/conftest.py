@@ -9,12 +9,15 @@ import pytest
 from bench.peer_server import PeerServer
 from bridge.config import Config
 from bridge.directory.slapd import ManagedSlapd
+from tests.support.ports import free_port
 from tests.support.sync import TARGET, TOKEN_ENV, clear_sync_state, sync_settings
 
 
 @pytest.fixture(scope="session")
 def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerServer]:
-    with PeerServer(tmp_path_factory.mktemp("peer"), workers=1, threads=4) as server:
+    with PeerServer(
+        tmp_path_factory.mktemp("peer"), workers=1, threads=4, port=free_port()
+    ) as server:
         yield server
 
 

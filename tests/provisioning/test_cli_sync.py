@@ -11,9 +11,10 @@ import pytest
 from bench.peer_server import PeerServer
 from bridge.config import Config
 from bridge.directory.client import LdapClient
-from bridge.directory.slapd import ManagedSlapd, free_port
+from bridge.directory.slapd import ManagedSlapd
 from tests.support.cli import mims
 from tests.support.directory import SUFFIX, admin_connection
+from tests.support.ports import free_port
 from tests.support.sync import TARGET, TOKEN_ENV, clear_sync_state, peer_users
 
 STUDENTS = f"ou=students,ou=people,{SUFFIX}"

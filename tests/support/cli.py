@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.directory.slapd import free_port
+from tests.support.ports import free_port
 
 MIMS = [sys.executable, "-m", "bridge.cli"]
 

@@ -19,8 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.directory.slapd import free_port, port_in_use
+from bridge.directory.slapd import port_in_use
 from tests.support.certificates import Certificates
+from tests.support.ports import free_port
 
 PUBLISHED = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "mims-bridge.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

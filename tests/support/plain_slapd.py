@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from bridge.directory.slapd import free_port, tool
+from bridge.directory.slapd import tool
 from tests.support.certificates import Certificates
+from tests.support.ports import free_port
 
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
 ADMIN_PASSWORD = "Directory-Admin-42"
