@@ -1,5 +1,5 @@
-"""mims-bridge: SCIM 2.0 server, OpenLDAP writer and self-service password reset for MIMS."""
+"""mims-bridge: SCIM 2.0 server, OpenLDAP writer and self-service password reset for MIMS.
 
-from bridge.app import create_app
-
-__all__ = ["create_app"]
+The web app is ``bridge.app.create_app``; importing this package loads nothing else, so the
+``mims`` command starts without the web stack it does not need.
+"""

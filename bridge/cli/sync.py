@@ -15,7 +15,6 @@ from bridge.cli import data_dir_option, load, main, open_backend
 from bridge.config import Config
 from bridge.core.sync import TargetStatus, Unavailable
 from bridge.errors import ConfigError
-from bridge.provisioning.runner import Runner, retry_dead_letters, target_config
 from bridge.services import Backend
 
 
@@ -59,6 +58,8 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
     """
     config, backend = _backend(ctx, data_dir)
     name = name or _only_target(config)
+    from bridge.provisioning.runner import Runner, target_config  # the SCIM client: only here
+
     target_config(config, name)  # one clear line for an unknown name, before any work
     stop = threading.Event()
 
@@ -128,6 +129,8 @@ def sync_retry(ctx: click.Context, data_dir: Path | None, name: str) -> None:
       mims sync retry zoom
     """
     config, backend = _backend(ctx, data_dir)
+    from bridge.provisioning.runner import Runner, retry_dead_letters, target_config
+
     target_config(config, name)
     runner = Runner(config, name, backend.sync_state, backend.change_feed, report=_say)
     try:
