@@ -289,6 +289,8 @@ def access_rules(suffix: str) -> list[str]:
         f"to {people} {attrs(LOCK_STATE)} {writers} {reads('sso')} by * none",
         f'to dn.subtree="{dn.groups_base(suffix)}" {attrs(PUBLIC_GROUP)} {writers} '
         f"{reads(*ROLES)} by * none",
+        # The suffix itself, so that a tool may search from it (GCDS's and Keycloak's base DN).
+        f'to dn.base="{suffix}" attrs=entry,objectClass {writers} {reads(*ROLES)} by * none',
         f"to * {writers} by * none",
     ]
     return [f"{{{index}}}{rule}" for index, rule in enumerate(rules)]
