@@ -199,7 +199,7 @@ def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> lis
     ]
 
 
-# What each service role reads of a person, beyond nobody's userPassword and pwdHistory.
+# What each service role reads of a person (nobody reads userPassword or pwdHistory).
 # GCDS: the search filters and user attributes of docs/gcds/README.md.
 GCDS_PERSON = (
     "entry",
