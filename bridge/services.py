@@ -18,7 +18,7 @@ from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
 from bridge.core.policy_book import PolicyBook, Rule
-from bridge.core.ports import RosterImport
+from bridge.core.ports import RosterImport, ServiceAccounts
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import backup as backups
@@ -31,6 +31,7 @@ from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
 from bridge.directory.roster_import import Importer
+from bridge.directory.service_accounts import ServiceAccountStore, search_command
 from bridge.directory.slapd import ManagedSlapd
 from bridge.directory.supervisor import SlapdSupervisor
 from bridge.directory.sync_state import SyncStateStore
@@ -196,6 +197,30 @@ class Backend:
     def gcds_groups(self) -> Iterator[GroupEntry]:
         """Yield groups as Google Cloud Directory Sync reads them."""
         return gcds.groups(self.client, self.config.directory.suffix)
+
+    def service_accounts(self) -> ServiceAccounts:
+        """Return the accounts of programs under ou=services and their roles."""
+        return ServiceAccountStore(self.client, self.config.directory.suffix)
+
+    def service_search_command(self, account: str, secret_file: Path | None) -> str:
+        """Return an ``ldapsearch`` line with which a service account reads the directory.
+
+        It reaches the directory as other machines do: the managed slapd's TCP listener, or
+        the first configured URL, with the bridge's TLS settings.
+        """
+        settings = self.config.directory
+        secret = str(secret_file) if secret_file else None
+        if settings.urls:
+            ca_file = str(Path(settings.ca_file).expanduser()) if settings.ca_file else ""
+            starttls = settings.tls_mode == "starttls"
+            return search_command(
+                settings.urls[0], account, secret, settings.suffix, starttls, ca_file
+            )
+        slapd = managed_slapd(self.config)
+        ldaps = slapd.ldaps_url()
+        url = ldaps or slapd.ldap_url() or f"ldap://127.0.0.1:{self.config.slapd.port}"
+        ca = str(slapd.ca_file) if slapd.ca_file else ""
+        return search_command(url, account, secret, settings.suffix, ldaps is None, ca)
 
     def sync_state(self, target: str) -> SyncState:
         """Return a downstream target's stored place in the feed, creating it if needed."""

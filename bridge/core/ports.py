@@ -18,6 +18,7 @@ from bridge.core.people import Group, NewPerson, Person, PersonChange, Role
 from bridge.core.policy_book import PolicyBook
 from bridge.core.query import Query, Sort
 from bridge.core.roster import Rejected, Row, Summary
+from bridge.core.service_accounts import ServiceAccount, ServiceRole
 from bridge.core.tokens import Scope, TokenInfo
 
 
@@ -203,6 +204,22 @@ class Tokens(Protocol):
 
     def revoke(self, name: str) -> None:
         """Remove a token; NotFound if there is none of that name."""
+
+
+class ServiceAccounts(Protocol):
+    """Accounts of programs (SSO tools, GCDS, readers, writers), each in one role."""
+
+    def create(self, name: str, role: ServiceRole, secret: str) -> ServiceAccount:
+        """Make an account with this secret in this role; AlreadyExists if the name is used."""
+
+    def list(self) -> list[ServiceAccount]:
+        """Return every service account, the bridge's own among them, by name."""
+
+    def rotate(self, name: str, secret: str) -> ServiceAccount:
+        """Give an account a new secret (the old one stops binding); NotFound if none."""
+
+    def revoke(self, name: str) -> None:
+        """Take an account out of its role and delete it; NotFound if there is none."""
 
 
 class RosterImport(Protocol):

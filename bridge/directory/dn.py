@@ -149,6 +149,26 @@ def any_of(attribute: str, values: list[str]) -> str:
     return "(|" + "".join(equals(attribute, value) for value in values) + ")"
 
 
+def services_base(suffix: str) -> str:
+    """Return the OU of programs' accounts (the bridge's own, SSO tools, GCDS, ...)."""
+    return f"ou=services,{suffix}"
+
+
+def service_account_dn(name: str, suffix: str) -> str:
+    """Return where the service account of this name lives."""
+    return f"cn={escape_rdn(name)},{services_base(suffix)}"
+
+
+def roles_base(suffix: str) -> str:
+    """Return the OU of the role groups that the access rules name."""
+    return f"ou=roles,{services_base(suffix)}"
+
+
+def role_group_dn(role: str, suffix: str) -> str:
+    """Return the group whose members have a service role (``cn=<role>,ou=roles,...``)."""
+    return f"cn={escape_rdn(role)},{roles_base(suffix)}"
+
+
 def tokens_base(suffix: str) -> str:
     """Return the OU that holds API tokens (made on first use)."""
     return f"ou=tokens,ou=services,{suffix}"

@@ -4,7 +4,9 @@ slapd checks length and history (pwdMinLength, pwdMaxLength, pwdInHistory) for e
 bridge makes, because the bridge's account has ``write`` but not ``manage`` on userPassword.
 The bridge adds what ppolicy cannot express (character classes, names, common passwords)
 before it writes. People cannot change their own password over LDAP (the ACL gives them
-``auth`` only), so no change bypasses those rules: they use the portal or an administrator.
+``auth`` only, and the policy entries say ``pwdAllowUserChange: FALSE``, which ppolicy applies
+to a person's own changes, not to the bridge's), so no change bypasses those rules: they use
+the portal or an administrator.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def policy_attributes(policy: passwords.Policy) -> dict[str, list[str]]:
         "pwdLockoutDuration": [str(policy.lockout_seconds)],
         "pwdFailureCountInterval": [str(policy.failure_window_seconds)],
         "pwdMustChange": ["TRUE"],
-        "pwdAllowUserChange": ["TRUE"],
+        # People may not change their own password over LDAP (the ACL says so too); the
+        # bridge's account is not the person, so its changes are allowed and still checked.
+        "pwdAllowUserChange": ["FALSE"],
         "pwdSafeModify": ["FALSE"],
     }
 

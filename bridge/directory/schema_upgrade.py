@@ -65,6 +65,10 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int) -> None:
         _set_unique_rules(connection, suffix)
         _add_missing(connection, [slapd_config.sync_ou(suffix)])
         _add_person_classes(connection, suffix)
+        _add_missing(connection, slapd_config.service_roles(suffix))
+        _give_hand_made_accounts_a_role(connection, suffix)
+        _set_access_rules(connection, suffix)
+        _refuse_own_changes_in_the_default_policy(connection, suffix)
         connection.modify(suffix, {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
     except LDAPException as exc:
         raise SlapdError(f"upgrading to schema version {wanted} failed: {exc}") from None
@@ -155,6 +159,47 @@ def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:
             entry.entry_dn,
             {"olcUniqueURI": [(ldap3.MODIFY_REPLACE, slapd_config.unique_uris(suffix))]},
         )
+
+
+def _set_access_rules(connection: ldap3.Connection, suffix: str) -> None:
+    """Set the database's access rules to this version's (version 5: service roles)."""
+    connection.search("cn=config", "(olcSuffix=*)", attributes=["1.1"])
+    database = connection.entries[0].entry_dn
+    rules = slapd_config.access_rules(suffix)
+    connection.modify(database, {"olcAccess": [(ldap3.MODIFY_REPLACE, rules)]})
+
+
+def _give_hand_made_accounts_a_role(connection: ldap3.Connection, suffix: str) -> None:
+    """Put accounts made by hand under ou=services, in no role yet, in the ``reader`` role.
+
+    Before version 5 every such account read the whole tree but secrets; ``reader`` keeps what
+    tools such as GCDS use (people's public attributes, mimsDisabled, groups) and nothing more.
+    """
+    connection.search(
+        dn.roles_base(suffix), "(objectClass=groupOfNames)", ldap3.LEVEL, attributes=["member"]
+    )
+    in_a_role = {dn.normalised(str(m)) for e in connection.entries for m in e.member.values if m}
+    connection.search(
+        dn.services_base(suffix),
+        "(objectClass=simpleSecurityObject)",
+        ldap3.LEVEL,
+        attributes=["1.1"],
+    )
+    bridge = dn.normalised(slapd_config.service_dn(suffix))
+    lacking = [
+        entry.entry_dn
+        for entry in connection.entries
+        if dn.normalised(entry.entry_dn) not in in_a_role | {bridge}
+    ]
+    if lacking:
+        reader = dn.role_group_dn("reader", suffix)
+        connection.modify(reader, {"member": [(ldap3.MODIFY_ADD, lacking)]})
+
+
+def _refuse_own_changes_in_the_default_policy(connection: ldap3.Connection, suffix: str) -> None:
+    """Say in the default policy that accounts do not change their own password over LDAP."""
+    change = {"pwdAllowUserChange": [(ldap3.MODIFY_REPLACE, ["FALSE"])]}
+    connection.modify(slapd_config.default_policy_dn(suffix), change)
 
 
 def _add_missing(connection: ldap3.Connection, entries: list[ldif.Entry]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ldap3.utils.conv import escape_filter_chars
 
+from bridge.core.service_accounts import BRIDGE_ACCOUNT, ROLES, ServiceRole
 from bridge.directory import dn, ldif
 
 MODULE_PATH = "/usr/lib/ldap"
@@ -39,7 +40,7 @@ SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
 # hashes, later OpenLDAP releases Argon2id, both with these parameters.
 ARGON2_PARAMETERS = "m=19456 t=2 p=1"
 
-SERVICE_NAME = "mims-bridge"
+SERVICE_NAME = BRIDGE_ACCOUNT
 # The suffix entry's auxiliary class: it carries the schema version (mimsSchemaVersion).
 DIRECTORY_CLASS = "mimsDirectory"
 
@@ -258,27 +259,124 @@ def frontend_settings() -> list[tuple[str, str]]:
     ]
 
 
+# What each service role reads of a person (nobody reads userPassword or pwdHistory).
+# GCDS: the search filters and user attributes of docs/gcds/README.md.
+GCDS_PERSON = (
+    "entry",
+    "objectClass",
+    "mail",
+    "givenName",
+    "sn",
+    "displayName",
+    "entryUUID",
+    "mimsSchool",
+)
+# The rest of a person's public face: a reader, an SSO tool and the person themselves see it.
+PUBLIC_PERSON = (
+    "uid",
+    "cn",
+    "mimsMiddleName",
+    "mimsHonorificPrefix",
+    "mimsHonorificSuffix",
+    "mimsRole",
+    "mimsLevel",
+    "mimsClass",
+    "ou",
+    "o",
+    "memberOf",
+    "manager",
+)
+# Whether an account may sign in: GCDS filters disabled people out, SSO tools refuse them.
+DISABLED = ("mimsDisabled",)
+LOCK_STATE = ("pwdAccountLockedTime", "pwdReset")
+PUBLIC_GROUP = (
+    "entry",
+    "objectClass",
+    "cn",
+    "member",
+    "mail",
+    "description",
+    "businessCategory",
+    "entryUUID",
+)
+
+
 def access_rules(suffix: str) -> list[str]:
     """Return the mdb database's olcAccess rules, first match wins.
 
-    The bridge's service account may write people, groups and policies but only ``write``
-    (never ``manage``) passwords, so slapd checks its password changes like the person's own.
+    Service roles are groups under ``ou=roles,ou=services`` (``service_roles``), so an account
+    gets its rights by joining one, never by an edit of these rules. The bridge's own account
+    and the ``writer`` role may write people, groups and policies, but only ``write`` (never
+    ``manage``) passwords, so slapd checks their password changes like a person's own. Only
+    they read what the bridge works with: answer and token hashes, recovery addresses,
+    failure counts and times. Nobody reads ``userPassword`` or ``pwdHistory``.
     People may bind but not change their own password over LDAP: that would skip the rules
-    ppolicy cannot express (classes, names), so self-service goes through the bridge.
-    A disabled person (mimsDisabled TRUE) cannot bind: nobody may ``auth`` on their password.
-    Secrets (answer and token hashes) are readable by the bridge alone. Other service
-    accounts (SSO tools, GCDS) read the tree; a person reads only their own entry.
+    ppolicy cannot express (classes, names), so self-service goes through the bridge (and the
+    policy entries say ``pwdAllowUserChange: FALSE``). A disabled person (mimsDisabled TRUE)
+    cannot bind: nobody may ``auth`` on their password. A person reads the public part of
+    their own entry and nothing of anyone else's.
     """
     bridge = f'dn.exact="{service_dn(suffix)}"'
-    services = f'dn.one="ou=services,{suffix}"'
+    role = {name: f'group.exact="{dn.role_group_dn(name, suffix)}"' for name in ROLES}
+    writers = f"by {bridge} write by {role['writer']} write"
+    people = f'dn.subtree="{dn.people_base(suffix)}"'
+    services = dn.services_base(suffix)
     disabled = escape_filter_chars("TRUE")
-    return [
-        f"{{0}}to attrs=userPassword filter=(mimsDisabled={disabled}) by {bridge} =w by * none",
+
+    def reads(*names: ServiceRole) -> str:
+        return " ".join(f"by {role[name]} read" for name in names)
+
+    def attrs(names: tuple[str, ...]) -> str:
+        return "attrs=" + ",".join(names)
+
+    rules = [
+        f"to attrs=userPassword filter=(mimsDisabled={disabled}) "
+        f"by {bridge} =w by {role['writer']} =w by * none",
         # self =x: people change passwords through the bridge, where every rule is checked.
-        f"{{1}}to attrs=userPassword by self =x by {bridge} =wx by anonymous auth by * none",
-        f"{{2}}to attrs=mimsChallengeAnswer,mimsTokenHash by {bridge} write by * none",
-        f'{{3}}to dn.subtree="ou=services,{suffix}" by {bridge} write by self read by * none',
-        f"{{4}}to * by {bridge} write by {services} read by self read by * none",
+        f"to {people} attrs=userPassword by {bridge} =wx by {role['writer']} =wx "
+        "by self =x by anonymous auth by * none",
+        f"to attrs=userPassword by {bridge} =wx by self =x by anonymous auth by * none",
+        "to attrs=pwdHistory by * none",
+        f"to attrs=mimsChallengeAnswer,mimsTokenHash {writers} by * none",
+        f'to dn.subtree="{dn.tokens_base(suffix)}" {writers} by * none',
+        f'to dn.subtree="{dn.sync_base(suffix)}" {writers} by * none',
+        # Accounts and their roles: the bridge's account alone manages them (`mims service`).
+        f'to dn.subtree="{services}" by {bridge} write by self read by * none',
+        f"to {people} {attrs(GCDS_PERSON)} {writers} {reads(*ROLES)} by self read by * none",
+        f"to {people} {attrs(PUBLIC_PERSON)} {writers} {reads('reader', 'sso')} "
+        "by self read by * none",
+        f"to {people} {attrs(DISABLED)} {writers} {reads('reader', 'gcds', 'sso')} by * none",
+        f"to {people} {attrs(LOCK_STATE)} {writers} {reads('sso')} by * none",
+        f'to dn.subtree="{dn.groups_base(suffix)}" {attrs(PUBLIC_GROUP)} {writers} '
+        f"{reads(*ROLES)} by * none",
+        # The suffix itself, so that a tool may search from it (GCDS's and Keycloak's base DN).
+        f'to dn.base="{suffix}" attrs=entry,objectClass {writers} {reads(*ROLES)} by * none',
+        f"to * {writers} by * none",
+    ]
+    return [f"{{{index}}}{rule}" for index, rule in enumerate(rules)]
+
+
+def service_roles(suffix: str) -> list[ldif.Entry]:
+    """Return the OU of role groups and one group per service role, each still empty.
+
+    groupOfNames needs a member: the zero-length DN keeps an empty group valid, as for the
+    bridge's own groups.
+    """
+    return [
+        _ou("roles", dn.services_base(suffix), "Service roles: the access rules name these"),
+        *[
+            (
+                dn.role_group_dn(name, suffix),
+                [
+                    ("objectClass", "top"),
+                    ("objectClass", "groupOfNames"),
+                    ("cn", name),
+                    ("description", f"Service accounts in the {name} role (mims service)"),
+                    ("member", ""),
+                ],
+            )
+            for name in ROLES
+        ],
     ]
 
 
@@ -395,6 +493,7 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
         _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
         sync_ou(suffix),
+        *service_roles(suffix),
         (
             default_policy_dn(suffix),
             [
@@ -409,6 +508,7 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
                 ("pwdAttribute", "userPassword"),
                 ("pwdMaxFailure", "0"),
                 ("pwdLockout", "FALSE"),
+                ("pwdAllowUserChange", "FALSE"),  # secrets change through `mims service`
             ],
         ),
         (

@@ -9,16 +9,32 @@ import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPConstraintViolationResult
 
+from bridge.core.service_accounts import ROLES
 from bridge.directory import dn, schema_upgrade, slapd_config
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import SlapdError
-from tests.support.directory import SUFFIX, admin_connection, closing, ldaps_server
+from tests.support.directory import SUFFIX, admin_connection, bound, closing, ldaps_server
 from tests.support.ports import free_port
 
 V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
 V1_MODULES = tuple(name for name in slapd_config.MODULES if name != "deref")
 V1_INDEXES = tuple(index for index in slapd_config.INDEXES if "mimsUserName" not in index)
+HAND_MADE = f"cn=gcds,ou=services,{SUFFIX}"  # as docs/gcds/README.md told admins before version 5
+
+
+def v4_access(suffix: str) -> list[str]:
+    """Return the access rules versions 1 to 4 wrote: every account under ou=services read all."""
+    bridge = f'dn.exact="cn=mims-bridge,ou=services,{suffix}"'
+    return [
+        f"{{0}}to attrs=userPassword filter=(mimsDisabled=TRUE) by {bridge} =w by * none",
+        f"{{1}}to attrs=userPassword by self =x by {bridge} =wx by anonymous auth by * none",
+        f"{{2}}to attrs=mimsChallengeAnswer,mimsTokenHash by {bridge} write by * none",
+        f'{{3}}to dn.subtree="ou=services,{suffix}" by {bridge} write by self read by * none',
+        f'{{4}}to * by {bridge} write by dn.one="ou=services,{suffix}" read by self read by * none',
+    ]
+
+
 V1_UNIQUE = [
     f"ldap:///ou=people,{SUFFIX}?mail?sub",
     f"ldap:///ou=people,{SUFFIX}?mimsExternalId?sub",
@@ -29,7 +45,9 @@ V1_UNIQUE = [
 def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Build a data folder as version 1 wrote it: v1 schema, people-only unique rule, no ou=sync.
 
-    Version 1 also had no deref overlay (nor its module).
+    Version 1 also had no deref overlay (nor its module), no service roles, access rules that
+    let every account under ou=services read the tree, and a default policy silent about
+    pwdAllowUserChange. An account for GCDS was made by hand, as the GCDS guide said then.
     """
     server = ManagedSlapd(tmp_path / "data", SUFFIX, no_sync=True)
     every_overlay = slapd_config.overlays
@@ -38,6 +56,7 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         patch.setattr(slapd_config, "MODULES", V1_MODULES)
         patch.setattr(slapd_config, "INDEXES", V1_INDEXES)
         patch.setattr(slapd_config, "unique_uris", lambda suffix: V1_UNIQUE)
+        patch.setattr(slapd_config, "access_rules", v4_access)
         patch.setattr(
             slapd_config,
             "overlays",
@@ -47,13 +66,29 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         server.start(free_port())
     with admin_connection(server) as admin:
         admin.delete(dn.sync_base(SUFFIX))
+        for role in ROLES:
+            admin.delete(dn.role_group_dn(role, SUFFIX))
+        admin.delete(dn.roles_base(SUFFIX))
+        policy = slapd_config.default_policy_dn(SUFFIX)
+        admin.modify(policy, {"pwdAllowUserChange": [(ldap3.MODIFY_DELETE, [])]})
+        admin.add(
+            HAND_MADE,
+            ["organizationalRole", "simpleSecurityObject"],
+            {"cn": "gcds", "userPassword": "gcds-secret-of-old"},
+        )
         admin.search("cn=config", "(objectClass=olcUniqueConfig)", attributes=["1.1"])
         unique = admin.entries[0].entry_dn
         admin.modify(unique, {"olcUniqueURI": [(ldap3.MODIFY_REPLACE, V1_UNIQUE)]})
         admin.add(
             PERSON,
             ["inetOrgPerson", "mimsPerson"],
-            {"cn": "Mary Tan", "sn": "Tan", "mail": "mary_tan@students.edu.sg", "mimsLevel": "P4"},
+            {
+                "cn": "Mary Tan",
+                "sn": "Tan",
+                "mail": "mary_tan@students.edu.sg",
+                "mimsLevel": "P4",
+                "mimsRecoveryEmail": "parent@example.org",
+            },
         )
     server.stop()
     yield server
@@ -131,6 +166,24 @@ def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedS
                 ["groupOfNames", "mimsGroupAddress"],
                 {"cn": "clash", "member": PERSON, "mail": "mary_tan@students.edu.sg"},
             )
+
+
+def test_an_upgrade_brings_service_roles_and_least_privilege(v1_folder: ManagedSlapd) -> None:
+    v1_folder.start(free_port())
+    with admin_connection(v1_folder) as admin:
+        admin.search("cn=config", "(olcSuffix=*)", attributes=["olcAccess"])
+        assert admin.entries[0].olcAccess.values == slapd_config.access_rules(SUFFIX)
+        reader = dn.role_group_dn("reader", SUFFIX)
+        admin.search(reader, "(objectClass=*)", ldap3.BASE, attributes=["member"])
+        assert HAND_MADE in admin.entries[0].member.values  # the hand-made account reads on
+        policy = slapd_config.default_policy_dn(SUFFIX)
+        admin.search(policy, "(objectClass=*)", ldap3.BASE, attributes=["pwdAllowUserChange"])
+        assert admin.entries[0].pwdAllowUserChange.value == "FALSE"
+    with bound(v1_folder, HAND_MADE, "gcds-secret-of-old") as gcds:
+        gcds.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["mail", "mimsRecoveryEmail"])
+        # Before the upgrade it read the recovery address too.
+        raw = gcds.response[0]["raw_attributes"]
+        assert {name for name, values in raw.items() if values} == {"mail"}
 
 
 def test_an_upgraded_folder_keeps_client_user_names_unique_without_regard_to_case(

@@ -70,7 +70,7 @@ def test_the_service_password_file_is_private(slapd: ManagedSlapd) -> None:
 def test_cn_config_has_the_modules_overlays_and_indexes(admin: ldap3.Connection) -> None:
     admin.search("cn=config", "(objectClass=olcModuleList)", attributes=["olcModuleLoad"])
     modules = {v.split("}", 1)[1] for v in admin.entries[0].olcModuleLoad.values}
-    assert {f"{m}.la" for m in slapd_config.MODULES} == modules
+    assert {slapd_config.module_load(m) for m in slapd_config.MODULES} == modules
     admin.search("cn=config", "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
     overlays = {e.olcOverlay.value.split("}", 1)[1] for e in admin.entries}
     assert overlays == {"memberof", "refint", "unique", "ppolicy", "sssvlv", "syncprov", "deref"}

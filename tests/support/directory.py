@@ -88,3 +88,22 @@ def admin_connection(slapd: ManagedSlapd) -> Iterator[ldap3.Connection]:
     )
     with closing(connection):
         yield connection
+
+
+@contextmanager
+def bound(
+    slapd: ManagedSlapd, who: str | None = None, password: str = ""
+) -> Iterator[ldap3.Connection]:
+    """Yield a connection bound as ``who`` by password (unbound, so anonymous, when None).
+
+    The one place tests bind as a person or a service account: over the data folder's ldapi
+    socket, so a directory that refuses plain simple binds over TCP still answers. Results
+    are returned, not raised, so a test can assert what was refused.
+    """
+    server = ldap3.Server(slapd.ldapi_url, get_info=ldap3.NONE)
+    connection = ldap3.Connection(server, who, password if who else None)
+    with closing(connection):
+        connection.open()
+        if who is not None and not connection.bind():
+            raise AssertionError(f"{who} could not bind: {connection.result['description']}")
+        yield connection
