@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -47,6 +48,22 @@ def _stage(path: Path, secret: str) -> Path:
     except OSError as error:
         raise InvalidValue(f"cannot write the secret to {path}: {error.strerror}") from None
     return Path(staged)
+
+
+def _kept(
+    secret_file: Path | None, secret: str, write: Callable[[], ServiceAccount]
+) -> ServiceAccount:
+    """Give the directory the secret with ``write``; the file appears only if that succeeded."""
+    staged = _stage(secret_file, secret) if secret_file else None
+    try:
+        account = write()
+    except BaseException:
+        if staged:
+            staged.unlink(missing_ok=True)
+        raise
+    if staged and secret_file:
+        os.replace(staged, secret_file)
+    return account
 
 
 def _hand_over(
@@ -115,15 +132,9 @@ def service_create(
     if secret_file is not None and secret_file.exists():
         raise InvalidValue(f"{secret_file} exists already: remove it or choose another --out")
     secret = new_secret()
-    staged = _stage(secret_file, secret) if secret_file else None
-    try:
-        account = backend.service_accounts().create(name, chosen, secret)
-    except BaseException:
-        if staged:
-            staged.unlink(missing_ok=True)
-        raise
-    if staged and secret_file:
-        os.replace(staged, secret_file)
+    account = _kept(
+        secret_file, secret, lambda: backend.service_accounts().create(name, chosen, secret)
+    )
     _hand_over(backend, account, secret, secret_file)
 
 
@@ -170,15 +181,7 @@ def service_rotate(
     config, backend = _backend(ctx, data_dir)
     secret_file = _secret_file(config, name, out, show)
     secret = new_secret()
-    staged = _stage(secret_file, secret) if secret_file else None
-    try:
-        account = backend.service_accounts().rotate(name, secret)
-    except BaseException:
-        if staged:
-            staged.unlink(missing_ok=True)
-        raise
-    if staged and secret_file:
-        os.replace(staged, secret_file)
+    account = _kept(secret_file, secret, lambda: backend.service_accounts().rotate(name, secret))
     _hand_over(backend, account, secret, secret_file)
 
 
