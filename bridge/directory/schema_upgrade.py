@@ -45,8 +45,12 @@ def oid_of(definition: str) -> str:
     return match.group(1)
 
 
-def upgrade(ldapi_url: str, suffix: str, wanted: int) -> None:
-    """Bring the running directory at ``ldapi_url`` to schema version ``wanted``, as rootDN."""
+def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry]) -> None:
+    """Bring the running directory at ``ldapi_url`` to schema version ``wanted``, as rootDN.
+
+    ``accesslog`` is the folder's accesslog database (``slapd_config.accesslog_database``),
+    added before the overlay that writes into it.
+    """
     try:
         connection = ldap3.Connection(
             ldap3.Server(ldapi_url, get_info=ldap3.NONE),
@@ -60,8 +64,9 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int) -> None:
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
     try:
         _add_schema_definitions(connection)
+        _add_accesslog_database(connection, accesslog)
         _add_missing_overlays(connection, suffix)
-        _add_missing_indexes(connection)
+        _add_missing_indexes(connection, suffix)
         _set_unique_rules(connection, suffix)
         _add_missing(connection, [slapd_config.sync_ou(suffix)])
         _add_person_classes(connection, suffix)
@@ -107,8 +112,7 @@ def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
     ]
     if wanted:
         connection.modify(modules.entry_dn, {"olcModuleLoad": [(ldap3.MODIFY_ADD, wanted)]})
-    connection.search("cn=config", "(olcSuffix=*)", attributes=["1.1"])
-    database = connection.entries[0].entry_dn
+    database = _database(connection, suffix)
     connection.search(database, "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
     present = {str(entry.olcOverlay.value).split("}", 1)[-1] for entry in connection.entries}
     for name, attributes in slapd_config.overlays(suffix):
@@ -120,9 +124,31 @@ def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
         connection.add(f"olcOverlay={name},{database}", attributes=values)
 
 
-def _add_missing_indexes(connection: ldap3.Connection) -> None:
+def _database(connection: ldap3.Connection, suffix: str) -> str:
+    """Return the DN of the people's database in cn=config (not the accesslog's)."""
+    connection.search("cn=config", dn.equals("olcSuffix", suffix), attributes=["1.1"])
+    return str(connection.entries[0].entry_dn)
+
+
+def _add_accesslog_database(connection: ldap3.Connection, entries: list[ldif.Entry]) -> None:
+    """Add the accesslog database and its overlays (version 6), unless it is there."""
+    connection.search(
+        "cn=config", dn.equals("olcSuffix", slapd_config.ACCESSLOG_SUFFIX), attributes=["1.1"]
+    )
+    if connection.entries:
+        return
+    for entry_dn, attributes in entries:
+        values: dict[str, list[str | bytes]] = {}
+        for name, value in attributes:
+            values.setdefault(name, []).append(value)
+        # cn=config numbers a new database itself: add it by its type alone.
+        connection.add(re.sub(r"=\{\d+\}", "=", entry_dn, count=1), attributes=values)
+
+
+def _add_missing_indexes(connection: ldap3.Connection, suffix: str) -> None:
     """Add the database indexes this version configures at init (slapd builds them itself)."""
-    connection.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])
+    database_dn = _database(connection, suffix)
+    connection.search(database_dn, "(objectClass=*)", ldap3.BASE, attributes=["olcDbIndex"])
     database = connection.entries[0]
     present = {" ".join(str(value).split()) for value in database.olcDbIndex.values}
     missing = [index for index in slapd_config.INDEXES if index not in present]
