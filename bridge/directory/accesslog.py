@@ -116,7 +116,7 @@ def _event(attributes: dict[str, Any], authz: str, logins: dict[str, str]) -> Ev
     written = {m.split(":", 1)[0] for m in mods}
     # The entry's new CSN carries when the write was applied, to the microsecond; reqStart's
     # fraction is only a counter within the second.
-    csn = next((m.split("= ", 1)[-1] for m in mods if m.lower().startswith("entrycsn:")), "")
+    csn = next((m.split(" ", 1)[-1] for m in mods if m.lower().startswith("entrycsn:")), "")
     names = sorted(name for name in written if name.lower() not in _OPERATIONAL)
     if kind == "modrdn":
         names = ["rdn"]

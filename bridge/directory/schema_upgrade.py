@@ -64,6 +64,7 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
     try:
         _add_schema_definitions(connection)
+        _load_missing_modules(connection)
         _add_accesslog_database(connection, accesslog)
         _add_missing_overlays(connection, suffix)
         _add_missing_indexes(connection, suffix)
@@ -99,8 +100,8 @@ def _add_schema_definitions(connection: ldap3.Connection) -> None:
         connection.modify(entry.entry_dn, dict(sorted(changes.items())))
 
 
-def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
-    """Load the modules and add the overlays this version configures at init (e.g. deref)."""
+def _load_missing_modules(connection: ldap3.Connection) -> None:
+    """Load the modules this version loads at init (deref, accesslog with its schema)."""
     connection.search("cn=config", "(objectClass=olcModuleList)", attributes=["olcModuleLoad"])
     modules = connection.entries[0]
     # A value is "{n}file.la" and the module's arguments, if any.
@@ -112,6 +113,10 @@ def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
     ]
     if wanted:
         connection.modify(modules.entry_dn, {"olcModuleLoad": [(ldap3.MODIFY_ADD, wanted)]})
+
+
+def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
+    """Add the overlays this version configures at init (e.g. deref, accesslog)."""
     database = _database(connection, suffix)
     connection.search(database, "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
     present = {str(entry.olcOverlay.value).split("}", 1)[-1] for entry in connection.entries}

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPConstraintViolationResult
 
-from bridge.directory import dn, schema_upgrade, slapd_config
+from bridge.directory import accesslog, dn, schema_upgrade, slapd_config
 from bridge.directory.slapd import ManagedSlapd, free_port
 from bridge.errors import SlapdError
 from tests.support.directory import SUFFIX, admin_connection, closing, ldaps_server
 
 V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
-V1_MODULES = tuple(name for name in slapd_config.MODULES if name != "deref")
+V1_MODULES = tuple(name for name in slapd_config.MODULES if name not in ("deref", "accesslog"))
 V1_INDEXES = tuple(index for index in slapd_config.INDEXES if "mimsUserName" not in index)
 V1_UNIQUE = [
     f"ldap:///ou=people,{SUFFIX}?mail?sub",
@@ -28,7 +29,7 @@ V1_UNIQUE = [
 def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Build a data folder as version 1 wrote it: v1 schema, people-only unique rule, no ou=sync.
 
-    Version 1 also had no deref overlay (nor its module).
+    Version 1 also had no deref overlay (nor its module), and no accesslog (version 6).
     """
     server = ManagedSlapd(tmp_path / "data", SUFFIX, no_sync=True)
     every_overlay = slapd_config.overlays
@@ -40,8 +41,9 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         patch.setattr(
             slapd_config,
             "overlays",
-            lambda suffix: [o for o in every_overlay(suffix) if o[0] != "deref"],
+            lambda suffix: [o for o in every_overlay(suffix) if o[0] not in ("deref", "accesslog")],
         )
+        patch.setattr(slapd_config, "accesslog_database", lambda *_: [])
         server.init()
         server.start(free_port())
     with admin_connection(server) as admin:
@@ -86,6 +88,21 @@ def test_starting_a_v1_folder_adds_the_deref_overlay(v1_folder: ManagedSlapd) ->
     assert "deref.la" in modules and "deref" in overlays
     assert modules == {f"{name}.la" for name in slapd_config.MODULES}
     assert overlays == {name for name, _ in slapd_config.overlays(SUFFIX)}
+
+
+def test_an_upgraded_folder_logs_writes_made_over_ldap(v1_folder: ManagedSlapd) -> None:
+    assert not list(accesslog.events(v1_folder))  # not running: nothing to read, no error
+    v1_folder.start(free_port())
+    assert v1_folder.layout.accesslog_dir.is_dir()
+    with admin_connection(v1_folder) as admin:
+        assert admin.modify(PERSON, {"description": [(ldap3.MODIFY_REPLACE, ["by hand"])]})
+    event = list(accesslog.events(v1_folder))[-1]
+    assert (event.operation, event.attributes, event.login) == (
+        "ldap.modify",
+        ("description",),
+        "mary_tan@students.edu.sg",
+    )
+    assert event.outcome == "success" and event.actor == f"uid {os.getuid()} over ldapi"
 
 
 def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedSlapd) -> None:
@@ -137,7 +154,7 @@ def test_an_upgraded_folder_keeps_client_user_names_unique_without_regard_to_cas
 ) -> None:
     v1_folder.start(free_port())
     with admin_connection(v1_folder) as admin:
-        admin.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])
+        admin.search("cn=config", f"(olcSuffix={SUFFIX})", attributes=["olcDbIndex"])
         assert "mimsUserName eq,sub" in admin.entries[0].olcDbIndex.values
         admin.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["objectClass"])
         assert "mimsScimPerson" in admin.entries[0].objectClass.values  # version 3's class
