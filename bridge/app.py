@@ -9,7 +9,7 @@ from bridge import scim, sspr
 from bridge.config import Config, load_config
 from bridge.directory.client import LdapClient
 from bridge.services import Backend
-from bridge.web import health, request_id
+from bridge.web import audit, health, request_id
 from bridge.web.proxies import TrustedProxies
 
 
@@ -21,6 +21,7 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
     app.config["MIMS"] = config
     app.extensions["mims.health"] = backend.services.health
     request_id.init_app(app)
+    audit.init_app(app)
     app.register_blueprint(health.blueprint)
     sspr.init_app(app, config, backend.services)
     scim.init_app(app, config, backend.services)

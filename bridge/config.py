@@ -418,6 +418,16 @@ class ScimConfig:
 
 
 @dataclass(config=_STRICT)
+class AuditConfig:
+    """The audit trail's file: where (empty: DATA/audit.log), and its rotation by size."""
+
+    file: str = ""
+    # Rotate past this size (0: never; rotate with logrotate instead), keeping this many files.
+    max_bytes: int = Field(default=10 * 1_048_576, ge=0)
+    keep: int = Field(default=10, ge=0, le=1000)
+
+
+@dataclass(config=_STRICT)
 class Config:
     """The whole configuration of a bridge process."""
 
@@ -430,6 +440,7 @@ class Config:
     sspr: SsprConfig
     sync: SyncConfig = field(default_factory=SyncConfig)
     scim: ScimConfig = field(default_factory=ScimConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -442,6 +453,13 @@ class Config:
             if name not in self.policies:
                 raise ValueError(f"{key}: unknown policy {name!r}; configured: {', '.join(known)}")
         return self
+
+    @property
+    def audit_file(self) -> Path:
+        """Return the audit trail's file: ``[audit] file``, or audit.log in the data folder."""
+        if self.audit.file:
+            return Path(self.audit.file).expanduser()
+        return self.slapd.data_dir / "audit.log"
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> Config:
         """Return a copy with some keys of some sections replaced (for command-line flags)."""

@@ -12,8 +12,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+from bridge.audit import AuditFile
 from bridge.config import Config
 from bridge.core import passwords
+from bridge.core.audit import Event, Selection, in_order
+from bridge.core.audited import AuditedImport, Trail, audited
 from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
@@ -21,8 +24,8 @@ from bridge.core.policy_book import PolicyBook, Rule
 from bridge.core.ports import RosterImport, ServiceAccounts
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
+from bridge.directory import accesslog, check, export, gcds, local_ca, settings
 from bridge.directory import backup as backups
-from bridge.directory import check, export, gcds, local_ca, settings
 from bridge.directory.answers import AnswerStore
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
@@ -46,6 +49,8 @@ __all__ = [
     "backup_name",
     "Services",
     "address_rules",
+    "audit_events",
+    "audit_file",
     "build",
     "directory_check",
     "directory_config_ldif",
@@ -151,6 +156,23 @@ def directory_data_ldif(config: Config, suffix: str, existing_suffix: bool) -> s
     return export.data_part(suffix, config.directory.password, policies, existing_suffix)
 
 
+def audit_file(config: Config) -> AuditFile:
+    """Return the configured audit trail's file (``[audit]``)."""
+    return AuditFile(config.audit_file, config.audit.max_bytes, config.audit.keep)
+
+
+def audit_events(config: Config, selection: Selection, ldap: bool = True) -> list[Event]:
+    """Return the selected events of the audit file and, with ``ldap``, the managed slapd's log.
+
+    The accesslog shows writes made over LDAP directly, not through the bridge (whose own
+    writes are in the file already); it is read as slapd's rootDN over ldapi.
+    """
+    sources: list[Iterable[Event]] = [audit_file(config).events()]
+    if ldap:
+        sources.append(accesslog.events(managed_slapd(config), selection.since))
+    return [event for event in in_order(*sources) if selection.admits(event)]
+
+
 def directory_check(config: Config) -> Iterator[DirectoryFinding]:
     """Yield what the configured directory has, lacks or has otherwise, as the bridge sees it."""
     return check.check(settings.client_settings(config), policy_book(config).policies)
@@ -172,19 +194,25 @@ class Backend:
             book,
             address_rules(config),
         )
-        self.services = Services(
-            people=self.people,
-            groups=self.people.groups,
-            passwords=CredentialStore(self.client, suffix, book),
-            answers=AnswerStore(self.client, suffix),
-            tokens=TokenStore(self.client, suffix),
-            health=self.client,
+        self.audit = audit_file(config)
+        # Every change through these services, whichever door asked, goes to the audit trail.
+        self.services = audited(
+            Services(
+                people=self.people,
+                groups=self.people.groups,
+                passwords=CredentialStore(self.client, suffix, book),
+                answers=AnswerStore(self.client, suffix),
+                tokens=TokenStore(self.client, suffix),
+                health=self.client,
+            ),
+            self.audit,
         )
 
     def roster_import(self, workers: int = 4, dry_run: bool = False) -> RosterImport:
         """Return the bulk importer of roster rows."""
         bulk = BulkWriter(self.client)
-        return Importer(self.people, bulk, workers=workers, dry_run=dry_run)
+        importer = Importer(self.people, bulk, workers=workers, dry_run=dry_run)
+        return importer if dry_run else AuditedImport(importer, Trail(self.audit))
 
     def group_addresses(self) -> GroupAddresses:
         """Return the backfill of groups' e-mail addresses."""

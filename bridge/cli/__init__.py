@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import click
 
 from bridge.cli.errors import report
 from bridge.config import Config, load_config
+from bridge.core.audit import Origin, set_origin
 from bridge.core.ports import People
 from bridge.core.services import Services
 from bridge.errors import BridgeError
@@ -67,6 +70,16 @@ def main(config_file: Path | None) -> None:
       mims slapd status               is the managed directory running?
       mims --config site.toml serve   use your own settings
     """
+    # The audit trail's "who" for every change this command makes: the person at the shell.
+    set_origin(Origin("cli", cli_user(), "local", uuid.uuid4().hex))
+
+
+def cli_user() -> str:
+    """Return who runs the command: the sudo caller if any, else the account's name."""
+    try:
+        return os.environ.get("SUDO_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return f"uid {os.getuid()}"
 
 
 data_dir_option = click.option(
@@ -104,6 +117,7 @@ def people_directory(config: Config) -> People:
 
 # The command modules register themselves on `main` when imported.
 from bridge.cli import (  # noqa: E402
+    audit,
     backup,
     checks,
     directory,
@@ -120,6 +134,7 @@ from bridge.cli import (  # noqa: E402
 )
 
 __all__ = [
+    "audit",
     "backup",
     "checks",
     "directory",

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from bridge.core.accounts import AccountKey, AnswerState, SignIn
+from bridge.core.audit import Event
 from bridge.core.challenges import AttemptLimit
 from bridge.core.naming import LoginId
 from bridge.core.people import Group, NewPerson, Person, PersonChange, Role
@@ -20,6 +21,20 @@ from bridge.core.query import Query, Sort
 from bridge.core.roster import Rejected, Row, Summary
 from bridge.core.service_accounts import ServiceAccount, ServiceRole
 from bridge.core.tokens import Scope, TokenInfo
+
+
+class Audit(Protocol):
+    """Keep the audit trail: one record per change, never a secret's value."""
+
+    def record(self, event: Event) -> None:
+        """Add one event to the trail; a failure to keep it is logged, never raised."""
+
+
+class AuditReader(Protocol):
+    """Read an audit trail back, oldest first."""
+
+    def events(self) -> Iterator[Event]:
+        """Yield every event kept (in the order written)."""
 
 
 class HealthCheck(Protocol):

@@ -144,6 +144,7 @@ def _load(server: ManagedSlapd, manifest: Manifest, members: dict[str, bytes]) -
     os.chmod(layout.root, 0o700)
     layout.config_dir.mkdir(mode=0o700)
     layout.db_dir.mkdir(mode=0o700)
+    layout.accesslog_dir.mkdir(mode=0o700)  # empty: the accesslog is not in a backup
     config = _moved(members[CONFIG_LDIF], manifest, layout.root, server.admin_dn)
     _slapadd(server, "0", config)
     _slapadd(server, "1", members[DATA_LDIF])
@@ -159,7 +160,7 @@ def _load(server: ManagedSlapd, manifest: Manifest, members: dict[str, bytes]) -
         "restored": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _write_private(layout.marker, (json.dumps(marker, indent=2) + "\n").encode())
-    for folder in (layout.config_dir, layout.db_dir):
+    for folder in (layout.config_dir, layout.db_dir, layout.accesslog_dir):
         for path in folder.rglob("*"):
             os.chmod(path, 0o700 if path.is_dir() else 0o600)
 

@@ -25,11 +25,13 @@ DEFAULT_DATABASE = "olcDatabase={1}mdb,cn=config"
 FRONTEND = "olcDatabase={-1}frontend,cn=config"
 # Every distribution's slapd loads its database backend already.
 _BACKENDS = ("back_mdb",)
+# The managed slapd's own: an accesslog needs a database of its own, which is the site's choice.
+_MANAGED_ONLY = ("accesslog",)
 
 
 def config_part(suffix: str, database_dn: str = DEFAULT_DATABASE) -> str:
     """Return the cn=config change records, for ``ldapmodify`` as the cn=config administrator."""
-    modules = [name for name in slapd_config.MODULES if name not in _BACKENDS]
+    modules = [name for name in slapd_config.MODULES if name not in _BACKENDS + _MANAGED_ONLY]
     module_list: ldif.Entry = (
         "cn=module,cn=config",
         [("objectClass", "olcModuleList"), ("cn", "module")]
@@ -38,6 +40,7 @@ def config_part(suffix: str, database_dn: str = DEFAULT_DATABASE) -> str:
     overlays = [
         (f"olcOverlay={name},{database_dn}", [("olcOverlay", name), *attributes])
         for name, attributes in slapd_config.overlays(suffix)
+        if name not in _MANAGED_ONLY
     ]
     parts = [
         _comment(

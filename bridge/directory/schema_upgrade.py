@@ -45,8 +45,12 @@ def oid_of(definition: str) -> str:
     return match.group(1)
 
 
-def upgrade(ldapi_url: str, suffix: str, wanted: int) -> None:
-    """Bring the running directory at ``ldapi_url`` to schema version ``wanted``, as rootDN."""
+def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry]) -> None:
+    """Bring the running directory at ``ldapi_url`` to schema version ``wanted``, as rootDN.
+
+    ``accesslog`` is the folder's accesslog database (``slapd_config.accesslog_database``),
+    added before the overlay that writes into it.
+    """
     try:
         connection = ldap3.Connection(
             ldap3.Server(ldapi_url, get_info=ldap3.NONE),
@@ -60,8 +64,10 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int) -> None:
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
     try:
         _add_schema_definitions(connection)
+        _load_missing_modules(connection)
+        _add_accesslog_database(connection, accesslog)
         _add_missing_overlays(connection, suffix)
-        _add_missing_indexes(connection)
+        _add_missing_indexes(connection, suffix)
         _set_unique_rules(connection, suffix)
         _add_missing(connection, [slapd_config.sync_ou(suffix)])
         _add_person_classes(connection, suffix)
@@ -98,8 +104,8 @@ def _add_schema_definitions(connection: ldap3.Connection) -> None:
         connection.modify(entry.entry_dn, dict(sorted(changes.items())))
 
 
-def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
-    """Load the modules and add the overlays this version configures at init (e.g. deref)."""
+def _load_missing_modules(connection: ldap3.Connection) -> None:
+    """Load the modules this version loads at init (deref, accesslog with its schema)."""
     connection.search("cn=config", "(objectClass=olcModuleList)", attributes=["olcModuleLoad"])
     modules = connection.entries[0]
     # A value is "{n}file.la" and the module's arguments, if any.
@@ -111,8 +117,11 @@ def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
     ]
     if wanted:
         connection.modify(modules.entry_dn, {"olcModuleLoad": [(ldap3.MODIFY_ADD, wanted)]})
-    connection.search("cn=config", "(olcSuffix=*)", attributes=["1.1"])
-    database = connection.entries[0].entry_dn
+
+
+def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
+    """Add the overlays this version configures at init (e.g. deref, accesslog)."""
+    database = _database(connection, suffix)
     connection.search(database, "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
     present = {str(entry.olcOverlay.value).split("}", 1)[-1] for entry in connection.entries}
     for name, attributes in slapd_config.overlays(suffix):
@@ -124,9 +133,31 @@ def _add_missing_overlays(connection: ldap3.Connection, suffix: str) -> None:
         connection.add(f"olcOverlay={name},{database}", attributes=values)
 
 
-def _add_missing_indexes(connection: ldap3.Connection) -> None:
+def _database(connection: ldap3.Connection, suffix: str) -> str:
+    """Return the DN of the people's database in cn=config (not the accesslog's)."""
+    connection.search("cn=config", dn.equals("olcSuffix", suffix), attributes=["1.1"])
+    return str(connection.entries[0].entry_dn)
+
+
+def _add_accesslog_database(connection: ldap3.Connection, entries: list[ldif.Entry]) -> None:
+    """Add the accesslog database and its overlays (version 6), unless it is there."""
+    connection.search(
+        "cn=config", dn.equals("olcSuffix", slapd_config.ACCESSLOG_SUFFIX), attributes=["1.1"]
+    )
+    if connection.entries:
+        return
+    for entry_dn, attributes in entries:
+        values: dict[str, list[str | bytes]] = {}
+        for name, value in attributes:
+            values.setdefault(name, []).append(value)
+        # cn=config numbers a new database itself: add it by its type alone.
+        connection.add(re.sub(r"=\{\d+\}", "=", entry_dn, count=1), attributes=values)
+
+
+def _add_missing_indexes(connection: ldap3.Connection, suffix: str) -> None:
     """Add the database indexes this version configures at init (slapd builds them itself)."""
-    connection.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])
+    database_dn = _database(connection, suffix)
+    connection.search(database_dn, "(objectClass=*)", ldap3.BASE, attributes=["olcDbIndex"])
     database = connection.entries[0]
     present = {" ".join(str(value).split()) for value in database.olcDbIndex.values}
     missing = [index for index in slapd_config.INDEXES if index not in present]
@@ -163,10 +194,8 @@ def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:
 
 def _set_access_rules(connection: ldap3.Connection, suffix: str) -> None:
     """Set the database's access rules to this version's (version 5: service roles)."""
-    connection.search("cn=config", "(olcSuffix=*)", attributes=["1.1"])
-    database = connection.entries[0].entry_dn
     rules = slapd_config.access_rules(suffix)
-    connection.modify(database, {"olcAccess": [(ldap3.MODIFY_REPLACE, rules)]})
+    connection.modify(_database(connection, suffix), {"olcAccess": [(ldap3.MODIFY_REPLACE, rules)]})
 
 
 def _give_hand_made_accounts_a_role(connection: ldap3.Connection, suffix: str) -> None:

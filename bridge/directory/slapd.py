@@ -173,6 +173,7 @@ class ManagedSlapd:
         try:
             self.layout.config_dir.mkdir(mode=0o700)
             self.layout.db_dir.mkdir(mode=0o700)
+            self.layout.accesslog_dir.mkdir(mode=0o700)
             files = self.tls_files()
             tls = slapd_config.tls_settings(files.cert, files.key, files.ca)
             config = slapd_config.config_ldif(
@@ -192,7 +193,13 @@ class ManagedSlapd:
             }
             _write_private(self.layout.marker, json.dumps(marker, indent=2) + "\n")
         except BaseException:
-            for leftover in (self.layout.config_dir, self.layout.db_dir, self.layout.tls_dir):
+            leftovers = (
+                self.layout.config_dir,
+                self.layout.db_dir,
+                self.layout.accesslog_dir,
+                self.layout.tls_dir,
+            )
+            for leftover in leftovers:
                 shutil.rmtree(leftover, ignore_errors=True)
             self.layout.service_secret.unlink(missing_ok=True)
             raise
@@ -266,7 +273,9 @@ class ManagedSlapd:
         wanted = slapd_config.schema_version()
         if made == wanted:
             return False
-        schema_upgrade.upgrade(self.ldapi_url, self.suffix, wanted)
+        self.layout.accesslog_dir.mkdir(mode=0o700, exist_ok=True)
+        accesslog = slapd_config.accesslog_database(self.layout, self.admin_dn, self.no_sync)
+        schema_upgrade.upgrade(self.ldapi_url, self.suffix, wanted, accesslog)
         marker = json.loads(self.layout.marker.read_text())
         marker["schema_version"] = wanted
         marker["upgraded"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -33,6 +33,7 @@ MODULES = (
     "syncprov",
     "deref",
     "argon2",
+    "accesslog",
 )
 SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
 # The {ARGON2} module's cost for new hashes: OWASP's minimum for Argon2id (19 MiB, 2 passes, 1
@@ -119,6 +120,11 @@ class Layout:
     def service_secret(self) -> Path:
         """Return the file with the bridge service account's password (mode 0600)."""
         return self.root / "service.secret"
+
+    @property
+    def accesslog_dir(self) -> Path:
+        """Return the accesslog database's folder (writes made over LDAP, for `mims audit`)."""
+        return self.root / "accesslog"
 
     @property
     def tls_dir(self) -> Path:
@@ -247,6 +253,45 @@ def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> lis
             (f"olcOverlay={{{i}}}{name},{database}", [("olcOverlay", f"{{{i}}}{name}"), *attrs])
             for i, (name, attrs) in enumerate(stacked)
         ],
+        *accesslog_database(layout, admin_dn, no_sync),
+    ]
+
+
+ACCESSLOG_SUFFIX = "cn=accesslog"
+ACCESSLOG_DATABASE = "olcDatabase={2}mdb,cn=config"
+ACCESSLOG_INDEXES = ("objectClass eq", "reqStart eq", "reqEntryUUID eq", "reqResult eq")
+
+
+def accesslog_database(layout: Layout, admin_dn: str, no_sync: bool) -> list[ldif.Entry]:
+    """Return the accesslog database (``cn=accesslog``) and its syncprov overlay.
+
+    The accesslog overlay on the people's database logs every write there, by anyone, with
+    its values; so only the rootDN (the data folder's owner over ldapi, as `mims audit`)
+    reads it. Its syncprov (no present phase, reload hint) is what delta-syncrepl consumers
+    of a later replica would need.
+    """
+    settings: list[tuple[str, str | bytes]] = [
+        ("objectClass", "olcDatabaseConfig"),
+        ("objectClass", "olcMdbConfig"),
+        ("olcDatabase", "{2}mdb"),
+        ("olcSuffix", ACCESSLOG_SUFFIX),
+        ("olcRootDN", admin_dn),
+        ("olcDbDirectory", str(layout.accesslog_dir)),
+        ("olcDbMaxSize", str(16 * 1024**3)),
+        ("olcDbNoSync", "TRUE" if no_sync else "FALSE"),
+        ("olcAccess", "{0}to * by * none"),
+        *[("olcDbIndex", index) for index in ACCESSLOG_INDEXES],
+    ]
+    overlay = [
+        ("objectClass", "olcOverlayConfig"),
+        ("objectClass", "olcSyncProvConfig"),
+        ("olcOverlay", "{0}syncprov"),
+        ("olcSpNoPresent", "TRUE"),
+        ("olcSpReloadHint", "TRUE"),
+    ]
+    return [
+        (ACCESSLOG_DATABASE, settings),
+        (f"olcOverlay={{0}}syncprov,{ACCESSLOG_DATABASE}", overlay),
     ]
 
 
@@ -454,6 +499,18 @@ def overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
         # Answers the deref control (controls.py): a person read comes with the entryUUIDs of
         # their groups and manager, instead of a second search for them.
         ("deref", [("objectClass", "olcOverlayConfig")]),
+        # Every write, made by anyone, into cn=accesslog (`mims audit` shows those not made
+        # by the bridge, whose own are in its audit file); kept 30 days, purged daily.
+        (
+            "accesslog",
+            [
+                ("objectClass", "olcOverlayConfig"),
+                ("objectClass", "olcAccessLogConfig"),
+                ("olcAccessLogDB", ACCESSLOG_SUFFIX),
+                ("olcAccessLogOps", "writes"),
+                ("olcAccessLogPurge", "30+00:00 1+00:00"),
+            ],
+        ),
     ]
 
 

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from bridge.config import Config
+from bridge.core.audit import act_as
 from bridge.core.ports import Groups, People
 from bridge.errors import BridgeError
 from bridge.scim.auth import TokenChecker
@@ -68,9 +69,10 @@ def _limit_body() -> None:
 def _authenticate() -> None:
     """Refuse requests without a valid bearer token; writes need scim:write."""
     reading = request.method in ("GET", "HEAD") or request.path.endswith("/.search")
-    context().tokens.check(
+    token = context().tokens.check(
         request.headers.get("Authorization"), "scim:read" if reading else "scim:write"
     )
+    act_as(token.name)  # every change this request makes is attributed to the token's name
 
 
 def body() -> dict[str, Any]:

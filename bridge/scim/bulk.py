@@ -112,7 +112,11 @@ def _dispatch(method: str, path: str, data: Any, version: Any) -> Response:
         headers=headers,
         content_type="application/scim+json",
         base_url=request.host_url,
-        environ_base={request_id.ENVIRON_KEY: request_id.current(), INSIDE_BULK: True},
+        environ_base={
+            request_id.ENVIRON_KEY: request_id.current(),
+            INSIDE_BULK: True,
+            "REMOTE_ADDR": request.remote_addr or "",  # the audit trail's source
+        },
     ):
         response = current_app.full_dispatch_request()
     return response

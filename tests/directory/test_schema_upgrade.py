@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import ldap3
@@ -10,7 +11,7 @@ import pytest
 from ldap3.core.exceptions import LDAPConstraintViolationResult
 
 from bridge.core.service_accounts import ROLES
-from bridge.directory import dn, schema_upgrade, slapd_config
+from bridge.directory import accesslog, dn, schema_upgrade, slapd_config
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import SlapdError
 from tests.support.directory import SUFFIX, admin_connection, bound, closing, ldaps_server
@@ -18,7 +19,7 @@ from tests.support.ports import free_port
 
 V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
-V1_MODULES = tuple(name for name in slapd_config.MODULES if name != "deref")
+V1_MODULES = tuple(name for name in slapd_config.MODULES if name not in ("deref", "accesslog"))
 V1_INDEXES = tuple(index for index in slapd_config.INDEXES if "mimsUserName" not in index)
 HAND_MADE = f"cn=gcds,ou=services,{SUFFIX}"  # as docs/gcds/README.md told admins before version 5
 
@@ -47,7 +48,8 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     Version 1 also had no deref overlay (nor its module), no service roles, access rules that
     let every account under ou=services read the tree, and a default policy silent about
-    pwdAllowUserChange. An account for GCDS was made by hand, as the GCDS guide said then.
+    pwdAllowUserChange, and no accesslog (version 6). An account for GCDS was made by hand, as
+    the GCDS guide said then.
     """
     server = ManagedSlapd(tmp_path / "data", SUFFIX, no_sync=True)
     every_overlay = slapd_config.overlays
@@ -60,8 +62,9 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         patch.setattr(
             slapd_config,
             "overlays",
-            lambda suffix: [o for o in every_overlay(suffix) if o[0] != "deref"],
+            lambda suffix: [o for o in every_overlay(suffix) if o[0] not in ("deref", "accesslog")],
         )
+        patch.setattr(slapd_config, "accesslog_database", lambda *_: [])
         server.init()
         server.start(free_port())
     with admin_connection(server) as admin:
@@ -124,6 +127,21 @@ def test_starting_a_v1_folder_adds_the_deref_overlay(v1_folder: ManagedSlapd) ->
     assert overlays == {name for name, _ in slapd_config.overlays(SUFFIX)}
 
 
+def test_an_upgraded_folder_logs_writes_made_over_ldap(v1_folder: ManagedSlapd) -> None:
+    assert not list(accesslog.events(v1_folder))  # not running: nothing to read, no error
+    v1_folder.start(free_port())
+    assert v1_folder.layout.accesslog_dir.is_dir()
+    with admin_connection(v1_folder) as admin:
+        assert admin.modify(PERSON, {"description": [(ldap3.MODIFY_REPLACE, ["by hand"])]})
+    event = list(accesslog.events(v1_folder))[-1]
+    assert (event.operation, event.attributes, event.login) == (
+        "ldap.modify",
+        ("description",),
+        "mary_tan@students.edu.sg",
+    )
+    assert event.outcome == "success" and event.actor == f"uid {os.getuid()} over ldapi"
+
+
 def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedSlapd) -> None:
     v1_folder.start(free_port(), free_port())
     assert (
@@ -171,7 +189,7 @@ def test_starting_a_v1_folder_upgrades_it_and_keeps_the_data(v1_folder: ManagedS
 def test_an_upgrade_brings_service_roles_and_least_privilege(v1_folder: ManagedSlapd) -> None:
     v1_folder.start(free_port())
     with admin_connection(v1_folder) as admin:
-        admin.search("cn=config", "(olcSuffix=*)", attributes=["olcAccess"])
+        admin.search("cn=config", f"(olcSuffix={SUFFIX})", attributes=["olcAccess"])
         assert admin.entries[0].olcAccess.values == slapd_config.access_rules(SUFFIX)
         reader = dn.role_group_dn("reader", SUFFIX)
         admin.search(reader, "(objectClass=*)", ldap3.BASE, attributes=["member"])
@@ -191,7 +209,7 @@ def test_an_upgraded_folder_keeps_client_user_names_unique_without_regard_to_cas
 ) -> None:
     v1_folder.start(free_port())
     with admin_connection(v1_folder) as admin:
-        admin.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])
+        admin.search("cn=config", f"(olcSuffix={SUFFIX})", attributes=["olcDbIndex"])
         assert "mimsUserName eq,sub" in admin.entries[0].olcDbIndex.values
         admin.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["objectClass"])
         assert "mimsScimPerson" in admin.entries[0].objectClass.values  # version 3's class

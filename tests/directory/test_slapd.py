@@ -52,7 +52,7 @@ def test_the_suffix_records_the_schema_version(slapd: ManagedSlapd) -> None:
 def test_the_bridge_account_is_not_the_root_dn(
     slapd: ManagedSlapd, admin: ldap3.Connection
 ) -> None:
-    admin.search("cn=config", "(olcSuffix=*)", ldap3.SUBTREE, attributes=["olcRootDN"])
+    admin.search("cn=config", f"(olcSuffix={SUFFIX})", ldap3.SUBTREE, attributes=["olcRootDN"])
     root_dn = admin.entries[0].olcRootDN.value
     assert root_dn.endswith("cn=peercred,cn=external,cn=auth")
     assert root_dn != slapd.service_dn
@@ -73,10 +73,19 @@ def test_cn_config_has_the_modules_overlays_and_indexes(admin: ldap3.Connection)
     assert {slapd_config.module_load(m) for m in slapd_config.MODULES} == modules
     admin.search("cn=config", "(objectClass=olcOverlayConfig)", attributes=["olcOverlay"])
     overlays = {e.olcOverlay.value.split("}", 1)[1] for e in admin.entries}
-    assert overlays == {"memberof", "refint", "unique", "ppolicy", "sssvlv", "syncprov", "deref"}
+    assert overlays == {
+        "memberof",
+        "refint",
+        "unique",
+        "ppolicy",
+        "sssvlv",
+        "syncprov",
+        "deref",
+        "accesslog",
+    }
     admin.search("cn=config", "(olcPPolicyHashCleartext=TRUE)", attributes=["olcPPolicyUseLockout"])
     assert admin.entries[0].olcPPolicyUseLockout.value == "TRUE"
-    admin.search("cn=config", "(olcSuffix=*)", attributes=["olcDbIndex"])
+    admin.search("cn=config", f"(olcSuffix={SUFFIX})", attributes=["olcDbIndex"])
     indexes = set(admin.entries[0].olcDbIndex.values)
     assert {
         "uid eq,sub",
