@@ -269,7 +269,10 @@ class SsprConfig:
     portal_url: str = "http://127.0.0.1:8080/sspr/"
     ticket_minutes: int = Field(default=15, ge=1, le=120)
     token_minutes: int = Field(default=10, ge=1, le=60)
+    # A portal session ends after this long however it is used (absolute lifetime) ...
     session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # ... or after this long unused (idle timeout).
+    session_idle_minutes: int = Field(default=10, ge=1, le=24 * 60)
     rate_limit: str = "20 per minute"
     address_failures: str = "100 per hour"
     cookie_secure: bool = True
@@ -283,6 +286,11 @@ class SsprConfig:
             raise ValueError(
                 f"portal_url: {self.portal_url!r} must be an https:// URL "
                 "(http:// only on a loopback address such as 127.0.0.1)"
+            )
+        if self.session_idle_minutes > self.session_minutes:
+            raise ValueError(
+                f"session_idle_minutes: {self.session_idle_minutes} is longer than"
+                f" session_minutes ({self.session_minutes}), a session's whole life"
             )
         if self.secret_key and len(self.secret_key) < 32:
             raise ValueError("secret_key: use at least 32 characters (or leave it empty)")

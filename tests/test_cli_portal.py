@@ -15,6 +15,7 @@ from bridge.core.naming import LoginId
 from bridge.directory.client import LdapClient
 from bridge.services import Services, build
 from bridge.sspr.service import Portal
+from bridge.sspr.session_store import SessionStore
 from tests.support.cli import mims
 
 ROSTER = """external_id,full_name,role,school,level,class
@@ -60,9 +61,10 @@ def test_preset_answers_for_young_children_work_for_a_reset(
     mary = rows[0]
     answers = {q.id: mary[q.text] for q in config.sspr.questions}
     assert all(a == a.lower() and " " in a for a in answers.values())
-    portal = Portal(build(config, directory), config.sspr, "x" * 32, DEFAULT_PARAMS)
+    store = SessionStore(tmp_path / "sessions.sqlite", idle_seconds=600, lifetime_seconds=1800)
+    portal = Portal(build(config, directory), config.sspr, "x" * 32, store, DEFAULT_PARAMS)
     ticket, questions = portal.start_reset("mary_tan@students.edu.sg")
-    assert portal.verify(ticket, answers)
+    assert portal.verify(ticket, answers, browser="a browser")
     state = services.answers.find(LoginId.parse("mary_tan@students.edu.sg"))
     assert state is not None and all(answer not in str(state.stored) for answer in answers.values())
 

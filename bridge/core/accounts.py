@@ -39,6 +39,8 @@ class AnswerState:
     must_set_answers: bool
     must_change_password: bool
     version: str
+    # An administrator's disable: self-service reset never completes for such an account.
+    disabled: bool = False
 
     @property
     def answers_set(self) -> bool:

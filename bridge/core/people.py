@@ -100,6 +100,8 @@ class Person(PersonFields):
     created: datetime | None = None
     modified: datetime | None = None
     version: str | None = None
+    # When the password was last set (by anyone, by any path); None if never since creation.
+    password_changed: datetime | None = None
 
     @property
     def active(self) -> bool:

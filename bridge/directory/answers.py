@@ -54,6 +54,7 @@ ANSWER_READ = [
     "mimsSsprLockedTime",
     "mimsMustSetAnswers",
     "pwdReset",
+    "mimsDisabled",
 ]
 
 
@@ -234,4 +235,5 @@ def _state(entry: dict[str, Any]) -> AnswerState:
         must_set_answers=text("mimsmustsetanswers") == "TRUE",
         must_change_password=text("pwdreset") == "TRUE",
         version=text("entrycsn") or "",
+        disabled=text("mimsdisabled") == "TRUE",
     )

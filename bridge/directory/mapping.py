@@ -75,6 +75,7 @@ PERSON_READ = [
     "modifyTimestamp",
     "pwdAccountLockedTime",
     "pwdFailureTime",
+    "pwdChangedTime",
     "manager",
 ]
 GROUP_KIND_ATTRIBUTE = "businessCategory"
@@ -176,6 +177,7 @@ def to_person(entry: Mapping[str, Any]) -> Person:
         created=generalized_time(_text(raw, "createtimestamp")),
         modified=generalized_time(_text(raw, "modifytimestamp")),
         version=_text(raw, "entrycsn"),
+        password_changed=generalized_time(_text(raw, "pwdchangedtime")),
         **fields,
     )
 

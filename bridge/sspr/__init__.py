@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, Response, jsonify, render_template, request
 from flask_limiter import Limiter
 from werkzeug.exceptions import TooManyRequests
@@ -13,6 +15,7 @@ from bridge.sspr import api, pages, security, throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, body_refusal
 from bridge.sspr.secret import portal_secret
 from bridge.sspr.service import Portal
+from bridge.sspr.session_store import SESSIONS_FILE, SessionStore
 from bridge.web.front import BodyLimit
 
 TOO_MANY = "Slow down! You tried many times very quickly. Please wait a minute and try again."
@@ -22,7 +25,13 @@ def init_app(app: Flask, config: Config, services: Services) -> None:
     """Attach the portal, its API, rate limits and security headers to the app."""
     secret = portal_secret(config)
     security.configure(app, config.sspr, secret)
-    app.extensions["mims.portal"] = Portal(services, config.sspr, secret, DEFAULT_PARAMS)
+    # Kept in the data folder, so every worker and process of the host sees every session.
+    store = SessionStore(
+        Path(config.slapd.data_dir) / SESSIONS_FILE,
+        idle_seconds=config.sspr.session_idle_minutes * 60,
+        lifetime_seconds=config.sspr.session_minutes * 60,
+    )
+    app.extensions["mims.portal"] = Portal(services, config.sspr, secret, store, DEFAULT_PARAMS)
     # Counted in the data folder, so every worker and process of the host shares the counts.
     limiter = Limiter(
         throttle.source, app=app, storage_uri=throttle.storage_uri(config.slapd.data_dir)

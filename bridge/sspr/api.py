@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, session
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bridge.core.challenges import InvalidAnswer
 from bridge.errors import PolicyViolation
-from bridge.sspr import throttle
+from bridge.sspr import sessions, throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, TooDeep, TooLarge, json_error
-from bridge.sspr.service import MissingFields, NotSignedIn, Portal
+from bridge.sspr.service import MissingFields, Portal
 from bridge.web.json_depth import too_deep
 
 blueprint = Blueprint("sspr_api", __name__, url_prefix="/sspr/api")
@@ -87,29 +87,19 @@ def text(data: dict[str, Any], key: str, required: bool = True) -> str:
     return value
 
 
-def signed_in() -> str:
-    """Return the signed-in person's id, or refuse."""
-    person_id = session.get("pid")
-    if not isinstance(person_id, str):
-        raise NotSignedIn()
-    return person_id
-
-
 @blueprint.post("/login")
 def login() -> Response:
     """Sign in; 200 with the next step and a session cookie, 401 wrong, 423 locked."""
     data = body()
     result = portal().sign_in(text(data, "loginId"), text(data, "password"))
-    session.clear()
-    session.permanent = True
-    session["pid"] = result.person_id
+    sessions.begin(result)
     return jsonify({"next": result.next})
 
 
 @blueprint.post("/logout")
 def logout() -> Response:
-    """Forget the session."""
-    session.clear()
+    """End every session of the signed-in person."""
+    sessions.end()
     return jsonify({"next": "signed_out"})
 
 
@@ -122,19 +112,21 @@ def reset_start() -> Response:
 
 @blueprint.post("/reset/verify")
 def reset_verify() -> Response:
-    """Return a reset token only when every answer is right."""
+    """Return a reset token only when every answer is right, for this browser (its cookie)."""
     data = body()
     answers = data.get("answers")
     if not isinstance(answers, dict) or not all(isinstance(v, str) for v in answers.values()):
         raise MissingFields()
-    return jsonify({"resetToken": portal().verify(text(data, "ticket"), answers)})
+    token = portal().verify(text(data, "ticket"), answers, sessions.reset_binding())
+    return jsonify({"resetToken": token})
 
 
 @blueprint.post("/reset/complete")
 def reset_complete() -> Response:
-    """Set the new password (once per token)."""
+    """Set the new password (once per token, from the browser that answered)."""
     data = body()
-    portal().complete(text(data, "resetToken"), text(data, "newPassword"))
+    token, new = text(data, "resetToken"), text(data, "newPassword")
+    portal().complete(token, new, sessions.reset_binding())
     return jsonify({"next": "sign_in"})
 
 
@@ -142,20 +134,24 @@ def reset_complete() -> Response:
 def change_password() -> Response:
     """Change the signed-in person's password; return the next step."""
     data = body()
+    person_id = sessions.signed_in()
     step = portal().change_password(
-        signed_in(), text(data, "currentPassword"), text(data, "newPassword")
+        person_id, text(data, "currentPassword"), text(data, "newPassword")
     )
+    sessions.renew(person_id)
     return jsonify({"next": step})
 
 
 @blueprint.post("/answers")
 def set_answers() -> Response:
-    """Set the signed-in person's answers and optional recovery e-mail."""
+    """Set the signed-in person's answers and optional recovery e-mail (password again)."""
     data = body()
+    person_id = sessions.signed_in()
+    current = text(data, "currentPassword")
     answers = data.get("answers")
     if not isinstance(answers, dict) or not all(isinstance(v, str) for v in answers.values()):
         raise MissingFields()
     email = data.get("recoveryEmail")
     if email is not None and not isinstance(email, str):
         raise MissingFields()
-    return jsonify({"next": portal().set_answers(signed_in(), answers, email)})
+    return jsonify({"next": portal().set_answers(person_id, current, answers, email)})

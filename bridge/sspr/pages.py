@@ -13,13 +13,14 @@ from werkzeug.wrappers import Response
 
 from bridge.core.challenges import InvalidAnswer
 from bridge.errors import PolicyViolation
-from bridge.sspr import security, throttle
+from bridge.sspr import security, sessions, throttle
 from bridge.sspr.service import (
     AccountLocked,
     Expired,
     NotSignedIn,
     Portal,
     PortalError,
+    ResetClosed,
     ResetRefused,
 )
 
@@ -68,9 +69,8 @@ def form(name: str) -> str:
 
 
 def person_id() -> str | None:
-    """Return the signed-in person's id, if any."""
-    value = session.get("pid")
-    return value if isinstance(value, str) else None
+    """Return the signed-in person's id, if the session goes on."""
+    return sessions.person_id()
 
 
 def go_next() -> Response:
@@ -100,18 +100,14 @@ def sign_in() -> Page:
     except PortalError as exc:
         throttle.note(exc)
         return render("sign_in.html", exc.status, error=exc.detail, login_id=login)
-    csrf = session.get(security.CSRF_FIELD)
-    session.clear()  # a new session for a new sign-in (no fixation)
-    session.permanent = True
-    session["pid"] = result.person_id
-    session[security.CSRF_FIELD] = csrf
+    sessions.begin(result)  # a new session id for a new sign-in (no fixation)
     return redirect(url_for(PAGES[result.next]))
 
 
 @blueprint.post("/sign-out")
 def sign_out() -> Response:
-    """Forget the session."""
-    session.clear()
+    """End every session of the signed-in person."""
+    sessions.end()
     return redirect(url_for("sspr.sign_in", bye=1))
 
 
@@ -145,6 +141,7 @@ def password() -> Page:
         return render("password.html", 400, error=MISMATCH, **values)
     try:
         step = portal().change_password(pid, form("current_password"), new)
+        sessions.renew(pid)
     except PolicyViolation as exc:
         return render("password.html", 400, failures=exc.failures, **values)
     except AccountLocked as exc:
@@ -177,7 +174,7 @@ def answers() -> Page:
         return render("answers.html", **values)
     given = {q: form(f"answer_{q}") for q, _ in questions if form(f"answer_{q}").strip()}
     try:
-        step = portal().set_answers(pid, given, form("recovery_email"))
+        step = portal().set_answers(pid, form("current_password"), given, form("recovery_email"))
     except InvalidAnswer as exc:
         return render("answers.html", 400, problems=exc.problems, **values)
     except PortalError as exc:
@@ -207,7 +204,7 @@ def forgot_answers() -> Page:
     try:
         questions = portal().questions_of(ticket)
         given = {q: form(f"answer_{q}") for q, _ in questions}
-        token = portal().verify(ticket, given)
+        token = portal().verify(ticket, given, sessions.reset_binding())
     except Expired:
         return redirect(url_for("sspr.forgot", expired=1))
     except ResetRefused as exc:
@@ -215,7 +212,11 @@ def forgot_answers() -> Page:
         return render(
             "questions.html", exc.status, ticket=ticket, questions=questions, error=exc.detail
         )
-    return render("new_password.html", token=token, rules=portal().token_checklist(token))
+    try:
+        rules = portal().token_checklist(token, sessions.reset_binding())
+    except ResetClosed as exc:
+        return closed(exc)
+    return render("new_password.html", token=token, rules=rules)
 
 
 @blueprint.post("/forgot/password")
@@ -223,16 +224,25 @@ def forgot_password() -> Page:
     """Set the new password with a reset token."""
     token = form("token")
     try:
-        rules = portal().token_checklist(token)
+        rules = portal().token_checklist(token, sessions.reset_binding())
     except (Expired, NotSignedIn):
         return redirect(url_for("sspr.forgot", expired=1))
+    except ResetClosed as exc:
+        return closed(exc)
     new, again = form("new_password"), form("new_password_again")
     if new != again:
         return render("new_password.html", 400, token=token, rules=rules, error=MISMATCH)
     try:
-        portal().complete(token, new)
+        portal().complete(token, new, sessions.reset_binding())
     except PolicyViolation as exc:
         return render("new_password.html", 400, token=token, rules=rules, failures=exc.failures)
     except (Expired, NotSignedIn):
         return redirect(url_for("sspr.forgot", expired=1))
+    except ResetClosed as exc:
+        return closed(exc)
     return render("reset_done.html")
+
+
+def closed(exc: ResetClosed) -> Page:
+    """Show that this account cannot finish a reset, and whom to ask."""
+    return render("message.html", exc.status, title="Please ask at school", message=exc.detail)

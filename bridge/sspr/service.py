@@ -2,8 +2,14 @@
 
 Nothing here knows HTTP or LDAP: views call these methods and render what they return or
 raise. Every refusal is a :class:`PortalError` with a status, a stable ``error`` code and
-words a 9-year-old can act on. Tickets and reset tokens are signed (itsdangerous) and
-short-lived; what must outlive a request (answers, counters, flags) is in the directory.
+words a 9-year-old can act on. Tickets are signed (itsdangerous) and short-lived; sessions
+and reset grants are kept on the server (session_store.py); what must outlive a request
+(answers, counters, flags) is in the directory.
+
+A session lasts while the account stays as it was at sign-in: each request reads the person
+again, and a disable, a lock or a new password (set by anyone, by any path: the portal, SCIM,
+`mims`, or LDAP directly) ends it. Changing answers or the recovery e-mail takes the current
+password again: a stolen cookie alone cannot take an account over.
 
 Indistinguishable on purpose: an unknown login ID, an account without answers, an account
 whose self-service reset is closed, and wrong answers all get :class:`ResetRefused`, after
@@ -31,6 +37,7 @@ from bridge.core.naming import InvalidLoginId, LoginId
 from bridge.core.people import Person
 from bridge.core.services import Services
 from bridge.errors import BridgeError, NotFound, PolicyViolation
+from bridge.sspr.session_store import ResetGrant, SessionStore
 
 Next = Literal["done", "change_password", "setup_answers"]
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -125,14 +132,31 @@ class BadEmail(PortalError):
     words = "That e-mail address does not look right. Check it, or leave the box empty."
 
 
+class ResetClosed(PortalError):
+    """The account cannot finish a reset: an administrator disabled it."""
+
+    status = 403
+    code = "reset_closed"
+    words = f"This account cannot get a new password here. Please {ASK_SCHOOL}."
+
+
 @dataclass(frozen=True)
 class SignedIn:
-    """Who signed in and what they must do next."""
+    """Who signed in, what they must do next, and the account's stamp at that moment."""
 
     person_id: str
     key: AccountKey
     login_id: str
     next: Next
+    stamp: str = ""
+
+
+def stamp_of(person: Person) -> str:
+    """Return what of an account must stay the same for its sessions to go on: the password.
+
+    Disable and lock are read as they are on each request; a new password changes this.
+    """
+    return person.password_changed.isoformat() if person.password_changed else "never"
 
 
 @dataclass(frozen=True)
@@ -157,9 +181,11 @@ class Portal:
         services: Services,
         config: SsprConfig,
         secret: str,
+        store: SessionStore,
         params: HashParams = DEFAULT_PARAMS,
     ) -> None:
         self.services = services
+        self.store = store
         self.config = config
         self.params = params
         self.questions = {q.id: q.text for q in config.questions}
@@ -167,7 +193,6 @@ class Portal:
         self.attempt_limit = challenges.AttemptLimit(config.max_failed_attempts, lock)
         self._secret = secret.encode()
         self._tickets = URLSafeTimedSerializer(secret, salt="mims.sspr.ticket")
-        self._tokens = URLSafeTimedSerializer(secret, salt="mims.sspr.reset-token")
 
     # -- signing in ----------------------------------------------------------------------------
 
@@ -183,7 +208,44 @@ class Portal:
         if not result.ok:
             raise WrongSignIn()
         state = self._state(person)
-        return SignedIn(person.id, state.key, str(person.login_id), self._next(state))
+        return SignedIn(
+            person.id, state.key, str(person.login_id), self._next(state), stamp_of(person)
+        )
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def start_session(self, signed: SignedIn) -> str:
+        """Begin a server-side session for someone who just signed in; return its new id."""
+        return self.store.start(signed.person_id, signed.stamp)
+
+    def session_person(self, session_id: str | None) -> str:
+        """Return the person a session is for; NotSignedIn once it is over or overtaken."""
+        found = self.store.find(session_id) if session_id else None
+        if found is None:
+            raise NotSignedIn()
+        try:
+            person = self.services.people.get(found.person_id)
+        except NotFound:
+            person = None
+        if (
+            person is None
+            or person.disabled
+            or person.lock.locked
+            or stamp_of(person) != found.stamp
+        ):
+            self.store.end_person(found.person_id)
+            raise NotSignedIn()
+        return person.id
+
+    def end_sessions(self, person_id: str) -> None:
+        """End every session of a person (sign-out, a new password)."""
+        self.store.end_person(person_id)
+
+    def renew_session(self, person_id: str) -> str:
+        """End a person's sessions and begin one for this browser, at the account's new stamp."""
+        person = self.person(person_id)
+        self.store.end_person(person_id)
+        return self.store.start(person_id, stamp_of(person))
 
     def next_step(self, person_id: str) -> Next:
         """Return what a signed-in person must do next."""
@@ -213,13 +275,7 @@ class Portal:
     def change_password(self, person_id: str, current: str, new: str) -> Next:
         """Change the password after checking the current one; return the next step."""
         person = self.person(person_id)
-        if not current:
-            raise WrongCurrentPassword()
-        result = self.services.passwords.sign_in(person, current)
-        if result.locked:
-            raise AccountLocked()
-        if not result.ok:
-            raise WrongCurrentPassword()
+        self._recheck_password(person, current)
         self.services.passwords.check(person, new)
         state = self._state(person)
         try:
@@ -230,13 +286,22 @@ class Portal:
         return self._next(self._state(person))
 
     def set_answers(
-        self, person_id: str, answers: Mapping[str, str], recovery_email: str | None
+        self,
+        person_id: str,
+        current: str,
+        answers: Mapping[str, str],
+        recovery_email: str | None,
     ) -> Next:
-        """Store a new set of answers (hashed) and the optional recovery e-mail."""
+        """Store a new set of answers (hashed) and the optional recovery e-mail.
+
+        The current password is asked again: whoever holds only the session cookie must not
+        be able to choose the answers that reset the password.
+        """
         person = self.person(person_id)
         state = self._state(person)
         if state.must_change_password:
             raise ChangePasswordFirst()
+        self._recheck_password(person, current)
         challenges.check_answer_set(answers, list(self.questions), self.config.answers_required)
         email = (recovery_email or "").strip()
         if email and (len(email) > 256 or not _EMAIL.match(email)):
@@ -246,6 +311,16 @@ class Portal:
             state.key, stored, email if recovery_email is not None else None
         )
         return self._next(self._state(person))
+
+    def _recheck_password(self, person: Person, current: str) -> None:
+        """Check the signed-in person's password again (a failure counts toward the lock)."""
+        if not current:
+            raise WrongCurrentPassword()
+        result = self.services.passwords.sign_in(person, current)
+        if result.locked:
+            raise AccountLocked()
+        if not result.ok:
+            raise WrongCurrentPassword()
 
     def checklist(self, person_id: str) -> list[Rule]:
         """Return the password rules of a person's policy as a checklist."""
@@ -262,7 +337,7 @@ class Portal:
         login_id = _login_id(login)
         key = str(login_id) if login_id else login.strip().lower()[:320]
         state = self.services.answers.find(login_id) if login_id else None
-        ids = _question_ids(state.stored) if state else []
+        ids = _question_ids(state.stored) if state and not state.disabled else []
         if len(ids) != self.config.answers_required or any(q not in self.questions for q in ids):
             ids = self._decoy_questions(key)
         ticket = self._tickets.dumps({"l": key, "q": ids})
@@ -282,8 +357,12 @@ class Portal:
         data = self._load(self._tickets, ticket, self.config.ticket_minutes)
         return [(q, self.questions[q]) for q in data["q"] if q in self.questions]
 
-    def verify(self, ticket: str, answers: Mapping[str, str]) -> str:
-        """Return a reset token when every answer is right; raise ResetRefused otherwise."""
+    def verify(self, ticket: str, answers: Mapping[str, str], browser: str) -> str:
+        """Return a reset token when every answer is right; raise ResetRefused otherwise.
+
+        The token works once, for ``[sspr] token_minutes``, and only for the browser that
+        holds ``browser`` (a random value in its cookie).
+        """
         data = self._load(self._tickets, ticket, self.config.ticket_minutes)
         login_id = _login_id(str(data["l"]))
         state = self.services.answers.find(login_id) if login_id else None
@@ -292,6 +371,7 @@ class Portal:
         # tries never check more sets than the limit allows.
         usable = (
             state is not None
+            and not state.disabled
             and len(state.stored) >= required
             and self.services.answers.claim_attempt(state.key, self.attempt_limit)
         )
@@ -307,32 +387,45 @@ class Portal:
                 fresh = challenges.hash_answer(question_id, answers[question_id], self.params)
                 self.services.answers.replace_answer(state.key, value, fresh)
         version = self.services.answers.get(state.key).version
-        return self._tokens.dumps({"d": state.key, "v": version})
+        grant = ResetGrant(state.key, version)
+        return self.store.grant_reset(grant, browser, self.config.token_minutes * 60)
 
-    def complete(self, token: str, new_password: str) -> None:
-        """Set the new password once per token; PolicyViolation lists every broken rule."""
-        data = self._load(self._tokens, token, self.config.token_minutes)
-        try:
-            state = self.services.answers.get(AccountKey(str(data["d"])))
-        except NotFound:
-            raise Expired() from None
-        if state.version != data["v"]:
-            raise Expired()
+    def complete(self, token: str, new_password: str, browser: str) -> None:
+        """Set the new password once per token; PolicyViolation lists every broken rule.
+
+        The token is used up only by a password that is written: a refused one may be
+        chosen again. The write asserts the version the answers were checked at, so of two
+        uses at once only one can write. Every session of the person ends with the old
+        password.
+        """
+        state = self._granted(self.store.reset_grant(token, browser))
         person = self.person(state.person_id)
         self.services.passwords.check(person, new_password)
         try:
-            self.services.answers.set_password_once(state.key, new_password, str(data["v"]))
+            self.services.answers.set_password_once(state.key, new_password, state.version)
         except StaleToken:
             raise Expired() from None
+        self.store.use_reset(token, browser)
+        self.store.end_person(person.id)
 
-    def token_checklist(self, token: str) -> list[Rule]:
+    def token_checklist(self, token: str, browser: str) -> list[Rule]:
         """Return the checklist for the person a reset token is for."""
-        data = self._load(self._tokens, token, self.config.token_minutes)
+        state = self._granted(self.store.reset_grant(token, browser))
+        return checklist(self._policy(self.person(state.person_id)))
+
+    def _granted(self, grant: ResetGrant | None) -> AnswerState:
+        """Return the account a live grant is for, still as it was, and not disabled."""
+        if grant is None:
+            raise Expired()
         try:
-            state = self.services.answers.get(AccountKey(str(data["d"])))
+            state = self.services.answers.get(AccountKey(grant.account))
         except NotFound:
             raise Expired() from None
-        return checklist(self._policy(self.person(state.person_id)))
+        if state.disabled:
+            raise ResetClosed()
+        if state.version != grant.version:
+            raise Expired()
+        return state
 
     @staticmethod
     def _load(serializer: URLSafeTimedSerializer, value: str, minutes: int) -> dict[str, Any]:
@@ -394,6 +487,7 @@ __all__ = [
     "PolicyViolation",
     "Portal",
     "PortalError",
+    "ResetClosed",
     "ResetRefused",
     "Rule",
     "SignedIn",

@@ -181,7 +181,8 @@ def test_first_login_in_the_portal_works_there(
     assert next_step(post(web, "login", login)) == "change_password"
     changed = post(web, "password", {"currentPassword": temporary, "newPassword": NEWER})
     assert changed == (200, {"next": "setup_answers"})
-    assert post(web, "answers", {"answers": ANSWERS}) == (200, {"next": "done"})
+    answers = {"answers": ANSWERS, "currentPassword": NEWER}
+    assert post(web, "answers", answers) == (200, {"next": "done"})
     web.post("/sspr/api/logout", json={})
     assert next_step(post(web, "login", login | {"password": NEWER})) == "done"
 

@@ -35,6 +35,7 @@ def first_login(page: Any, server: Server, login: str, temporary: str, shots: bo
         shot(page, "03-set-answers")
     for box, answer in zip(page.locator("input[name^=answer_]").all(), ANSWERS, strict=True):
         box.fill(answer)
+    page.get_by_label("Your password (to show it is really you)").fill(NEW)
     page.get_by_role("button", name="Save answers").click()
     assert "/sspr/home" in page.url
 
@@ -152,6 +153,7 @@ def test_change_password_and_answers_when_signed_in(page: Any, server: Server) -
         page.locator("input[name^=answer_]").all(), ["Ng", "Green", "Oslo"], strict=True
     ):
         box.fill(answer)
+    page.get_by_label("Your password (to show it is really you)").fill(NEWER)
     page.get_by_role("button", name="Save answers").click()
     expect(page.get_by_text("Your answers are saved.")).to_be_visible()
 
@@ -190,6 +192,9 @@ def test_keyboard_only_first_login(page: Any, server: Server) -> None:
         page.keyboard.type(answer)
         page.keyboard.press("Tab")
     assert focused() == "recovery_email"
+    page.keyboard.press("Tab")
+    assert focused() == "current_password"
+    page.keyboard.type(NEW)
     page.keyboard.press("Enter")
     page.wait_for_url("**/sspr/home**")
     # The focus ring is visible on a keyboard-focused button (never removed).

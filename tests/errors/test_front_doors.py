@@ -328,7 +328,10 @@ ANSWERS = {"mother_maiden_name": "Lim", "favourite_colour": "Blue", "favourite_c
 
 def _portal_invalid(web: FlaskClient) -> TestResponse:
     """An address the directory cannot hold (IA5String): slapd's invalidAttributeSyntax."""
-    return web.post("/sspr/api/answers", json={"answers": ANSWERS, "recoveryEmail": "zoë@x.org"})
+    return web.post(
+        "/sspr/api/answers",
+        json={"answers": ANSWERS, "recoveryEmail": "zoë@x.org", "currentPassword": PASSWORD},
+    )
 
 
 def _portal_weak(web: FlaskClient) -> TestResponse:
@@ -336,7 +339,7 @@ def _portal_weak(web: FlaskClient) -> TestResponse:
 
 
 def _portal_denied(web: FlaskClient) -> TestResponse:
-    return web.post("/sspr/api/answers", json={"answers": ANSWERS})
+    return web.post("/sspr/api/answers", json={"answers": ANSWERS, "currentPassword": PASSWORD})
 
 
 PORTAL_CASES = [

@@ -132,7 +132,7 @@ def test_the_portal_refuses_it_on_change_and_on_reset(
     mary = make_person(services)
     login = str(mary.login_id)
     assert post(web, "login", {"loginId": login, "password": GOOD})[0] == 200
-    assert post(web, "answers", {"answers": ANSWERS})[0] == 200
+    assert post(web, "answers", {"answers": ANSWERS, "currentPassword": GOOD})[0] == 200
     for password in PRE_HASHED[:2]:
         status, body = post(web, "password", {"currentPassword": GOOD, "newPassword": password})
         assert (status, body["error"]) == (400, "password_rules")

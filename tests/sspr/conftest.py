@@ -50,5 +50,5 @@ def mary(services: Services) -> Account:
 @pytest.fixture
 def ready(services: Services, portal: Portal, mary: Account) -> Account:
     """Mary with her own password and her three answers set."""
-    portal.set_answers(mary.person.id, ANSWERS, None)
+    portal.set_answers(mary.person.id, GOOD, ANSWERS, None)
     return mary

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import itsdangerous
+import time
+
 import pytest
 from flask.testing import FlaskClient
 
 from bridge.config import Config
 from bridge.directory.client import LdapClient
 from bridge.services import Services
-from bridge.sspr.service import AccountLocked, ResetRefused
+from bridge.sspr.service import AccountLocked, Portal, ResetRefused
 from tests.support.portal import ANSWERS, GOOD, NEWER, Account, make_person, post
 
 
@@ -34,11 +35,15 @@ def test_first_login_changes_password_then_sets_answers(
 ) -> None:
     temporary = services.passwords.reset(mary.person, "test")
     assert sign_in(web, mary, temporary) == "change_password"
-    status, body = post(web, "answers", {"answers": ANSWERS})
+    status, body = post(web, "answers", {"answers": ANSWERS, "currentPassword": temporary})
     assert (status, body["error"]) == (403, "change_password_first")
     status, body = post(web, "password", {"currentPassword": temporary, "newPassword": NEWER})
     assert (status, body) == (200, {"next": "setup_answers"})
-    status, body = post(web, "answers", {"answers": ANSWERS, "recoveryEmail": "mum@example.org"})
+    status, body = post(
+        web,
+        "answers",
+        {"answers": ANSWERS, "recoveryEmail": "mum@example.org", "currentPassword": NEWER},
+    )
     assert (status, body) == (200, {"next": "done"})
     web.post("/sspr/api/logout", json={})
     assert sign_in(web, mary, NEWER) == "done"
@@ -88,10 +93,12 @@ def test_a_locked_account_gets_the_seeds_words(web: FlaskClient, mary: Account) 
 def test_answers_are_checked_before_saving(web: FlaskClient, mary: Account) -> None:
     sign_in(web, mary)
     same = dict.fromkeys(ANSWERS, "blue")
-    status, body = post(web, "answers", {"answers": same})
+    status, body = post(web, "answers", {"answers": same, "currentPassword": GOOD})
     assert status == 400 and body["error"] == "answers"
     assert "blue" not in str(body).lower()
-    status, body = post(web, "answers", {"answers": ANSWERS, "recoveryEmail": "nope"})
+    status, body = post(
+        web, "answers", {"answers": ANSWERS, "recoveryEmail": "nope", "currentPassword": GOOD}
+    )
     assert (status, body["error"]) == (400, "bad_email")
 
 
@@ -137,13 +144,10 @@ def test_forgot_password_end_to_end_and_the_token_works_once(
 
 
 def test_reset_tokens_expire(
-    web: FlaskClient, ready: Account, monkeypatch: pytest.MonkeyPatch
+    web: FlaskClient, ready: Account, portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, body = reset_token(web, ready.login, ANSWERS)
-    later = itsdangerous.TimestampSigner.get_timestamp
-    monkeypatch.setattr(
-        itsdangerous.TimestampSigner, "get_timestamp", lambda self: later(self) + 11 * 60
-    )
+    monkeypatch.setattr(portal.store, "clock", lambda: time.time() + 11 * 60)
     status, body = post(
         web, "reset/complete", {"resetToken": body["resetToken"], "newPassword": NEWER}
     )

@@ -60,6 +60,10 @@ def test_first_login_walks_password_then_answers(
     assert response.location.endswith("/sspr/answers?changed=1")
     form = {f"answer_{q}": a for q, a in ANSWERS.items()} | {"recovery_email": ""}
     response = submit(web, "/sspr/answers", form)
+    assert response.status_code == 400 and "current password is not right" in response.get_data(
+        as_text=True
+    )
+    response = submit(web, "/sspr/answers", form | {"current_password": NEWER})
     assert response.location.endswith("/sspr/home?saved=1")
     assert "all set" in web.get("/sspr/home").get_data(as_text=True)
 

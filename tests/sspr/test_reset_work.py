@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from bridge.core import challenges
 from bridge.services import Services
 from bridge.sspr.service import Portal
-from tests.support.portal import ANSWERS, Account, make_person, post
+from tests.support.portal import ANSWERS, GOOD, Account, make_person, post
 
 WRONG = dict(ANSWERS, favourite_city="London")
 
@@ -63,7 +63,7 @@ def closed(web: FlaskClient, portal: Portal, services: Services) -> Account:
     """Ali, with answers, after as many wrong answer sets as close his self-service reset."""
     person = make_person(services, "Ali Tan")
     account = Account(person, str(person.login_id), "")
-    portal.set_answers(person.id, ANSWERS, None)
+    portal.set_answers(person.id, GOOD, ANSWERS, None)
     for _ in range(portal.config.max_failed_attempts):
         ticket = portal.start_reset(account.login)[0]
         assert post(web, "reset/verify", {"ticket": ticket, "answers": WRONG})[0] == 400

@@ -72,7 +72,8 @@ def set_up(served: Served, login: str) -> str:
         change = {"currentPassword": GOOD, "newPassword": NEWER}
         assert call(served, "password", change, opener)[0] == 200
         password = NEWER
-    assert call(served, "answers", {"answers": ANSWERS}, opener)[0] == 200
+    answers = {"answers": ANSWERS, "currentPassword": password}
+    assert call(served, "answers", answers, opener)[0] == 200
     return password
 
 
