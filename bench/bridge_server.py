@@ -62,7 +62,7 @@ class BridgeServer:
         self.settings: dict[str, Any] = {
             "workers": http.workers,
             "threads": http.threads,
-            "worker_class": "gthread",
+            "worker_class": "asgi",  # as bridge/serve.py runs gunicorn
             "ldap_url": account.url,
             "rate_limit_changed": True,
         }

@@ -170,11 +170,14 @@ def test_ldaps_with_the_ca_file_is_accepted_and_without_it_refused(
 def test_the_tls_settings_reach_the_client(
     tmp_path: Path, pki: Certificates, slapd: ManagedSlapd
 ) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(f'[directory]\nstarttls = true\nca_file = "{pki.ca}"\n')
     config: Config = make_config(
         tmp_path / "data",
+        MIMS_CONFIG=str(site),
         MIMS_LDAP_URL="ldap://one.example ldaps://two.example",
         MIMS_LDAP_BIND_DN="cn=bridge,dc=mims,dc=example",
-    ).with_overrides(directory={"starttls": True, "ca_file": str(pki.ca)})
+    )
     settings = client_settings(config)
     assert (settings.tls, settings.ca_file) == ("starttls", str(pki.ca))
     assert [settings.tls_for(url) for url in settings.urls] == ["starttls", "ldaps"]
