@@ -132,6 +132,11 @@ def equals(attribute: str, value: str) -> str:
     return f"({attribute}={escape_filter_chars(value)})"
 
 
+def within(base: str) -> str:
+    """Return a filter matching the entries at or below ``base`` (entryDN, dnSubtreeMatch)."""
+    return f"(entryDN:dnSubtreeMatch:={escape_filter_chars(base)})"
+
+
 def at_least(attribute: str, value: str) -> str:
     """Return ``(attribute>=value)`` with the value escaped (RFC 4515 section 3)."""
     return f"({attribute}>={escape_filter_chars(value)})"

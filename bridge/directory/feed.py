@@ -15,18 +15,28 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import ldap
-import ldap.filter
 from ldap.ldapobject import SimpleLDAPObject
 from ldap.syncrepl import SyncreplConsumer
 
 from bridge.core.sync import Change, FeedHandler, Kind
+from bridge.directory import dn
 from bridge.directory.client import LdapClient
 from bridge.directory.libldap_connections import GONE
 from bridge.errors import DirectoryUnavailable, NotFound
 
 log = logging.getLogger(__name__)
 
-FEED_FILTER = "(|(objectClass=inetOrgPerson)(objectClass=groupOfNames))"
+
+def feed_filter(suffix: str) -> str:
+    """Return what the feed follows: people under ou=people, groups under ou=groups.
+
+    Not the service accounts' role groups under ou=services: they are the directory's own.
+    """
+    people = f"(&(objectClass=inetOrgPerson){dn.within(dn.people_base(suffix))})"
+    groups = f"(&(objectClass=groupOfNames){dn.within(dn.groups_base(suffix))})"
+    return f"(|{people}{groups})"
+
+
 # Always read: what says what an entry is, its members and memberships, and being disabled.
 BASE_ATTRIBUTES = ("objectClass", "entryUUID", "member", "memberOf", "mimsDisabled", "mail", "cn")
 # Never read, whatever a mapping asks for: secrets stay in the directory.
@@ -131,7 +141,7 @@ class Feed:
                 self.suffix,
                 ldap.SCOPE_SUBTREE,
                 mode=mode,
-                filterstr=FEED_FILTER,
+                filterstr=feed_filter(self.suffix),
                 attrlist=self.attributes,
             )
             while not self.stop.is_set():
@@ -153,15 +163,15 @@ class Feed:
 
     def read(self, uuid: str) -> Change | None:
         """Return the current state of the person or group with this entryUUID, or None."""
-        query = f"(&{FEED_FILTER}(entryUUID={ldap.filter.escape_filter_chars(uuid)}))"
+        query = f"(&{feed_filter(self.suffix)}{dn.equals('entryUUID', uuid)})"
         found = self.client.libldap.run(
             lambda c: c.search_s(self.suffix, ldap.SCOPE_SUBTREE, query, self.attributes)
         )
-        entries = [(dn, attrs) for dn, attrs in found if dn]
+        entries = [(entry, attrs) for entry, attrs in found if entry]
         if not entries:
             return None
-        dn, attrs = entries[0]
-        return to_change(dn, attrs, uuid, self.resolve)
+        entry, attrs = entries[0]
+        return to_change(entry, attrs, uuid, self.resolve)
 
     def close(self) -> None:
         """Close this thread's lookup connection."""

@@ -18,7 +18,7 @@ from ldap3.utils.conv import escape_filter_chars
 from bridge.core.sync import Change, DeadLetter, TargetStatus
 from bridge.directory import dn
 from bridge.directory.client import LdapClient
-from bridge.directory.feed import FEED_FILTER
+from bridge.directory.feed import feed_filter
 from bridge.directory.mapping import generalized_time, to_generalized_time
 from bridge.errors import NameTaken, NotFound
 
@@ -202,7 +202,7 @@ class SyncStateStore:
         csn = max(found)  # one per server id; the newest bounds what was confirmed
         # Strictly after: the cookie's own change was confirmed.
         after = f"(entryCSN>={escape_filter_chars(csn)})(!{dn.equals('entryCSN', csn)})"
-        query = f"(&{FEED_FILTER}{after})"
+        query = f"(&{feed_filter(self.suffix)}{after})"
 
         def search(connection: Connection) -> list[dict[str, Any]]:
             connection.search(self.suffix, query, SUBTREE, attributes=["modifyTimestamp"])
