@@ -66,7 +66,10 @@ class PeopleWriter(Protocol):
         """Change fields, password and lock in one write, only at ``version`` if given."""
 
     def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
-        """Give a person a new login ID (chosen, or made again from their name)."""
+        """Give a person a new login ID (chosen, or made again from their name).
+
+        A login ID in another role's domain changes the role, its OU and its policy too.
+        """
 
     def change_role(self, person_id: str, role: Role) -> Person:
         """Move a person to another role and its domain, keeping their id."""
