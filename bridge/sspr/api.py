@@ -97,7 +97,7 @@ def signed_in() -> str:
 
 @blueprint.post("/login")
 def login() -> Response:
-    """Sign in; 200 with the next step and a session cookie, 401 wrong, 423 locked."""
+    """Sign in; 200 with the next step and a session cookie, 401 otherwise (any reason)."""
     data = body()
     result = portal().sign_in(text(data, "loginId"), text(data, "password"))
     session.clear()
