@@ -1,4 +1,4 @@
-"""``mims login-id`` and ``mims user``: see how a name becomes a login ID, and who is there."""
+"""``mims login-id`` and ``mims user``: how a name becomes a login ID, who is there, renames."""
 
 from __future__ import annotations
 
@@ -41,12 +41,13 @@ def login_id(ctx: click.Context, full_name: str, role: str) -> None:
 
 @main.group()
 def user() -> None:
-    """Look at the people in the directory.
+    """Look at the people in the directory, and change their accounts.
 
     \b
     Examples:
       mims user show mary_tan@students.edu.sg
       mims user list --school "Clementi Primary School" --level P4
+      mims user rename jane_lim@schools.gov.sg jane_lim@hq.moe.gov.sg
     """
 
 
@@ -94,6 +95,35 @@ def user_list(
             click.echo(json.dumps(_plain(person), ensure_ascii=False))
         else:
             click.echo(str(person.login_id))
+
+
+@user.command("rename")
+@data_dir_option
+@click.argument("login")
+@click.argument("new_login")
+@click.pass_context
+def user_rename(ctx: click.Context, data_dir: Path | None, login: str, new_login: str) -> None:
+    """Give someone a new login ID; one in another role's domain changes their role too.
+
+    The entry keeps its id, groups, password and answers. A login ID in the staff or HQ
+    domain moves the person to that role's OU with the role and its password policy
+    (docs/security.md, "Role follows the address").
+
+    \b
+    Examples:
+      mims user rename mary_tan@students.edu.sg mary_tan_lee@students.edu.sg
+      mims user rename jane_lim@schools.gov.sg jane_lim@hq.moe.gov.sg
+    """
+    people = people_directory(load(ctx, slapd={"data_dir": data_dir}))
+    person = find_person(people, login)
+    try:
+        wanted = LoginId.parse(new_login)
+    except InvalidLoginId as error:
+        raise InvalidValue(str(error)) from None
+    renamed = people.rename_login(person.id, wanted)
+    role = "" if renamed.role == person.role else f"; role {person.role} -> {renamed.role}"
+    policy = f", password policy {renamed.policy}" if role and renamed.policy else ""
+    click.echo(f"renamed {person.login_id} to {renamed.login_id}{role}{policy}")
 
 
 def find_person(people: People, login: str) -> Person:

@@ -311,7 +311,7 @@ class AuditedCredentials:
             pending.skip = not changed
         return changed
 
-    def sign_in(self, person: Person, password: str) -> SignIn:
+    def sign_in(self, person: Person | None, password: str) -> SignIn:
         """Check a password as the directory does (a sign-in, not a change)."""
         self.trail.note_person(person)
         return self.inner.sign_in(person, password)
@@ -368,8 +368,14 @@ class AuditedAnswers:
         with self._about("answers.rehash", key, ["answers"]):
             self.inner.replace_answer(key, old, new)
 
-    def claim_attempt(self, key: AccountKey, limit: AttemptLimit) -> bool:
-        """Count one attempt at the answers, recorded (``closed`` when reset is closed)."""
+    def claim_attempt(self, key: AccountKey | None, limit: AttemptLimit) -> bool:
+        """Count one attempt at the answers, recorded (``closed`` when reset is closed).
+
+        Without a key (no account to count against) the same work is done and nothing changes,
+        so nothing is recorded.
+        """
+        if key is None:
+            return self.inner.claim_attempt(key, limit)
         with self._about("answers.attempt", key, ["reset_attempts"]) as pending:
             claimed = self.inner.claim_attempt(key, limit)
             pending.outcome = SUCCESS if claimed else "closed"

@@ -82,7 +82,10 @@ class PeopleWriter(Protocol):
         """Change fields, password and lock in one write, only at ``version`` if given."""
 
     def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
-        """Give a person a new login ID (chosen, or made again from their name)."""
+        """Give a person a new login ID (chosen, or made again from their name).
+
+        A login ID in another role's domain changes the role, its OU and its policy too.
+        """
 
     def change_role(self, person_id: str, role: Role) -> Person:
         """Move a person to another role and its domain, keeping their id."""
@@ -160,8 +163,12 @@ class Credentials(Protocol):
     def assign(self, person: Person) -> bool:
         """Point a person at the policy the rules choose; return whether it changed."""
 
-    def sign_in(self, person: Person, password: str) -> SignIn:
-        """Check a password as the directory does, counting a failure toward a lock."""
+    def sign_in(self, person: Person | None, password: str) -> SignIn:
+        """Check a password as the directory does, counting a failure toward a lock.
+
+        Nobody (None), a disabled or a locked person: refused after the same work as a wrong
+        password, so the time does not tell them apart.
+        """
 
 
 class Answers(Protocol):
@@ -181,10 +188,11 @@ class Answers(Protocol):
     def replace_answer(self, key: AccountKey, old: str, new: str) -> None:
         """Swap one stored hash for a rehashed one."""
 
-    def claim_attempt(self, key: AccountKey, limit: AttemptLimit) -> bool:
+    def claim_attempt(self, key: AccountKey | None, limit: AttemptLimit) -> bool:
         """Count one attempt at the answers atomically, before they are checked.
 
-        Return False, counting nothing, when self-service reset is closed for the account.
+        Return False, counting nothing, when self-service reset is closed for the account, or
+        when there is no account to count for (None); both cost what a counted attempt costs.
         """
 
     def clear_failures(self, key: AccountKey) -> None:

@@ -32,7 +32,7 @@ from bridge.core import challenges
 from bridge.core.accounts import AccountKey, AnswerState, StaleToken
 from bridge.core.challenges import AttemptLimit, SsprAttempts
 from bridge.core.naming import LoginId
-from bridge.directory import dn, mapping, ppolicy
+from bridge.directory import decoy, dn, mapping, ppolicy
 from bridge.directory.client import LdapClient
 from bridge.directory.errors import error_for_result, raise_for_password_result
 from bridge.directory.passwords import refuse_hashed
@@ -119,12 +119,20 @@ class AnswerStore:
 
         self.directory.run(swap, retry=False)
 
-    def claim_attempt(self, entry: AccountKey, limit: AttemptLimit) -> bool:
-        """Count one attempt before the answers are checked; False when SSPR is closed."""
+    def claim_attempt(self, entry: AccountKey | None, limit: AttemptLimit) -> bool:
+        """Count one attempt before the answers are checked; False when SSPR is closed.
+
+        With no account (None), or a closed one, the decoy (``decoy.py``) takes the read and
+        the write a counted attempt would have cost, so the time does not tell them apart.
+        """
+        if entry is None:
+            self._claim_nothing()
+            return False
         for _ in range(_CLAIM_TRIES):
             state = self.get(entry)
             claimed = challenges.claim_attempt(state.attempts, limit, datetime.now(UTC))
             if claimed is None:
+                self._claim_nothing(read=False)
                 return False
             locked = claimed.locked_time
             changes = {
@@ -136,6 +144,22 @@ class AnswerStore:
             if self._write_unless_changed(entry, changes, state.version):
                 return True
         return False
+
+    def _claim_nothing(self, read: bool = True) -> None:
+        """Read and write the decoy as a claim reads and writes a person's entry.
+
+        ``read`` False: the person's entry was read already, so only the write is left.
+        """
+        entry = dn.decoy_dn(self.suffix)
+        changes = {"description": [(MODIFY_REPLACE, [decoy.DESCRIPTION])]}
+        try:
+            found = self._read(entry, "BASE", "(objectClass=*)") if read else None
+            if found is not None:
+                self._write_unless_changed(found.key, changes, found.version)
+            elif not read:
+                self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+        except NotFound:  # deleted by hand: made again at the next start
+            return
 
     def _write_unless_changed(
         self, entry: AccountKey, changes: dict[str, list[tuple[str, list[str]]]], version: str

@@ -221,17 +221,29 @@ class LdapClient:
         )
         return found is not None and holds(found["raw_attributes"], attributes)
 
-    def try_bind(self, user: str, password: str, controls: list[Any]) -> dict[str, Any]:
+    def try_bind(
+        self,
+        user: str,
+        password: str,
+        controls: list[Any],
+        then: Callable[[dict[str, Any]], str | None] | None = None,
+    ) -> dict[str, Any]:
         """Bind as someone else on a fresh connection; return the result (never raise on 49).
 
         Used to check a person's password the way SSO tools do, so ppolicy counts failures.
+        ``then``: given the result, the DN to bind as next on the same connection with the same
+        password, or None; that second result is not returned (the sign-in decoy's work).
         """
         with translated():
             _, connection = self.ldap3.connect(
                 lambda url: self._ldap3.bind_as(url, user, password, controls, raise_refusal=False)
             )
             try:
-                return dict(connection.result)
+                result = dict(connection.result)
+                again = then(result) if then is not None else None
+                if again is not None:
+                    connection.rebind(again, password, read_server_info=False, controls=controls)
+                return result
             finally:
                 close(connection)
 

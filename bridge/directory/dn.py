@@ -51,6 +51,11 @@ def policy_dn(name: str, suffix: str) -> str:
     return f"cn={escape_rdn(name)},ou=policies,{suffix}"
 
 
+def decoy_dn(suffix: str) -> str:
+    """Return the sign-in decoy's entry (``directory/decoy.py``): its own policy, so here."""
+    return f"cn=sign-in-decoy,ou=policies,{suffix}"
+
+
 def person_rdn(local_part: str) -> str:
     """Return a person's RDN, ``uid=<login ID local part>`` (RFC 4514 escaped)."""
     return f"uid={escape_rdn(local_part)}"

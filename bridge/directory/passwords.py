@@ -21,7 +21,7 @@ from bridge.core import passwords
 from bridge.core.accounts import SignIn
 from bridge.core.people import Person
 from bridge.core.policy_book import PolicyBook
-from bridge.directory import dn, mapping, ppolicy
+from bridge.directory import decoy, dn, mapping, ppolicy
 from bridge.directory.client import LdapClient
 from bridge.directory.errors import raise_for_password_result
 from bridge.errors import NameTaken, PolicyViolation
@@ -69,9 +69,13 @@ class CredentialStore:
         self.book = book
 
     def sync_policies(self) -> list[str]:
-        """Write every configured policy as a pwdPolicy entry; return their names."""
+        """Write every configured policy as a pwdPolicy entry; return their names.
+
+        The sign-in decoy (``decoy.py``), a policy of its own, is made here too if missing.
+        """
         for name, policy in self.book.policies.items():
             self._upsert(dn.policy_dn(name, self.suffix), name, policy_attributes(policy))
+        decoy.ensure(self.directory, self.suffix)
         return sorted(self.book.policies)
 
     def _upsert(self, entry: str, name: str, values: dict[str, list[str]]) -> None:
@@ -148,14 +152,28 @@ class CredentialStore:
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
         return True
 
-    def sign_in(self, person: Person, password: str) -> SignIn:
-        """Bind as the person (so ppolicy counts a failure) and report lock and must-change."""
-        result = self.directory.try_bind(self._dn(person), password, [ppolicy.REQUEST])
+    def sign_in(self, person: Person | None, password: str) -> SignIn:
+        """Bind as the person (so ppolicy counts a failure) and report lock and must-change.
+
+        Every refusal costs what a wrong password costs (``decoy.py``): nobody (None) and a
+        disabled person bind to the decoy instead, and a locked person's bind, which slapd
+        refuses without checking the password, is followed by one to the decoy.
+        """
+        if person is None or person.disabled:
+            self.directory.try_bind(dn.decoy_dn(self.suffix), password, [ppolicy.REQUEST])
+            return SignIn(ok=False)
+        result = self.directory.try_bind(
+            self._dn(person), password, [ppolicy.REQUEST], then=self._decoy_if_locked
+        )
         error = ppolicy.error(result)
         ok = result.get("result") == 0
         return SignIn(
             ok=ok, locked=error == "accountLocked", must_change=error == "changeAfterReset"
         )
+
+    def _decoy_if_locked(self, result: dict[str, Any]) -> str | None:
+        """Return the decoy's DN when slapd refused a bind as locked (it did no work)."""
+        return dn.decoy_dn(self.suffix) if ppolicy.error(result) == "accountLocked" else None
 
     def _write(self, person: Person, changes: dict[str, list[tuple[str, list[str]]]]) -> None:
         write_password(self.directory, self._dn(person), changes)

@@ -299,6 +299,8 @@ class PeopleStore(PeopleReadStore):
         """Give a person a new login ID (chosen, or made again from their current name).
 
         The entry keeps its id (entryUUID) and group memberships (refint follows the rename).
+        A login ID in another role's domain is a change of role: the entry moves to that
+        role's OU and takes the role and its password policy with it, as ``change_role`` does.
         """
         entry = self.dn_of(person_id)
         person = self._read(entry)
@@ -309,7 +311,7 @@ class PeopleStore(PeopleReadStore):
             except naming.InvalidName as error:
                 raise InvalidValue(str(error)) from None
             return self._read(self._move_allocating(entry, base, role))
-        return self._read(self._move(entry, login_id, role))
+        return self._read(self._take_role(self._move(entry, login_id, role), person, role))
 
     def change_role(self, person_id: str, role: Role) -> Person:
         """Move a person to another role's OU and domain, keeping the entry and its id."""
@@ -318,11 +320,20 @@ class PeopleStore(PeopleReadStore):
         if person.role == role:
             return person
         moved = self._move_allocating(entry, person.login_id.local, role, exact_first=True)
+        return self._read(self._take_role(moved, person, role))
+
+    def _take_role(self, entry: str, before: Person, role: Role) -> str:
+        """Write the role and the policy it calls for on an entry just moved to its OU.
+
+        After the move: a move refused (the login ID is taken) leaves nothing half-written.
+        """
+        if before.role == role:
+            return entry
         changes: dict[str, list[tuple[str, list[str]]]] = {"mimsRole": [(MODIFY_REPLACE, [role])]}
-        policy = self._policy_attributes(role, person.school, person.level)
+        policy = self._policy_attributes(role, before.school, before.level)
         changes |= {name: [(MODIFY_REPLACE, value)] for name, value in policy.items()}
-        self.directory.run(lambda c: c.modify(moved, changes), retry=False)
-        return self._read(moved)
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+        return entry
 
     def _move(self, entry: str, login_id: LoginId, role: Role) -> str:
         """Rename by modrdn (newSuperior when the OU changes); then point mail at the new ID."""

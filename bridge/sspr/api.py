@@ -89,7 +89,7 @@ def text(data: dict[str, Any], key: str, required: bool = True) -> str:
 
 @blueprint.post("/login")
 def login() -> Response:
-    """Sign in; 200 with the next step and a session cookie, 401 wrong, 423 locked."""
+    """Sign in; 200 with the next step and a session cookie, 401 otherwise (any reason)."""
     data = body()
     result = portal().sign_in(text(data, "loginId"), text(data, "password"))
     sessions.begin(result)

@@ -94,9 +94,6 @@ def sign_in() -> Page:
     login = form("login_id").strip()
     try:
         result = portal().sign_in(login, form("password"))
-    except AccountLocked as exc:
-        throttle.note(exc)
-        return render("locked.html", exc.status, message=exc.detail)
     except PortalError as exc:
         throttle.note(exc)
         return render("sign_in.html", exc.status, error=exc.detail, login_id=login)

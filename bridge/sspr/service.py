@@ -11,10 +11,18 @@ again, and a disable, a lock or a new password (set by anyone, by any path: the 
 `mims`, or LDAP directly) ends it. Changing answers or the recovery e-mail takes the current
 password again: a stolen cookie alone cannot take an account over.
 
-Indistinguishable on purpose: an unknown login ID, an account without answers, an account
-whose self-service reset is closed, and wrong answers all get :class:`ResetRefused`, after
-the same Argon2id work (``verify_all`` runs dummy verifications where there is nothing to
-check), so neither words, status nor time tell whether a login ID exists.
+Indistinguishable on purpose, so that neither words, status nor time tell whether a login ID
+exists (docs/security.md, "No enumeration"):
+
+- signing in: an unknown login ID, a wrong password, a locked and a disabled account all get
+  :class:`WrongSignIn` (401), after the same work: the directory binds to its decoy when
+  there is no password of a person's to check (``Credentials.sign_in``);
+- starting a reset: an ID without usable answers gets questions chosen from it by a keyed
+  hash, as many as a real account's and in the same (the catalogue's) order;
+- checking answers: an unknown login ID, an account without answers, an account whose
+  self-service reset is closed, and wrong answers all get :class:`ResetRefused`, after the
+  same directory work (``Answers.claim_attempt``) and the same Argon2id work
+  (``verify_all`` runs dummy verifications where there is nothing to check).
 """
 
 from __future__ import annotations
@@ -57,18 +65,18 @@ class PortalError(BridgeError):
 
 
 class WrongSignIn(PortalError):
-    """Wrong login ID or password: one message for both."""
+    """Wrong login ID or password, or a locked or disabled account: one answer for all."""
 
     status = 401
     code = "wrong_login"
     words = (
-        "That login ID or password is not right. Check them and try again."
-        " Capital letters matter in the password."
+        "Wrong login ID or password, or the account is temporarily locked: try again later"
+        " or ask your form teacher. Capital letters matter in the password."
     )
 
 
 class AccountLocked(PortalError):
-    """ppolicy locked the account after too many wrong passwords."""
+    """ppolicy locked a signed-in person's account after too many wrong passwords."""
 
     status = 423
     code = "locked"
@@ -197,15 +205,16 @@ class Portal:
     # -- signing in ----------------------------------------------------------------------------
 
     def sign_in(self, login: str, password: str) -> SignedIn:
-        """Check a login ID and password by an LDAP bind; say what comes next."""
+        """Check a login ID and password by an LDAP bind; say what comes next.
+
+        Unknown, wrong, locked and disabled are one refusal after the same work.
+        """
+        if not password:  # before any lookup: the same for every login ID
+            raise WrongSignIn()
         login_id = _login_id(login)
         person = self.services.people.find_login(login_id) if login_id else None
-        if person is None or not password:
-            raise WrongSignIn()
         result = self.services.passwords.sign_in(person, password)
-        if result.locked:
-            raise AccountLocked()
-        if not result.ok:
+        if person is None or not result.ok:
             raise WrongSignIn()
         state = self._state(person)
         return SignedIn(
@@ -337,8 +346,10 @@ class Portal:
         login_id = _login_id(login)
         key = str(login_id) if login_id else login.strip().lower()[:320]
         state = self.services.answers.find(login_id) if login_id else None
-        ids = _question_ids(state.stored) if state and not state.disabled else []
-        if len(ids) != self.config.answers_required or any(q not in self.questions for q in ids):
+        stored = _question_ids(state.stored) if state and not state.disabled else []
+        # The catalogue's order, as decoys have it: the order answers were set in would tell.
+        ids = [q for q in self.questions if q in stored]
+        if len(ids) != self.config.answers_required or len(stored) != len(ids):
             ids = self._decoy_questions(key)
         ticket = self._tickets.dumps({"l": key, "q": ids})
         return ticket, [(q, self.questions[q]) for q in ids]
@@ -368,13 +379,12 @@ class Portal:
         state = self.services.answers.find(login_id) if login_id else None
         required = self.config.answers_required
         # The attempt is counted before the answers are checked, atomically, so parallel
-        # tries never check more sets than the limit allows.
-        usable = (
-            state is not None
-            and not state.disabled
-            and len(state.stored) >= required
-            and self.services.answers.claim_attempt(state.key, self.attempt_limit)
-        )
+        # tries never check more sets than the limit allows. Without answers to check (or for a
+        # disabled account), the claim is made for nobody (None): the same directory work, and
+        # nothing counted.
+        has_answers = state is not None and not state.disabled and len(state.stored) >= required
+        key = state.key if has_answers and state is not None else None
+        usable = self.services.answers.claim_attempt(key, self.attempt_limit)
         stored = state.stored if usable and state is not None else ()
         answers = {str(k): str(v) for k, v in answers.items()}
         right = challenges.verify_all(stored, answers, required, self.params)

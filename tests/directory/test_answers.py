@@ -11,6 +11,7 @@ from bridge.core.accounts import StaleToken
 from bridge.core.challenges import FAST_PARAMS, AttemptLimit, hash_answer
 from bridge.core.people import NewPerson, Person
 from bridge.directory.answers import AnswerStore
+from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
@@ -29,8 +30,9 @@ def mary(services: Services) -> Person:
 
 
 @pytest.fixture
-def answers(services: Services) -> AnswerStore:
-    return services.answers
+def answers(directory: LdapClient) -> AnswerStore:
+    """The store itself (the services wrap it for the audit trail)."""
+    return AnswerStore(directory, SUFFIX)
 
 
 def test_a_person_without_answers_has_none(answers: AnswerStore, mary: Person) -> None:

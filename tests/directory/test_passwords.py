@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import replace
 
 import ldap3
 import pytest
@@ -11,9 +10,10 @@ import pytest
 from bridge.config import Config
 from bridge.core.people import NewPerson, Person, PersonChange
 from bridge.directory import ppolicy
+from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
-from bridge.services import Services
+from bridge.services import Services, build
 from tests.support.directory import SUFFIX, ldaps_server, tls_environment
 
 GOOD = "Sunny7Garden42"
@@ -195,12 +195,11 @@ def test_a_reset_is_recorded_without_the_password(
     assert temporary not in str(admin.entries[0])
 
 
-def test_rules_choose_the_policy_and_moves_follow_them(services: Services, config: Config) -> None:
-    from bridge.core.policy_book import Rule
-
-    book = replace(services.people.book, rules=(Rule(policy="icon", role="student", level="P2"),))
-    services.people.book = book
-    services.passwords.book = book
+def test_rules_choose_the_policy_and_moves_follow_them(
+    config: Config, directory: LdapClient
+) -> None:
+    rule = {"policy": "icon", "role": "student", "level": "P2"}
+    services = build(config.with_overrides(passwords={"rules": (rule,)}), directory)
     young = services.people.create(
         NewPerson(
             full_name="Ali Bin Osman",

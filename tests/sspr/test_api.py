@@ -82,12 +82,16 @@ def test_signed_out_calls_are_refused(web: FlaskClient, ready: Account) -> None:
     assert (status, body["error"]) == (401, "not_signed_in")
 
 
-def test_a_locked_account_gets_the_seeds_words(web: FlaskClient, mary: Account) -> None:
+def test_a_locked_account_gets_the_answer_of_a_wrong_password(
+    web: FlaskClient, mary: Account
+) -> None:
     for _ in range(5):
         post(web, "login", {"loginId": mary.login, "password": "Wrong7Password42"})
-    status, body = post(web, "login", {"loginId": mary.login, "password": GOOD})
-    assert status == 423
-    assert "temporarily locked to prevent unauthorized use" in str(body["detail"])
+    locked = post(web, "login", {"loginId": mary.login, "password": GOOD})
+    assert locked == post(web, "login", {"loginId": "nobody@students.edu.sg", "password": GOOD})
+    assert locked[0] == 401 and locked[1]["error"] == "wrong_login"
+    assert "temporarily locked" in str(locked[1]["detail"])
+    assert "ask your form teacher" in str(locked[1]["detail"])
 
 
 def test_answers_are_checked_before_saving(web: FlaskClient, mary: Account) -> None:
@@ -227,7 +231,7 @@ def test_locked_and_refused_are_errors_a_child_can_read() -> None:
 def test_a_reset_by_answers_also_opens_a_sign_in_lock(web: FlaskClient, ready: Account) -> None:
     for _ in range(5):
         post(web, "login", {"loginId": ready.login, "password": "Wrong7Password42"})
-    assert post(web, "login", {"loginId": ready.login, "password": GOOD})[0] == 423
+    assert post(web, "login", {"loginId": ready.login, "password": GOOD})[0] == 401
     _, body = reset_token(web, ready.login, ANSWERS)
     assert (
         post(web, "reset/complete", {"resetToken": body["resetToken"], "newPassword": NEWER})[0]
