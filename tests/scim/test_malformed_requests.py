@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.scim import GROUP, USER, Scim, is_error
+from tests.support.scim import GROUP, USER, Scim, is_error, new_user
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -54,3 +54,19 @@ def test_a_create_whose_answer_leaves_meta_out_still_says_where_it_is(
     made = response.headers["Location"]
     assert made.endswith(f"{path}/{response.json['id']}")
     assert scim.get(made.split("/scim/v2", 1)[1]).status_code == 200
+
+
+@pytest.mark.parametrize("emails", [[[[]], {"value": ["x"]}, [1, True]], [{"value": {}}]])
+def test_a_replace_with_read_only_values_of_any_shape_is_a_mutability_error(
+    scim: Scim, emails: object
+) -> None:
+    made = new_user(scim)
+    response = scim.put(f"/Users/{made['id']}", {"schemas": [USER], "emails": emails})
+    assert is_error(response, 400, "mutability"), response.json
+
+
+@pytest.mark.parametrize("schemas", [True, "x", {"a": 1}, 5])
+def test_a_patch_whose_schemas_is_no_list_is_refused(scim: Scim, schemas: object) -> None:
+    made = new_user(scim)
+    body = {"schemas": schemas, "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    assert is_error(scim.patch(f"/Users/{made['id']}", body), 400, "invalidSyntax")
