@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?= python3
 
-.PHONY: run test lint bench system system-test clean
+.PHONY: run test fuzz lint bench system system-test clean
 
 run: system $(STAMP)
 	$(BIN)/mims serve
@@ -20,6 +20,12 @@ test: system-test $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest --cov --cov-fail-under=0 -n auto --dist loadfile -m "not alone"
 	$(BIN)/pytest --cov --cov-append -m alone
+
+# schemathesis against bridge/web/openapi.json (tests/api/test_fuzz.py): `make test` runs a small
+# run; this a long one from a fresh seed. FUZZ_EXAMPLES: generated cases per operation.
+FUZZ_EXAMPLES ?= 200
+fuzz: system $(STAMP)
+	MIMS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider tests/api/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ from bridge import scim, sspr
 from bridge.config import Config, load_config
 from bridge.directory.client import LdapClient
 from bridge.services import Backend
-from bridge.web import audit, health, request_id
+from bridge.web import audit, health, openapi, request_id
 from bridge.web.proxies import TrustedProxies
 
 
@@ -23,6 +23,7 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
     request_id.init_app(app)
     audit.init_app(app)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(openapi.blueprint)
     sspr.init_app(app, config, backend.services)
     scim.init_app(app, config, backend.services)
     app.register_error_handler(Exception, _internal_error)

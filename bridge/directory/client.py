@@ -31,6 +31,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from ldap.ldapobject import SimpleLDAPObject
 from ldap3 import BASE, Connection
 from ldap3.core import exceptions as ldap
+from ldap3.protocol.sasl.sasl import validate_simple_password
 
 from bridge.directory.errors import translated
 from bridge.directory.ldap3_connections import Ldap3Connections, close, forget_response
@@ -39,6 +40,8 @@ from bridge.directory.servers import ClientSettings, Servers, TlsFailure
 from bridge.errors import DirectoryUnavailable
 
 __all__ = ["ClientSettings", "LdapClient", "Pool", "close_connection", "forget_response"]
+
+INVALID_CREDENTIALS = 49  # RFC 4511 section 4.1.9
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +236,13 @@ class LdapClient:
         Used to check a person's password the way SSO tools do, so ppolicy counts failures.
         ``then``: given the result, the DN to bind as next on the same connection with the same
         password, or None; that second result is not returned (the sign-in decoy's work).
+        A password ldap3 will not send (empty, or what RFC 4013 prohibits: control characters,
+        lone surrogates...) is answered as wrong without a bind: no stored password can be it.
         """
+        try:
+            validate_simple_password(password)
+        except (ldap.LDAPSASLPrepError, ldap.LDAPPasswordIsMandatoryError):
+            return {"result": INVALID_CREDENTIALS, "description": "invalidCredentials"}
         with translated():
             _, connection = self.ldap3.connect(
                 lambda url: self._ldap3.bind_as(url, user, password, controls, raise_refusal=False)

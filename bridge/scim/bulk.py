@@ -73,12 +73,15 @@ def _run(operation: Any, created: dict[str, str]) -> dict[str, Any]:
         return _failed(outcome, BadRequest("each operation needs a method and a path"))
     if method == "POST" and not isinstance(bulk_id, str):
         return _failed(outcome, BadRequest("a POST in a bulk request needs a bulkId"))
+    version = fields.get("version")
+    if version is not None and not _entity_tag(version):
+        return _failed(outcome, BadRequest('version must be an ETag, such as W/"..."'))
     try:
         path = _resolve(path, created)
         data = _resolve(fields.get("data"), created)
     except UnresolvedBulkId as error:
         return _failed(outcome, error)
-    response = _dispatch(method, path, data, fields.get("version"))
+    response = _dispatch(method, path, data, version)
     outcome["status"] = str(response.status_code)
     answer = response.get_json(silent=True) or {}
     location = (answer.get("meta") or {}).get("location") if isinstance(answer, dict) else None
@@ -99,10 +102,15 @@ def _run(operation: Any, created: dict[str, str]) -> dict[str, Any]:
     return outcome
 
 
-def _dispatch(method: str, path: str, data: Any, version: Any) -> Response:
+def _entity_tag(value: Any) -> bool:
+    """Return whether a value can be sent as If-Match: visible ASCII (RFC 7232 section 2.3)."""
+    return isinstance(value, str) and value.isascii() and value.isprintable()
+
+
+def _dispatch(method: str, path: str, data: Any, version: str | None) -> Response:
     """Run a sub-request through the app, with this request's credentials and request id."""
     headers = {"Authorization": request.headers.get("Authorization", "")}
-    if isinstance(version, str):
+    if version is not None:
         headers["If-Match"] = version
     payload = json.dumps(data) if data is not None else None
     with current_app.test_request_context(

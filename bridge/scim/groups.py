@@ -32,10 +32,11 @@ from bridge.scim.users import base_url
 def _one(group: Group, status: int = 200) -> Response:
     attributes, excluded = request.args.get("attributes"), request.args.get("excludedAttributes")
     members = patch.wants_members(attributes, excluded)
-    document = patch.project(to_scim_group(group, base_url(), members), attributes, excluded)
+    whole = to_scim_group(group, base_url(), members)
+    document = patch.project(whole, attributes, excluded)
     headers = {"ETag": etag(group.version) or ""}
-    if status == 201:
-        headers["Location"] = document["meta"]["location"]
+    if status == 201:  # from the whole document: attributes= may have left meta out
+        headers["Location"] = whole["meta"]["location"]
     return scim_json(document, status, headers)
 
 

@@ -90,6 +90,15 @@ def _integer(value: Any, name: str) -> int | None:
         raise InvalidValue(f"{name} must be an integer") from None
 
 
+def _text(value: Any, name: str) -> str | None:
+    """Return a string parameter; a SearchRequest may carry any JSON there, refused with 400."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidValue(f"{name} must be a string")
+    return value
+
+
 def _joined(value: Any) -> str | None:
     if isinstance(value, list):
         return ",".join(str(item) for item in value)
@@ -103,14 +112,14 @@ def read_query(params: Mapping[str, Any]) -> ListQuery:
     if start is not None and start > MAX_START_INDEX:
         raise InvalidValue(f"startIndex must be at most {MAX_START_INDEX}")
     count = _integer(lowered.get("count"), "count")
-    order = str(lowered.get("sortorder") or "ascending").lower()
+    order = (_text(lowered.get("sortorder"), "sortOrder") or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise InvalidValue("sortOrder must be ascending or descending")
     return ListQuery(
-        filter=lowered.get("filter") or None,
+        filter=_text(lowered.get("filter"), "filter"),
         start=max(start or 1, 1),
         count=MAX_RESULTS if count is None else min(max(count, 0), MAX_RESULTS),
-        sort_by=lowered.get("sortby") or None,
+        sort_by=_text(lowered.get("sortby"), "sortBy"),
         descending=order == "descending",
         attributes=_joined(lowered.get("attributes")),
         excluded=_joined(lowered.get("excludedattributes")),

@@ -53,7 +53,8 @@ class Operation:
 def operations(body: dict[str, Any]) -> list[Operation]:
     """Read the Operations of a PatchOp body, refusing malformed ones (400)."""
     doc = {key.lower(): value for key, value in body.items()}
-    if PATCH_SCHEMA not in (doc.get("schemas") or []):
+    schemas = doc.get("schemas")
+    if not isinstance(schemas, list) or PATCH_SCHEMA not in schemas:
         raise BadRequest(f"a PATCH body needs schemas [{PATCH_SCHEMA!r}]")
     items = doc.get("operations")
     if not isinstance(items, list) or not items:

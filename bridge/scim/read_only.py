@@ -27,7 +27,7 @@ def _text(value: Any) -> Comparable:
 def _values(value: Any) -> Comparable:
     """Return the ``value`` sub-attributes of a multi-valued attribute, case folded."""
     items = value if isinstance(value, list) else [value]
-    found = {item.get("value") if isinstance(item, dict) else item for item in items}
+    found = (item.get("value") if isinstance(item, dict) else item for item in items)
     return frozenset(str(item).casefold() for item in found if item is not None)
 
 

@@ -68,8 +68,8 @@ def _one(found: ScimContext, person: Person, status: int = 200) -> Response:
     rendered = render(found, [person], patch.returns("groups", attributes, excluded))
     document = _returned(found, patch.project(rendered[0], attributes, excluded), attributes)
     headers = {"ETag": etag(person.version) or ""}
-    if status == 201:
-        headers["Location"] = document["meta"]["location"]
+    if status == 201:  # from the whole document: attributes= may have left meta out
+        headers["Location"] = rendered[0]["meta"]["location"]
     return scim_json(document, status, headers)
 
 
