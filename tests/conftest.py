@@ -16,9 +16,10 @@ from flask.testing import FlaskClient
 from bridge.app import create_app
 from bridge.config import Config
 from bridge.directory.client import LdapClient
+from bridge.directory.people import PeopleStore
 from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd
-from bridge.services import Services, build
+from bridge.services import Backend, Services, build
 from tests.support.directory import SUFFIX, admin_connection, make_config
 from tests.support.ports import free_port
 
@@ -63,6 +64,13 @@ def directory(config: Config, slapd: ManagedSlapd) -> Iterator[LdapClient]:
 @pytest.fixture
 def services(config: Config, directory: LdapClient) -> Services:
     return build(config, directory)
+
+
+@pytest.fixture
+def people_store(config: Config, directory: LdapClient) -> PeopleStore:
+    """The directory's people store itself, with its groups: what tests of the directory
+    layer reach (``services`` wraps the same stores for the audit trail)."""
+    return Backend(config, directory).people
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from bridge.config import Config
 from bridge.core.people import NewPerson
 from bridge.directory.client import LdapClient
+from bridge.directory.people import PeopleStore
 from bridge.services import Services
 from tests.support.cli import mims
 from tests.support.directory import SUFFIX
@@ -62,16 +63,16 @@ def test_writer_made_people_and_groups_are_clean(services: Services, env: dict[s
 
 
 def test_every_kind_of_problem_is_listed_once_with_its_reason(
-    services: Services, admin: ldap3.Connection, env: dict[str, str]
+    people_store: PeopleStore, services: Services, admin: ldap3.Connection, env: dict[str, str]
 ) -> None:
     mary = services.people.create(
         NewPerson(
             full_name="Mary Tan", role="student", external_id="T1", school="Clementi Primary School"
         )
     )
-    mary_dn = services.people.dn_of(mary.id)
+    mary_dn = people_store.dn_of(mary.id)
     services.people.create(NewPerson(full_name="Lee Ann", role="student", external_id="T2"))
-    services.people.groups.create("Chess Club", None, [])  # an address, but nobody in it
+    people_store.groups.create("Chess Club", None, [])  # an address, but nobody in it
     # What the writer never makes: a sysadmin's hand-made entries.
     add(admin, f"cn=Old Group,{GROUPS}", objectClass="groupOfNames", cn="Old Group", member=mary_dn)
     add(

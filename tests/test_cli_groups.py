@@ -12,6 +12,7 @@ from bridge.cli import groups as groups_cli
 from bridge.config import Config
 from bridge.core.people import NewPerson
 from bridge.directory.client import LdapClient
+from bridge.directory.people import PeopleStore
 from bridge.services import Services
 from tests.support.cli import mims
 from tests.support.directory import SUFFIX
@@ -129,9 +130,9 @@ def test_the_backfill_gives_groups_made_before_their_addresses_once(
 
 
 def test_the_backfill_steps_over_taken_addresses_and_the_dry_run_says_so(
-    services: Services, admin: ldap3.Connection, env: dict[str, str]
+    people_store: PeopleStore, services: Services, admin: ldap3.Connection, env: dict[str, str]
 ) -> None:
-    groups = services.people.groups
+    groups = people_store.groups
     groups.create("Chess Club", None, [])
     groups.create("Chess-Club", None, [])
     forget_addresses(admin)

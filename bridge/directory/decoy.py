@@ -46,6 +46,7 @@ def attributes(suffix: str) -> dict[str, list[str]]:
         "pwdAttribute": ["userPassword"],
         "pwdMaxFailure": ["0"],
         "pwdLockout": ["FALSE"],
+        "pwdAllowUserChange": ["FALSE"],  # as every policy entry: no own changes over LDAP
         "pwdMaxRecordedFailure": [str(RECORDED_FAILURES)],
         "pwdFailureCountInterval": ["0"],
     }

@@ -12,6 +12,7 @@ from ldap3.utils.dn import escape_rdn
 
 from bridge.core.people import NewPerson
 from bridge.directory.client import LdapClient
+from bridge.directory.people import PeopleStore
 from bridge.errors import AlreadyExists
 from bridge.services import Services
 from tests.support.directory import SUFFIX
@@ -34,7 +35,7 @@ def group_entry(admin: ldap3.Connection, name: str) -> tuple[list[str], list[str
 
 
 def test_school_level_and_class_groups_get_their_addresses_as_people_arrive(
-    services: Services, admin: ldap3.Connection
+    people_store: PeopleStore, services: Services, admin: ldap3.Connection
 ) -> None:
     services.people.create(
         NewPerson(
@@ -54,12 +55,14 @@ def test_school_level_and_class_groups_get_their_addresses_as_people_arrive(
         classes, mail = group_entry(admin, name)
         assert "mimsGroupAddress" in classes
         assert mail == [f"{local}@{DOMAIN}"]
-    group = services.people.groups.get_by_name("Clementi Primary School / P4 / 4A")
+    group = people_store.groups.get_by_name("Clementi Primary School / P4 / 4A")
     assert group.address == f"clementi-primary-school-p4-4a@{DOMAIN}"
 
 
-def test_names_that_slug_the_same_get_distinct_addresses(services: Services) -> None:
-    groups = services.people.groups
+def test_names_that_slug_the_same_get_distinct_addresses(
+    people_store: PeopleStore, services: Services
+) -> None:
+    groups = people_store.groups
     for name in ("Chess Club", "Chess-Club", "CHESS_CLUB!"):
         groups.create(name, None, [])
     assert [groups.get_by_name(n).address for n in ("Chess Club", "Chess-Club", "CHESS_CLUB!")] == [
@@ -75,9 +78,9 @@ def test_names_that_slug_the_same_get_distinct_addresses(services: Services) -> 
 
 
 def test_a_group_name_already_taken_is_refused_and_nothing_is_written(
-    services: Services, admin: ldap3.Connection
+    people_store: PeopleStore, services: Services, admin: ldap3.Connection
 ) -> None:
-    groups = services.people.groups
+    groups = people_store.groups
     groups.create("Chess Club", None, [])
     with pytest.raises(AlreadyExists, match="already exists"):
         groups.create("chess club", None, [])
@@ -86,7 +89,7 @@ def test_a_group_name_already_taken_is_refused_and_nothing_is_written(
 
 
 def test_an_address_a_person_holds_is_never_a_groups(
-    services: Services, directory: LdapClient, admin: ldap3.Connection
+    people_store: PeopleStore, services: Services, directory: LdapClient, admin: ldap3.Connection
 ) -> None:
     # A sysadmin's hand-made entry holds the address the group would get first.
     assert admin.add(
@@ -95,7 +98,7 @@ def test_an_address_a_person_holds_is_never_a_groups(
         {"uid": "chess", "cn": "Chess", "sn": "Chess", "mail": f"Chess-Club@{DOMAIN}"},
     )
     mary = services.people.create(NewPerson(full_name="Mary Tan", role="staff", external_id="S1"))
-    groups = services.people.groups
+    groups = people_store.groups
     groups.create("Chess Club", None, [])
     assert groups.get_by_name("Chess Club").address == f"chess-club-2@{DOMAIN}"
     # Nor can a group be given a person's login ID afterwards: slapd's unique overlay refuses.
@@ -106,8 +109,8 @@ def test_an_address_a_person_holds_is_never_a_groups(
     assert groups.get_by_name("Chess Club").address == f"chess-club-2@{DOMAIN}"
 
 
-def test_a_rename_keeps_the_address(services: Services) -> None:
-    groups = services.people.groups
+def test_a_rename_keeps_the_address(people_store: PeopleStore, services: Services) -> None:
+    groups = people_store.groups
     groups.create("Chess Club", None, [])
     group = groups.get_by_name("Chess Club")
     groups.change(group.id, name="Strategy Games")
@@ -119,10 +122,10 @@ def test_a_rename_keeps_the_address(services: Services) -> None:
 
 @pytest.mark.parametrize("words", [("Chess", "Club"), ("Go", "Club"), ("Art", "Room")])
 def test_namesake_groups_made_at_once_never_share_an_address(
-    services: Services, directory: LdapClient, words: tuple[str, str]
+    people_store: PeopleStore, services: Services, directory: LdapClient, words: tuple[str, str]
 ) -> None:
     # The unique overlay alone let two of these share an address (it checks before it writes).
-    groups = services.people.groups
+    groups = people_store.groups
     names = [f"{words[0]}{between}{words[1]}" for between in " -_./+,="]
     barrier = threading.Barrier(len(names))
     errors: list[Exception] = []
@@ -149,8 +152,10 @@ def test_namesake_groups_made_at_once_never_share_an_address(
 
 
 @pytest.mark.parametrize("name", ["*)(mail=*", "a,b=c\\", "#x", "x" * 200])
-def test_unusual_names_are_escaped_and_still_get_an_address(services: Services, name: str) -> None:
-    groups = services.people.groups
+def test_unusual_names_are_escaped_and_still_get_an_address(
+    people_store: PeopleStore, services: Services, name: str
+) -> None:
+    groups = people_store.groups
     groups.create(name, None, [])
     address = groups.get_by_name(name).address
     assert address is not None

@@ -9,7 +9,6 @@ from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson, PersonChange
 from bridge.directory.people import PeopleStore
 from bridge.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
-from bridge.services import Services
 from tests.support.directory import SUFFIX
 
 STUDENTS = f"ou=students,ou=people,{SUFFIX}"
@@ -17,8 +16,8 @@ GROUPS = f"ou=groups,{SUFFIX}"
 
 
 @pytest.fixture
-def people(services: Services) -> PeopleStore:
-    return services.people
+def people(people_store: PeopleStore) -> PeopleStore:
+    return people_store
 
 
 def student(name: str, external_id: str, **fields: str) -> NewPerson:

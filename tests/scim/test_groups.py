@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from bridge.directory.people import PeopleStore
 from bridge.services import Services
 from tests.support.scim import GROUP, MIMS, PATCH, USER, Scim, is_error, new_user
 
@@ -200,11 +201,11 @@ def test_okta_group_push(scim: Scim) -> None:
 
 
 def test_a_posted_group_gets_an_address_scim_does_not_show_and_a_rename_keeps_it(
-    scim: Scim, services: Services
+    people_store: PeopleStore, scim: Scim, services: Services
 ) -> None:
     chess = new_group(scim, "Chess Club")
     namesake = new_group(scim, "Chess-Club")
-    groups = services.people.groups
+    groups = people_store.groups
     assert groups.get(chess["id"]).address == "chess-club@groups.schools.gov.sg"
     assert groups.get(namesake["id"]).address == "chess-club-2@groups.schools.gov.sg"
     # The address is for GCDS, read over LDAP; SCIM's Group has no attribute for it.
