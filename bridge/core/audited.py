@@ -371,11 +371,15 @@ class AuditedAnswers:
     def claim_attempt(self, key: AccountKey | None, limit: AttemptLimit) -> bool:
         """Count one attempt at the answers, recorded (``closed`` when reset is closed).
 
-        Without a key (no account to count against) the same work is done and nothing changes,
-        so nothing is recorded.
+        Without a key (an unknown login ID, or an account without answers) the same work is
+        done and recorded as ``no_account``: a probe is worth seeing, and an attempt that
+        wrote no line would answer faster than one at a real account.
         """
         if key is None:
-            return self.inner.claim_attempt(key, limit)
+            with self.trail.change("answers.attempt", "", ["reset_attempts"]) as pending:
+                claimed = self.inner.claim_attempt(key, limit)
+                pending.outcome = "no_account"
+            return claimed
         with self._about("answers.attempt", key, ["reset_attempts"]) as pending:
             claimed = self.inner.claim_attempt(key, limit)
             pending.outcome = SUCCESS if claimed else "closed"
