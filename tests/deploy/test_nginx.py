@@ -20,6 +20,7 @@ import pytest
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.cli import Served, serving
 from tests.support.nginx import NGINX, Nginx, fronting
+from tests.support.sync import wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -131,8 +132,10 @@ def test_the_portal_answers_through_nginx_with_hsts_and_a_secure_cookie(stack: S
     assert cookie.startswith("mims_portal=") and "; Secure" in cookie
     # The answer came from the bridge, and nginx logged the bridge's request id.
     request_id = portal.headers["X-Request-Id"]
+    # nginx writes its log line after the answer has gone: wait for it, then read it.
+    logged = f"id={request_id}"
+    wait_until(lambda: logged in stack.nginx.access_log(), 10, "nginx to log the request")
     assert '"GET /sspr/ HTTP/1.1" 200 ' in stack.nginx.access_log()
-    assert f"id={request_id}" in stack.nginx.access_log()
 
 
 def test_scim_answers_through_nginx(stack: Stack) -> None:
