@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -12,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.support.cli import Served, mims, serving, wait_for
+from tests.support.cli import Served, mims, scim_call, serving, wait_for
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -29,19 +28,11 @@ def status(url: str) -> int:
 
 
 def scim(served: Served, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    """Call the served SCIM API with its token; return the JSON body."""
-    request = urllib.request.Request(
-        f"{served.base}/scim/v2{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-        headers={
-            "Authorization": f"Bearer {served.token}",
-            "Content-Type": "application/scim+json",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        document: dict[str, Any] = json.load(response)
-        return document
+    """Call the served SCIM API with its token; return the JSON body (an error status fails)."""
+    answer = scim_call(served, method, path, body)
+    assert answer.status < 400, (answer.status, answer.body)
+    document: dict[str, Any] = answer.body
+    return document
 
 
 def slapd_pid(served: Served) -> int:

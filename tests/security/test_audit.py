@@ -24,7 +24,7 @@ from typing import Any
 import ldap3
 import pytest
 
-from tests.support.cli import Served, mims, serving
+from tests.support.cli import Served, mims, scim_call, serving
 from tests.support.portal import ANSWERS, GOOD, NEWER
 from tests.support.served_portal import call, directory_of, student, ticket
 
@@ -55,22 +55,8 @@ def events(served: Served) -> list[dict[str, Any]]:
 
 def scim(served: Served, method: str, path: str, body: object = None) -> tuple[int, str, Any]:
     """Send a SCIM request with the served token; return status, X-Request-Id and body."""
-    request = urllib.request.Request(
-        f"{served.base}/scim/v2/{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-        headers={
-            "Authorization": f"Bearer {served.token}",
-            "Content-Type": "application/scim+json",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, response.headers["X-Request-Id"], json.loads(raw or b"null")
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers["X-Request-Id"], json.loads(error.read() or b"null")
+    answer = scim_call(served, method, path, body)
+    return answer.status, answer.request_id, answer.body
 
 
 def only(found: list[dict[str, Any]], **wanted: Any) -> dict[str, Any]:

@@ -9,15 +9,13 @@ address is taken) changes nothing.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import ldap3
 import pytest
 
-from tests.support.cli import Served, mims, serving
+from tests.support.cli import Served, mims, scim_call, serving
 from tests.support.directory import SUFFIX
 from tests.support.served_portal import directory_of
 
@@ -39,21 +37,8 @@ def served() -> Iterator[Served]:
 
 def scim(served: Served, method: str, path: str, body: object = None) -> tuple[int, Any]:
     """Send a SCIM request to `mims serve`; return the status and the JSON body."""
-    request = urllib.request.Request(
-        f"{served.base}/scim/v2{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={
-            "Authorization": f"Bearer {served.token}",
-            "Content-Type": "application/scim+json",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(response.status), json.load(response)
-    except urllib.error.HTTPError as error:
-        with error:
-            return int(error.code), json.load(error)
+    answer = scim_call(served, method, path, body)
+    return answer.status, answer.body
 
 
 def create(served: Served, given: str, family: str) -> dict[str, Any]:

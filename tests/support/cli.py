@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support.ports import free_port
 
@@ -142,3 +144,36 @@ def serving(
         output = (home / "serve.log").read_text()
         shutil.rmtree(home, ignore_errors=True)
     assert process.returncode == 0, output[-3000:]
+
+
+@dataclass(frozen=True)
+class ScimAnswer:
+    """What a served bridge answered a SCIM request: status, request id and JSON body."""
+
+    status: int
+    request_id: str
+    body: Any
+
+
+def scim_call(served: Served, method: str, path: str, body: object = None) -> ScimAnswer:
+    """Send a SCIM request to a served bridge with its token; an error status is an answer too."""
+    request = urllib.request.Request(
+        f"{served.base}/scim/v2/{path.lstrip('/')}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={
+            "Authorization": f"Bearer {served.token}",
+            "Content-Type": "application/scim+json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return ScimAnswer(response.status, response.headers["X-Request-Id"], _json(raw))
+    except urllib.error.HTTPError as error:
+        with error:
+            return ScimAnswer(error.code, error.headers["X-Request-Id"], _json(error.read()))
+
+
+def _json(raw: bytes) -> Any:
+    return json.loads(raw) if raw else None

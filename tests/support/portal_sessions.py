@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.support.cli import Served
+from tests.support.cli import Served, scim_call
 from tests.support.served_portal import call
 
 COOKIE = "mims_portal"
@@ -68,19 +68,11 @@ def signed_in(served: Served, cookie: str) -> bool:
 
 
 def scim(served: Served, method: str, path: str, body: object = None) -> dict[str, Any]:
-    """Call SCIM with the suite's token; return the JSON answer (an error raises)."""
-    request = urllib.request.Request(
-        f"{served.base}/scim/v2/{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={
-            "Authorization": f"Bearer {served.token}",
-            "Content-Type": "application/scim+json",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        answer: dict[str, Any] = json.load(response)
-        return answer
+    """Call SCIM with the suite's token; return the JSON answer (an error status fails)."""
+    answer = scim_call(served, method, path, body)
+    assert answer.status < 400, (answer.status, answer.body)
+    document: dict[str, Any] = answer.body
+    return document
 
 
 def person_id(served: Served, login: str) -> str:
