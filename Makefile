@@ -41,9 +41,12 @@ system:
 	@scripts/ensure-system
 
 # The browser tests drive Debian's chromium (never `playwright install`); card tests read PDFs;
-# tests/deploy runs the shipped nginx configuration with Debian's nginx.
+# tests/deploy runs the shipped nginx configuration with Debian's nginx; tests/consumers runs
+# the LDAP consumers of docs/consumers/ (SSSD, Apache, SimpleSAMLphp, FreeRADIUS) for real.
+CONSUMERS := sssd-ldap sssd-tools libpam-sss libnss-sss pamtester apache2 \
+	simplesamlphp php-cli php-xml php-mbstring freeradius freeradius-ldap freeradius-utils eapoltest
 system-test:
-	@scripts/ensure-system chromium poppler-utils fonts-dejavu-core nginx
+	@scripts/ensure-system chromium poppler-utils fonts-dejavu-core nginx $(CONSUMERS)
 
 # Rebuilt only when pyproject.toml changes, so a second `make test` starts at once.
 $(STAMP): pyproject.toml
