@@ -74,6 +74,7 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry
         _add_missing(connection, slapd_config.service_roles(suffix))
         _give_hand_made_accounts_a_role(connection, suffix)
         _set_access_rules(connection, suffix)
+        _set_limits(connection, suffix)
         _refuse_own_changes_in_the_default_policy(connection, suffix)
         connection.modify(suffix, {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
     except LDAPException as exc:
@@ -196,6 +197,12 @@ def _set_access_rules(connection: ldap3.Connection, suffix: str) -> None:
     """Set the database's access rules to this version's (version 5: service roles)."""
     rules = slapd_config.access_rules(suffix)
     connection.modify(_database(connection, suffix), {"olcAccess": [(ldap3.MODIFY_REPLACE, rules)]})
+
+
+def _set_limits(connection: ldap3.Connection, suffix: str) -> None:
+    """Set the database's limits to this version's (version 7: dn.onelevel, not dn.one)."""
+    rules = slapd_config.limits(suffix)
+    connection.modify(_database(connection, suffix), {"olcLimits": [(ldap3.MODIFY_REPLACE, rules)]})
 
 
 def _give_hand_made_accounts_a_role(connection: ldap3.Connection, suffix: str) -> None:

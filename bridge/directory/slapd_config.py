@@ -431,7 +431,8 @@ def limits(suffix: str) -> list[str]:
         "size.soft=unlimited size.hard=unlimited size.pr=unlimited size.prtotal=unlimited "
         "time.soft=unlimited time.hard=unlimited"
     )
-    return [f'{{0}}dn.one="ou=services,{suffix}" {unlimited}']
+    # dn.onelevel: slapd 2.5 warns that the short form dn.one is deprecated.
+    return [f'{{0}}dn.onelevel="ou=services,{suffix}" {unlimited}']
 
 
 def overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import ldap3
@@ -36,6 +37,11 @@ def v4_access(suffix: str) -> list[str]:
     ]
 
 
+def v6_limits(suffix: str) -> list[str]:
+    """Return the limits versions 1 to 6 wrote, in the form slapd 2.5 calls deprecated."""
+    return [f'{{0}}dn.one="ou=services,{suffix}" size.soft=unlimited size.hard=unlimited']
+
+
 V1_UNIQUE = [
     f"ldap:///ou=people,{SUFFIX}?mail?sub",
     f"ldap:///ou=people,{SUFFIX}?mimsExternalId?sub",
@@ -59,6 +65,7 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         patch.setattr(slapd_config, "INDEXES", V1_INDEXES)
         patch.setattr(slapd_config, "unique_uris", lambda suffix: V1_UNIQUE)
         patch.setattr(slapd_config, "access_rules", v4_access)
+        patch.setattr(slapd_config, "limits", v6_limits)
         patch.setattr(
             slapd_config,
             "overlays",
@@ -251,6 +258,17 @@ def test_an_upgrade_that_fails_midway_leaves_version_1_and_is_retried(
     v1_folder.start(free_port())  # the schema half is there already; the rest runs again
     assert version_on_suffix(v1_folder) == slapd_config.schema_version()
     assert v1_folder.upgrade() is False
+
+
+def test_an_upgrade_leaves_nothing_deprecated_in_the_configuration(v1_folder: ManagedSlapd) -> None:
+    def warnings() -> str:
+        command = ["slaptest", "-u", "-F", str(v1_folder.layout.config_dir)]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stderr
+
+    assert "deprecated" in warnings()
+    v1_folder.start(free_port())
+    v1_folder.stop()
+    assert "deprecated" not in warnings()
 
 
 def test_a_folder_from_a_newer_version_is_still_refused(v1_folder: ManagedSlapd) -> None:

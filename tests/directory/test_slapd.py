@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -204,3 +205,15 @@ def test_another_suffix_is_refused(fresh: ManagedSlapd) -> None:
 def test_start_without_init_says_what_to_run(fresh: ManagedSlapd) -> None:
     with pytest.raises(SlapdError, match="run `mims slapd init"):
         fresh.start(free_port())
+
+
+def test_slapd_finds_nothing_deprecated_in_the_configuration(slapd: ManagedSlapd) -> None:
+    """slaptest reads cn=config as slapd does and prints what slapd 2.5 would warn about."""
+    checked = subprocess.run(
+        ["slaptest", "-u", "-F", str(slapd.layout.config_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "deprecated" not in checked.stderr
