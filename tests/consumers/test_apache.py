@@ -1,7 +1,7 @@
 """Apache mod_authnz_ldap with the configuration docs/consumers/apache.md publishes.
 
-Debian's apache2 runs the published mims-ldap.conf (the example site's URI, CA file, suffix,
-service account and secret swapped for the session slapd's and an ``sso`` account's) with a
+Debian's apache2 runs the published mims-ldap.conf (the example site's URI, CA file, service
+account and secret swapped for the session slapd's and an ``sso`` account's) with a
 small main configuration of its own (tests/support/apache.py). Each protected location echoes
 who Apache signed in: ``X-Remote-User`` (what was typed) and ``X-Mail`` (the entry's ``mail``).
 """
@@ -35,6 +35,7 @@ EXAMPLE_BIND_DN = "cn=intranet,ou=services,dc=mims,dc=example"
 MODULES = {"ldap_module": "mod_ldap.so", "authnz_ldap_module": "mod_authnz_ldap.so"}
 
 pytestmark = pytest.mark.skipif(missing(MODULES) is not None, reason=str(missing(MODULES)))
+
 # What the application behind the published locations would read; here, echoed as headers.
 ECHO = (
     'Header set X-Remote-User "expr=%{REMOTE_USER}"\n'
