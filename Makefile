@@ -43,8 +43,10 @@ system:
 # The browser tests drive Debian's chromium (never `playwright install`); card tests read PDFs;
 # tests/deploy runs the shipped nginx configuration with Debian's nginx; tests/consumers runs
 # the LDAP consumers of docs/consumers/ (SSSD, Apache, SimpleSAMLphp, FreeRADIUS) for real.
+# SimpleSAMLphp's LDAP source needs php-ldap; xmlsec1 checks signatures for the test's pysaml2.
 CONSUMERS := sssd-ldap sssd-tools libpam-sss libnss-sss pamtester apache2 \
-	simplesamlphp php-cli php-xml php-mbstring freeradius freeradius-ldap freeradius-utils eapoltest
+	simplesamlphp php-cli php-xml php-mbstring php-ldap xmlsec1 \
+	freeradius freeradius-ldap freeradius-utils eapoltest
 system-test:
 	@scripts/ensure-system chromium poppler-utils fonts-dejavu-core nginx $(CONSUMERS)
 
