@@ -7,6 +7,7 @@ directory connection of the service's.
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import queue
@@ -125,7 +126,8 @@ def _announce(config: Config) -> Callable[[str], None]:
 
 def _listen_error(config: Config, error: OSError) -> str:
     host, port = wiring.password_service_address(config)
-    reason = error.strerror or str(error)
+    in_use = error.errno == errno.EADDRINUSE
+    reason = "in use by another program" if in_use else (error.strerror or str(error))
     return (
         f"password_service: cannot listen on {host}:{port}: {reason}; choose another port "
         "([password_service] port, --password-port; 0: off)"

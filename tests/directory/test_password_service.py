@@ -28,7 +28,7 @@ from bridge.directory import dn
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
-from tests.support.cli import MIMS
+from tests.support.cli import MIMS, mims, serving
 from tests.support.directory import SUFFIX
 from tests.support.ports import free_port
 
@@ -360,3 +360,35 @@ def test_no_password_reaches_the_logs(
     assert f"login={login}" in service.output()
     for secret in ("Wrong-Password-Typed-9", temporary, "nodigitsinhere-Only", NEW_PASSWORD):
         assert secret not in logs
+
+
+def test_mims_serve_runs_the_service_beside_the_web_server_and_stops_it() -> None:
+    with serving() as served:
+        port = int(served.env["MIMS_PASSWORD_PORT"])
+        url = f"ldaps://127.0.0.1:{port}"
+        assert f"password     {url}" in served.output()
+        ca = Path(served.env["MIMS_DATA_DIR"]) / "tls" / "ca.pem"
+        root_dse_answers(Service(url, ca, Path(os.devnull), port))
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def test_mims_serve_refuses_a_password_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            "HOME": str(tmp_path),
+            "MIMS_DATA_DIR": str(tmp_path / "d"),
+            "MIMS_LDAP_PORT": str(free_port()),
+            "MIMS_LDAPS_PORT": str(free_port()),
+            "MIMS_HTTP_PORT": str(free_port()),
+            "MIMS_PASSWORD_PORT": str(port),
+        }
+        result = mims("serve", env=env)
+    assert result.returncode == 1, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    expected = f"Error: password_service: cannot listen on 127.0.0.1:{port}: in use"
+    assert line.startswith(expected), line
+    assert "Traceback" not in result.stderr
