@@ -7,6 +7,7 @@ meet the portal's rules and say the portal's words.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -392,3 +393,29 @@ def test_mims_serve_refuses_a_password_port_in_use(tmp_path: Path) -> None:
     expected = f"Error: password_service: cannot listen on 127.0.0.1:{port}: in use"
     assert line.startswith(expected), line
     assert "Traceback" not in result.stderr
+
+
+def test_a_change_is_in_the_audit_trail_as_the_persons_own(
+    service: Service, services: Services, slapd: ManagedSlapd
+) -> None:
+    person = student(services)
+    login = str(person.login_id)
+    assert ldappasswd(service, "-D", login, "-w", PASSWORD, "-s", NEW_PASSWORD).returncode == 0
+    lines = (slapd.layout.root / "audit.log").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    changes = [
+        e for e in events if e["operation"] == "password.change" and e["target"] == person.id
+    ]
+    assert [(e["door"], e["source"], e["outcome"]) for e in changes] == [
+        ("ldap", "127.0.0.1", "success")
+    ]
+
+
+def test_a_client_without_tls_is_closed_without_a_traceback(service: Service) -> None:
+    # ldap:// to an ldaps:// port: a bind request in clear text where a TLS hello belongs.
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as connection:
+        connection.sendall(b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00")
+        while connection.recv(4096):
+            pass
+    root_dse_answers(service)
+    assert "Traceback" not in service.output()
