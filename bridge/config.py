@@ -436,6 +436,26 @@ class AuditConfig:
 
 
 @dataclass(config=_STRICT)
+class PasswordServiceConfig:
+    """The LDAP password-change service (ldaps only) that SSSD and ``ldappasswd`` reach."""
+
+    # 0: off. Not slapd's port: this is the bridge's own small server.
+    port: int = Field(default=1637, ge=0, le=65535)
+    # Empty: the address [http] listens on.
+    host: str = ""
+    # A PEM certificate (chain, leaf first) and its unencrypted PEM key; both or neither.
+    # Neither: the data folder's own CA signs one (DATA/tls/password-service.pem).
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> PasswordServiceConfig:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert, tls_key: give both, or neither (the local CA signs one)")
+        return self
+
+
+@dataclass(config=_STRICT)
 class Config:
     """The whole configuration of a bridge process."""
 
@@ -449,6 +469,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     scim: ScimConfig = field(default_factory=ScimConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    password_service: PasswordServiceConfig = field(default_factory=PasswordServiceConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -490,6 +511,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "MIMS_HTTP_HOST": ("http", "host"),
     "MIMS_HTTP_PORT": ("http", "port"),
     "MIMS_HTTP_WORKERS": ("http", "workers"),
+    "MIMS_PASSWORD_PORT": ("password_service", "port"),
     "MIMS_SECRET_KEY": ("sspr", "secret_key"),
 }
 

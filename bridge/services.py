@@ -8,7 +8,7 @@ its factories) and never import ``bridge.directory``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,15 +17,19 @@ from bridge.config import Config
 from bridge.core import passwords
 from bridge.core.audit import Event, Selection, in_order
 from bridge.core.audited import AuditedImport, Trail, audited
+from bridge.core.certificates import Settings as CertificateSettings
+from bridge.core.certificates import check_files
 from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
+from bridge.core.own_password import OwnPassword
 from bridge.core.policy_book import PolicyBook, Rule
 from bridge.core.ports import RosterImport, ServiceAccounts
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import accesslog, check, export, gcds, local_ca, settings
 from bridge.directory import backup as backups
+from bridge.directory import password_service as passwd
 from bridge.directory.answers import AnswerStore
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
@@ -60,8 +64,10 @@ __all__ = [
     "local_https",
     "managed_slapd",
     "naming_rules",
+    "password_service_address",
     "policy_book",
     "restore",
+    "run_password_service",
     "slapd_supervisor",
 ]
 
@@ -118,6 +124,48 @@ def local_https(config: Config) -> Config:
 def local_ca_file(config: Config) -> Path:
     """Return the data folder's local CA certificate, which clients of ``--https`` trust."""
     return managed_slapd(config).layout.tls_dir / "ca.pem"
+
+
+def password_service_address(config: Config) -> tuple[str, int]:
+    """Return where the LDAP password service listens: ``[password_service]``, else [http]."""
+    section = config.password_service
+    return section.host or config.http.host, section.port
+
+
+def password_service_tls(config: Config) -> tuple[str, str]:
+    """Return the password service's certificate and key files, checked.
+
+    Without ``[password_service] tls_cert``, the data folder's CA signs one
+    (``DATA/tls/password-service.pem``) for localhost, this host and the listen address.
+    """
+    section = config.password_service
+    if section.tls_cert:
+        names = CertificateSettings("password_service.tls_cert", "password_service.tls_key")
+        check_files(section.tls_cert, section.tls_key, "", names)
+        return str(Path(section.tls_cert).expanduser()), str(Path(section.tls_key).expanduser())
+    host, _ = password_service_address(config)
+    folder = managed_slapd(config).layout.tls_dir
+    files = local_ca.ensure(folder, local_ca.server_names([host]), stem="password-service")
+    return str(files.cert), str(files.key)
+
+
+def run_password_service(config: Config, ready: Callable[[str], None]) -> None:
+    """Run the LDAP password service until SIGTERM or SIGINT (docs/password-change.md).
+
+    ``ready`` gets its ldaps:// URL once it listens. Changes go through the core's one rule
+    path (``core/own_password.py``) over the configured directory, audited as the person's.
+    """
+    cert, key = password_service_tls(config)
+    backend = Backend(config)
+    names = passwd.BindNames(config.directory.suffix, config.naming.domains)
+    service = passwd.PasswordService(
+        OwnPassword(backend.services), names, passwd.tls_context(cert, key)
+    )
+    host, port = password_service_address(config)
+    try:
+        passwd.serve_forever(service, host, port, ready)
+    finally:
+        backend.close()
 
 
 def slapd_supervisor(config: Config) -> SlapdSupervisor:

@@ -20,6 +20,7 @@ def test_every_command_has_help_with_an_example() -> None:
     for command in (
         [],
         ["serve"],
+        ["password-service"],
         ["slapd"],
         ["slapd", "init"],
         ["slapd", "start"],
@@ -141,6 +142,8 @@ def test_serve_starts_its_own_slapd_and_stops_it_on_exit(tmp_path: Path) -> None
             str(ldap_port),
             "--ldaps-port",
             str(ldaps_port),
+            "--password-port",
+            str(free_port()),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

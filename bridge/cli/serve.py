@@ -11,6 +11,7 @@ import click
 
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
+from bridge.cli.password_service import Beside
 from bridge.config import Config, is_loopback
 from bridge.web.certificates import check_certificate
 
@@ -30,6 +31,11 @@ from bridge.web.certificates import check_certificate
     help="Managed slapd's ldaps:// port (default 1636).",
 )
 @click.option(
+    "--password-port",
+    type=click.IntRange(0, 65535),
+    help="The LDAP password service's ldaps port (default 1637; 0: off).",
+)
+@click.option(
     "--https",
     is_flag=True,
     help="Serve HTTPS with a certificate from the data folder's own CA (DATA/tls/ca.pem), "
@@ -43,13 +49,15 @@ def serve(
     host: str | None,
     ldap_port: int | None,
     ldaps_port: int | None,
+    password_port: int | None,
     https: bool,
 ) -> None:
     """Serve SCIM, the portal and health checks with gunicorn.
 
     With no MIMS_LDAP_URL it initialises and starts its own slapd in the data folder (the
     embedded default), restarts it when it dies (giving up on a crash loop), and stops it again
-    on exit.
+    on exit. The LDAP password service ([password_service], docs/password-change.md) runs
+    beside it, in a process of its own, unless its port is 0.
 
     \b
     Examples:
@@ -65,6 +73,7 @@ def serve(
         ctx,
         slapd={"data_dir": data_dir, "port": ldap_port, "ldaps_port": ldaps_port},
         http={"port": port, "host": host},
+        password_service={"port": password_port},
     )
     if config.http.https:
         check_certificate(config.http.tls_cert, config.http.tls_key)
@@ -81,18 +90,25 @@ def serve(
     # Only the slapd this command started is supervised, and only in this (the master) process:
     # the workers are forked from it and do not inherit the thread.
     supervisor = wiring.slapd_supervisor(config) if started else None
+    beside = Beside(config) if config.password_service.port else None
     try:
         _print_banner(config, local)
+        if beside is not None:
+            url = beside.start()
+            click.echo(f"password     {url}  (ldappasswd, SSSD ldap_chpass_uri)", err=True)
         if supervisor is not None:
             _log_to_stderr(logging.getLogger("mims.slapd"))
             supervisor.start()
         BridgeServer(config).run()
     finally:
         # gunicorn's workers are forks of this process and leave through here too.
-        if supervisor is not None and os.getpid() == master:
-            supervisor.stop()  # first, or it would restart the slapd stopped here
-            wiring.managed_slapd(config).stop()
-            click.echo("slapd stopped", err=True)
+        if os.getpid() == master:
+            if beside is not None:
+                beside.stop()
+            if supervisor is not None:
+                supervisor.stop()  # first, or it would restart the slapd stopped here
+                wiring.managed_slapd(config).stop()
+                click.echo("slapd stopped", err=True)
 
 
 def _print_banner(config: Config, local_https: bool) -> None:

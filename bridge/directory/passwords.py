@@ -3,10 +3,10 @@
 slapd checks length and history (pwdMinLength, pwdMaxLength, pwdInHistory) for every change the
 bridge makes, because the bridge's account has ``write`` but not ``manage`` on userPassword.
 The bridge adds what ppolicy cannot express (character classes, names, common passwords)
-before it writes. People cannot change their own password over LDAP (the ACL gives them
+before it writes. People cannot change their own password in slapd (the ACL gives them
 ``auth`` only, and the policy entries say ``pwdAllowUserChange: FALSE``, which ppolicy applies
 to a person's own changes, not to the bridge's), so no change bypasses those rules: they use
-the portal or an administrator.
+the portal, the bridge's LDAP password service (``password_service.py``) or an administrator.
 """
 
 from __future__ import annotations

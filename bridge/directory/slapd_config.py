@@ -356,8 +356,9 @@ def access_rules(suffix: str) -> list[str]:
     they read what the bridge works with: answer and token hashes, recovery addresses,
     failure counts and times. Nobody reads ``userPassword`` or ``pwdHistory``.
     People may bind but not change their own password over LDAP: that would skip the rules
-    ppolicy cannot express (classes, names), so self-service goes through the bridge (and the
-    policy entries say ``pwdAllowUserChange: FALSE``). A disabled person (mimsDisabled TRUE)
+    ppolicy cannot express (classes, names), so self-service goes through the bridge: the
+    portal, or from Linux the bridge's LDAP password service (``password_service.py``); the
+    policy entries say ``pwdAllowUserChange: FALSE``. A disabled person (mimsDisabled TRUE)
     cannot bind: nobody may ``auth`` on their password. A person reads the public part of
     their own entry and nothing of anyone else's.
     """

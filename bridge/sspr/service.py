@@ -38,18 +38,17 @@ from typing import Any, Literal
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bridge.config import SsprConfig
-from bridge.core import challenges, passwords
+from bridge.core import challenges, own_password, passwords
 from bridge.core.accounts import AccountKey, AnswerState, StaleToken
 from bridge.core.challenges import DEFAULT_PARAMS, HashParams, InvalidAnswer
-from bridge.core.naming import InvalidLoginId, LoginId
 from bridge.core.people import Person
 from bridge.core.services import Services
-from bridge.errors import BridgeError, NotFound, PolicyViolation
+from bridge.errors import BridgeError, Locked, NotFound, PolicyViolation
 from bridge.sspr.session_store import ResetGrant, SessionStore
 
 Next = Literal["done", "change_password", "setup_answers"]
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-ASK_SCHOOL = "ask your teacher or the school office"
+ASK_SCHOOL = own_password.ASK_SCHOOL
 
 
 class PortalError(BridgeError):
@@ -69,10 +68,7 @@ class WrongSignIn(PortalError):
 
     status = 401
     code = "wrong_login"
-    words = (
-        "Wrong login ID or password, or the account is temporarily locked: try again later"
-        " or ask your form teacher. Capital letters matter in the password."
-    )
+    words = own_password.WRONG_SIGN_IN
 
 
 class AccountLocked(PortalError):
@@ -80,10 +76,7 @@ class AccountLocked(PortalError):
 
     status = 423
     code = "locked"
-    words = (
-        "Your account is temporarily locked to prevent unauthorized use."
-        f" To open it again, {ASK_SCHOOL}."
-    )
+    words = own_password.LOCKED
 
 
 class ResetRefused(PortalError):
@@ -123,7 +116,7 @@ class WrongCurrentPassword(PortalError):
     """The current password given to change it was not right."""
 
     code = "wrong_current_password"
-    words = "Your current password is not right. Please type it again."
+    words = own_password.WRONG_CURRENT
 
 
 class MissingFields(PortalError):
@@ -282,16 +275,17 @@ class Portal:
     # -- for a signed-in person ----------------------------------------------------------------
 
     def change_password(self, person_id: str, current: str, new: str) -> Next:
-        """Change the password after checking the current one; return the next step."""
+        """Change the password after checking the current one; return the next step.
+
+        The rules are ``own_password.change``'s, shared with the LDAP password service.
+        """
         person = self.person(person_id)
-        self._recheck_password(person, current)
-        self.services.passwords.check(person, new)
-        state = self._state(person)
         try:
-            self.services.answers.set_password_once(state.key, new, state.version)
-        except StaleToken:  # something else wrote to the entry meanwhile: read it again once
-            state = self._state(person)
-            self.services.answers.set_password_once(state.key, new, state.version)
+            own_password.change(self.services, person, current, new)
+        except own_password.WrongPassword:
+            raise WrongCurrentPassword() from None
+        except Locked:
+            raise AccountLocked() from None
         return self._next(self._state(person))
 
     def set_answers(
@@ -323,9 +317,7 @@ class Portal:
 
     def _recheck_password(self, person: Person, current: str) -> None:
         """Check the signed-in person's password again (a failure counts toward the lock)."""
-        if not current:
-            raise WrongCurrentPassword()
-        result = self.services.passwords.sign_in(person, current)
+        result = own_password.sign_in(self.services, person, current)
         if result.locked:
             raise AccountLocked()
         if not result.ok:
@@ -448,12 +440,7 @@ class Portal:
         return data
 
 
-def _login_id(text: str) -> LoginId | None:
-    """Return the login ID typed, or None if it cannot be one (treated like an unknown ID)."""
-    try:
-        return LoginId.parse(text.strip())
-    except (InvalidLoginId, ValueError):
-        return None
+_login_id = own_password.login_id
 
 
 def _question_ids(stored: tuple[str, ...]) -> list[str]:

@@ -46,6 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "MIMS_LDAP_PORT": str(ldap_port),
         "MIMS_LDAPS_PORT": str(free_port()),
         "MIMS_HTTP_PORT": str(http_port),
+        "MIMS_PASSWORD_PORT": str(free_port()),
         "MIMS_CONFIG": str(site),
     }
     log = (root / "serve.log").open("w")

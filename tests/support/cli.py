@@ -120,6 +120,7 @@ def serving(
         "MIMS_DATA_DIR": str(home / "d"),
         "MIMS_LDAP_PORT": str(free_port()),
         "MIMS_LDAPS_PORT": str(free_port()),
+        "MIMS_PASSWORD_PORT": str(free_port()),
     }
     log = (home / "serve.log").open("w")  # a file, not a pipe: a full pipe would stall it
     process = subprocess.Popen(
