@@ -17,7 +17,7 @@ from typing import Any, Literal
 from ldap3 import BASE, Connection
 
 from bridge.core.passwords import Policy
-from bridge.directory import controls, dn, ppolicy, schema_upgrade, slapd_config
+from bridge.directory import controls, dn, mapping, ppolicy, schema_upgrade, slapd_config
 from bridge.directory.client import ClientSettings, LdapClient
 from bridge.directory.controls import SortKey
 from bridge.directory.ldap3_connections import raw_values
@@ -38,8 +38,14 @@ CONTROLS = {
     "assertion (RFC 4528)": controls.ASSERTION,
 }
 # Schema from elsewhere the bridge uses: the system schemas and the overlays' own.
-OTHER_CLASSES = ("inetOrgPerson", "groupOfNames", "organizationalUnit", "pwdPolicy")
-OTHER_ATTRIBUTES = ("memberOf", "pwdPolicySubentry", "pwdAccountLockedTime", "entryUUID")
+OTHER_CLASSES = ("inetOrgPerson", "organizationalUnit", "pwdPolicy")
+OTHER_ATTRIBUTES = (
+    "memberOf",
+    "pwdPolicySubentry",
+    "pwdAccountLockedTime",
+    "entryUUID",
+    "gidNumber",  # nis schema: groups are POSIX groups
+)
 
 _NAMES = re.compile(r"NAME\s+(?:'([^']+)'|\(\s*((?:'[^']+'\s*)+)\))")
 
@@ -253,13 +259,12 @@ def _sorted_search(client: LdapClient, entry: str) -> tuple[Status, str, str]:
 
 def _add_group(client: LdapClient, entry: str, members: list[str], mail: str | None) -> None:
     attributes: dict[str, Any] = {
-        "objectClass": ["top", "groupOfNames"],
+        "objectClass": mapping.GROUP_CLASSES,
         "cn": [dn.first_value(entry)],
         "member": members,
         "description": ["made and removed by `mims directory check`"],
     }
     if mail is not None:
-        attributes["objectClass"].append("mimsGroupAddress")
         attributes["mail"] = [mail]
     client.add(entry, attributes)
 

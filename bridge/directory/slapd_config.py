@@ -15,7 +15,7 @@ from pathlib import Path
 from ldap3.utils.conv import escape_filter_chars
 
 from bridge.core.service_accounts import BRIDGE_ACCOUNT, ROLES, ServiceRole
-from bridge.directory import dn, ldif
+from bridge.directory import dn, ldif, mapping
 
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -35,7 +35,8 @@ MODULES = (
     "argon2",
     "accesslog",
 )
-SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
+# nis: posixAccount, shadowAccount and gidNumber (people and groups are POSIX since version 7).
+SYSTEM_SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
 # The {ARGON2} module's cost for new hashes: OWASP's minimum for Argon2id (19 MiB, 2 passes, 1
 # lane). The module's own defaults are older and lower (4 MiB); Debian 12's build makes Argon2i
 # hashes, later OpenLDAP releases Argon2id, both with these parameters.
@@ -60,6 +61,8 @@ INDEXES = (
     "mimsClass eq",
     "memberOf eq",
     "member eq",
+    "gidNumber eq",
+    "mimsPosixName eq,sub",
     "cn eq,sub",
     "displayName eq,sub",
     "givenName eq,sub",
@@ -343,7 +346,12 @@ PUBLIC_GROUP = (
     "description",
     "businessCategory",
     "entryUUID",
+    "gidNumber",
+    "mimsPosixName",
 )
+# Groups are mimsGroup entries, also the service roles the access rules name (`group/...`:
+# without it slapd looks for groupOfNames).
+GROUP_CLASS = mapping.GROUP_CLASS
 
 
 def access_rules(suffix: str) -> list[str]:
@@ -362,7 +370,10 @@ def access_rules(suffix: str) -> list[str]:
     their own entry and nothing of anyone else's.
     """
     bridge = f'dn.exact="{service_dn(suffix)}"'
-    role = {name: f'group.exact="{dn.role_group_dn(name, suffix)}"' for name in ROLES}
+    role = {
+        name: f'group/{GROUP_CLASS}/member.exact="{dn.role_group_dn(name, suffix)}"'
+        for name in ROLES
+    }
     writers = f"by {bridge} write by {role['writer']} write"
     people = f'dn.subtree="{dn.people_base(suffix)}"'
     services = dn.services_base(suffix)
@@ -404,8 +415,8 @@ def access_rules(suffix: str) -> list[str]:
 def service_roles(suffix: str) -> list[ldif.Entry]:
     """Return the OU of role groups and one group per service role, each still empty.
 
-    groupOfNames needs a member: the zero-length DN keeps an empty group valid, as for the
-    bridge's own groups.
+    Role groups are mimsGroup entries like the people's groups, so an empty one has no
+    ``member``; they get no POSIX attributes: they are the directory's, not for NSS.
     """
     return [
         _ou("roles", dn.services_base(suffix), "Service roles: the access rules name these"),
@@ -414,10 +425,9 @@ def service_roles(suffix: str) -> list[ldif.Entry]:
                 dn.role_group_dn(name, suffix),
                 [
                     ("objectClass", "top"),
-                    ("objectClass", "groupOfNames"),
+                    ("objectClass", GROUP_CLASS),
                     ("cn", name),
                     ("description", f"Service accounts in the {name} role (mims service)"),
-                    ("member", ""),
                 ],
             )
             for name in ROLES
@@ -442,7 +452,7 @@ def overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
             [
                 ("objectClass", "olcOverlayConfig"),
                 ("objectClass", "olcMemberOf"),
-                ("olcMemberOfGroupOC", "groupOfNames"),
+                ("olcMemberOfGroupOC", GROUP_CLASS),
                 ("olcMemberOfMemberAD", "member"),
                 ("olcMemberOfMemberOfAD", "memberOf"),
                 ("olcMemberOfRefInt", "TRUE"),
@@ -517,14 +527,18 @@ def overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
 def unique_uris(suffix: str) -> list[str]:
     """Return the unique overlay's rules.
 
-    An address (mail) names one entry in the whole tree: a group's address (mimsGroupAddress)
-    must not be a person's login ID. An external ID names one person, and so does a userName
-    a SCIM client chose (compared by its caseIgnoreMatch, so without regard to case).
+    An address (mail) names one entry in the whole tree: a group's address must not be a
+    person's login ID. An external ID names one person, and so does a userName a SCIM client
+    chose (compared by its caseIgnoreMatch, so without regard to case). A group's NSS name
+    (mimsPosixName) and its gidNumber name one group (people's gidNumber is their own
+    uidNumber, a user private group, so the rule on gidNumber stays under ou=groups).
     """
     return [
         f"ldap:///{suffix}?mail?sub",
         f"ldap:///{dn.people_base(suffix)}?mimsExternalId?sub",
         f"ldap:///{dn.people_base(suffix)}?mimsUserName?sub",
+        f"ldap:///{dn.groups_base(suffix)}?mimsPosixName?sub",
+        f"ldap:///{dn.groups_base(suffix)}?gidNumber?sub",
     ]
 
 
@@ -546,7 +560,7 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
             _ou(ou, dn.people_base(suffix), f"People whose role is {role}")
             for role, ou in dn.ROLE_OUS.items()
         ],
-        _ou("groups", suffix, "Schools, levels and classes (groupOfNames)"),
+        _ou("groups", suffix, "Schools, levels, classes and client-made groups (mimsGroup)"),
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
         _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
         sync_ou(suffix),
