@@ -38,14 +38,14 @@ CONTROLS = {
     "assertion (RFC 4528)": controls.ASSERTION,
 }
 # Schema from elsewhere the bridge uses: the system schemas and the overlays' own.
-OTHER_CLASSES = ("inetOrgPerson", "organizationalUnit", "pwdPolicy")
-OTHER_ATTRIBUTES = (
-    "memberOf",
-    "pwdPolicySubentry",
-    "pwdAccountLockedTime",
-    "entryUUID",
-    "gidNumber",  # nis schema: groups are POSIX groups
+OTHER_CLASSES = (
+    "inetOrgPerson",
+    "organizationalUnit",
+    "pwdPolicy",
+    "posixAccount",  # nis.ldif
+    "shadowAccount",
 )
+OTHER_ATTRIBUTES = ("memberOf", "pwdPolicySubentry", "pwdAccountLockedTime", "entryUUID")
 
 _NAMES = re.compile(r"NAME\s+(?:'([^']+)'|\(\s*((?:'[^']+'\s*)+)\))")
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from ldap3.utils.conv import escape_filter_chars
 
+from bridge.core import posix
 from bridge.core.service_accounts import BRIDGE_ACCOUNT, ROLES, ServiceRole
-from bridge.directory import dn, ldif, mapping
+from bridge.directory import dn, id_numbers, ldif, mapping
 
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -35,7 +36,8 @@ MODULES = (
     "argon2",
     "accesslog",
 )
-# nis: posixAccount, shadowAccount and gidNumber (people and groups are POSIX since version 7).
+# nis: posixAccount and shadowAccount (uidNumber, homeDirectory, shadowExpire) for SSSD and
+# nslcd, which see only posix accounts; gidNumber on groups.
 SYSTEM_SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
 # The {ARGON2} module's cost for new hashes: OWASP's minimum for Argon2id (19 MiB, 2 passes, 1
 # lane). The module's own defaults are older and lower (4 MiB); Debian 12's build makes Argon2i
@@ -564,6 +566,7 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
         _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
         sync_ou(suffix),
+        id_numbers.counter_entry(suffix, posix.DEFAULT_RULES),
         *service_roles(suffix),
         (
             default_policy_dn(suffix),
