@@ -24,6 +24,7 @@ from bridge.core.people import (
     school_group_names,
 )
 from bridge.core.policy_book import PolicyBook
+from bridge.core.posix import DEFAULT_RULES, PosixRules
 from bridge.directory import controls, dn, mapping
 from bridge.directory.client import LdapClient
 from bridge.directory.groups import GroupStore
@@ -62,13 +63,14 @@ class PeopleStore(PeopleReadStore):
         rules: NamingRules = naming.DEFAULT_RULES,
         book: PolicyBook | None = None,
         address_rules: AddressRules = group_address.DEFAULT_RULES,
+        posix: PosixRules = DEFAULT_RULES,
     ) -> None:
         super().__init__(directory, suffix)
         self.book = book
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
         self.rules = rules
-        self.groups = GroupStore(directory, suffix, self.pager, address_rules)
+        self.groups = GroupStore(directory, suffix, self.pager, address_rules, posix)
 
     # -- create --------------------------------------------------------------------------------
 
