@@ -206,6 +206,7 @@ class Backend:
             naming_rules(config),
             book,
             address_rules(config),
+            posix_rules(config),
         )
         self.audit = audit_file(config)
         # Every change through these services, whichever door asked, goes to the audit trail.

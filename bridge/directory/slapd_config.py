@@ -54,6 +54,7 @@ INDEXES = (
     "entryUUID eq",
     "entryCSN eq",
     "uid eq,sub",
+    "uidNumber eq",
     "mail eq,sub",
     "employeeNumber eq",
     "mimsExternalId eq",
@@ -522,12 +523,18 @@ def unique_uris(suffix: str) -> list[str]:
 
     An address (mail) names one entry in the whole tree: a group's address (mimsGroupAddress)
     must not be a person's login ID. An external ID names one person, and so does a userName
-    a SCIM client chose (compared by its caseIgnoreMatch, so without regard to case).
+    a SCIM client chose (compared by its caseIgnoreMatch, so without regard to case), a uid
+    (in any role's OU) and a uidNumber.
     """
+    people = dn.people_base(suffix)
     return [
         f"ldap:///{suffix}?mail?sub",
-        f"ldap:///{dn.people_base(suffix)}?mimsExternalId?sub",
-        f"ldap:///{dn.people_base(suffix)}?mimsUserName?sub",
+        f"ldap:///{people}?mimsExternalId?sub",
+        f"ldap:///{people}?mimsUserName?sub",
+        # A login ID's local part names one person in every role: the uid consumers search
+        # by (Apache, Dovecot, SSSD) never finds a student and a teacher of the same name.
+        f"ldap:///{people}?uid?sub",
+        f"ldap:///{people}?uidNumber?sub",
     ]
 
 
