@@ -334,9 +334,15 @@ PUBLIC_PERSON = (
     "o",
     "memberOf",
     "manager",
+    # posixAccount: what SSSD, nslcd and Dovecot read to make a Unix user of a person.
+    "uidNumber",
+    "gidNumber",
+    "homeDirectory",
+    "loginShell",
 )
-# Whether an account may sign in: GCDS filters disabled people out, SSO tools refuse them.
-DISABLED = ("mimsDisabled",)
+# Whether an account may sign in: GCDS filters disabled people out, SSO tools refuse them;
+# shadowExpire is the same fact for consumers that never bind (SSSD's access check, NSS).
+DISABLED = ("mimsDisabled", "shadowExpire")
 LOCK_STATE = ("pwdAccountLockedTime", "pwdReset")
 PUBLIC_GROUP = (
     "entry",
