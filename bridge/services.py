@@ -22,7 +22,7 @@ from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
 from bridge.core.policy_book import PolicyBook, Rule
 from bridge.core.ports import RosterImport, ServiceAccounts
-from bridge.core.posix import IdRange, PosixRules
+from bridge.core.posix import PosixRules
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import accesslog, check, export, gcds, local_ca, settings
@@ -92,13 +92,7 @@ def naming_rules(config: Config) -> NamingRules:
 
 def posix_rules(config: Config) -> PosixRules:
     """Return the configured number ranges, home folder and login shells (``[posix]``)."""
-    posix = config.posix
-    return PosixRules(
-        uid_numbers=IdRange(posix.uid_number_min, posix.uid_number_max, "[posix] uid_number_max"),
-        gid_numbers=IdRange(posix.gid_number_min, posix.gid_number_max, "[posix] gid_number_max"),
-        home_directory=posix.home_directory,
-        login_shells=dict(posix.login_shells),
-    )
+    return settings.posix_rules(config)
 
 
 def address_rules(config: Config) -> AddressRules:

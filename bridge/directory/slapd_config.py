@@ -54,6 +54,7 @@ INDEXES = (
     "entryUUID eq",
     "entryCSN eq",
     "uid eq,sub",
+    "uidNumber eq",
     "mail eq,sub",
     "employeeNumber eq",
     "mimsExternalId eq",
@@ -335,9 +336,15 @@ PUBLIC_PERSON = (
     "o",
     "memberOf",
     "manager",
+    # posixAccount: what SSSD, nslcd and Dovecot read to make a Unix user of a person.
+    "uidNumber",
+    "gidNumber",
+    "homeDirectory",
+    "loginShell",
 )
-# Whether an account may sign in: GCDS filters disabled people out, SSO tools refuse them.
-DISABLED = ("mimsDisabled",)
+# Whether an account may sign in: GCDS filters disabled people out, SSO tools refuse them;
+# shadowExpire is the same fact for consumers that never bind (SSSD's access check, NSS).
+DISABLED = ("mimsDisabled", "shadowExpire")
 LOCK_STATE = ("pwdAccountLockedTime", "pwdReset")
 PUBLIC_GROUP = (
     "entry",
@@ -531,14 +538,20 @@ def unique_uris(suffix: str) -> list[str]:
 
     An address (mail) names one entry in the whole tree: a group's address must not be a
     person's login ID. An external ID names one person, and so does a userName a SCIM client
-    chose (compared by its caseIgnoreMatch, so without regard to case). A group's NSS name
-    (mimsPosixName) and its gidNumber name one group (people's gidNumber is their own
-    uidNumber, a user private group, so the rule on gidNumber stays under ou=groups).
+    chose (compared by its caseIgnoreMatch, so without regard to case), a uid (in any role's
+    OU) and a uidNumber. A group's NSS name (mimsPosixName) and its gidNumber name one group
+    (a person's gidNumber is their own uidNumber, a user private group, so the rule on
+    gidNumber stays under ou=groups).
     """
+    people = dn.people_base(suffix)
     return [
         f"ldap:///{suffix}?mail?sub",
-        f"ldap:///{dn.people_base(suffix)}?mimsExternalId?sub",
-        f"ldap:///{dn.people_base(suffix)}?mimsUserName?sub",
+        f"ldap:///{people}?mimsExternalId?sub",
+        f"ldap:///{people}?mimsUserName?sub",
+        # A login ID's local part names one person in every role: the uid consumers search
+        # by (Apache, Dovecot, SSSD) never finds a student and a teacher of the same name.
+        f"ldap:///{people}?uid?sub",
+        f"ldap:///{people}?uidNumber?sub",
         f"ldap:///{dn.groups_base(suffix)}?mimsPosixName?sub",
         f"ldap:///{dn.groups_base(suffix)}?gidNumber?sub",
     ]
