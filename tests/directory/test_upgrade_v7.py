@@ -22,6 +22,11 @@ from tests.support.ports import free_port
 V6_SCHEMA = Path(__file__).parent / "data" / "mims-v6.ldif"
 V6_SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
 V6_INDEXES = tuple(index for index in slapd_config.INDEXES if not index.startswith("uidNumber"))
+V6_PUBLIC_PERSON = tuple(
+    name
+    for name in slapd_config.PUBLIC_PERSON
+    if name not in ("uidNumber", "gidNumber", "homeDirectory", "loginShell")
+)
 COUNTER = dn.id_numbers_dn(SUFFIX)
 PEOPLE = f"ou=people,{SUFFIX}"
 V6_CLASSES = ["inetOrgPerson", "mimsPerson", "mimsScimPerson", "mimsScimRemovals"]
@@ -81,6 +86,9 @@ def v6(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Folder]:
         patch.setattr(slapd_config, "SYSTEM_SCHEMAS", V6_SYSTEM_SCHEMAS)
         patch.setattr(slapd_config, "INDEXES", V6_INDEXES)
         patch.setattr(slapd_config, "unique_uris", lambda suffix: v6_unique)
+        # Version 6's access rules named no posix attribute (slapd knew none without nis).
+        patch.setattr(slapd_config, "PUBLIC_PERSON", V6_PUBLIC_PERSON)
+        patch.setattr(slapd_config, "DISABLED", ("mimsDisabled",))
         patch.setattr(
             slapd_config,
             "base_entries",
@@ -228,7 +236,7 @@ def test_an_upgrade_run_twice_changes_nothing_the_second_time(v6: Folder) -> Non
         assert len(admin.entries) == 1
 
 
-def test_an_upgraded_folder_keeps_uid_unique_and_numbers_new_people_from_the_counter(
+def test_an_upgraded_folder_has_the_new_rules_and_its_counter_past_every_number(
     v6: Folder,
 ) -> None:
     v6_folder = v6.server
@@ -241,6 +249,9 @@ def test_an_upgraded_folder_keeps_uid_unique_and_numbers_new_people_from_the_cou
         next_uid = int(admin.entries[0].mimsNextUidNumber.value)
     highest = max(int(p["uidNumber"][0]) for p in snapshot(v6_folder).values())
     assert next_uid == highest + 1
+    with admin_connection(v6_folder) as admin:  # readers may now read the posix attributes
+        admin.search("cn=config", f"(olcSuffix={SUFFIX})", attributes=["olcAccess"])
+        assert admin.entries[0].olcAccess.values == slapd_config.access_rules(SUFFIX)
 
 
 def check_settings(server: ManagedSlapd) -> ClientSettings:
