@@ -25,6 +25,7 @@ from bridge.core.naming import NamingRules
 from bridge.core.own_password import OwnPassword
 from bridge.core.policy_book import PolicyBook, Rule
 from bridge.core.ports import RosterImport, ServiceAccounts
+from bridge.core.posix import PosixRules
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import accesslog, check, export, gcds, local_ca, settings
@@ -66,6 +67,7 @@ __all__ = [
     "naming_rules",
     "password_service_address",
     "policy_book",
+    "posix_rules",
     "restore",
     "run_password_service",
     "slapd_supervisor",
@@ -92,6 +94,11 @@ def policy_book(config: Config) -> PolicyBook:
 def naming_rules(config: Config) -> NamingRules:
     """Return the configured login-ID naming rules."""
     return NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
+
+
+def posix_rules(config: Config) -> PosixRules:
+    """Return the configured number ranges, home folder and login shells (``[posix]``)."""
+    return settings.posix_rules(config)
 
 
 def address_rules(config: Config) -> AddressRules:
@@ -241,6 +248,7 @@ class Backend:
             naming_rules(config),
             book,
             address_rules(config),
+            posix_rules(config),
         )
         self.audit = audit_file(config)
         # Every change through these services, whichever door asked, goes to the audit trail.

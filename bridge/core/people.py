@@ -102,6 +102,9 @@ class Person(PersonFields):
     version: str | None = None
     # When the password was last set (by anyone, by any path); None if never since creation.
     password_changed: datetime | None = None
+    # The password is a temporary one (an administrator's reset): it must be changed before
+    # the account is used (ppolicy's pwdReset); read-only, set and cleared by password writes.
+    must_change: bool = False
 
     @property
     def active(self) -> bool:
@@ -217,7 +220,7 @@ def check_change(change: PersonChange) -> None:
 
 @dataclass(frozen=True)
 class Group:
-    """A groupOfNames: a school, a level, a class, or a group a SCIM client made."""
+    """A group: a school, a level, a class, or a group a SCIM client made."""
 
     id: str
     name: str
@@ -225,6 +228,8 @@ class Group:
     member_ids: tuple[str, ...] = ()
     external_id: str | None = None
     address: str | None = None  # its e-mail address (mail), made once from the first name
+    posix_name: str | None = None  # its NSS name (core/posix_group_name.py), made with it
+    gid_number: int | None = None  # its POSIX group ID, allocated once
     created: datetime | None = None
     modified: datetime | None = None
     version: str | None = None

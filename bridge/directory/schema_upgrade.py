@@ -2,20 +2,25 @@
 
 Steps are each safe to repeat, and the version is recorded last (on the suffix entry, then in
 the folder's marker file), so a failure midway leaves the old version and the next start
-simply runs the upgrade again. Schema elements are only ever added: cn=config cannot drop an
-attribute type that entries may still use.
+simply runs the upgrade again. Schema elements are only ever added, or retired in place
+(marked OBSOLETE, their OID kept): cn=config cannot drop an attribute type that entries may
+still use.
 """
 
 from __future__ import annotations
 
 import re
 from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
-from bridge.directory import dn, ldif, slapd_config
-from bridge.errors import SlapdError
+from bridge.core import posix_group_name
+from bridge.core.posix import DEFAULT_RULES, PosixRules
+from bridge.directory import dn, id_numbers, ldif, mapping, slapd_config
+from bridge.errors import BridgeError, SlapdError
 
 # The oldest version this code knows how to bring forward.
 OLDEST_UPGRADABLE = 1
@@ -24,9 +29,20 @@ _OID = re.compile(r"^\s*(?:\{\d+\})?\(\s*([0-9.]+)")
 _SCHEMA_ATTRIBUTES = ("olcAttributeTypes", "olcObjectClasses")
 # Auxiliary classes every person carries since they were added (versions 3 and 4).
 PERSON_CLASSES_ADDED = ("mimsScimPerson", "mimsScimRemovals")
+# What groups were before version 7: groupOfNames, with an empty DN as the member of an empty
+# group, and an address on an auxiliary class (version 2) that mimsGroup no longer needs.
+OLD_GROUP_CLASSES = ("groupOfNames", "mimsGroupAddress")
+OLD_EMPTY_MEMBER = ""
+# draft-zeilenga-ldap-relax: slapd changes an entry's structural class only under it, and only
+# for an identity with manage rights (the rootDN here).
+RELAX_RULES = ("1.3.6.1.4.1.4203.666.5.12", True, None)
+# Groups that still hold the empty DN as a member (RFC 4515 allows the empty assertion).
+_EMPTY_MEMBER = "(member=)"
 
 
-def shipped_definitions(schema: Traversable = slapd_config.PROJECT_SCHEMA) -> dict[str, list[str]]:
+def shipped_definitions(
+    schema: Traversable | Path = slapd_config.PROJECT_SCHEMA,
+) -> dict[str, list[str]]:
     """Return the olcAttributeTypes and olcObjectClasses values of the shipped schema file."""
     found: dict[str, list[str]] = {name: [] for name in _SCHEMA_ATTRIBUTES}
     unfolded = re.sub(r"\n ", "", schema.read_text())  # RFC 2849 continuation lines
@@ -45,11 +61,18 @@ def oid_of(definition: str) -> str:
     return match.group(1)
 
 
-def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry]) -> None:
+def upgrade(
+    ldapi_url: str,
+    suffix: str,
+    wanted: int,
+    accesslog: list[ldif.Entry],
+    posix: PosixRules = DEFAULT_RULES,
+) -> None:
     """Bring the running directory at ``ldapi_url`` to schema version ``wanted``, as rootDN.
 
     ``accesslog`` is the folder's accesslog database (``slapd_config.accesslog_database``),
-    added before the overlay that writes into it.
+    added before the overlay that writes into it; ``posix``, what people who are not yet Unix
+    accounts get (version 7).
     """
     try:
         connection = ldap3.Connection(
@@ -63,6 +86,8 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry
     except LDAPException as exc:
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
     try:
+        _add_system_schemas(connection)
+        _retire_obsolete_definitions(connection)
         _add_schema_definitions(connection)
         _load_missing_modules(connection)
         _add_accesslog_database(connection, accesslog)
@@ -71,20 +96,25 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry
         _set_unique_rules(connection, suffix)
         _add_missing(connection, [slapd_config.sync_ou(suffix)])
         _add_person_classes(connection, suffix)
+        _add_id_counter(connection, suffix, posix)
+        _make_people_posix_accounts(connection, suffix, posix)
         _add_missing(connection, slapd_config.service_roles(suffix))
+        _make_role_groups_mims_groups(connection, suffix)
+        _make_groups_mims_groups(connection, suffix, posix)
+        _set_member_of_group_class(connection, suffix)
         _give_hand_made_accounts_a_role(connection, suffix)
         _set_access_rules(connection, suffix)
         _set_limits(connection, suffix)
         _refuse_own_changes_in_the_default_policy(connection, suffix)
         connection.modify(suffix, {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
-    except LDAPException as exc:
+    except (LDAPException, BridgeError) as exc:
         raise SlapdError(f"upgrading to schema version {wanted} failed: {exc}") from None
     finally:
         connection.unbind()
 
 
-def _add_schema_definitions(connection: ldap3.Connection) -> None:
-    """Add the shipped attribute types and classes the directory's mims schema lacks."""
+def _mims_schema(connection: ldap3.Connection) -> ldap3.Entry:
+    """Return the directory's mims schema entry in cn=config, with its definitions."""
     connection.search(
         "cn=schema,cn=config",
         "(cn=*mims)",
@@ -93,7 +123,32 @@ def _add_schema_definitions(connection: ldap3.Connection) -> None:
     )
     if len(connection.entries) != 1:
         raise SlapdError("the directory holds no mims schema entry to upgrade")
-    entry = connection.entries[0]
+    return connection.entries[0]
+
+
+def _retire_obsolete_definitions(connection: ldap3.Connection) -> None:
+    """Replace each definition the shipped schema retires (OBSOLETE) where it is still live.
+
+    Version 7 retires the auxiliary class mimsGroup (OID .2.4) as mimsGroupAuxiliary, so that
+    its name can pass to the structural class groups are now (a new OID). cn=config replaces
+    a value by a delete and an add in one modify; entries that name the class keep the name.
+    """
+    entry = _mims_schema(connection)
+    changes: dict[str, list[tuple[str, list[str]]]] = {}
+    for name, definitions in shipped_definitions().items():
+        stored = {oid_of(value): value for value in entry[name].values}
+        for definition in definitions:
+            old = stored.get(oid_of(definition))
+            if " OBSOLETE " in definition and old is not None and " OBSOLETE " not in old:
+                steps = changes.setdefault(name, [])
+                steps += [(ldap3.MODIFY_DELETE, [old]), (ldap3.MODIFY_ADD, [definition])]
+    if changes:
+        connection.modify(entry.entry_dn, dict(sorted(changes.items())))
+
+
+def _add_schema_definitions(connection: ldap3.Connection) -> None:
+    """Add the shipped attribute types and classes the directory's mims schema lacks."""
+    entry = _mims_schema(connection)
     changes: dict[str, list[tuple[str, list[str]]]] = {}
     for name, definitions in shipped_definitions().items():
         present = {oid_of(value) for value in entry[name].values}
@@ -103,6 +158,22 @@ def _add_schema_definitions(connection: ldap3.Connection) -> None:
     if changes:
         # Attribute types before the classes that use them: one modify applies them in order.
         connection.modify(entry.entry_dn, dict(sorted(changes.items())))
+
+
+def _add_system_schemas(connection: ldap3.Connection) -> None:
+    """Load the system schemas this version loads at init (version 7: nis, for posixAccount)."""
+    connection.search(
+        "cn=schema,cn=config", "(objectClass=olcSchemaConfig)", ldap3.LEVEL, attributes=["cn"]
+    )
+    present = {str(entry.cn.value).split("}", 1)[-1] for entry in connection.entries}
+    for name in slapd_config.SYSTEM_SCHEMAS:
+        if name in present:
+            continue
+        definitions = shipped_definitions(slapd_config.SYSTEM_SCHEMA_DIR / f"{name}.ldif")
+        values: dict[str, Any] = {"objectClass": ["olcSchemaConfig"], "cn": [name]}
+        values |= {kind: found for kind, found in definitions.items() if found}
+        # cn=config numbers it ({4}nis after the four loaded at init before version 7).
+        connection.add(f"cn={name},cn=schema,cn=config", attributes=values)
 
 
 def _load_missing_modules(connection: ldap3.Connection) -> None:
@@ -181,6 +252,72 @@ def _add_person_classes(connection: ldap3.Connection, suffix: str) -> None:
             connection.modify(entry, {"objectClass": [(ldap3.MODIFY_ADD, [added])]})
 
 
+def _add_id_counter(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:
+    """Add the uidNumber/gidNumber counter (version 7), past any uidNumber already in use."""
+    counter = dn.id_numbers_dn(suffix)
+    connection.search(dn.services_base(suffix), "(objectClass=*)", ldap3.LEVEL, attributes=["1.1"])
+    if any(dn.normalised(e.entry_dn) == dn.normalised(counter) for e in connection.entries):
+        return
+    found = connection.extend.standard.paged_search(
+        suffix, "(uidNumber=*)", ldap3.SUBTREE, attributes=["uidNumber"], paged_size=500
+    )
+    highest = max(
+        (
+            int(item["raw_attributes"]["uidNumber"][0])
+            for item in found
+            if item.get("type") == "searchResEntry"
+        ),
+        default=None,
+    )
+    entry, attributes = id_numbers.counter_entry(
+        suffix, posix, None if highest is None else highest + 1
+    )
+    values: dict[str, list[str | bytes]] = {}
+    for name, value in attributes:
+        values.setdefault(name, []).append(value)
+    connection.add(entry, attributes=values)
+
+
+def _make_people_posix_accounts(
+    connection: ldap3.Connection, suffix: str, posix: PosixRules
+) -> None:
+    """Make every person a posixAccount and shadowAccount (version 7), with a new uidNumber.
+
+    Only people still without posixAccount are found, so a repeated upgrade carries on where
+    it stopped; numbers taken by an upgrade that stopped midway are left unused, never reused.
+    A uid two people share (allowed per role OU before version 7) is left as it is: changing
+    it would change a login ID, so `mims directory check` lists it with the command to fix it.
+    """
+    lacking = (
+        f"(&{dn.equals('objectClass', 'mimsPerson')}(!{dn.equals('objectClass', 'posixAccount')}))"
+    )
+    found = connection.extend.standard.paged_search(
+        dn.people_base(suffix),
+        lacking,
+        ldap3.SUBTREE,
+        attributes=["uid", "mimsRole", "mimsDisabled", "objectClass"],
+        paged_size=500,
+    )
+    people = [item for item in found if item.get("type") == "searchResEntry"]
+    if not people:
+        return
+    numbers = id_numbers.allocate(connection, suffix, "uid", len(people), posix)
+    for person, number in zip(people, numbers, strict=True):
+        raw = {name.lower(): values for name, values in person["raw_attributes"].items()}
+        uid = raw["uid"][0].decode()
+        role = (raw.get("mimsrole") or [b""])[0].decode() or dn.role_of(person["dn"]) or "student"
+        disabled = (raw.get("mimsdisabled") or [b""])[0] == b"TRUE"
+        classes = {value.decode().lower() for value in raw.get("objectclass", [])}
+        added = [c for c in ("posixAccount", "shadowAccount") if c.lower() not in classes]
+        values = mapping.numbers(number) | {"homeDirectory": [posix.home(uid)]}
+        values |= mapping.posix_attributes(role, disabled, posix)
+        changes: dict[str, list[tuple[str, list[str]]]] = {
+            "objectClass": [(ldap3.MODIFY_ADD, added)],
+            **{name: [(ldap3.MODIFY_REPLACE, value)] for name, value in values.items()},
+        }
+        connection.modify(person["dn"], changes)
+
+
 def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:
     """Set the unique overlay's rules to what this version's code writes at init."""
     connection.search(
@@ -211,10 +348,8 @@ def _give_hand_made_accounts_a_role(connection: ldap3.Connection, suffix: str) -
     Before version 5 every such account read the whole tree but secrets; ``reader`` keeps what
     tools such as GCDS use (people's public attributes, mimsDisabled, groups) and nothing more.
     """
-    connection.search(
-        dn.roles_base(suffix), "(objectClass=groupOfNames)", ldap3.LEVEL, attributes=["member"]
-    )
-    in_a_role = {dn.normalised(str(m)) for e in connection.entries for m in e.member.values if m}
+    connection.search(dn.roles_base(suffix), mapping.IS_GROUP, ldap3.LEVEL, attributes=["member"])
+    in_a_role = {dn.normalised(str(m)) for e in connection.entries for m in e.member.values}
     connection.search(
         dn.services_base(suffix),
         "(objectClass=simpleSecurityObject)",
@@ -249,3 +384,93 @@ def _add_missing(connection: ldap3.Connection, entries: list[ldif.Entry]) -> Non
         for name, value in attributes:
             values.setdefault(name, []).append(value)
         connection.add(entry_dn, attributes=values)
+
+
+def _make_role_groups_mims_groups(connection: ldap3.Connection, suffix: str) -> None:
+    """Make the service roles' groupOfNames entries mimsGroup ones, without the empty member.
+
+    Version 7: the access rules name role groups as ``group/mimsGroup/member``.
+    """
+    base = dn.roles_base(suffix)
+    old = dn.equals("objectClass", "groupOfNames")
+    placeholders = {item["dn"] for item in _paged(connection, base, _EMPTY_MEMBER, ["1.1"])}
+    for item in _paged(connection, base, old, ["objectClass"]):
+        changes = _as_mims_group(item, placeholders)
+        connection.modify(item["dn"], changes, controls=[RELAX_RULES])
+
+
+def _make_groups_mims_groups(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:
+    """Make every group under ou=groups a POSIX mimsGroup in place (version 7).
+
+    Each keeps its DN, entryUUID, members and address, loses the empty member value, and gains
+    ``mimsPosixName`` and a ``gidNumber`` from the group range. The names are chosen here,
+    against every name the tree holds, because the Relax Rules control that lets the class
+    change also lets the write past the unique overlay; nothing else writes during the
+    upgrade. One modify per group: a group is either done or not, and a repeated upgrade finds
+    only those not done (numbers taken by one that stopped midway are left unused).
+    """
+    base = dn.groups_base(suffix)
+    named = dn.equals("objectClass", mapping.GROUP_CLASS)
+    lacking = f"(|(!({mapping.POSIX_NAME}=*))(!(gidNumber=*)))"
+    undone = f"(|{dn.equals('objectClass', 'groupOfNames')}(&{named}{lacking}))"
+    taken = {
+        str(value).lower()
+        for item in _paged(connection, base, f"({mapping.POSIX_NAME}=*)", [mapping.POSIX_NAME])
+        for value in item["attributes"].get(mapping.POSIX_NAME, [])
+    }
+    placeholders = {item["dn"] for item in _paged(connection, base, _EMPTY_MEMBER, ["1.1"])}
+    wanted = ["objectClass", "cn", mapping.POSIX_NAME, "gidNumber"]
+    groups = _paged(connection, base, undone, wanted)
+    unnumbered = sum(1 for item in groups if not item["attributes"].get("gidNumber"))
+    block = id_numbers.allocate(connection, suffix, "gid", unnumbered, posix) if unnumbered else []
+    numbers = iter(block)
+    for item in groups:
+        attributes = item["attributes"]
+        changes = _as_mims_group(item, placeholders)
+        if not attributes.get(mapping.POSIX_NAME):
+            name = next(iter(attributes.get("cn", [])), None) or dn.first_value(item["dn"])
+            posix_name = posix_group_name.first_free(name, taken)
+            taken.add(posix_name)
+            changes[mapping.POSIX_NAME] = [(ldap3.MODIFY_ADD, [posix_name])]
+        if not attributes.get("gidNumber"):
+            changes["gidNumber"] = [(ldap3.MODIFY_ADD, [str(next(numbers))])]
+        connection.modify(item["dn"], changes, controls=[RELAX_RULES])
+
+
+def _as_mims_group(
+    item: dict[str, Any], placeholders: set[str]
+) -> dict[str, list[tuple[str, list[str]]]]:
+    """Return the changes that make a group entry a mimsGroup without the empty member.
+
+    Only values the entry holds are deleted: slapd refuses to delete one that is not there.
+    """
+    classes = {str(value).lower(): str(value) for value in item["attributes"]["objectClass"]}
+    steps: list[tuple[str, list[str]]] = []
+    old = [classes[name.lower()] for name in OLD_GROUP_CLASSES if name.lower() in classes]
+    if old:
+        steps.append((ldap3.MODIFY_DELETE, old))
+    if mapping.GROUP_CLASS.lower() not in classes:
+        steps.append((ldap3.MODIFY_ADD, [mapping.GROUP_CLASS]))
+    changes = {"objectClass": steps} if steps else {}
+    if item["dn"] in placeholders:
+        changes["member"] = [(ldap3.MODIFY_DELETE, [OLD_EMPTY_MEMBER])]
+    return changes
+
+
+def _set_member_of_group_class(connection: ldap3.Connection, suffix: str) -> None:
+    """Point the memberof overlay at mimsGroup, the class groups are since version 7."""
+    database = _database(connection, suffix)
+    connection.search(database, "(objectClass=olcMemberOf)", ldap3.LEVEL, attributes=["1.1"])
+    change = {"olcMemberOfGroupOC": [(ldap3.MODIFY_REPLACE, [slapd_config.GROUP_CLASS])]}
+    for entry in connection.entries:
+        connection.modify(entry.entry_dn, change)
+
+
+def _paged(
+    connection: ldap3.Connection, base: str, ldap_filter: str, attributes: list[str]
+) -> list[dict[str, Any]]:
+    """Return the entries one level under ``base`` that match, read by pages."""
+    found = connection.extend.standard.paged_search(
+        base, ldap_filter, ldap3.LEVEL, attributes=attributes, paged_size=500
+    )
+    return [item for item in found if item.get("type") == "searchResEntry"]
