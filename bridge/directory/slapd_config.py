@@ -334,6 +334,8 @@ PUBLIC_PERSON = (
 # Whether an account may sign in: GCDS filters disabled people out, SSO tools refuse them.
 DISABLED = ("mimsDisabled",)
 LOCK_STATE = ("pwdAccountLockedTime", "pwdReset")
+# What a consumer may know of a password policy: whether and for how long it locks.
+POLICY_LOCKOUT = ("entry", "objectClass", "pwdLockout", "pwdLockoutDuration")
 PUBLIC_GROUP = (
     "entry",
     "objectClass",
@@ -394,6 +396,10 @@ def access_rules(suffix: str) -> list[str]:
         f"to {people} {attrs(LOCK_STATE)} {writers} {reads('sso')} by * none",
         f'to dn.subtree="{dn.groups_base(suffix)}" {attrs(PUBLIC_GROUP)} {writers} '
         f"{reads(*ROLES)} by * none",
+        # Whether a policy locks accounts at all: SSSD's ppolicy access check reads it before
+        # a person's lock, and lets a locked person in (an SSH key) when it cannot.
+        f'to dn.subtree="{dn.policies_base(suffix)}" {attrs(POLICY_LOCKOUT)} {writers} '
+        f"{reads('sso')} by * none",
         # The suffix itself, so that a tool may search from it (GCDS's and Keycloak's base DN).
         f'to dn.base="{suffix}" attrs=entry,objectClass {writers} {reads(*ROLES)} by * none',
         f"to * {writers} by * none",
