@@ -40,7 +40,7 @@ TEST_SETTINGS = {"nss": {"memcache_timeout": "0"}}
 
 def missing_programs() -> list[str]:
     """Return the programs these tests need that this machine does not have."""
-    return [name for name in ("sssd", "pamtester", "getent") if shutil.which(name) is None]
+    return [name for name in ("sssd", "pamtester", "getent", "setpriv") if shutil.which(name) is None]
 
 
 def sssd_conf(values: dict[str, str]) -> str:
