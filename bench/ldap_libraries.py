@@ -123,7 +123,9 @@ def measure(
             person = NewPerson(
                 full_name=f"Added {made[0]:07d}", role="staff", external_id=f"A{made[0]:07d}"
             )
-            drafts.append(services.people.first_choice(services.people.draft(person)))
+            draft = services.people.draft(person)
+            number = services.people.ids.uid_number()
+            drafts.append(services.people.first_choice(services.people.numbered(draft, number)))
         return drafts
 
     def add_ldap3(entries: list[tuple[str, dict[str, list[str]]]]) -> None:

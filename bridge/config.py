@@ -425,6 +425,54 @@ class ScimConfig:
     max_payload_bytes: int = Field(default=1_048_576, ge=4096, le=64 * 1_048_576)
 
 
+# uidNumber and gidNumber are 32-bit; above 2^31 - 1 some programs read them as negative.
+_LARGEST_ID = 2**31 - 1
+_SHELL = re.compile(r"^/[^\s]*$")
+
+
+@dataclass(config=_STRICT)
+class PosixConfig:
+    """People as Unix accounts: number ranges, home folder and login shell by role.
+
+    People take uidNumbers from ``uid_number_min``-``uid_number_max`` (gidNumber = uidNumber,
+    a user private group); groups take gidNumbers from their own range, which must not overlap
+    people's, so no private group ever shares a number with a real group.
+    """
+
+    uid_number_min: int = Field(default=100_000, ge=1000, le=_LARGEST_ID)
+    uid_number_max: int = Field(default=4_999_999, ge=1000, le=_LARGEST_ID)
+    gid_number_min: int = Field(default=5_000_000, ge=1000, le=_LARGEST_ID)
+    gid_number_max: int = Field(default=5_999_999, ge=1000, le=_LARGEST_ID)
+    # {uid} is the person's uid (the login ID's local part).
+    home_directory: str = "/home/{uid}"
+    login_shells: dict[Role, str] = field(default_factory=lambda: dict.fromkeys(ROLES, "/bin/bash"))
+
+    @model_validator(mode="after")
+    def _check(self) -> PosixConfig:
+        for kind in ("uid", "gid"):
+            low, high = getattr(self, f"{kind}_number_min"), getattr(self, f"{kind}_number_max")
+            if low >= high:
+                raise ValueError(
+                    f"{kind}_number_min ({low}) must be below {kind}_number_max ({high})"
+                )
+        if not (
+            self.uid_number_max < self.gid_number_min or self.gid_number_max < self.uid_number_min
+        ):
+            raise ValueError(
+                f"uid_number_min-uid_number_max ({self.uid_number_min}-{self.uid_number_max}) "
+                f"overlaps gid_number_min-gid_number_max ({self.gid_number_min}-"
+                f"{self.gid_number_max}): a person's private group would share a group's number"
+            )
+        if not self.home_directory.startswith("/") or "{uid}" not in self.home_directory:
+            raise ValueError(
+                f"home_directory: {self.home_directory!r} must be an absolute path with {{uid}}"
+            )
+        for role, shell in self.login_shells.items():
+            if not _SHELL.match(shell):
+                raise ValueError(f"login_shells.{role}: {shell!r} is not an absolute path")
+        return self
+
+
 @dataclass(config=_STRICT)
 class AuditConfig:
     """The audit trail's file: where (empty: DATA/audit.log), and its rotation by size."""
@@ -449,6 +497,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     scim: ScimConfig = field(default_factory=ScimConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    posix: PosixConfig = field(default_factory=PosixConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:

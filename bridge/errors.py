@@ -71,3 +71,7 @@ class PreconditionFailed(BridgeError):
     """The entry changed since the version the client named (HTTP If-Match, RFC 7232)."""
 
     status = 412
+
+
+class NumbersExhausted(ConfigError):
+    """Every uidNumber (or gidNumber) of the configured range is taken: the range must widen."""

@@ -22,6 +22,7 @@ from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
 from bridge.core.policy_book import PolicyBook, Rule
 from bridge.core.ports import RosterImport, ServiceAccounts
+from bridge.core.posix import PosixRules
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import accesslog, check, export, gcds, local_ca, settings
@@ -61,6 +62,7 @@ __all__ = [
     "managed_slapd",
     "naming_rules",
     "policy_book",
+    "posix_rules",
     "restore",
     "slapd_supervisor",
 ]
@@ -86,6 +88,11 @@ def policy_book(config: Config) -> PolicyBook:
 def naming_rules(config: Config) -> NamingRules:
     """Return the configured login-ID naming rules."""
     return NamingRules(frozenset(config.naming.connector_words), config.naming.max_local_length)
+
+
+def posix_rules(config: Config) -> PosixRules:
+    """Return the configured number ranges, home folder and login shells (``[posix]``)."""
+    return settings.posix_rules(config)
 
 
 def address_rules(config: Config) -> AddressRules:
@@ -193,6 +200,7 @@ class Backend:
             naming_rules(config),
             book,
             address_rules(config),
+            posix_rules(config),
         )
         self.audit = audit_file(config)
         # Every change through these services, whichever door asked, goes to the audit trail.

@@ -100,9 +100,14 @@ def test_reset_unlock_disable_enable(env: dict[str, str], slapd: ManagedSlapd) -
         bind(slapd, "wrong")
     shown = json.loads(mims("user", "show", MARY, "--json", env=env).stdout)
     assert (shown["lock"]["locked"], shown["lock"]["failures"], shown["active"]) == (True, 5, True)
+    assert shown["must_change"] is True
     text = mims("user", "show", MARY, env=env).stdout
     assert "locked          yes" in text
+    assert "must change     yes" in text
     assert mims("user", "unlock", MARY, env=env).stdout.strip() == f"unlocked {MARY}"
+    shown = json.loads(mims("user", "show", MARY, "--json", env=env).stdout)
+    assert (shown["lock"]["locked"], shown["lock"]["failures"]) == (False, 0)
+    assert bind(slapd, "wrong")[0] == 49  # one typo after an unlock does not lock again
     assert bind(slapd, temporary) == (0, "changeAfterReset")
     assert mims("user", "disable", MARY, env=env).returncode == 0
     assert bind(slapd, temporary)[0] == 49

@@ -173,6 +173,36 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
         ),
         ("[sspr]\nanswers_required = 4\n", {}, "sspr.questions: 4 answers are required but only 3"),
         ("[slapd]\nno_sync = 'maybe'\n", {}, "slapd.no_sync: Input should be a valid boolean"),
+        (
+            "[posix]\nuid_number_min = 200000\nuid_number_max = 200000\n",
+            {},
+            "posix.uid_number_min (200000) must be below uid_number_max (200000)",
+        ),
+        (
+            "[posix]\ngid_number_min = 4000000\n",
+            {},
+            "posix.uid_number_min-uid_number_max (100000-4999999) overlaps gid_number_min",
+        ),
+        (
+            "[posix]\nuid_number_min = 10\n",
+            {},
+            "posix.uid_number_min: Input should be greater than or equal to 1000",
+        ),
+        (
+            "[posix]\nhome_directory = 'home/{uid}'\n",
+            {},
+            "posix.home_directory: 'home/{uid}' must be an absolute path with {uid}",
+        ),
+        (
+            "[posix.login_shells]\nstudent = 'bash'\n",
+            {},
+            "posix.login_shells.student: 'bash' is not an absolute path",
+        ),
+        (
+            "[posix.login_shells]\nparent = '/bin/sh'\n",
+            {},
+            "posix.login_shells.parent",
+        ),
     ],
 )
 def test_a_bad_value_names_its_key_and_what_is_allowed(

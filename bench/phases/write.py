@@ -91,7 +91,8 @@ def new_people(pop: Populated, prefix: str, count: int) -> list[NewOne]:
             display_name=f"{family} {given}",
             external_id=external,
         )
-        entry, attributes = people.first_choice(people.draft(new))
+        draft = people.numbered(people.draft(new), people.ids.uid_number())
+        entry, attributes = people.first_choice(draft)
         made.append(NewOne(body, entry, attributes))
     return made
 

@@ -159,6 +159,10 @@ def _rows(person: Person) -> list[tuple[str, str]]:
         ("active", "yes" if person.active else "no (disabled by an administrator)"),
         ("locked", locked),
         ("failed logins", str(lock.failures)),
+        (
+            "must change",
+            "yes (a temporary password: change it at the portal)" if person.must_change else "no",
+        ),
         ("answers set", "yes" if person.answers_set else "no"),
         ("password policy", person.policy or "-"),
         ("groups", ", ".join(person.groups) or "-"),

@@ -102,6 +102,9 @@ class Person(PersonFields):
     version: str | None = None
     # When the password was last set (by anyone, by any path); None if never since creation.
     password_changed: datetime | None = None
+    # The password is a temporary one (an administrator's reset): it must be changed before
+    # the account is used (ppolicy's pwdReset); read-only, set and cleared by password writes.
+    must_change: bool = False
 
     @property
     def active(self) -> bool:

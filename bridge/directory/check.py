@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ldap3 import BASE, Connection
+from ldap3 import BASE, SUBTREE, Connection
 
 from bridge.core.passwords import Policy
 from bridge.directory import controls, dn, ppolicy, schema_upgrade, slapd_config
@@ -38,7 +38,14 @@ CONTROLS = {
     "assertion (RFC 4528)": controls.ASSERTION,
 }
 # Schema from elsewhere the bridge uses: the system schemas and the overlays' own.
-OTHER_CLASSES = ("inetOrgPerson", "groupOfNames", "organizationalUnit", "pwdPolicy")
+OTHER_CLASSES = (
+    "inetOrgPerson",
+    "groupOfNames",
+    "organizationalUnit",
+    "pwdPolicy",
+    "posixAccount",  # nis.ldif
+    "shadowAccount",
+)
 OTHER_ATTRIBUTES = ("memberOf", "pwdPolicySubentry", "pwdAccountLockedTime", "entryUUID")
 
 _NAMES = re.compile(r"NAME\s+(?:'([^']+)'|\(\s*((?:'[^']+'\s*)+)\))")
@@ -65,6 +72,7 @@ def check(settings: ClientSettings, policies: Mapping[str, Policy]) -> Iterator[
         yield from _root_dse(settings.suffix, root)
         yield from _schema(client)
         yield from _entries(client, settings.suffix, policies)
+        yield from _shared_uids(client, settings.suffix)
         yield from _ppolicy_answer(client, settings)
         yield from _probes(client, settings)
     finally:
@@ -190,6 +198,54 @@ def _entries(client: LdapClient, suffix: str, policies: Mapping[str, Policy]) ->
         status: Status = "different" if differing else "ok"
         detail = f" differs in {', '.join(differing)}" if differing else ""
         yield Finding(status, "policy", f"{entry}{detail}")
+
+
+def _shared_uids(client: LdapClient, suffix: str) -> Iterator[Finding]:
+    """List uids that name two people, each with the `mims user rename` that fixes it.
+
+    Before schema version 7 a uid was unique within a role's OU only, so a student and a
+    teacher of one name could share one. The upgrade cannot rename either (it would change a
+    login ID under them); the oldest keeps it, the others get the next free suffix.
+    """
+
+    def read(connection: Connection) -> list[tuple[str, str, str]]:
+        found = connection.extend.standard.paged_search(
+            dn.people_base(suffix),
+            "(uid=*)",
+            SUBTREE,
+            attributes=["uid", "mail", "createTimestamp"],
+            paged_size=1000,
+        )
+        people = []
+        for item in found:
+            if item.get("type") != "searchResEntry":
+                continue
+            raw = {name.lower(): values for name, values in item["raw_attributes"].items()}
+            uid, mail = raw["uid"][0].decode().lower(), (raw.get("mail") or [b""])[0].decode()
+            people.append((uid, (raw.get("createtimestamp") or [b""])[0].decode(), mail))
+        return people
+
+    people = sorted(client.run(read))
+    taken = {uid for uid, _, _ in people}
+    by_uid: dict[str, list[str]] = {}
+    for uid, _, mail in people:
+        by_uid.setdefault(uid, []).append(mail)
+    shared = {uid: mails for uid, mails in by_uid.items() if len(mails) > 1}
+    for uid, (keeper, *others) in sorted(shared.items()):
+        for mail in others:
+            n = 1
+            while f"{uid}_{n}" in taken:
+                n += 1
+            taken.add(f"{uid}_{n}")
+            domain = mail.rsplit("@", 1)[-1]
+            yield Finding(
+                "different",
+                "uid",
+                f"{uid} names {keeper} and {mail} (unique in every role since schema version "
+                f"7); give one a new login ID: mims user rename {mail} {uid}_{n}@{domain}",
+            )
+    if not shared:
+        yield Finding("ok", "uid", "every uid names one person")
 
 
 def _ppolicy_answer(client: LdapClient, settings: ClientSettings) -> Iterator[Finding]:

@@ -4,6 +4,8 @@
 - Virtual list view, draft-ietf-ldapext-ldapv3-vlv-09: request 2.16.840.1.113730.3.4.9,
   response ...4.10.
 - Assertion, RFC 4528: 1.3.6.1.1.12, whose value is a BER-encoded search filter.
+- Post-read, RFC 4527: 1.3.6.1.1.13.2, the entry's attributes as the operation left them
+  (ldap3 decodes the response itself).
 - Dereference, draft-masarati-ldap-deref-00 (slapd's ``deref`` overlay): 1.3.6.1.4.1.4203.666.5.16.
   Each entry comes back with attributes of the entries its DN-valued attributes name (a person's
   groups' and manager's ``entryUUID``), which saves a second search per read.
@@ -23,6 +25,7 @@ VLV_REQUEST = "2.16.840.1.113730.3.4.9"
 VLV_RESPONSE = "2.16.840.1.113730.3.4.10"
 ASSERTION = "1.3.6.1.1.12"
 DEREF = "1.3.6.1.4.1.4203.666.5.16"
+POST_READ = "1.3.6.1.1.13.2"
 
 Control = tuple[str, bool, bytes]
 
@@ -153,6 +156,14 @@ def assertion(filter_text: str) -> Control:
         filter_text, None, auto_escape=False, auto_encode=True, validator=None, check_names=False
     )
     return (ASSERTION, True, encoder.encode(compile_filter(parsed.elements[0])))
+
+
+def post_read(attributes: list[str]) -> Control:
+    """Return a critical post-read request (RFC 4527 section 3.2) for these attributes."""
+    names = _Names()
+    for position, name in enumerate(attributes):
+        names[position] = name
+    return (POST_READ, True, encoder.encode(names))
 
 
 def deref_request(specs: dict[str, list[str]]) -> Control:

@@ -179,6 +179,11 @@ def service_account_dn(name: str, suffix: str) -> str:
     return f"cn={escape_rdn(name)},{services_base(suffix)}"
 
 
+def id_numbers_dn(suffix: str) -> str:
+    """Return the counter entry that uidNumbers and gidNumbers are taken from (id_numbers.py)."""
+    return f"cn=id-numbers,{services_base(suffix)}"
+
+
 def roles_base(suffix: str) -> str:
     """Return the OU of the role groups that the access rules name."""
     return f"ou=roles,{services_base(suffix)}"

@@ -52,7 +52,12 @@ def config_part(suffix: str, database_dn: str = DEFAULT_DATABASE) -> str:
             "load a module twice: leave out any this server already loads (or has built in).",
         )
         + ldif.additions([module_list]),
-        _comment("2. The mims schema (schemas/mims.ldif).") + _schema_addition(),
+        _comment(
+            "2. The mims schema (schemas/mims.ldif). The bridge also needs the nis schema",
+            "(posixAccount, shadowAccount), which Debian's slapd loads by default; elsewhere:",
+            "  ldapadd -Y EXTERNAL -H ldapi:/// -f /etc/ldap/schema/nis.ldif",
+        )
+        + _schema_addition(),
         _comment(
             "3. Server-wide settings: new passwords hashed with {ARGON2}, group members kept",
             "sorted (fast changes to large groups).",

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ldap3 import MODIFY_DELETE, MODIFY_REPLACE
+
 from bridge.core.naming import LoginId
 from bridge.core.people import (
     FieldValue,
@@ -19,6 +21,7 @@ from bridge.core.people import (
     PersonFields,
     Role,
 )
+from bridge.core.posix import PosixRules
 from bridge.directory import controls, dn
 
 # Person field -> LDAP attribute, for every field a caller may set but the manager, whose
@@ -51,13 +54,38 @@ PERSON_CLASSES = [
     "mimsPerson",
     "mimsScimPerson",
     "mimsScimRemovals",
+    "posixAccount",  # nis.ldif: what SSSD, nslcd and Dovecot need (uidNumber, homeDirectory)
+    "shadowAccount",  # shadowExpire: a disabled account, seen by consumers that never bind
 ]
+# shadowExpire counts days since 1970; day 1 is long past, so the account has expired.
+SHADOW_EXPIRED = "1"
 PERMANENT_LOCK = "000001010000Z"  # ppolicy's value for "locked until an administrator unlocks"
+# Lift a lock and forget the failed sign-ins. pwdFailureTime is NO-USER-MODIFICATION, but
+# slapd's ppolicy deletes it itself when a modify deletes pwdAccountLockedTime (a replace by
+# nothing does not); replacing first makes the delete valid whether or not a lock was there.
+UNLOCK: list[tuple[str, list[str]]] = [(MODIFY_REPLACE, [PERMANENT_LOCK]), (MODIFY_DELETE, [])]
 
 
-def login_attributes(login_id: LoginId) -> dict[str, list[str]]:
-    """Return the attributes that carry a login ID: the RDN's uid and the full ID in mail."""
-    return {"uid": [login_id.local], "mail": [str(login_id)]}
+def login_attributes(login_id: LoginId, posix: PosixRules) -> dict[str, list[str]]:
+    """Return the attributes that follow a login ID: uid (the RDN), mail, the home folder."""
+    return {
+        "uid": [login_id.local],
+        "mail": [str(login_id)],
+        "homeDirectory": [posix.home(login_id.local)],
+    }
+
+
+def posix_attributes(role: Role, disabled: bool, posix: PosixRules) -> dict[str, list[str]]:
+    """Return a new person's posix attributes but the numbers and home (they come later)."""
+    attributes = {"loginShell": [posix.shell(role)]}
+    if disabled:
+        attributes["shadowExpire"] = [SHADOW_EXPIRED]
+    return attributes
+
+
+def numbers(uid_number: int) -> dict[str, list[str]]:
+    """Return uidNumber and gidNumber: a person's group is their own (a user private group)."""
+    return {"uidNumber": [str(uid_number)], "gidNumber": [str(uid_number)]}
 
 
 # What to ask for when reading a person: operational attributes must be named.
@@ -76,6 +104,7 @@ PERSON_READ = [
     "pwdAccountLockedTime",
     "pwdFailureTime",
     "pwdChangedTime",
+    "pwdReset",
     "manager",
 ]
 GROUP_KIND_ATTRIBUTE = "businessCategory"
@@ -178,6 +207,7 @@ def to_person(entry: Mapping[str, Any]) -> Person:
         modified=generalized_time(_text(raw, "modifytimestamp")),
         version=_text(raw, "entrycsn"),
         password_changed=generalized_time(_text(raw, "pwdchangedtime")),
+        must_change=_text(raw, "pwdreset") == "TRUE",
         **fields,
     )
 

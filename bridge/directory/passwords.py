@@ -129,9 +129,9 @@ class CredentialStore:
 
     def unlock(self, person: Person, actor: str) -> None:
         """Lift the locks from failed sign-ins and from wrong answer sets (not a disable)."""
-        # pwdFailureTime cannot be written; slapd clears it once the lock time is gone.
+        # The failure times go too, so that one typo after an unlock does not lock again.
         changes: dict[str, list[tuple[str, list[str]]]] = {
-            "pwdAccountLockedTime": [(MODIFY_REPLACE, [])],
+            "pwdAccountLockedTime": mapping.UNLOCK,
             "mimsSsprFailures": [(MODIFY_REPLACE, [])],
             "mimsSsprLockedTime": [(MODIFY_REPLACE, [])],
         }

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ldap3 import LEVEL, MODIFY_REPLACE, Connection
+from ldap3 import MODIFY_REPLACE, SUBTREE, Connection
 
 from bridge.core import group_address, naming, passwords
 from bridge.core.group_address import AddressRules
@@ -24,12 +24,14 @@ from bridge.core.people import (
     school_group_names,
 )
 from bridge.core.policy_book import PolicyBook
+from bridge.core.posix import DEFAULT_RULES, PosixRules
 from bridge.directory import controls, dn, mapping
 from bridge.directory.client import LdapClient
 from bridge.directory.groups import GroupStore
+from bridge.directory.id_numbers import IdNumbers
 from bridge.directory.passwords import refuse_hashed, write_password
 from bridge.directory.people_read import PeopleReadStore
-from bridge.errors import InvalidValue, NameTaken, PreconditionFailed
+from bridge.errors import AlreadyExists, InvalidValue, NameTaken, PreconditionFailed
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
@@ -62,8 +64,11 @@ class PeopleStore(PeopleReadStore):
         rules: NamingRules = naming.DEFAULT_RULES,
         book: PolicyBook | None = None,
         address_rules: AddressRules = group_address.DEFAULT_RULES,
+        posix: PosixRules = DEFAULT_RULES,
     ) -> None:
         super().__init__(directory, suffix)
+        self.posix = posix
+        self.ids = IdNumbers(directory, suffix, posix)
         self.book = book
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
@@ -80,18 +85,22 @@ class PeopleStore(PeopleReadStore):
 
     def create_entry(self, new: NewPerson) -> str:
         """Add a person's entry alone (no groups, no read-back) and return its DN; for bulk work."""
-        draft = self.draft(new)
+        draft = self.numbered(self.draft(new), self.ids.uid_number())
         if draft.login_id is not None:
             return self._add(draft.login_id, draft.role, draft.attributes)
         return self._allocate(draft.base, draft.role, draft.attributes)
 
     def draft(self, new: NewPerson) -> Draft:
-        """Check a new person and return the entry to add, with its first-choice login ID."""
+        """Check a new person and return the entry to add, with its first-choice login ID.
+
+        The draft has no uidNumber yet: give it one with ``numbered`` (bulk work takes a block).
+        """
         self._check(PersonChange.setting(new))
         role = new.role
         if new.login_id is not None:
             role = self.role_for(new.login_id, new.role)
         attributes = mapping.person_attributes(new, role)
+        attributes |= mapping.posix_attributes(role, bool(new.disabled), self.posix)
         attributes |= self._policy_attributes(role, new.school, new.level)
         if new.manager_id:
             attributes["manager"] = [self._manager_dn(new.manager_id)]
@@ -107,6 +116,10 @@ class PeopleStore(PeopleReadStore):
             base = new.login_id.local
         return Draft(role, attributes, base, new.login_id)
 
+    def numbered(self, draft: Draft, uid_number: int) -> Draft:
+        """Return a draft with its uidNumber (and gidNumber, the same: a user private group)."""
+        return replace(draft, attributes=draft.attributes | mapping.numbers(uid_number))
+
     def first_choice(self, draft: Draft) -> tuple[str, dict[str, list[str]]]:
         """Return the DN and full attributes of a draft under its first-choice login ID."""
         return self.candidate(draft, 0)
@@ -116,14 +129,16 @@ class PeopleStore(PeopleReadStore):
         local = naming.with_suffix(draft.base, n, self.rules)
         login_id = draft.login_id or LoginId(local, self.domains[draft.role])
         entry = dn.person_dn(login_id.local, draft.role, self.suffix)
-        return entry, draft.attributes | mapping.login_attributes(login_id)
+        return entry, draft.attributes | mapping.login_attributes(login_id, self.posix)
 
     def next_suffix(self, draft: Draft) -> int:
         """Return where a namesake's suffixes should start: one past the highest in use."""
-        return self._next_suffix(draft.base, draft.role)
+        return self._next_suffix(draft.base)
 
     def allocate(self, draft: Draft) -> str:
         """Add a draft whose first choice was taken: the next free suffix, or NameTaken."""
+        if "uidNumber" not in draft.attributes:
+            draft = self.numbered(draft, self.ids.uid_number())
         if draft.login_id is not None:
             return self._add(draft.login_id, draft.role, draft.attributes)
         return self._allocate(draft.base, draft.role, draft.attributes)
@@ -176,35 +191,59 @@ class PeopleStore(PeopleReadStore):
 
     def _add(self, login_id: LoginId, role: Role, attributes: dict[str, list[str]]) -> str:
         entry = dn.person_dn(login_id.local, role, self.suffix)
-        attributes = attributes | mapping.login_attributes(login_id)
+        attributes = attributes | mapping.login_attributes(login_id, self.posix)
         self.directory.add(entry, attributes)
         return entry
 
     def _allocate(self, base: str, role: Role, attributes: dict[str, list[str]]) -> str:
-        """Take base, base_1, base_2... by atomic adds: a taken DN means try the next one.
+        """Take base, base_1, base_2... by atomic adds: a taken uid means try the next one.
 
         A search for the highest suffix in use only chooses where to start; correctness rests
-        on the directory refusing a second entry with the same DN, so concurrent creates from
-        several processes can never share an ID.
+        on the directory refusing a second entry with the same uid: the same DN in the role's
+        OU (entryAlreadyExists), or the same uid in another role's OU (the unique overlay's
+        rule on uid over ou=people), so concurrent creates from several processes can never
+        share an ID, in one role or across roles.
         """
         n = 0
         for _ in range(MAX_SUFFIX_ATTEMPTS):
             local = naming.with_suffix(base, n, self.rules)
             try:
                 return self._add(LoginId(local, self.domains[role]), role, attributes)
-            except NameTaken:
-                n = max(n + 1, self._next_suffix(base, role)) if n == 0 else n + 1
+            except AlreadyExists as error:
+                self._raise_unless_uid_taken(error, local)
+                n = max(n + 1, self._next_suffix(base)) if n == 0 else n + 1
         raise InvalidValue(f"could not find a free login ID for '{base}'")
 
-    def _next_suffix(self, base: str, role: Role) -> int:
-        """Return one more than the highest suffix already used for this base."""
+    def _raise_unless_uid_taken(self, error: AlreadyExists, local: str) -> None:
+        """Re-raise a refused add or move unless it was refused because the uid is taken.
+
+        A taken DN is always that (NameTaken). The unique overlay's refusal does not say which
+        value clashed: the uid, or the mail, external ID or userName sent with it.
+        """
+        if isinstance(error, NameTaken) or self._uid_used(local):
+            return
+        raise error
+
+    def _uid_used(self, local: str) -> bool:
+        """Return whether anyone, in any role, has this uid."""
+
+        def read(connection: Connection) -> bool:
+            connection.search(
+                dn.people_base(self.suffix), dn.equals("uid", local), SUBTREE, attributes=["1.1"]
+            )
+            return bool(connection.response)
+
+        return self.directory.run(read)
+
+    def _next_suffix(self, base: str) -> int:
+        """Return one more than the highest suffix already used for this base, in any role."""
         stem = naming.with_suffix(base, 1, self.rules).rsplit("_", 1)[0]
 
         def read(connection: Connection) -> list[str]:
             connection.search(
-                dn.role_base(role, self.suffix),
+                dn.people_base(self.suffix),
                 dn.starts_with("uid", f"{stem}_"),
-                LEVEL,
+                SUBTREE,
                 attributes=["uid"],
             )
             return [e["raw_attributes"]["uid"][0].decode() for e in connection.response]
@@ -246,9 +285,10 @@ class PeopleStore(PeopleReadStore):
         extra: dict[str, list[tuple[str, list[str]]]] = {}
         if password is not None:
             extra["userPassword"] = [(MODIFY_REPLACE, [password])]
-        if locked is not None and locked != before.lock.locked:
-            value = [mapping.PERMANENT_LOCK] if locked else []
-            extra["pwdAccountLockedTime"] = [(MODIFY_REPLACE, value)]
+        if locked and not before.lock.locked:
+            extra["pwdAccountLockedTime"] = [(MODIFY_REPLACE, [mapping.PERMANENT_LOCK])]
+        elif locked is False and (before.lock.locked or before.lock.failures):
+            extra["pwdAccountLockedTime"] = mapping.UNLOCK  # and the failure times with it
         self._modify(entry, before, change, version=version, extra=extra)
         return self._read(entry)
 
@@ -274,6 +314,13 @@ class PeopleStore(PeopleReadStore):
                 modify["manager"] = [(MODIFY_REPLACE, manager)]
                 continue
             modify[mapping.PERSON_ATTRIBUTES[field]] = [(MODIFY_REPLACE, mapping.ldap_value(value))]
+            if field == "disabled":  # for consumers that never bind (SSSD's access check, NSS)
+                expired = [mapping.SHADOW_EXPIRED] if value else []
+                modify["shadowExpire"] = [(MODIFY_REPLACE, expired)]
+                if not value and (before.lock.locked or before.lock.failures):
+                    # Binds refused while disabled still counted as failures (and may have
+                    # locked the account): an enabled account starts from none.
+                    modify["pwdAccountLockedTime"] = mapping.UNLOCK
         if not after.family_name:
             modify["sn"] = [(MODIFY_REPLACE, [after.full_name])]
         policy = self._policy_attributes(before.role, after.school, after.level)
@@ -336,7 +383,10 @@ class PeopleStore(PeopleReadStore):
         return entry
 
     def _move(self, entry: str, login_id: LoginId, role: Role) -> str:
-        """Rename by modrdn (newSuperior when the OU changes); then point mail at the new ID."""
+        """Rename by modrdn (newSuperior when the OU changes); then mail and home follow.
+
+        uidNumber stays: a person keeps their number, and so their files, through any rename.
+        """
         target_base = dn.role_base(role, self.suffix)
         rdn = dn.person_rdn(login_id.local)
         self.directory.run(
@@ -344,9 +394,12 @@ class PeopleStore(PeopleReadStore):
             retry=False,
         )
         moved = f"{rdn},{target_base}"
-        self.directory.run(
-            lambda c: c.modify(moved, {"mail": [(MODIFY_REPLACE, [str(login_id)])]}), retry=False
-        )
+        follow = {
+            name: [(MODIFY_REPLACE, values)]
+            for name, values in mapping.login_attributes(login_id, self.posix).items()
+            if name != "uid"
+        }
+        self.directory.run(lambda c: c.modify(moved, follow), retry=False)
         return moved
 
     def _move_allocating(self, entry: str, base: str, role: Role, exact_first: bool = False) -> str:
@@ -355,8 +408,9 @@ class PeopleStore(PeopleReadStore):
             local = base if exact_first and n == 0 else naming.with_suffix(base, n, self.rules)
             try:
                 return self._move(entry, LoginId(local, self.domains[role]), role)
-            except NameTaken:
-                n = max(n + 1, self._next_suffix(base, role)) if n == 0 else n + 1
+            except AlreadyExists as error:
+                self._raise_unless_uid_taken(error, local)
+                n = max(n + 1, self._next_suffix(base)) if n == 0 else n + 1
         raise InvalidValue(f"could not find a free login ID for '{base}'")
 
     def delete(self, person_id: str, version: str | None = None) -> None:

@@ -29,7 +29,7 @@ from bridge.directory import dn
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.errors import DirectoryError
 from bridge.directory.people import Draft, PeopleStore
-from bridge.errors import BridgeError, DirectoryUnavailable, NameTaken
+from bridge.errors import AlreadyExists, BridgeError, DirectoryUnavailable, NameTaken
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
 ALWAYS_COMPARED: tuple[PersonField, ...] = ("full_name", "school", "level", "class_name")
@@ -142,13 +142,19 @@ class Importer:
                 drafts[index] = self.people.draft(plan.row.person)
             except BridgeError as error:
                 results[index] = (_rejected(plan, error), "", [])
+        if drafts:  # one block of uidNumbers for the batch: one modify, not one per person
+            numbers = self.people.ids.allocate("uid", len(drafts))
+            drafts = {
+                index: self.people.numbered(draft, number)
+                for (index, draft), number in zip(drafts.items(), numbers, strict=True)
+            }
         entries = [self.people.first_choice(draft) for draft in drafts.values()]
         taken: list[int] = []
         outcomes = self.bulk.add_all(entries)
         for index, (entry, _), failure in zip(drafts, entries, outcomes, strict=True):
             if failure is None:
                 results[index] = ("created", entry, _groups(plans[index]))
-            elif isinstance(failure, NameTaken):
+            elif _maybe_taken(failure, drafts[index]):
                 taken.append(index)
             else:
                 results[index] = (_rejected(plans[index], failure), "", [])
@@ -165,10 +171,11 @@ class Importer:
     ) -> dict[int, _Written]:
         """Give namesakes the next free suffixes: one search per name, then pipelined adds.
 
+        A uid is unique across roles, so a student and a teacher of one name share the count.
         Rows whose guess was taken meanwhile (another writer) take the atomic allocator.
         """
         results: dict[int, _Written] = {}
-        by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+        by_name: dict[str, list[int]] = defaultdict(list)
         for index in taken:
             if drafts[index].login_id is not None:  # a chosen login ID has no second choice
                 results[index] = (
@@ -177,7 +184,7 @@ class Importer:
                     [],
                 )
             else:
-                by_name[(drafts[index].role, drafts[index].base)].append(index)
+                by_name[drafts[index].base].append(index)
         guesses: list[tuple[int, tuple[str, dict[str, list[str]]]]] = []
         for indexes in by_name.values():
             start = self.people.next_suffix(drafts[indexes[0]])
@@ -190,7 +197,7 @@ class Importer:
         for (index, (entry, _)), failure in zip(guesses, outcomes, strict=True):
             if failure is None:
                 results[index] = ("created", entry, _groups(plans[index]))
-            elif isinstance(failure, NameTaken):
+            elif _maybe_taken(failure, drafts[index]):
                 retry.append(index)
             else:
                 results[index] = (_rejected(plans[index], failure), "", [])
@@ -240,6 +247,17 @@ class Importer:
     def _moved_entry(self, person: Person, new: NewPerson) -> str:
         moved = self.people.change_role(person.id, new.role)
         return dn.person_dn(moved.login_id.local, moved.role, self.people.suffix)
+
+
+def _maybe_taken(failure: BridgeError, draft: Draft) -> bool:
+    """Return whether a refused add may mean its uid is taken, in its role or another.
+
+    The unique overlay's refusal (the uid in another role's OU) does not say which value
+    clashed; the atomic allocator, where such rows end, tells them apart.
+    """
+    if isinstance(failure, NameTaken):
+        return True
+    return isinstance(failure, AlreadyExists) and draft.login_id is None
 
 
 def _groups(plan: _Plan) -> list[tuple[GroupKind, str]]:

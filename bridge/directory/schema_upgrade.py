@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
-from bridge.directory import dn, ldif, slapd_config
-from bridge.errors import SlapdError
+from bridge.core.posix import DEFAULT_RULES, PosixRules
+from bridge.directory import dn, id_numbers, ldif, mapping, slapd_config
+from bridge.errors import BridgeError, SlapdError
 
 # The oldest version this code knows how to bring forward.
 OLDEST_UPGRADABLE = 1
@@ -26,7 +29,9 @@ _SCHEMA_ATTRIBUTES = ("olcAttributeTypes", "olcObjectClasses")
 PERSON_CLASSES_ADDED = ("mimsScimPerson", "mimsScimRemovals")
 
 
-def shipped_definitions(schema: Traversable = slapd_config.PROJECT_SCHEMA) -> dict[str, list[str]]:
+def shipped_definitions(
+    schema: Traversable | Path = slapd_config.PROJECT_SCHEMA,
+) -> dict[str, list[str]]:
     """Return the olcAttributeTypes and olcObjectClasses values of the shipped schema file."""
     found: dict[str, list[str]] = {name: [] for name in _SCHEMA_ATTRIBUTES}
     unfolded = re.sub(r"\n ", "", schema.read_text())  # RFC 2849 continuation lines
@@ -45,11 +50,18 @@ def oid_of(definition: str) -> str:
     return match.group(1)
 
 
-def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry]) -> None:
+def upgrade(
+    ldapi_url: str,
+    suffix: str,
+    wanted: int,
+    accesslog: list[ldif.Entry],
+    posix: PosixRules = DEFAULT_RULES,
+) -> None:
     """Bring the running directory at ``ldapi_url`` to schema version ``wanted``, as rootDN.
 
     ``accesslog`` is the folder's accesslog database (``slapd_config.accesslog_database``),
-    added before the overlay that writes into it.
+    added before the overlay that writes into it; ``posix``, what people who are not yet Unix
+    accounts get (version 7).
     """
     try:
         connection = ldap3.Connection(
@@ -63,6 +75,7 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry
     except LDAPException as exc:
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
     try:
+        _add_system_schemas(connection)
         _add_schema_definitions(connection)
         _load_missing_modules(connection)
         _add_accesslog_database(connection, accesslog)
@@ -71,12 +84,14 @@ def upgrade(ldapi_url: str, suffix: str, wanted: int, accesslog: list[ldif.Entry
         _set_unique_rules(connection, suffix)
         _add_missing(connection, [slapd_config.sync_ou(suffix)])
         _add_person_classes(connection, suffix)
+        _add_id_counter(connection, suffix, posix)
+        _make_people_posix_accounts(connection, suffix, posix)
         _add_missing(connection, slapd_config.service_roles(suffix))
         _give_hand_made_accounts_a_role(connection, suffix)
         _set_access_rules(connection, suffix)
         _refuse_own_changes_in_the_default_policy(connection, suffix)
         connection.modify(suffix, {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
-    except LDAPException as exc:
+    except (LDAPException, BridgeError) as exc:
         raise SlapdError(f"upgrading to schema version {wanted} failed: {exc}") from None
     finally:
         connection.unbind()
@@ -102,6 +117,22 @@ def _add_schema_definitions(connection: ldap3.Connection) -> None:
     if changes:
         # Attribute types before the classes that use them: one modify applies them in order.
         connection.modify(entry.entry_dn, dict(sorted(changes.items())))
+
+
+def _add_system_schemas(connection: ldap3.Connection) -> None:
+    """Load the system schemas this version loads at init (version 7: nis, for posixAccount)."""
+    connection.search(
+        "cn=schema,cn=config", "(objectClass=olcSchemaConfig)", ldap3.LEVEL, attributes=["cn"]
+    )
+    present = {str(entry.cn.value).split("}", 1)[-1] for entry in connection.entries}
+    for name in slapd_config.SYSTEM_SCHEMAS:
+        if name in present:
+            continue
+        definitions = shipped_definitions(slapd_config.SYSTEM_SCHEMA_DIR / f"{name}.ldif")
+        values: dict[str, Any] = {"objectClass": ["olcSchemaConfig"], "cn": [name]}
+        values |= {kind: found for kind, found in definitions.items() if found}
+        # cn=config numbers it ({4}nis after the four loaded at init before version 7).
+        connection.add(f"cn={name},cn=schema,cn=config", attributes=values)
 
 
 def _load_missing_modules(connection: ldap3.Connection) -> None:
@@ -178,6 +209,72 @@ def _add_person_classes(connection: ldap3.Connection, suffix: str) -> None:
         entries = [item["dn"] for item in found if item.get("type") == "searchResEntry"]
         for entry in entries:
             connection.modify(entry, {"objectClass": [(ldap3.MODIFY_ADD, [added])]})
+
+
+def _add_id_counter(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:
+    """Add the uidNumber/gidNumber counter (version 7), past any uidNumber already in use."""
+    counter = dn.id_numbers_dn(suffix)
+    connection.search(dn.services_base(suffix), "(objectClass=*)", ldap3.LEVEL, attributes=["1.1"])
+    if any(dn.normalised(e.entry_dn) == dn.normalised(counter) for e in connection.entries):
+        return
+    found = connection.extend.standard.paged_search(
+        suffix, "(uidNumber=*)", ldap3.SUBTREE, attributes=["uidNumber"], paged_size=500
+    )
+    highest = max(
+        (
+            int(item["raw_attributes"]["uidNumber"][0])
+            for item in found
+            if item.get("type") == "searchResEntry"
+        ),
+        default=None,
+    )
+    entry, attributes = id_numbers.counter_entry(
+        suffix, posix, None if highest is None else highest + 1
+    )
+    values: dict[str, list[str | bytes]] = {}
+    for name, value in attributes:
+        values.setdefault(name, []).append(value)
+    connection.add(entry, attributes=values)
+
+
+def _make_people_posix_accounts(
+    connection: ldap3.Connection, suffix: str, posix: PosixRules
+) -> None:
+    """Make every person a posixAccount and shadowAccount (version 7), with a new uidNumber.
+
+    Only people still without posixAccount are found, so a repeated upgrade carries on where
+    it stopped; numbers taken by an upgrade that stopped midway are left unused, never reused.
+    A uid two people share (allowed per role OU before version 7) is left as it is: changing
+    it would change a login ID, so `mims directory check` lists it with the command to fix it.
+    """
+    lacking = (
+        f"(&{dn.equals('objectClass', 'mimsPerson')}(!{dn.equals('objectClass', 'posixAccount')}))"
+    )
+    found = connection.extend.standard.paged_search(
+        dn.people_base(suffix),
+        lacking,
+        ldap3.SUBTREE,
+        attributes=["uid", "mimsRole", "mimsDisabled", "objectClass"],
+        paged_size=500,
+    )
+    people = [item for item in found if item.get("type") == "searchResEntry"]
+    if not people:
+        return
+    numbers = id_numbers.allocate(connection, suffix, "uid", len(people), posix)
+    for person, number in zip(people, numbers, strict=True):
+        raw = {name.lower(): values for name, values in person["raw_attributes"].items()}
+        uid = raw["uid"][0].decode()
+        role = (raw.get("mimsrole") or [b""])[0].decode() or dn.role_of(person["dn"]) or "student"
+        disabled = (raw.get("mimsdisabled") or [b""])[0] == b"TRUE"
+        classes = {value.decode().lower() for value in raw.get("objectclass", [])}
+        added = [c for c in ("posixAccount", "shadowAccount") if c.lower() not in classes]
+        values = mapping.numbers(number) | {"homeDirectory": [posix.home(uid)]}
+        values |= mapping.posix_attributes(role, disabled, posix)
+        changes: dict[str, list[tuple[str, list[str]]]] = {
+            "objectClass": [(ldap3.MODIFY_ADD, added)],
+            **{name: [(ldap3.MODIFY_REPLACE, value)] for name, value in values.items()},
+        }
+        connection.modify(person["dn"], changes)
 
 
 def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bridge.config import Config
+from bridge.core.posix import IdRange, PosixRules
 from bridge.directory.client import ClientSettings
 from bridge.directory.local_ca import TlsFiles
 from bridge.directory.slapd import ManagedSlapd
@@ -22,7 +23,23 @@ def managed_slapd(config: Config) -> ManagedSlapd:
             ca=Path(slapd.tls_ca).expanduser() if slapd.tls_ca else None,
         )
     return ManagedSlapd(
-        slapd.data_dir, config.directory.suffix, slapd.no_sync, listen=slapd.listen, certificate=own
+        slapd.data_dir,
+        config.directory.suffix,
+        slapd.no_sync,
+        listen=slapd.listen,
+        certificate=own,
+        posix=posix_rules(config),
+    )
+
+
+def posix_rules(config: Config) -> PosixRules:
+    """Return the configured number ranges, home folder and login shells (``[posix]``)."""
+    posix = config.posix
+    return PosixRules(
+        uid_numbers=IdRange(posix.uid_number_min, posix.uid_number_max, "[posix] uid_number_max"),
+        gid_numbers=IdRange(posix.gid_number_min, posix.gid_number_max, "[posix] gid_number_max"),
+        home_directory=posix.home_directory,
+        login_shells=dict(posix.login_shells),
     )
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from bridge.core.posix import DEFAULT_RULES, PosixRules
 from bridge.directory import schema_upgrade, slapd_config, slapd_tls
 from bridge.directory.local_ca import TlsFiles
 from bridge.directory.slapd_config import Layout
@@ -84,17 +85,20 @@ class ManagedSlapd:
         *,
         listen: tuple[str, ...] = ("127.0.0.1",),
         certificate: TlsFiles | None = None,
+        posix: PosixRules = DEFAULT_RULES,
     ) -> None:
         """Describe the slapd of ``data_dir``.
 
         ``listen`` are its addresses; ``certificate``, when not the local CA's, the one it
-        serves (``[slapd] tls_cert``, ``tls_key``, ``tls_ca``).
+        serves (``[slapd] tls_cert``, ``tls_key``, ``tls_ca``); ``posix``, what an upgrade
+        gives people who are not yet Unix accounts (``[posix]``).
         """
         self.layout = Layout(Path(data_dir).expanduser().resolve())
         self.suffix = suffix
         self.no_sync = no_sync
         self.listen = listen
         self.certificate = certificate
+        self.posix = posix
 
     # -- where it is -------------------------------------------------------------------------
 
@@ -275,7 +279,7 @@ class ManagedSlapd:
             return False
         self.layout.accesslog_dir.mkdir(mode=0o700, exist_ok=True)
         accesslog = slapd_config.accesslog_database(self.layout, self.admin_dn, self.no_sync)
-        schema_upgrade.upgrade(self.ldapi_url, self.suffix, wanted, accesslog)
+        schema_upgrade.upgrade(self.ldapi_url, self.suffix, wanted, accesslog, self.posix)
         marker = json.loads(self.layout.marker.read_text())
         marker["schema_version"] = wanted
         marker["upgraded"] = datetime.now(UTC).isoformat(timespec="seconds")

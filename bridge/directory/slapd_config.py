@@ -14,8 +14,9 @@ from pathlib import Path
 
 from ldap3.utils.conv import escape_filter_chars
 
+from bridge.core import posix
 from bridge.core.service_accounts import BRIDGE_ACCOUNT, ROLES, ServiceRole
-from bridge.directory import dn, ldif
+from bridge.directory import dn, id_numbers, ldif
 
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -35,7 +36,9 @@ MODULES = (
     "argon2",
     "accesslog",
 )
-SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
+# nis: posixAccount and shadowAccount (uidNumber, homeDirectory, shadowExpire) for SSSD and
+# nslcd, which see only posix accounts.
+SYSTEM_SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
 # The {ARGON2} module's cost for new hashes: OWASP's minimum for Argon2id (19 MiB, 2 passes, 1
 # lane). The module's own defaults are older and lower (4 MiB); Debian 12's build makes Argon2i
 # hashes, later OpenLDAP releases Argon2id, both with these parameters.
@@ -51,6 +54,7 @@ INDEXES = (
     "entryUUID eq",
     "entryCSN eq",
     "uid eq,sub",
+    "uidNumber eq",
     "mail eq,sub",
     "employeeNumber eq",
     "mimsExternalId eq",
@@ -330,9 +334,15 @@ PUBLIC_PERSON = (
     "o",
     "memberOf",
     "manager",
+    # posixAccount: what SSSD, nslcd and Dovecot read to make a Unix user of a person.
+    "uidNumber",
+    "gidNumber",
+    "homeDirectory",
+    "loginShell",
 )
-# Whether an account may sign in: GCDS filters disabled people out, SSO tools refuse them.
-DISABLED = ("mimsDisabled",)
+# Whether an account may sign in: GCDS filters disabled people out, SSO tools refuse them;
+# shadowExpire is the same fact for consumers that never bind (SSSD's access check, NSS).
+DISABLED = ("mimsDisabled", "shadowExpire")
 LOCK_STATE = ("pwdAccountLockedTime", "pwdReset")
 # What a consumer may know of a password policy: whether and for how long it locks.
 POLICY_LOCKOUT = ("entry", "objectClass", "pwdLockout", "pwdLockoutDuration")
@@ -525,12 +535,18 @@ def unique_uris(suffix: str) -> list[str]:
 
     An address (mail) names one entry in the whole tree: a group's address (mimsGroupAddress)
     must not be a person's login ID. An external ID names one person, and so does a userName
-    a SCIM client chose (compared by its caseIgnoreMatch, so without regard to case).
+    a SCIM client chose (compared by its caseIgnoreMatch, so without regard to case), a uid
+    (in any role's OU) and a uidNumber.
     """
+    people = dn.people_base(suffix)
     return [
         f"ldap:///{suffix}?mail?sub",
-        f"ldap:///{dn.people_base(suffix)}?mimsExternalId?sub",
-        f"ldap:///{dn.people_base(suffix)}?mimsUserName?sub",
+        f"ldap:///{people}?mimsExternalId?sub",
+        f"ldap:///{people}?mimsUserName?sub",
+        # A login ID's local part names one person in every role: the uid consumers search
+        # by (Apache, Dovecot, SSSD) never finds a student and a teacher of the same name.
+        f"ldap:///{people}?uid?sub",
+        f"ldap:///{people}?uidNumber?sub",
     ]
 
 
@@ -556,6 +572,7 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
         _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
         sync_ou(suffix),
+        id_numbers.counter_entry(suffix, posix.DEFAULT_RULES),
         *service_roles(suffix),
         (
             default_policy_dn(suffix),

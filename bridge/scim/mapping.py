@@ -47,7 +47,8 @@ _NAMES = [
     "middleName", "honorificPrefix", "honorificSuffix",
     "displayName", "active", "emails", "value", "type", "primary", "display", "password",
     "groups", "meta", "members", "employeeNumber", "department", "organization", "school",
-    "level", "className", "role", "loginId", "locked", "answersSet", "$ref", "manager",
+    "level", "className", "role", "loginId", "locked", "answersSet", "mustChange", "$ref",
+    "manager",
 ]  # fmt: skip
 CANONICAL = {name.lower(): name for name in _NAMES} | {
     urn.lower(): urn for urn in (CORE_USER, CORE_GROUP, ENTERPRISE_USER, MIMS_USER)
@@ -187,6 +188,7 @@ def to_scim_user(
                 if "locked" in removed and not person.lock.locked
                 else person.lock.locked,
                 "answersSet": person.answers_set,
+                "mustChange": person.must_change,
             }
         ),
         "meta": _drop_empty(

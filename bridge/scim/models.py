@@ -142,12 +142,15 @@ class MimsUser(Extension):
     answers_set: Annotated[bool | None, Mutability.read_only] = None
     """Whether the person has chosen challenge answers for password reset."""
 
+    must_change: Annotated[bool | None, Mutability.read_only] = None
+    """Whether the password is a temporary one that must be changed before it is used."""
+
 
 # A User as the bridge reads and writes it: with both extensions.
 ScimUser = User[EnterpriseUser | MimsUser]
 
 # Server-computed MIMS attributes: returned only when asked for with usernames = "client".
-COMPUTED = ("role", "loginId", "answersSet")
+COMPUTED = ("role", "loginId", "answersSet", "mustChange")
 
 
 class GroupMember(ComplexAttribute):

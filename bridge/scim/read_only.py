@@ -31,8 +31,11 @@ def _values(value: Any) -> Comparable:
     return frozenset(str(item).casefold() for item in found if item is not None)
 
 
-def _flag(value: Any) -> Comparable:
-    return boolean(value, "answersSet") if value is not None else None
+def _flag(name: str) -> Callable[[Any], Comparable]:
+    def compare(value: Any) -> Comparable:
+        return boolean(value, name) if value is not None else None
+
+    return compare
 
 
 # (extension URN or None for the core schema, attribute) -> how its values compare.
@@ -42,7 +45,8 @@ READ_ONLY: dict[tuple[str | None, str], Callable[[Any], Comparable]] = {
     (None, "groups"): _values,
     (MIMS_USER, "role"): _text,
     (MIMS_USER, "loginId"): _text,
-    (MIMS_USER, "answersSet"): _flag,
+    (MIMS_USER, "answersSet"): _flag("answersSet"),
+    (MIMS_USER, "mustChange"): _flag("mustChange"),
 }
 
 

@@ -38,10 +38,22 @@ PERSON_READERS: dict[str, set[str]] = {
         {*SERVICES, "reader", "gcds", "sso"},
     ),
     **dict.fromkeys(
-        ("uid", "cn", "mimsRole", "mimsLevel", "mimsClass", "memberOf"),
+        (
+            "uid",
+            "cn",
+            "mimsRole",
+            "mimsLevel",
+            "mimsClass",
+            "memberOf",
+            "uidNumber",
+            "gidNumber",
+            "homeDirectory",
+            "loginShell",
+        ),
         {*SERVICES, "reader", "sso"},
     ),
     "mimsDisabled": {*SERVICES, "reader", "gcds", "sso"},
+    "shadowExpire": {*SERVICES, "reader", "gcds", "sso"},
     "pwdAccountLockedTime": {*SERVICES, "sso"},
     "pwdReset": {*SERVICES, "sso"},
     **dict.fromkeys(
@@ -60,7 +72,8 @@ PERSON_READERS: dict[str, set[str]] = {
 }
 # What a person reads of their own entry: the public part only.
 OWN_READABLE = {name for name, readers in PERSON_READERS.items() if "reader" in readers} - {
-    "mimsDisabled"
+    "mimsDisabled",
+    "shadowExpire",
 }
 GROUP_READERS: dict[str, set[str]] = dict.fromkeys(
     ("objectClass", "cn", "member", "mail", "entryUUID"), {*SERVICES, *ROLES}
@@ -117,6 +130,7 @@ def give_secrets(services: Services, admin: ldap3.Connection, slapd: ManagedSlap
             "mimsChallengeAnswer": [(ldap3.MODIFY_REPLACE, ["q1:$argon2id$v=19$hash"])],
             "mimsSsprFailures": [(ldap3.MODIFY_REPLACE, ["1"])],
             "mimsDisabled": [(ldap3.MODIFY_REPLACE, ["FALSE"])],
+            "shadowExpire": [(ldap3.MODIFY_REPLACE, ["99999"])],  # readable, yet not expired
         },
     )
 

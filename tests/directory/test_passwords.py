@@ -136,6 +136,41 @@ def test_failed_binds_lock_the_account_and_unlock_lifts_it(
     assert services.people.get(mary.id).lock.locked is False
 
 
+def test_an_unlocked_account_starts_counting_failures_again_from_zero(
+    services: Services, mary: Person, slapd: ManagedSlapd
+) -> None:
+    """One typo after an unlock does not lock again: the failure times went with the lock."""
+    for _ in range(5):
+        assert bind(slapd, mary, "wrong")[0] == 49
+    services.passwords.unlock(services.people.get(mary.id), "test")
+    assert services.people.get(mary.id).lock.failures == 0
+    assert bind(slapd, mary, "wrong") == (49, None)
+    assert bind(slapd, mary, GOOD) == (0, None)
+
+
+def test_an_unlock_through_people_update_clears_failures_too(
+    services: Services, mary: Person, slapd: ManagedSlapd
+) -> None:
+    for _ in range(5):
+        bind(slapd, mary, "wrong")
+    unlocked = services.people.update(mary.id, PersonChange(), locked=False)
+    assert (unlocked.lock.locked, unlocked.lock.failures) == (False, 0)
+    assert bind(slapd, mary, "wrong") == (49, None)
+    assert bind(slapd, mary, GOOD) == (0, None)
+
+
+def test_failures_collected_while_disabled_are_gone_when_enabled(
+    services: Services, mary: Person, slapd: ManagedSlapd
+) -> None:
+    services.people.update(mary.id, PersonChange(disabled=True))
+    for _ in range(5):
+        assert bind(slapd, mary, "wrong")[0] == 49
+    enabled = services.people.update(mary.id, PersonChange(disabled=False))
+    assert (enabled.lock.locked, enabled.lock.failures) == (False, 0)
+    assert bind(slapd, mary, "wrong") == (49, None)
+    assert bind(slapd, mary, GOOD) == (0, None)
+
+
 def test_disable_is_not_a_lock_and_survives_an_unlock(
     services: Services, mary: Person, slapd: ManagedSlapd
 ) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import ldap3
 import pytest
 
 from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson, PersonChange
+from bridge.core.posix import DEFAULT_RULES
 from bridge.directory.people import PeopleStore
 from bridge.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from tests.support.directory import SUFFIX
@@ -52,13 +55,30 @@ def test_a_deleted_namesake_id_is_not_handed_out_again_past_the_highest(
     assert str(fourth.login_id) == "mary_tan_3@students.edu.sg"
 
 
-def test_roles_have_their_own_domain(people: PeopleStore) -> None:
+def test_roles_have_their_own_domain_and_share_the_uids(people: PeopleStore) -> None:
+    """A uid names one person in every role: namesakes in other roles take the next suffix."""
     staff = people.create(NewPerson(full_name="Mary Tan", role="staff", external_id="F1"))
     hq = people.create(NewPerson(full_name="Mary Tan", role="hq", external_id="H1"))
-    assert (str(staff.login_id), str(hq.login_id)) == (
+    pupil = people.create(student("Mary Tan", "S1"))
+    assert (str(staff.login_id), str(hq.login_id), str(pupil.login_id)) == (
         "mary_tan@schools.gov.sg",
-        "mary_tan@hq.moe.gov.sg",
+        "mary_tan_1@hq.moe.gov.sg",
+        "mary_tan_2@students.edu.sg",
     )
+
+
+def test_a_uid_taken_in_another_role_is_refused_by_the_directory(people: PeopleStore) -> None:
+    """The unique overlay keeps uid unique across role OUs, also for a chosen login ID."""
+    people.create(student("Tan Mei Ling", "S1"))
+    chosen = LoginId.parse("tan_mei_ling@schools.gov.sg")
+    with pytest.raises(AlreadyExists):
+        people.create(NewPerson(full_name="Tan Mei Ling", role="staff", login_id=chosen))
+
+
+def test_a_clash_of_external_id_is_not_taken_for_a_clash_of_uid(people: PeopleStore) -> None:
+    people.create(student("Mary Tan", "S1"))
+    with pytest.raises(AlreadyExists):
+        people.create(NewPerson(full_name="John Lim", role="staff", external_id="S1"))
 
 
 def test_a_chosen_login_id_is_kept_and_checked(people: PeopleStore) -> None:
@@ -237,3 +257,61 @@ def test_middle_name_and_honorifics_are_stored(people: PeopleStore) -> None:
     )
     read = people.get(person.id)
     assert (read.middle_name, read.honorific_prefix, read.honorific_suffix) == ("Li", "Dr", "Jr")
+
+
+POSIX = ["uidNumber", "gidNumber", "homeDirectory", "loginShell", "shadowExpire", "objectClass"]
+
+
+def posix_of(admin: ldap3.Connection, person_id: str) -> dict[str, Any]:
+    admin.search(f"ou=people,{SUFFIX}", f"(entryUUID={person_id})", attributes=POSIX)
+    return admin.entries[0].entry_attributes_as_dict
+
+
+def test_a_new_person_is_a_posix_account_with_a_private_group(
+    people: PeopleStore, admin: ldap3.Connection
+) -> None:
+    person = people.create(student("Mary Tan", "S1"))
+    staff = people.create(NewPerson(full_name="Lim Wei", role="staff", external_id="F1"))
+    found, other = posix_of(admin, person.id), posix_of(admin, staff.id)
+    assert {"posixAccount", "shadowAccount"} <= set(found["objectClass"])
+    assert found["uidNumber"] == found["gidNumber"]
+    assert int(found["uidNumber"][0]) in DEFAULT_RULES.uid_numbers
+    assert int(other["uidNumber"][0]) > int(found["uidNumber"][0])
+    assert found["homeDirectory"] == ["/home/mary_tan"]
+    assert found["loginShell"] == ["/bin/bash"]
+    assert found["shadowExpire"] == []
+
+
+def test_rename_and_role_change_keep_the_number_and_move_the_home(
+    people: PeopleStore, admin: ldap3.Connection
+) -> None:
+    person = people.create(student("Mary Tan", "S1"))
+    number = posix_of(admin, person.id)["uidNumber"]
+    people.rename_login(person.id, LoginId.parse("mary.tan@students.edu.sg"))
+    people.change_role(person.id, "staff")
+    after = posix_of(admin, person.id)
+    assert after["uidNumber"] == number == after["gidNumber"]
+    assert after["homeDirectory"] == ["/home/mary.tan"]
+    assert str(people.get(person.id).login_id) == "mary.tan@schools.gov.sg"
+
+
+def test_a_rename_onto_a_namesakes_uid_in_another_role_is_refused(people: PeopleStore) -> None:
+    people.create(student("Mary Tan", "S1"))
+    teacher = people.create(NewPerson(full_name="Mary Tan", role="staff", external_id="F1"))
+    assert str(teacher.login_id) == "mary_tan_1@schools.gov.sg"
+    with pytest.raises(AlreadyExists):
+        people.rename_login(teacher.id, LoginId.parse("mary_tan@schools.gov.sg"))
+
+
+def test_disabled_people_have_expired_shadow_accounts(
+    people: PeopleStore, admin: ldap3.Connection
+) -> None:
+    person = people.create(student("Mary Tan", "S1"))
+    people.update(person.id, PersonChange(disabled=True))
+    assert posix_of(admin, person.id)["shadowExpire"] == ["1"]
+    people.update(person.id, PersonChange(disabled=False))
+    assert posix_of(admin, person.id)["shadowExpire"] == []
+    born_disabled = people.create(
+        NewPerson(full_name="Lim Wei", role="staff", external_id="F1", disabled=True)
+    )
+    assert posix_of(admin, born_disabled.id)["shadowExpire"] == ["1"]

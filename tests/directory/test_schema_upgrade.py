@@ -21,6 +21,8 @@ V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
 V1_MODULES = tuple(name for name in slapd_config.MODULES if name not in ("deref", "accesslog"))
 V1_INDEXES = tuple(index for index in slapd_config.INDEXES if "mimsUserName" not in index)
+V6_SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")  # no nis before version 7
+COUNTER = dn.id_numbers_dn(SUFFIX)
 HAND_MADE = f"cn=gcds,ou=services,{SUFFIX}"  # as docs/gcds/README.md told admins before version 5
 
 
@@ -53,8 +55,15 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """
     server = ManagedSlapd(tmp_path / "data", SUFFIX, no_sync=True)
     every_overlay = slapd_config.overlays
+    every_base_entry = slapd_config.base_entries
     with monkeypatch.context() as patch:
         patch.setattr(slapd_config, "PROJECT_SCHEMA", V1_SCHEMA)
+        patch.setattr(slapd_config, "SYSTEM_SCHEMAS", V6_SYSTEM_SCHEMAS)
+        patch.setattr(
+            slapd_config,
+            "base_entries",
+            lambda *args: [e for e in every_base_entry(*args) if e[0] != COUNTER],
+        )
         patch.setattr(slapd_config, "MODULES", V1_MODULES)
         patch.setattr(slapd_config, "INDEXES", V1_INDEXES)
         patch.setattr(slapd_config, "unique_uris", lambda suffix: V1_UNIQUE)

@@ -57,7 +57,7 @@ def test_a_user_name_that_is_a_mims_login_id_still_chooses_it(scim_client_names:
 def test_computed_attributes_are_returned_when_asked_for(
     scim_client_names: Scim, scim: Scim
 ) -> None:
-    """role, loginId and answersSet are ``returned: "request"`` in "client" mode only."""
+    """role, loginId, answersSet, mustChange: ``returned: "request"`` in "client" mode only."""
     user = create(scim_client_names, "Mary.Tan@Example.org", **{MIMS: {"school": "Rivervale"}})
     assert user[MIMS] == {"school": "Rivervale", "locked": False}
     listed_user = scim_client_names.get("/Users").json["Resources"][0]
@@ -67,6 +67,7 @@ def test_computed_attributes_are_returned_when_asked_for(
     schema = scim_client_names.get(f"/Schemas/{MIMS}").json["attributes"]
     returned = {item["name"]: item["returned"] for item in schema}
     assert returned["role"] == returned["loginId"] == returned["answersSet"] == "request"
+    assert returned["mustChange"] == "request"
     assert returned["school"] == "default"
     # In "login-id" mode they come with every response, as ever.
     assert scim.get(f"/Users/{user['id']}").json[MIMS]["loginId"] == "mary_tan@students.edu.sg"

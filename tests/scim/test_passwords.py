@@ -6,6 +6,7 @@ import ldap3
 
 from bridge.directory import ppolicy
 from bridge.directory.slapd import ManagedSlapd
+from bridge.services import Services
 from tests.support.directory import SUFFIX, ldaps_server
 from tests.support.scim import MIMS, PATCH, USER, Scim, is_error
 
@@ -107,3 +108,24 @@ def test_lock_shows_in_scim_and_patching_locked_false_unlocks(
     assert unlock.status_code == 200
     assert unlock.get_json()[MIMS]["locked"] is False
     assert bind(slapd, GOOD) == (0, None)
+
+
+def test_a_temporary_password_shows_as_must_change_and_a_new_one_clears_it(
+    scim: Scim, services: Services
+) -> None:
+    user = create(scim).json
+    assert user[MIMS]["mustChange"] is False
+    services.passwords.reset(services.people.get(user["id"]), "test")
+    assert scim.get(f"/Users/{user['id']}").json[MIMS]["mustChange"] is True
+    assert replace_password(scim, user["id"], NEWER).status_code == 200
+    assert scim.get(f"/Users/{user['id']}").json[MIMS]["mustChange"] is False
+
+
+def test_must_change_cannot_be_set_by_a_client(scim: Scim) -> None:
+    user = create(scim).json
+    ops = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "replace", "path": f"{MIMS}:mustChange", "value": True}],
+    }
+    refused = scim.patch(f"/Users/{user['id']}", ops)
+    assert is_error(refused, 400, "mutability")

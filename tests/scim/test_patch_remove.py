@@ -105,11 +105,12 @@ def test_a_put_without_them_does_not_count_as_removing(scim: Scim) -> None:
 
 
 def test_removing_the_mims_extension_keeps_what_the_server_computes(scim: Scim) -> None:
-    """In "login-id" mode role, loginId and answersSet are returned with every response."""
+    """In "login-id" mode role, loginId, answersSet and mustChange come with every response."""
     user = create(scim, **{MIMS: {"school": "Rivervale", "locked": True}})
     removed = patch(scim, user, {"op": "remove", "path": MIMS})
     assert removed[MIMS] == {
         "role": "student",
         "loginId": user["userName"],
         "answersSet": False,
+        "mustChange": False,
     }
