@@ -124,7 +124,7 @@ def replay(dump: Path, existing: set[str], out: Path) -> Replay:
             if dn_key(record) in existing:
                 continue
             kept = [line for line in record if attribute(line) not in SERVER_ONLY]
-            is_group = any(line.lower() == "objectclass: groupofnames" for line in record)
+            is_group = any(line.lower() == "objectclass: mimsgroup" for line in record)
             (last if is_group else first).write("\n".join(kept) + "\n\n")
             entries += 1
             groups += is_group

@@ -143,7 +143,7 @@ def test_a_round_trip_of_ten_thousand_people_loses_nothing(
     # The comparison covers what matters, so it cannot pass on an empty pair of dumps:
     people = [e for e in copy.values() if b"mimsPerson" in e.get("objectclass", [])]
     assert len(people) == PEOPLE
-    assert any(b"groupOfNames" in e.get("objectclass", []) for e in copy.values())
+    assert any(b"mimsGroup" in e.get("objectclass", []) for e in copy.values())
     assert copy[original.locked_dn.lower()]["pwdaccountlockedtime"]
     assert copy[original.locked_dn.lower()]["pwdfailuretime"]
     with_answers = [e for e in people if e.get("mimschallengeanswer")]

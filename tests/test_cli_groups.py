@@ -31,19 +31,15 @@ def env(config: Config, directory: LdapClient) -> dict[str, str]:
 
 def addresses(admin: ldap3.Connection) -> dict[str, list[str]]:
     """Return {group name: its addresses} for every group, as an LDAP client sees them."""
-    admin.search(GROUPS, "(objectClass=groupOfNames)", ldap3.LEVEL, attributes=["cn", "mail"])
+    admin.search(GROUPS, "(objectClass=mimsGroup)", ldap3.LEVEL, attributes=["cn", "mail"])
     return {entry.cn.value: sorted(entry.mail.values) for entry in admin.entries}
 
 
 def forget_addresses(admin: ldap3.Connection) -> None:
-    """Make the groups look like a directory from before group addresses (no mail, no class)."""
-    admin.search(GROUPS, "(objectClass=mimsGroupAddress)", ldap3.LEVEL, attributes=["1.1"])
+    """Make the groups look like a directory from before group addresses (no mail)."""
+    admin.search(GROUPS, "(mail=*)", ldap3.LEVEL, attributes=["1.1"])
     for group in [entry.entry_dn for entry in admin.entries]:
-        old = {
-            "mail": [(ldap3.MODIFY_DELETE, [])],
-            "objectClass": [(ldap3.MODIFY_DELETE, ["mimsGroupAddress"])],
-        }
-        assert admin.modify(group, old), admin.result
+        assert admin.modify(group, {"mail": [(ldap3.MODIFY_DELETE, [])]}), admin.result
 
 
 def test_an_import_makes_school_level_and_class_groups_with_addresses_and_gcds_is_clean(
@@ -117,7 +113,7 @@ def test_the_backfill_gives_groups_made_before_their_addresses_once(
     *lines, closing = given.stdout.splitlines()
     assert (sorted(lines), closing) == (expected, "gave 3 groups an address")
     assert addresses(admin)["Chess Club"] == [f"chess-club@{DOMAIN}"]
-    admin.search(GROUPS, "(objectClass=mimsGroupAddress)", ldap3.LEVEL, attributes=["1.1"])
+    admin.search(GROUPS, "(mail=*)", ldap3.LEVEL, attributes=["1.1"])
     assert len(admin.entries) == 3
 
     again = mims("group", "addresses", env=env)

@@ -70,9 +70,9 @@ def groups_in(admin: ldap3.Connection) -> tuple[dict[str, set[str]], dict[str, s
         external_ids[person["dn"].lower()] = external_id
         for group in attributes["memberOf"]:
             by_member_of[_name(group)].add(external_id)
-    admin.search(f"ou=groups,{SUFFIX}", "(objectClass=groupOfNames)", attributes=["cn", "member"])
+    admin.search(f"ou=groups,{SUFFIX}", "(objectClass=mimsGroup)", attributes=["cn", "member"])
     by_member = {
-        group.cn.value: {external_ids[member.lower()] for member in group.member.values if member}
+        group.cn.value: {external_ids[member.lower()] for member in group.member.values}
         for group in admin.entries
     }
     return by_member, dict(by_member_of)
@@ -124,9 +124,9 @@ def test_a_run_after_an_interrupted_import_restores_every_membership(
     roster = one_school(tmp_path / "school.csv", 120)
     assert mims("import", str(roster), env=env).returncode == 0
     # As an import stopped before its group modifies leaves them: people without groups.
-    admin.search(f"ou=groups,{SUFFIX}", "(objectClass=groupOfNames)", attributes=["member"])
+    admin.search(f"ou=groups,{SUFFIX}", "(objectClass=mimsGroup)", attributes=["member"])
     for group in admin.entries:
-        lost = [member for member in group.member.values if member and member < "uid=l"]
+        lost = [member for member in group.member.values if member < "uid=l"]
         if lost:  # (an empty list would delete every value)
             admin.modify(group.entry_dn, {"member": [(ldap3.MODIFY_DELETE, lost)]})
     by_member, _ = groups_in(admin)

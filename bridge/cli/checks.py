@@ -48,8 +48,8 @@ def check_gcds(
     One line per problem: the kind, the entry's DN and the reason. The kinds are: no-mail,
     foreign-domain (a person's or group's mail is not in one of the domains), duplicate-mail
     (letter case aside), no-school (a student or staff member GCDS cannot place in a school's
-    org unit), group-no-mail (`mims group addresses` gives each group its address) and
-    empty-group. docs/gcds/README.md has the GCDS settings.
+    org unit) and group-no-mail (`mims group addresses` gives each group its address).
+    docs/gcds/README.md has the GCDS settings.
 
     \b
     Examples:

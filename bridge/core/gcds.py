@@ -10,8 +10,10 @@ school (``mimsSchool``). From what Google documents about GCDS:
 - users and groups share one address space in Google Workspace, so two entries with the same
   address (letter case aside) cannot both arrive;
 - a user or a group can only be made in a domain the Workspace account has verified;
-- a group whose only ``member`` is our zero-length placeholder DN has no one to sync; and a
-  student or school staff member without a school lands in the fallback org unit.
+- a student or school staff member without a school lands in the fallback org unit.
+
+An empty group is no problem: it has no ``member`` at all (a mimsGroup, since schema version 7;
+before, groupOfNames made every group carry a zero-length placeholder DN GCDS could not resolve).
 
 The reader in ``bridge/directory/gcds.py`` streams entries; this module judges them.
 """
@@ -29,7 +31,6 @@ KINDS = (
     "duplicate-mail",
     "no-school",
     "group-no-mail",
-    "empty-group",
 )
 # Roles whose people belong to a school, and so to a school's org unit.
 SCHOOL_ROLES = frozenset({"student", "staff"})
@@ -47,11 +48,10 @@ class PersonEntry:
 
 @dataclass(frozen=True)
 class GroupEntry:
-    """What GCDS reads of a group: the DN, the addresses and how many real members it has."""
+    """What GCDS reads of a group: the DN and the addresses."""
 
     dn: str
     mail: tuple[str, ...] = ()
-    members: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,12 +114,6 @@ class Checker:
             )
         yield from self._foreign(entry.dn, entry.mail, "group")
         yield from self._duplicates(entry.dn, entry.mail)
-        if entry.members == 0:
-            yield self._found(
-                "empty-group",
-                entry.dn,
-                "has no members but the empty placeholder DN, which GCDS cannot resolve",
-            )
 
     def _foreign(self, dn: str, addresses: Iterable[str], what: str) -> Iterator[Problem]:
         for address in addresses:

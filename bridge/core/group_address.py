@@ -1,7 +1,7 @@
 """Build a group's e-mail address (``<slug>@<group domain>``) from its name.
 
 Google Cloud Directory Sync keys a Google group by its address, so every group in the
-directory carries one (``mail`` on the auxiliary class ``mimsGroupAddress``). The address is
+directory carries one (``mail`` on the group's class ``mimsGroup``). The address is
 made once, when the group is made, and kept: a rename does not change it, because people and
 mailing lists already send to it.
 

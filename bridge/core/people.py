@@ -220,7 +220,7 @@ def check_change(change: PersonChange) -> None:
 
 @dataclass(frozen=True)
 class Group:
-    """A groupOfNames: a school, a level, a class, or a group a SCIM client made."""
+    """A group: a school, a level, a class, or a group a SCIM client made."""
 
     id: str
     name: str
@@ -228,6 +228,8 @@ class Group:
     member_ids: tuple[str, ...] = ()
     external_id: str | None = None
     address: str | None = None  # its e-mail address (mail), made once from the first name
+    posix_name: str | None = None  # its NSS name (core/posix_group_name.py), made with it
+    gid_number: int | None = None  # its POSIX group ID, allocated once
     created: datetime | None = None
     modified: datetime | None = None
     version: str | None = None

@@ -248,7 +248,7 @@ def _counts(data: bytes) -> dict[str, int]:
             entries += 1
         elif lowered == b"objectclass: mimsperson":
             people += 1
-        elif lowered == b"objectclass: groupofnames":
+        elif lowered == b"objectclass: mimsgroup":
             groups += 1
     return {"entries": entries, "people": people, "groups": groups}
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from ldap3 import BASE, SUBTREE, Connection
 
 from bridge.core.passwords import Policy
-from bridge.directory import controls, dn, ppolicy, schema_upgrade, slapd_config
+from bridge.directory import controls, dn, mapping, ppolicy, schema_upgrade, slapd_config
 from bridge.directory.client import ClientSettings, LdapClient
 from bridge.directory.controls import SortKey
 from bridge.directory.ldap3_connections import raw_values
@@ -40,7 +40,6 @@ CONTROLS = {
 # Schema from elsewhere the bridge uses: the system schemas and the overlays' own.
 OTHER_CLASSES = (
     "inetOrgPerson",
-    "groupOfNames",
     "organizationalUnit",
     "pwdPolicy",
     "posixAccount",  # nis.ldif
@@ -309,13 +308,12 @@ def _sorted_search(client: LdapClient, entry: str) -> tuple[Status, str, str]:
 
 def _add_group(client: LdapClient, entry: str, members: list[str], mail: str | None) -> None:
     attributes: dict[str, Any] = {
-        "objectClass": ["top", "groupOfNames"],
+        "objectClass": mapping.GROUP_CLASSES,
         "cn": [dn.first_value(entry)],
         "member": members,
         "description": ["made and removed by `mims directory check`"],
     }
     if mail is not None:
-        attributes["objectClass"].append("mimsGroupAddress")
         attributes["mail"] = [mail]
     client.add(entry, attributes)
 

@@ -19,7 +19,7 @@ from ldap.ldapobject import SimpleLDAPObject
 from ldap.syncrepl import SyncreplConsumer
 
 from bridge.core.sync import Change, FeedHandler, Kind
-from bridge.directory import dn
+from bridge.directory import dn, mapping
 from bridge.directory.client import LdapClient
 from bridge.directory.libldap_connections import GONE
 from bridge.errors import DirectoryUnavailable, NotFound
@@ -33,7 +33,7 @@ def feed_filter(suffix: str) -> str:
     Not the service accounts' role groups under ou=services: they are the directory's own.
     """
     people = f"(&(objectClass=inetOrgPerson){dn.within(dn.people_base(suffix))})"
-    groups = f"(&(objectClass=groupOfNames){dn.within(dn.groups_base(suffix))})"
+    groups = f"(&{mapping.IS_GROUP}{dn.within(dn.groups_base(suffix))})"
     return f"(|{people}{groups})"
 
 
@@ -103,10 +103,10 @@ def to_change(
         if name.lower() not in SECRET_ATTRIBUTES
     }
     classes = {value.lower() for value in values.get("objectclass", ())}
-    kind: Kind = "group" if "groupofnames" in classes else "person"
+    kind: Kind = "group" if mapping.GROUP_CLASS.lower() in classes else "person"
     values["dn"] = (dn,)
     if kind == "group":
-        members = tuple(u for u in (resolve(m) for m in values.get("member", ()) if m) if u)
+        members = tuple(u for u in (resolve(m) for m in values.get("member", ())) if u)
         name = next(iter(values.get("cn", ())), None)
         return Change(uuid=uuid, kind=kind, attributes=values, members=members, name=name)
     groups = tuple(u for u in (resolve(g) for g in values.get("memberof", ())) if u)

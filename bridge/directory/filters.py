@@ -42,7 +42,6 @@ from bridge.core.query import (
     Present,
     Query,
 )
-from bridge.directory.mapping import EMPTY_MEMBER
 
 __all__ = ["DnResolver", "selects_one", "to_ldap"]
 
@@ -164,9 +163,6 @@ class _Writer:
         target = self._target(query.field, query.label)
         if isinstance(target, _Flag):
             return MATCH_ALL
-        if target.name == "member":
-            # An empty group keeps one zero-length DN as its member (mapping.EMPTY_MEMBER).
-            return f"(&(member=*)(!(member={escape_filter_chars(EMPTY_MEMBER)})))"
         return f"({target.name}=*)"
 
     def _compare(self, query: Compare) -> str:

@@ -1,7 +1,7 @@
 """Read the tree the way Google Cloud Directory Sync does, streamed, for ``mims check gcds``.
 
 The searches are the ones ``docs/gcds/README.md`` configures GCDS with: every ``inetOrgPerson``
-under ``ou=people`` and every ``groupOfNames`` under ``ou=groups``. Both are paged (RFC 2696)
+under ``ou=people`` and every ``mimsGroup`` under ``ou=groups``. Both are paged (RFC 2696)
 and handed on one entry at a time, so memory does not grow with the directory.
 """
 
@@ -13,15 +13,14 @@ from typing import Any
 from ldap3 import SUBTREE
 
 from bridge.core.gcds import GroupEntry, PersonEntry
-from bridge.directory import dn
+from bridge.directory import dn, mapping
 from bridge.directory.client import LdapClient, close_connection
 from bridge.directory.errors import translated
-from bridge.directory.mapping import EMPTY_MEMBER
 
 PEOPLE_FILTER = "(objectClass=inetOrgPerson)"
-GROUPS_FILTER = "(objectClass=groupOfNames)"
+GROUPS_FILTER = mapping.IS_GROUP
 PEOPLE_PAGE = 500
-GROUPS_PAGE = 50  # a school's group carries every pupil's DN: keep pages small
+GROUPS_PAGE = 500  # members are not read: a group is as small as a person
 
 
 def people(directory: LdapClient, suffix: str) -> Iterator[PersonEntry]:
@@ -38,12 +37,10 @@ def people(directory: LdapClient, suffix: str) -> Iterator[PersonEntry]:
 
 
 def groups(directory: LdapClient, suffix: str) -> Iterator[GroupEntry]:
-    """Yield every group under ``ou=groups`` with its addresses and its count of real members."""
-    attributes = ["mail", "member"]
+    """Yield every group under ``ou=groups`` with its addresses."""
+    attributes = ["mail"]
     for entry in _paged(directory, dn.groups_base(suffix), GROUPS_FILTER, attributes, GROUPS_PAGE):
-        raw = entry["raw_attributes"]
-        members = sum(1 for value in raw.get("member", []) if value.decode() != EMPTY_MEMBER)
-        yield GroupEntry(dn=str(entry["dn"]), mail=_texts(raw, "mail"), members=members)
+        yield GroupEntry(dn=str(entry["dn"]), mail=_texts(entry["raw_attributes"], "mail"))
 
 
 def _paged(

@@ -1,9 +1,13 @@
-"""Groups' e-mail addresses in the directory: given at the group's add, or later by a backfill.
+"""Groups' unique names in the directory: the e-mail address and the NSS name.
 
-An address is ``mail`` on the auxiliary class ``mimsGroupAddress``. The unique overlay refuses
-a ``mail`` that any other entry in the tree holds (constraintViolation "non-unique", which
-``errors.translated`` turns into AlreadyExists); under ``ou=groups`` ``mail`` is the only unique
-attribute, so that refusal means "this address is taken: try the next".
+Both are made from the group's name when it is added, in the same add: ``mail`` (see
+core/group_address.py) and ``mimsPosixName`` (core/posix_group_name.py), with the same suffix
+``-N``, so a group's NSS name is its address's local part whenever both are free. A backfill
+gives an address to a group made before addresses existed. The unique overlay refuses a ``mail``
+that any other entry in the tree holds, and a ``mimsPosixName`` another group holds
+(constraintViolation "non-unique", which ``errors.translated`` turns into AlreadyExists); under
+``ou=groups`` these are the only unique attributes but ``gidNumber``, which is allocated and so
+never clashes: that refusal means "this name is taken: try the next".
 
 The overlay is not atomic, though: it searches before the write and outside the backend's
 transaction, so two adds at the same moment can both pass it (eight threads making namesake
@@ -15,27 +19,33 @@ always sees the first when it looks, so at least one moves; both may, which only
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_REPLACE, SUBTREE, Connection
 
-from bridge.core import group_address
+from bridge.core import group_address, posix_group_name
 from bridge.core.group_address import AddressRules
-from bridge.directory import controls, dn
+from bridge.directory import controls, dn, mapping
 from bridge.directory.client import LdapClient
 from bridge.errors import AlreadyExists, InvalidValue, NameTaken, NotFound, PreconditionFailed
 
-ADDRESS_CLASS = "mimsGroupAddress"
-# Past this many taken addresses something is wrong (a loop, not a popular name).
+# Past this many taken names something is wrong (a loop, not a popular name).
 MAX_ATTEMPTS = 10_000
-# Adding a value already there (the class on a group that lost only its mail) is not an error.
-PERMISSIVE_MODIFY = ("1.2.840.113556.1.4.1413", False, None)
 # The backfill writes only to a group that still has no address (RFC 4528).
 _HAS_NO_ADDRESS = "(!(mail=*))"
 _PAGE = 500
 
 
+@dataclass(frozen=True)
+class _Bases:
+    """The unsuffixed names a group's name gives: its address's local part, its NSS name."""
+
+    address: str
+    posix: str | None  # None: the address alone is wanted (the backfill)
+
+
 class GroupAddresses:
-    """Give groups their addresses: in the same add that makes the group, or afterwards."""
+    """Give groups their unique names: in the add that makes the group, or afterwards."""
 
     def __init__(self, directory: LdapClient, suffix: str, rules: AddressRules) -> None:
         self.directory = directory
@@ -43,28 +53,25 @@ class GroupAddresses:
         self.rules = rules
 
     def add_group(self, group: str, attributes: dict[str, list[str]], name: str) -> str:
-        """Add a group entry with the first free address for its name; return the address.
+        """Add a group entry with the first free address and NSS name; return the address.
 
         NameTaken when an entry with that DN exists already: nothing is written then.
         """
-        base = group_address.base_local_part(name, self.rules)
+        bases = _Bases(
+            group_address.base_local_part(name, self.rules), posix_group_name.base_name(name)
+        )
         n = 1
         for _ in range(MAX_ATTEMPTS):
-            address = self.rules.address(group_address.with_suffix(base, n, self.rules))
-            entry = attributes | {
-                "objectClass": [*attributes["objectClass"], ADDRESS_CLASS],
-                "mail": [address],
-            }
             try:
-                self._add(group, entry)
+                self._add(group, attributes | self._names(bases, n))
             except NameTaken:
                 raise
             except AlreadyExists:
-                if self._exists(group):  # the address may be this group's, made meanwhile
+                if self._exists(group):  # the names may be this group's, made meanwhile
                     raise NameTaken("a group with that name already exists") from None
-                n = self._next(base, n)
+                n = self._next(bases, n)
                 continue
-            return self._settle(group, base, n)
+            return self._settle(group, bases, n)
         raise InvalidValue(f"could not find a free address for the group {name!r}")
 
     def give(self, group: str, name: str) -> str | None:
@@ -72,30 +79,29 @@ class GroupAddresses:
 
         None too when the group is gone (deleted since it was listed): nothing to give.
         """
-        base = group_address.base_local_part(name, self.rules)
+        bases = _Bases(group_address.base_local_part(name, self.rules), None)
         n = 1
         for _ in range(MAX_ATTEMPTS):
-            address = self.rules.address(group_address.with_suffix(base, n, self.rules))
             try:
-                self._add_address(group, address)
+                self._add_address(group, self._address(bases, n))
             except (PreconditionFailed, NotFound):
                 return None  # another run gave it one (keep that), or it was deleted
             except AlreadyExists:
-                n = self._next(base, n)
+                n = self._next(bases, n)
                 continue
-            return self._settle(group, base, n)
+            return self._settle(group, bases, n)
         raise InvalidValue(f"could not find a free address for the group {name!r}")
 
     def plan(self, name: str, planned: set[str]) -> str:
         """Return the address ``give`` would choose now, besides those already ``planned``."""
-        base = group_address.base_local_part(name, self.rules)
+        bases = _Bases(group_address.base_local_part(name, self.rules), None)
         n = 1
         for _ in range(MAX_ATTEMPTS):
-            address = self.rules.address(group_address.with_suffix(base, n, self.rules))
+            address = self._address(bases, n)
             if address not in planned and not self._taken(address):
                 planned.add(address)
                 return address
-            n = self._next(base, n)
+            n = self._next(bases, n)
         raise InvalidValue(f"could not find a free address for the group {name!r}")
 
     def missing(self) -> list[tuple[str, str]]:
@@ -104,7 +110,7 @@ class GroupAddresses:
         def read(connection: Connection) -> list[tuple[str, str]]:
             results = connection.extend.standard.paged_search(
                 dn.groups_base(self.suffix),
-                f"(&(objectClass=groupOfNames){_HAS_NO_ADDRESS})",
+                f"(&{mapping.IS_GROUP}{_HAS_NO_ADDRESS})",
                 LEVEL,
                 attributes=["cn"],
                 paged_size=_PAGE,
@@ -119,19 +125,30 @@ class GroupAddresses:
 
         return self.directory.run(read)
 
-    def _settle(self, group: str, base: str, n: int) -> str:
-        """Return the group's address (suffix n) once no other entry shares it; move on if one does.
+    def _address(self, bases: _Bases, n: int) -> str:
+        return self.rules.address(group_address.with_suffix(bases.address, n, self.rules))
 
-        A random extra step keeps two racing groups from moving in lockstep to the same number.
+    def _names(self, bases: _Bases, n: int) -> dict[str, list[str]]:
+        """Return the attributes that carry the names with suffix n."""
+        names = {"mail": [self._address(bases, n)]}
+        if bases.posix is not None:
+            names[mapping.POSIX_NAME] = [posix_group_name.with_suffix(bases.posix, n)]
+        return names
+
+    def _settle(self, group: str, bases: _Bases, n: int) -> str:
+        """Return the group's address (suffix n) once no other entry shares its names.
+
+        While one does, both names move on to a later suffix; a random extra step keeps two
+        racing groups from moving in lockstep to the same number.
         """
-        current = self.rules.address(group_address.with_suffix(base, n, self.rules))
+        current = self._names(bases, n)
         for _ in range(MAX_ATTEMPTS):
             if self._holders(current) <= 1:
-                return current
-            n = self._next(base, n) + random.randrange(3)
-            wanted = self.rules.address(group_address.with_suffix(base, n, self.rules))
+                return current["mail"][0]
+            n = self._next(bases, n) + random.randrange(3)
+            wanted = self._names(bases, n)
             try:
-                self._replace_address(group, wanted)
+                self._replace(group, wanted)
             except AlreadyExists:
                 continue  # taken too: the next round goes past it
             current = wanted
@@ -141,51 +158,76 @@ class GroupAddresses:
         self.directory.add(group, attributes)
 
     def _add_address(self, group: str, address: str) -> None:
-        changes = {
-            "objectClass": [(MODIFY_ADD, [ADDRESS_CLASS])],
-            "mail": [(MODIFY_ADD, [address])],
-        }
-        asserted = [PERMISSIVE_MODIFY, controls.assertion(_HAS_NO_ADDRESS)]
+        changes = {"mail": [(MODIFY_ADD, [address])]}
+        asserted = [controls.assertion(_HAS_NO_ADDRESS)]
         self.directory.run(lambda c: c.modify(group, changes, controls=asserted), retry=False)
 
-    def _replace_address(self, group: str, address: str) -> None:
-        changes = {"mail": [(MODIFY_REPLACE, [address])]}
+    def _replace(self, group: str, names: dict[str, list[str]]) -> None:
+        changes = {name: [(MODIFY_REPLACE, values)] for name, values in names.items()}
         self.directory.run(lambda c: c.modify(group, changes), retry=False)
 
-    def _next(self, base: str, n: int) -> int:
+    def _next(self, bases: _Bases, n: int) -> int:
         """Return the suffix to try after n was taken: past the highest in use, then one by one.
 
         The search only saves adds that would fail; the overlay still decides.
         """
-        return max(n + 1, self._highest(base) + 1) if n == 1 else n + 1
+        return max(n + 1, self._highest(bases) + 1) if n == 1 else n + 1
 
-    def _highest(self, base: str) -> int:
-        """Return the highest suffix of ``base`` in use anywhere in the tree (1: the bare one)."""
+    def _highest(self, bases: _Bases) -> int:
+        """Return the highest suffix of either base in use (1: the bare one)."""
         # The head of the longest suffix is a prefix of every shorter suffix's head.
-        stem = group_address.with_suffix(base, 10**6, self.rules).rsplit("-", 1)[0]
-
-        def read(connection: Connection) -> list[str]:
-            connection.search(
+        stem = group_address.with_suffix(bases.address, 10**6, self.rules).rsplit("-", 1)[0]
+        searches = [
+            (
                 self.suffix,
                 dn.starts_and_ends_with("mail", f"{stem}-", f"@{self.rules.domain}"),
-                SUBTREE,
-                attributes=["mail"],
+                "mail",
             )
-            return [v.decode() for e in connection.response for v in e["raw_attributes"]["mail"]]
+        ]
+        if bases.posix is not None:
+            head = posix_group_name.with_suffix(bases.posix, 10**6).rsplit("-", 1)[0]
+            searches.append(
+                (
+                    dn.groups_base(self.suffix),
+                    dn.starts_with(mapping.POSIX_NAME, f"{head}-"),
+                    mapping.POSIX_NAME,
+                )
+            )
 
-        found = self.directory.run(read)
-        numbers = [group_address.suffix_number(address, base, self.rules) for address in found]
+        def read(connection: Connection) -> list[tuple[str, str]]:
+            found = []
+            for base, ldap_filter, attribute in searches:
+                connection.search(base, ldap_filter, SUBTREE, attributes=[attribute])
+                found += [
+                    (attribute, value.decode())
+                    for entry in connection.response
+                    for value in entry["raw_attributes"][attribute]
+                ]
+            return found
+
+        numbers = [
+            group_address.suffix_number(value, bases.address, self.rules)
+            if attribute == "mail"
+            else posix_group_name.suffix_number(value, bases.posix or "")
+            for attribute, value in self.directory.run(read)
+        ]
         return max((n for n in numbers if n is not None), default=1)
 
     def _taken(self, address: str) -> bool:
-        return self._holders(address) > 0
+        return self._holders({"mail": [address]}) > 0
 
-    def _holders(self, address: str) -> int:
-        """Return how many entries in the whole tree hold this address."""
+    def _holders(self, names: dict[str, list[str]]) -> int:
+        """Return how many entries hold any one of these names (the most for any)."""
 
         def read(connection: Connection) -> int:
-            connection.search(self.suffix, dn.equals("mail", address), SUBTREE, attributes=["1.1"])
-            return len(connection.response)
+            most = 0
+            for attribute, values in names.items():
+                base = self.suffix if attribute == "mail" else dn.groups_base(self.suffix)
+                connection.search(
+                    base, dn.equals(attribute, values[0]), SUBTREE, attributes=["1.1"]
+                )
+                most = max(most, len(connection.response))
+            return most
 
         return self.directory.run(read)
 

@@ -1,4 +1,4 @@
-"""Groups in the directory: groupOfNames under ou=groups, memberOf kept by the overlay."""
+"""Groups in the directory: mimsGroup entries under ou=groups, memberOf kept by the overlay."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from bridge.errors import AlreadyExists, InvalidValue, NameTaken, NotFound, Prec
 
 # RFC 2696-free batch edits: ADD of a present value or DELETE of an absent one is not an error.
 PERMISSIVE_MODIFY = ("1.2.840.113556.1.4.1413", False, None)
-GROUP_CLASSES = ["top", "groupOfNames", "mimsGroup"]
 
 
 class GroupStore:
@@ -51,9 +50,8 @@ class GroupStore:
         if group in self._known:
             return group
         attributes = {
-            "objectClass": GROUP_CLASSES,
+            "objectClass": mapping.GROUP_CLASSES,
             "cn": [name],
-            "member": [mapping.EMPTY_MEMBER],
             mapping.GROUP_KIND_ATTRIBUTE: [mapping.group_kind_value(kind)],
         }
         try:
@@ -85,9 +83,7 @@ class GroupStore:
         group = dn.group_dn(name, self.suffix)
 
         def read(connection: Connection) -> Group:
-            connection.search(
-                group, "(objectClass=groupOfNames)", BASE, attributes=mapping.GROUP_READ
-            )
+            connection.search(group, mapping.IS_GROUP, BASE, attributes=mapping.GROUP_READ)
             entry = connection.response[0]
             return mapping.to_group(entry, self._member_ids(connection, group))
 
@@ -98,7 +94,7 @@ class GroupStore:
 
         def read(connection: Connection) -> list[str]:
             connection.search(
-                dn.groups_base(self.suffix), "(objectClass=groupOfNames)", LEVEL, attributes=["cn"]
+                dn.groups_base(self.suffix), mapping.IS_GROUP, LEVEL, attributes=["cn"]
             )
             return [str(entry["raw_attributes"]["cn"][0].decode()) for entry in connection.response]
 
@@ -129,11 +125,12 @@ class GroupStore:
         member_dns = self._member_dns(member_ids)
         group = dn.group_dn(name, self.suffix)
         attributes: dict[str, list[str]] = {
-            "objectClass": GROUP_CLASSES,
+            "objectClass": mapping.GROUP_CLASSES,
             "cn": [name],
-            "member": [mapping.EMPTY_MEMBER, *member_dns],
             mapping.GROUP_KIND_ATTRIBUTE: [mapping.group_kind_value("custom")],
         }
+        if member_dns:
+            attributes["member"] = member_dns
         if external_id:
             attributes["mimsExternalId"] = [external_id]
         try:
@@ -160,7 +157,7 @@ class GroupStore:
             def read(connection: Connection) -> list[str]:
                 connection.search(
                     dn.groups_base(self.suffix),
-                    f"(&(objectClass=groupOfNames){dn.equals('entryUUID', group_id)})",
+                    f"(&{mapping.IS_GROUP}{dn.equals('entryUUID', group_id)})",
                     LEVEL,
                     attributes=["1.1"],
                 )
@@ -177,7 +174,7 @@ class GroupStore:
 
         def read(connection: Connection) -> Group:
             attributes = [name for name in mapping.GROUP_READ if name != "member"]
-            connection.search(group, "(objectClass=groupOfNames)", BASE, attributes=attributes)
+            connection.search(group, mapping.IS_GROUP, BASE, attributes=attributes)
             entry = connection.response[0]
             ids = self._member_ids(connection, group) if members else []
             return mapping.to_group(entry, ids)
@@ -203,7 +200,7 @@ class GroupStore:
         attributes = [name for name in mapping.GROUP_READ if name != "member"]
         page = self.pager.page(
             dn.groups_base(self.suffix),
-            f"(&(objectClass=groupOfNames){ldap_filter})",
+            f"(&{mapping.IS_GROUP}{ldap_filter})",
             attributes,
             sort_keys("Group", order),
             start,
@@ -226,7 +223,7 @@ class GroupStore:
         def read(connection: Connection) -> list[dict[str, Any]]:
             connection.search(
                 dn.groups_base(self.suffix),
-                f"(&(objectClass=groupOfNames){ldap_filter})",
+                f"(&{mapping.IS_GROUP}{ldap_filter})",
                 LEVEL,
                 attributes=attributes,
             )
@@ -246,7 +243,7 @@ class GroupStore:
         def read(connection: Connection) -> list[dict[str, Any]]:
             connection.search(
                 dn.groups_base(self.suffix),
-                f"(&(objectClass=groupOfNames){dn.any_of('cn', wanted)})",
+                f"(&{mapping.IS_GROUP}{dn.any_of('cn', wanted)})",
                 LEVEL,
                 attributes=["cn", "entryUUID"],
             )
@@ -288,8 +285,7 @@ class GroupStore:
         if external_id is not False:
             changes["mimsExternalId"] = [(MODIFY_REPLACE, mapping.ldap_value(external_id))]
         if replace is not None:
-            # The placeholder stays in every group, so no change can leave one without a member.
-            changes["member"] = [(MODIFY_REPLACE, [mapping.EMPTY_MEMBER, *replace])]
+            changes["member"] = [(MODIFY_REPLACE, replace)]  # [] leaves the group empty
         else:
             steps = []
             if add:

@@ -108,6 +108,11 @@ PERSON_READ = [
     "manager",
 ]
 GROUP_KIND_ATTRIBUTE = "businessCategory"
+# A group is one structural class (schemas/mims.ldif): no member value when it is empty.
+GROUP_CLASS = "mimsGroup"
+GROUP_CLASSES = ["top", GROUP_CLASS]
+IS_GROUP = f"(objectClass={GROUP_CLASS})"
+POSIX_NAME = "mimsPosixName"
 GROUP_READ = [
     "cn",
     "member",
@@ -118,8 +123,9 @@ GROUP_READ = [
     "modifyTimestamp",
     "mimsExternalId",
     "mail",
+    POSIX_NAME,
+    "gidNumber",
 ]
-EMPTY_MEMBER = ""  # groupOfNames needs a member: the zero-length DN keeps an empty group valid
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -261,6 +267,8 @@ def to_group(entry: Mapping[str, Any], member_ids: Sequence[str]) -> Group:
         member_ids=tuple(member_ids),
         external_id=_text(raw, "mimsexternalid"),
         address=_text(raw, "mail"),
+        posix_name=_text(raw, POSIX_NAME.lower()),
+        gid_number=int(gid) if (gid := _text(raw, "gidnumber")) else None,
         created=generalized_time(_text(raw, "createtimestamp")),
         modified=generalized_time(_text(raw, "modifytimestamp")),
         version=_text(raw, "entrycsn"),

@@ -2,8 +2,9 @@
 
 Steps are each safe to repeat, and the version is recorded last (on the suffix entry, then in
 the folder's marker file), so a failure midway leaves the old version and the next start
-simply runs the upgrade again. Schema elements are only ever added: cn=config cannot drop an
-attribute type that entries may still use.
+simply runs the upgrade again. Schema elements are only ever added, or retired in place
+(marked OBSOLETE, their OID kept): cn=config cannot drop an attribute type that entries may
+still use.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
+from bridge.core import posix_group_name
 from bridge.core.posix import DEFAULT_RULES, PosixRules
 from bridge.directory import dn, id_numbers, ldif, mapping, slapd_config
 from bridge.errors import BridgeError, SlapdError
@@ -27,6 +29,15 @@ _OID = re.compile(r"^\s*(?:\{\d+\})?\(\s*([0-9.]+)")
 _SCHEMA_ATTRIBUTES = ("olcAttributeTypes", "olcObjectClasses")
 # Auxiliary classes every person carries since they were added (versions 3 and 4).
 PERSON_CLASSES_ADDED = ("mimsScimPerson", "mimsScimRemovals")
+# What groups were before version 7: groupOfNames, with an empty DN as the member of an empty
+# group, and an address on an auxiliary class (version 2) that mimsGroup no longer needs.
+OLD_GROUP_CLASSES = ("groupOfNames", "mimsGroupAddress")
+OLD_EMPTY_MEMBER = ""
+# draft-zeilenga-ldap-relax: slapd changes an entry's structural class only under it, and only
+# for an identity with manage rights (the rootDN here).
+RELAX_RULES = ("1.3.6.1.4.1.4203.666.5.12", True, None)
+# Adding a value already there or deleting one that is not is no error (a repeated upgrade).
+PERMISSIVE_MODIFY = ("1.2.840.113556.1.4.1413", False, None)
 
 
 def shipped_definitions(
@@ -76,6 +87,7 @@ def upgrade(
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
     try:
         _add_system_schemas(connection)
+        _retire_obsolete_definitions(connection)
         _add_schema_definitions(connection)
         _load_missing_modules(connection)
         _add_accesslog_database(connection, accesslog)
@@ -87,6 +99,9 @@ def upgrade(
         _add_id_counter(connection, suffix, posix)
         _make_people_posix_accounts(connection, suffix, posix)
         _add_missing(connection, slapd_config.service_roles(suffix))
+        _make_role_groups_mims_groups(connection, suffix)
+        _make_groups_mims_groups(connection, suffix)
+        _set_member_of_group_class(connection, suffix)
         _give_hand_made_accounts_a_role(connection, suffix)
         _set_access_rules(connection, suffix)
         _refuse_own_changes_in_the_default_policy(connection, suffix)
@@ -97,8 +112,8 @@ def upgrade(
         connection.unbind()
 
 
-def _add_schema_definitions(connection: ldap3.Connection) -> None:
-    """Add the shipped attribute types and classes the directory's mims schema lacks."""
+def _mims_schema(connection: ldap3.Connection) -> ldap3.Entry:
+    """Return the directory's mims schema entry in cn=config, with its definitions."""
     connection.search(
         "cn=schema,cn=config",
         "(cn=*mims)",
@@ -107,7 +122,32 @@ def _add_schema_definitions(connection: ldap3.Connection) -> None:
     )
     if len(connection.entries) != 1:
         raise SlapdError("the directory holds no mims schema entry to upgrade")
-    entry = connection.entries[0]
+    return connection.entries[0]
+
+
+def _retire_obsolete_definitions(connection: ldap3.Connection) -> None:
+    """Replace each definition the shipped schema retires (OBSOLETE) where it is still live.
+
+    Version 7 retires the auxiliary class mimsGroup (OID .2.4) as mimsGroupAuxiliary, so that
+    its name can pass to the structural class groups are now (a new OID). cn=config replaces
+    a value by a delete and an add in one modify; entries that name the class keep the name.
+    """
+    entry = _mims_schema(connection)
+    changes: dict[str, list[tuple[str, list[str]]]] = {}
+    for name, definitions in shipped_definitions().items():
+        stored = {oid_of(value): value for value in entry[name].values}
+        for definition in definitions:
+            old = stored.get(oid_of(definition))
+            if " OBSOLETE " in definition and old is not None and " OBSOLETE " not in old:
+                steps = changes.setdefault(name, [])
+                steps += [(ldap3.MODIFY_DELETE, [old]), (ldap3.MODIFY_ADD, [definition])]
+    if changes:
+        connection.modify(entry.entry_dn, dict(sorted(changes.items())))
+
+
+def _add_schema_definitions(connection: ldap3.Connection) -> None:
+    """Add the shipped attribute types and classes the directory's mims schema lacks."""
+    entry = _mims_schema(connection)
     changes: dict[str, list[tuple[str, list[str]]]] = {}
     for name, definitions in shipped_definitions().items():
         present = {oid_of(value) for value in entry[name].values}
@@ -301,10 +341,8 @@ def _give_hand_made_accounts_a_role(connection: ldap3.Connection, suffix: str) -
     Before version 5 every such account read the whole tree but secrets; ``reader`` keeps what
     tools such as GCDS use (people's public attributes, mimsDisabled, groups) and nothing more.
     """
-    connection.search(
-        dn.roles_base(suffix), "(objectClass=groupOfNames)", ldap3.LEVEL, attributes=["member"]
-    )
-    in_a_role = {dn.normalised(str(m)) for e in connection.entries for m in e.member.values if m}
+    connection.search(dn.roles_base(suffix), mapping.IS_GROUP, ldap3.LEVEL, attributes=["member"])
+    in_a_role = {dn.normalised(str(m)) for e in connection.entries for m in e.member.values}
     connection.search(
         dn.services_base(suffix),
         "(objectClass=simpleSecurityObject)",
@@ -339,3 +377,70 @@ def _add_missing(connection: ldap3.Connection, entries: list[ldif.Entry]) -> Non
         for name, value in attributes:
             values.setdefault(name, []).append(value)
         connection.add(entry_dn, attributes=values)
+
+
+def _make_role_groups_mims_groups(connection: ldap3.Connection, suffix: str) -> None:
+    """Make the service roles' groupOfNames entries mimsGroup ones, without the empty member.
+
+    Version 7: the access rules name role groups as ``group/mimsGroup/member``.
+    """
+    connection.search(
+        dn.roles_base(suffix), dn.equals("objectClass", "groupOfNames"), ldap3.LEVEL, ["1.1"]
+    )
+    for entry in [found.entry_dn for found in connection.entries]:
+        connection.modify(entry, _as_mims_group(), controls=[RELAX_RULES, PERMISSIVE_MODIFY])
+
+
+def _make_groups_mims_groups(connection: ldap3.Connection, suffix: str) -> None:
+    """Make every group under ou=groups a mimsGroup in place, with its NSS name (version 7).
+
+    Each keeps its DN, entryUUID, members and address, loses the empty member value, and gains
+    ``mimsPosixName``. The names are chosen here, against every name the tree holds, because
+    the Relax Rules control that lets the class change also lets the write past the unique
+    overlay; nothing else writes during the upgrade. One modify per group: a group is either
+    done or not, and a repeated upgrade finds only those not done.
+    """
+    base = dn.groups_base(suffix)
+    named = dn.equals("objectClass", mapping.GROUP_CLASS)
+    undone = f"(|{dn.equals('objectClass', 'groupOfNames')}(&{named}(!({mapping.POSIX_NAME}=*))))"
+    taken = {
+        str(value).lower()
+        for item in _paged(connection, base, f"({mapping.POSIX_NAME}=*)", [mapping.POSIX_NAME])
+        for value in item["attributes"][mapping.POSIX_NAME]
+    }
+    for item in list(_paged(connection, base, undone, ["cn"])):
+        name = next(iter(item["attributes"]["cn"]), None) or dn.first_value(item["dn"])
+        posix_name = posix_group_name.first_free(name, taken)
+        taken.add(posix_name)
+        changes = _as_mims_group() | {mapping.POSIX_NAME: [(ldap3.MODIFY_ADD, [posix_name])]}
+        connection.modify(item["dn"], changes, controls=[RELAX_RULES, PERMISSIVE_MODIFY])
+
+
+def _as_mims_group() -> dict[str, list[tuple[str, list[str]]]]:
+    """Return the changes that make a groupOfNames entry a mimsGroup (permissive: repeatable)."""
+    return {
+        "objectClass": [
+            (ldap3.MODIFY_DELETE, list(OLD_GROUP_CLASSES)),
+            (ldap3.MODIFY_ADD, [mapping.GROUP_CLASS]),
+        ],
+        "member": [(ldap3.MODIFY_DELETE, [OLD_EMPTY_MEMBER])],
+    }
+
+
+def _set_member_of_group_class(connection: ldap3.Connection, suffix: str) -> None:
+    """Point the memberof overlay at mimsGroup, the class groups are since version 7."""
+    database = _database(connection, suffix)
+    connection.search(database, "(objectClass=olcMemberOf)", ldap3.LEVEL, attributes=["1.1"])
+    change = {"olcMemberOfGroupOC": [(ldap3.MODIFY_REPLACE, [slapd_config.GROUP_CLASS])]}
+    for entry in connection.entries:
+        connection.modify(entry.entry_dn, change)
+
+
+def _paged(
+    connection: ldap3.Connection, base: str, ldap_filter: str, attributes: list[str]
+) -> list[dict[str, Any]]:
+    """Return the entries one level under ``base`` that match, read by pages."""
+    found = connection.extend.standard.paged_search(
+        base, ldap_filter, ldap3.LEVEL, attributes=attributes, paged_size=500
+    )
+    return [item for item in found if item.get("type") == "searchResEntry"]

@@ -15,7 +15,7 @@ from typing import Any
 from ldap3 import LEVEL, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection
 
 from bridge.core.service_accounts import BRIDGE_ACCOUNT, ROLES, ServiceAccount, ServiceRole
-from bridge.directory import dn, slapd_config
+from bridge.directory import dn, mapping, slapd_config
 from bridge.directory.client import LdapClient
 from bridge.directory.mapping import generalized_time
 from bridge.directory.passwords import write_password
@@ -103,7 +103,7 @@ class ServiceAccountStore:
         def read(connection: Connection) -> list[dict[str, Any]]:
             connection.search(
                 dn.roles_base(self.suffix),
-                "(objectClass=groupOfNames)",
+                mapping.IS_GROUP,
                 LEVEL,
                 attributes=["cn", "member"],
             )

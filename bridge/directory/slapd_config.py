@@ -16,7 +16,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from bridge.core import posix
 from bridge.core.service_accounts import BRIDGE_ACCOUNT, ROLES, ServiceRole
-from bridge.directory import dn, id_numbers, ldif
+from bridge.directory import dn, id_numbers, ldif, mapping
 
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -37,7 +37,7 @@ MODULES = (
     "accesslog",
 )
 # nis: posixAccount and shadowAccount (uidNumber, homeDirectory, shadowExpire) for SSSD and
-# nslcd, which see only posix accounts.
+# nslcd, which see only posix accounts; gidNumber on groups.
 SYSTEM_SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
 # The {ARGON2} module's cost for new hashes: OWASP's minimum for Argon2id (19 MiB, 2 passes, 1
 # lane). The module's own defaults are older and lower (4 MiB); Debian 12's build makes Argon2i
@@ -64,6 +64,8 @@ INDEXES = (
     "mimsClass eq",
     "memberOf eq",
     "member eq",
+    "gidNumber eq",
+    "mimsPosixName eq,sub",
     "cn eq,sub",
     "displayName eq,sub",
     "givenName eq,sub",
@@ -355,7 +357,12 @@ PUBLIC_GROUP = (
     "description",
     "businessCategory",
     "entryUUID",
+    "gidNumber",
+    "mimsPosixName",
 )
+# Groups are mimsGroup entries, also the service roles the access rules name (`group/...`:
+# without it slapd looks for groupOfNames).
+GROUP_CLASS = mapping.GROUP_CLASS
 
 
 def access_rules(suffix: str) -> list[str]:
@@ -374,7 +381,10 @@ def access_rules(suffix: str) -> list[str]:
     their own entry and nothing of anyone else's.
     """
     bridge = f'dn.exact="{service_dn(suffix)}"'
-    role = {name: f'group.exact="{dn.role_group_dn(name, suffix)}"' for name in ROLES}
+    role = {
+        name: f'group/{GROUP_CLASS}/member.exact="{dn.role_group_dn(name, suffix)}"'
+        for name in ROLES
+    }
     writers = f"by {bridge} write by {role['writer']} write"
     people = f'dn.subtree="{dn.people_base(suffix)}"'
     services = dn.services_base(suffix)
@@ -420,8 +430,8 @@ def access_rules(suffix: str) -> list[str]:
 def service_roles(suffix: str) -> list[ldif.Entry]:
     """Return the OU of role groups and one group per service role, each still empty.
 
-    groupOfNames needs a member: the zero-length DN keeps an empty group valid, as for the
-    bridge's own groups.
+    Role groups are mimsGroup entries like the people's groups, so an empty one has no
+    ``member``; they get no POSIX attributes: they are the directory's, not for NSS.
     """
     return [
         _ou("roles", dn.services_base(suffix), "Service roles: the access rules name these"),
@@ -430,10 +440,9 @@ def service_roles(suffix: str) -> list[ldif.Entry]:
                 dn.role_group_dn(name, suffix),
                 [
                     ("objectClass", "top"),
-                    ("objectClass", "groupOfNames"),
+                    ("objectClass", GROUP_CLASS),
                     ("cn", name),
                     ("description", f"Service accounts in the {name} role (mims service)"),
-                    ("member", ""),
                 ],
             )
             for name in ROLES
@@ -458,7 +467,7 @@ def overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
             [
                 ("objectClass", "olcOverlayConfig"),
                 ("objectClass", "olcMemberOf"),
-                ("olcMemberOfGroupOC", "groupOfNames"),
+                ("olcMemberOfGroupOC", GROUP_CLASS),
                 ("olcMemberOfMemberAD", "member"),
                 ("olcMemberOfMemberOfAD", "memberOf"),
                 ("olcMemberOfRefInt", "TRUE"),
@@ -533,10 +542,12 @@ def overlays(suffix: str) -> list[tuple[str, list[tuple[str, str | bytes]]]]:
 def unique_uris(suffix: str) -> list[str]:
     """Return the unique overlay's rules.
 
-    An address (mail) names one entry in the whole tree: a group's address (mimsGroupAddress)
-    must not be a person's login ID. An external ID names one person, and so does a userName
-    a SCIM client chose (compared by its caseIgnoreMatch, so without regard to case), a uid
-    (in any role's OU) and a uidNumber.
+    An address (mail) names one entry in the whole tree: a group's address must not be a
+    person's login ID. An external ID names one person, and so does a userName a SCIM client
+    chose (compared by its caseIgnoreMatch, so without regard to case), a uid (in any role's
+    OU) and a uidNumber. A group's NSS name (mimsPosixName) and its gidNumber name one group
+    (people's gidNumber is their own uidNumber, a user private group, so the rule on gidNumber
+    stays under ou=groups).
     """
     people = dn.people_base(suffix)
     return [
@@ -547,6 +558,8 @@ def unique_uris(suffix: str) -> list[str]:
         # by (Apache, Dovecot, SSSD) never finds a student and a teacher of the same name.
         f"ldap:///{people}?uid?sub",
         f"ldap:///{people}?uidNumber?sub",
+        f"ldap:///{dn.groups_base(suffix)}?mimsPosixName?sub",
+        f"ldap:///{dn.groups_base(suffix)}?gidNumber?sub",
     ]
 
 
@@ -568,7 +581,7 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
             _ou(ou, dn.people_base(suffix), f"People whose role is {role}")
             for role, ou in dn.ROLE_OUS.items()
         ],
-        _ou("groups", suffix, "Schools, levels and classes (groupOfNames)"),
+        _ou("groups", suffix, "Schools, levels, classes and client-made groups (mimsGroup)"),
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
         _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
         sync_ou(suffix),

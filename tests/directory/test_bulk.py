@@ -11,13 +11,13 @@ from tests.support.directory import SUFFIX
 
 def new_group(admin: ldap3.Connection, name: str) -> str:
     entry = f"cn={name},ou=groups,{SUFFIX}"
-    admin.add(entry, attributes={"objectClass": ["groupOfNames"], "cn": [name], "member": [""]})
+    admin.add(entry, attributes={"objectClass": ["mimsGroup"], "cn": [name]})
     return entry
 
 
 def members_of(admin: ldap3.Connection, entry: str) -> list[str]:
     admin.search(entry, "(objectClass=*)", ldap3.BASE, attributes=["member"])
-    return sorted(value for value in admin.entries[0].member.values if value)
+    return sorted(admin.entries[0].member.values)
 
 
 def test_a_member_named_twice_in_one_call_is_added_once(

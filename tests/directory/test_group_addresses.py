@@ -1,5 +1,5 @@
-"""Groups' e-mail addresses against the session slapd: made in the group's own add, unique in
-the whole tree (the unique overlay), kept across renames."""
+"""Groups' e-mail addresses and NSS names against the session slapd: made in the group's own
+add, unique in the whole tree (the unique overlay), kept across renames."""
 
 from __future__ import annotations
 
@@ -22,16 +22,16 @@ STAFF = f"ou=staff,ou=people,{SUFFIX}"
 DOMAIN = "groups.schools.gov.sg"
 
 
-def group_entry(admin: ldap3.Connection, name: str) -> tuple[list[str], list[str]]:
-    """Return a group's object classes and addresses, as an LDAP client sees them."""
+def group_entry(admin: ldap3.Connection, name: str) -> tuple[list[str], list[str], list[str]]:
+    """Return a group's object classes, addresses and NSS names, as an LDAP client sees them."""
     admin.search(
         f"cn={escape_rdn(name)},{GROUPS}",
         "(objectClass=*)",
         ldap3.BASE,
-        attributes=["objectClass", "mail"],
+        attributes=["objectClass", "mail", "mimsPosixName"],
     )
     entry = admin.entries[0]
-    return list(entry.objectClass.values), list(entry.mail.values)
+    return list(entry.objectClass.values), list(entry.mail.values), entry.mimsPosixName.values
 
 
 def test_school_level_and_class_groups_get_their_addresses_as_people_arrive(
@@ -52,9 +52,10 @@ def test_school_level_and_class_groups_get_their_addresses_as_people_arrive(
         ("Clementi Primary School / P4", "clementi-primary-school-p4"),
         ("Clementi Primary School / P4 / 4A", "clementi-primary-school-p4-4a"),
     ]:
-        classes, mail = group_entry(admin, name)
-        assert "mimsGroupAddress" in classes
+        classes, mail, posix_name = group_entry(admin, name)
+        assert classes == ["top", "mimsGroup"]
         assert mail == [f"{local}@{DOMAIN}"]
+        assert posix_name == [local]
     group = people_store.groups.get_by_name("Clementi Primary School / P4 / 4A")
     assert group.address == f"clementi-primary-school-p4-4a@{DOMAIN}"
 
@@ -84,7 +85,7 @@ def test_a_group_name_already_taken_is_refused_and_nothing_is_written(
     groups.create("Chess Club", None, [])
     with pytest.raises(AlreadyExists, match="already exists"):
         groups.create("chess club", None, [])
-    admin.search(GROUPS, "(objectClass=mimsGroupAddress)", ldap3.LEVEL, attributes=["mail"])
+    admin.search(GROUPS, "(objectClass=mimsGroup)", ldap3.LEVEL, attributes=["mail"])
     assert [e.mail.value for e in admin.entries] == [f"chess-club@{DOMAIN}"]
 
 
@@ -145,10 +146,14 @@ def test_namesake_groups_made_at_once_never_share_an_address(
     for thread in threads:
         thread.join()
     assert errors == []
-    addresses = [groups.get_by_name(name).address or "" for name in names]
+    made = [groups.get_by_name(name) for name in names]
+    addresses = [group.address or "" for group in made]
     assert len(set(addresses)) == len(names), addresses
     slug = "-".join(word.lower() for word in words)
     assert all(re.fullmatch(rf"{slug}(-\d+)?@{re.escape(DOMAIN)}", a) for a in addresses)
+    posix_names = [group.posix_name or "" for group in made]
+    assert len(set(posix_names)) == len(names), posix_names
+    assert all(re.fullmatch(rf"{slug}(-\d+)?", name) for name in posix_names)
 
 
 @pytest.mark.parametrize("name", ["*)(mail=*", "a,b=c\\", "#x", "x" * 200])
@@ -161,3 +166,5 @@ def test_unusual_names_are_escaped_and_still_get_an_address(
     assert address is not None
     local = address.split("@")[0]
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", local) and len(local) <= 64
+    posix_name = groups.get_by_name(name).posix_name or ""
+    assert re.fullmatch(r"[a-z][a-z0-9._-]*", posix_name) and len(posix_name) <= 64

@@ -118,10 +118,10 @@ def test_school_level_and_class_groups_and_member_of(people: PeopleStore, admin)
     group = people.groups.get_by_name("Clementi Primary School / P4 / 4A")
     assert (group.kind, group.member_ids) == ("class", (person.id,))
     admin.search(GROUPS, "(cn=Clementi Primary School)", attributes=["member", "objectClass"])
-    assert "groupOfNames" in admin.entries[0].objectClass.values
+    assert admin.entries[0].objectClass.values == ["top", "mimsGroup"]
 
 
-def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleStore) -> None:
+def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleStore, admin) -> None:
     person = people.create(student("Mary Tan", "T1"))
     moved = people.update(
         person.id, PersonChange(school="Bedok Secondary School", level="S1", class_name="1B")
@@ -133,7 +133,9 @@ def test_moving_school_keeps_the_entry_and_moves_groups(people: PeopleStore) -> 
         "Bedok Secondary School / S1 / 1B",
     )
     old = people.groups.get_by_name("Clementi Primary School")
-    assert old.member_ids == ()  # empty but kept: the zero-length DN placeholder
+    assert old.member_ids == ()  # empty but kept, without any member value
+    admin.search(GROUPS, "(cn=Clementi Primary School)", attributes=["member"])
+    assert len(admin.entries) == 1 and admin.entries[0].member.values == []
 
 
 def test_a_change_that_keeps_the_class_leaves_group_memberships_alone(
