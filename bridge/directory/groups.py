@@ -10,11 +10,13 @@ from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connec
 from bridge.core import group_address
 from bridge.core.group_address import AddressRules
 from bridge.core.people import Group, GroupKind
+from bridge.core.posix import DEFAULT_RULES, PosixRules
 from bridge.core.query import Query, Sort
 from bridge.directory import controls, dn, filters, mapping
 from bridge.directory.client import LdapClient
 from bridge.directory.filters import to_ldap
 from bridge.directory.group_addresses import GroupAddresses
+from bridge.directory.id_numbers import IdNumbers
 from bridge.directory.people_read import person_dns
 from bridge.directory.search import SortedPager
 from bridge.directory.sorting import sort_keys
@@ -27,8 +29,9 @@ PERMISSIVE_MODIFY = ("1.2.840.113556.1.4.1413", False, None)
 class GroupStore:
     """Create groups and change their members; the memberof overlay updates people.
 
-    Every group is made with its e-mail address in the same add (see group_addresses.py); a
-    rename keeps the address, which people and mailing lists already use.
+    Every group is a POSIX group, made with its e-mail address, its NSS name (see
+    group_addresses.py) and its gidNumber (id_numbers.py) in one add; a rename keeps all three,
+    which people, mailing lists and files on disk already use.
     """
 
     def __init__(
@@ -37,29 +40,54 @@ class GroupStore:
         suffix: str,
         pager: SortedPager | None = None,
         address_rules: AddressRules = group_address.DEFAULT_RULES,
+        posix: PosixRules = DEFAULT_RULES,
     ) -> None:
         self.directory = directory
         self.suffix = suffix
         self.pager = pager or SortedPager(directory)
         self.addresses = GroupAddresses(directory, suffix, address_rules)
+        self.ids = IdNumbers(directory, suffix, posix)
         self._known: set[str] = set()  # groups this process has seen exist: skip the add
 
     def ensure(self, kind: GroupKind, name: str) -> str:
-        """Create the group if it does not exist yet; return its DN."""
+        """Create the group if it does not exist yet; return its DN.
+
+        A group is looked for before a gidNumber is taken for it: numbers are never reused, so
+        each import run would otherwise spend one on every group it names.
+        """
         group = dn.group_dn(name, self.suffix)
-        if group in self._known:
+        if group in self._known or self._exists(group):
+            self._known.add(group)
             return group
+        try:
+            self._add(group, name, mapping.group_kind_value(kind))
+        except NameTaken:
+            pass  # made meanwhile, by another process
+        self._known.add(group)
+        return group
+
+    def _add(
+        self, group: str, name: str, kind: str, extra: dict[str, list[str]] | None = None
+    ) -> None:
+        """Add a group with a new gidNumber and its unique names; NameTaken if it exists."""
         attributes = {
             "objectClass": mapping.GROUP_CLASSES,
             "cn": [name],
-            mapping.GROUP_KIND_ATTRIBUTE: [mapping.group_kind_value(kind)],
+            mapping.GROUP_KIND_ATTRIBUTE: [kind],
+            "gidNumber": [str(self.ids.allocate("gid")[0])],
+            **(extra or {}),
         }
+        self.addresses.add_group(group, attributes, name)
+
+    def _exists(self, group: str) -> bool:
+        def read(connection: Connection) -> bool:
+            connection.search(group, mapping.IS_GROUP, BASE, attributes=["1.1"])
+            return bool(connection.response)
+
         try:
-            self.addresses.add_group(group, attributes, name)
-        except NameTaken:
-            pass  # made before, by this or another process; an old one may lack an address
-        self._known.add(group)
-        return group
+            return self.directory.run(read)
+        except NotFound:
+            return False
 
     def add_members(self, group: str, members: Iterable[str]) -> None:
         """Add member DNs to a group; members already there are left alone."""
@@ -124,17 +152,13 @@ class GroupStore:
         """
         member_dns = self._member_dns(member_ids)
         group = dn.group_dn(name, self.suffix)
-        attributes: dict[str, list[str]] = {
-            "objectClass": mapping.GROUP_CLASSES,
-            "cn": [name],
-            mapping.GROUP_KIND_ATTRIBUTE: [mapping.group_kind_value("custom")],
-        }
+        extra: dict[str, list[str]] = {}
         if member_dns:
-            attributes["member"] = member_dns
+            extra["member"] = member_dns
         if external_id:
-            attributes["mimsExternalId"] = [external_id]
+            extra["mimsExternalId"] = [external_id]
         try:
-            self.addresses.add_group(group, attributes, name)
+            self._add(group, name, mapping.group_kind_value("custom"), extra)
         except NameTaken:
             raise AlreadyExists(f"a group named {name!r} already exists") from None
         return self.get_by_name(name)

@@ -73,7 +73,7 @@ class PeopleStore(PeopleReadStore):
         self.domains = dict(domains)
         self.roles_by_domain = {domain: role for role, domain in self.domains.items()}
         self.rules = rules
-        self.groups = GroupStore(directory, suffix, self.pager, address_rules)
+        self.groups = GroupStore(directory, suffix, self.pager, address_rules, posix)
 
     # -- create --------------------------------------------------------------------------------
 

@@ -100,7 +100,7 @@ def upgrade(
         _make_people_posix_accounts(connection, suffix, posix)
         _add_missing(connection, slapd_config.service_roles(suffix))
         _make_role_groups_mims_groups(connection, suffix)
-        _make_groups_mims_groups(connection, suffix)
+        _make_groups_mims_groups(connection, suffix, posix)
         _set_member_of_group_class(connection, suffix)
         _give_hand_made_accounts_a_role(connection, suffix)
         _set_access_rules(connection, suffix)
@@ -391,28 +391,39 @@ def _make_role_groups_mims_groups(connection: ldap3.Connection, suffix: str) -> 
         connection.modify(entry, _as_mims_group(), controls=[RELAX_RULES, PERMISSIVE_MODIFY])
 
 
-def _make_groups_mims_groups(connection: ldap3.Connection, suffix: str) -> None:
-    """Make every group under ou=groups a mimsGroup in place, with its NSS name (version 7).
+def _make_groups_mims_groups(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:
+    """Make every group under ou=groups a POSIX mimsGroup in place (version 7).
 
     Each keeps its DN, entryUUID, members and address, loses the empty member value, and gains
-    ``mimsPosixName``. The names are chosen here, against every name the tree holds, because
-    the Relax Rules control that lets the class change also lets the write past the unique
-    overlay; nothing else writes during the upgrade. One modify per group: a group is either
-    done or not, and a repeated upgrade finds only those not done.
+    ``mimsPosixName`` and a ``gidNumber`` from the group range. The names are chosen here,
+    against every name the tree holds, because the Relax Rules control that lets the class
+    change also lets the write past the unique overlay; nothing else writes during the
+    upgrade. One modify per group: a group is either done or not, and a repeated upgrade finds
+    only those not done (numbers taken by one that stopped midway are left unused).
     """
     base = dn.groups_base(suffix)
     named = dn.equals("objectClass", mapping.GROUP_CLASS)
-    undone = f"(|{dn.equals('objectClass', 'groupOfNames')}(&{named}(!({mapping.POSIX_NAME}=*))))"
+    lacking = f"(|(!({mapping.POSIX_NAME}=*))(!(gidNumber=*)))"
+    undone = f"(|{dn.equals('objectClass', 'groupOfNames')}(&{named}{lacking}))"
     taken = {
         str(value).lower()
         for item in _paged(connection, base, f"({mapping.POSIX_NAME}=*)", [mapping.POSIX_NAME])
-        for value in item["attributes"][mapping.POSIX_NAME]
+        for value in item["attributes"].get(mapping.POSIX_NAME, [])
     }
-    for item in list(_paged(connection, base, undone, ["cn"])):
-        name = next(iter(item["attributes"]["cn"]), None) or dn.first_value(item["dn"])
-        posix_name = posix_group_name.first_free(name, taken)
-        taken.add(posix_name)
-        changes = _as_mims_group() | {mapping.POSIX_NAME: [(ldap3.MODIFY_ADD, [posix_name])]}
+    groups = _paged(connection, base, undone, ["cn", mapping.POSIX_NAME, "gidNumber"])
+    unnumbered = sum(1 for item in groups if not item["attributes"].get("gidNumber"))
+    block = id_numbers.allocate(connection, suffix, "gid", unnumbered, posix) if unnumbered else []
+    numbers = iter(block)
+    for item in groups:
+        attributes = item["attributes"]
+        changes = _as_mims_group()
+        if not attributes.get(mapping.POSIX_NAME):
+            name = next(iter(attributes.get("cn", [])), None) or dn.first_value(item["dn"])
+            posix_name = posix_group_name.first_free(name, taken)
+            taken.add(posix_name)
+            changes[mapping.POSIX_NAME] = [(ldap3.MODIFY_ADD, [posix_name])]
+        if not attributes.get("gidNumber"):
+            changes["gidNumber"] = [(ldap3.MODIFY_ADD, [str(next(numbers))])]
         connection.modify(item["dn"], changes, controls=[RELAX_RULES, PERMISSIVE_MODIFY])
 
 

@@ -546,8 +546,8 @@ def unique_uris(suffix: str) -> list[str]:
     person's login ID. An external ID names one person, and so does a userName a SCIM client
     chose (compared by its caseIgnoreMatch, so without regard to case), a uid (in any role's
     OU) and a uidNumber. A group's NSS name (mimsPosixName) and its gidNumber name one group
-    (people's gidNumber is their own uidNumber, a user private group, so the rule on gidNumber
-    stays under ou=groups).
+    (a person's gidNumber is their own uidNumber, a user private group, so the rule on
+    gidNumber stays under ou=groups).
     """
     people = dn.people_base(suffix)
     return [
