@@ -346,8 +346,8 @@ PUBLIC_PERSON = (
 # shadowExpire is the same fact for consumers that never bind (SSSD's access check, NSS).
 DISABLED = ("mimsDisabled", "shadowExpire")
 LOCK_STATE = ("pwdAccountLockedTime", "pwdReset")
-# What a consumer may know of a password policy: whether and for how long it locks.
-POLICY_LOCKOUT = ("entry", "objectClass", "pwdLockout", "pwdLockoutDuration")
+# What a consumer may know of a password policy: whether it locks accounts at all.
+POLICY_LOCKOUT = ("entry", "objectClass", "pwdLockout")
 PUBLIC_GROUP = (
     "entry",
     "objectClass",

@@ -191,14 +191,18 @@ def test_each_persons_primary_group_is_their_own(slapd: ManagedSlapd, cast: Cast
 
 
 @pytest.mark.usefixtures("sssd")
-def test_class_groups_are_visible_with_their_members(slapd: ManagedSlapd, cast: Cast) -> None:
+def test_class_groups_are_visible_with_their_members(
+    slapd: ManagedSlapd, cast: Cast, expired: Expired
+) -> None:
     group = posix_group(slapd, f"{SCHOOL} / P4 / 4A")
     answer = getent("group", group.name)
     assert answer.returncode == 0, answer
     name, _, number, members = answer.stdout.strip().split(":")
     assert (name, int(number)) == (group.name, group.number)
-    assert uid(cast.student) in members.split(",")
-    assert uid(cast.teacher) not in members.split(",")  # a namesake is not a member
+    # Everyone of the cast is in 4A (the teacher as its form teacher); Ong Kah Hui is in none.
+    in_4a = (cast.student, cast.teacher, cast.locked, cast.disabled, cast.must_change)
+    assert set(members.split(",")) == {uid(person) for person in in_4a}
+    assert uid(expired.person) not in members.split(",")
     memberships = getent("initgroups", uid(cast.student))
     assert str(group.number) in memberships.stdout.split(), memberships
 
@@ -224,6 +228,13 @@ def test_a_wrong_password_is_refused(cast: Cast) -> None:
     answer = sign_in(cast.teacher, "Wrong-Kettle-Orbit-41")
     assert answer.returncode != 0
     assert "Authentication failure" in answer.output
+
+
+@pytest.mark.usefixtures("sssd")
+def test_someone_not_in_the_directory_cannot_sign_in() -> None:
+    answer = pamtester("nobody_of_this_school", "authenticate", answers=(PASSWORD,))
+    assert answer.returncode != 0
+    assert "User not known to the underlying authentication module" in answer.output
 
 
 @pytest.mark.usefixtures("sssd")

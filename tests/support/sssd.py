@@ -33,6 +33,8 @@ PAM_FILE = Path("/etc/pam.d") / PAM_SERVICE
 # The service account docs/consumers/sssd.md names (`mims service create sssd --role sso`).
 EXAMPLE_ACCOUNT_DN = "cn=sssd,ou=services,dc=mims,dc=example"
 
+PROGRAMS = ("sssd", "pamtester", "getent", "setpriv")
+
 # Only in tests: NSS answers come from SSSD each time, not from its shared-memory cache, so a
 # lookup shows what the responder returns now.
 TEST_SETTINGS = {"nss": {"memcache_timeout": "0"}}
@@ -40,7 +42,7 @@ TEST_SETTINGS = {"nss": {"memcache_timeout": "0"}}
 
 def missing_programs() -> list[str]:
     """Return the programs these tests need that this machine does not have."""
-    return [name for name in ("sssd", "pamtester", "getent", "setpriv") if shutil.which(name) is None]
+    return [name for name in PROGRAMS if shutil.which(name) is None]
 
 
 def sssd_conf(values: dict[str, str]) -> str:
@@ -72,7 +74,11 @@ class Answer:
 
 
 class Sssd:
-    """One SSSD started with ``sssd -i`` in a session of its own, stopped by its PID."""
+    """One SSSD started with ``sssd -i`` in a session of its own, stopped by its PID.
+
+    Its log (``sssd.log`` beside the configuration) ends a failing test's message; set
+    SSSD_DEBUG (e.g. 0x3ff0) for more of it.
+    """
 
     def __init__(self, conf: str, folder: Path) -> None:
         self.conf_file = folder / "sssd.conf"
