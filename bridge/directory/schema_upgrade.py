@@ -36,8 +36,8 @@ OLD_EMPTY_MEMBER = ""
 # draft-zeilenga-ldap-relax: slapd changes an entry's structural class only under it, and only
 # for an identity with manage rights (the rootDN here).
 RELAX_RULES = ("1.3.6.1.4.1.4203.666.5.12", True, None)
-# Adding a value already there or deleting one that is not is no error (a repeated upgrade).
-PERMISSIVE_MODIFY = ("1.2.840.113556.1.4.1413", False, None)
+# Groups that still hold the empty DN as a member (RFC 4515 allows the empty assertion).
+_EMPTY_MEMBER = "(member=)"
 
 
 def shipped_definitions(
@@ -384,11 +384,12 @@ def _make_role_groups_mims_groups(connection: ldap3.Connection, suffix: str) -> 
 
     Version 7: the access rules name role groups as ``group/mimsGroup/member``.
     """
-    connection.search(
-        dn.roles_base(suffix), dn.equals("objectClass", "groupOfNames"), ldap3.LEVEL, ["1.1"]
-    )
-    for entry in [found.entry_dn for found in connection.entries]:
-        connection.modify(entry, _as_mims_group(), controls=[RELAX_RULES, PERMISSIVE_MODIFY])
+    base = dn.roles_base(suffix)
+    old = dn.equals("objectClass", "groupOfNames")
+    placeholders = {item["dn"] for item in _paged(connection, base, _EMPTY_MEMBER, ["1.1"])}
+    for item in _paged(connection, base, old, ["objectClass"]):
+        changes = _as_mims_group(item, placeholders)
+        connection.modify(item["dn"], changes, controls=[RELAX_RULES])
 
 
 def _make_groups_mims_groups(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:
@@ -410,13 +411,15 @@ def _make_groups_mims_groups(connection: ldap3.Connection, suffix: str, posix: P
         for item in _paged(connection, base, f"({mapping.POSIX_NAME}=*)", [mapping.POSIX_NAME])
         for value in item["attributes"].get(mapping.POSIX_NAME, [])
     }
-    groups = _paged(connection, base, undone, ["cn", mapping.POSIX_NAME, "gidNumber"])
+    placeholders = {item["dn"] for item in _paged(connection, base, _EMPTY_MEMBER, ["1.1"])}
+    wanted = ["objectClass", "cn", mapping.POSIX_NAME, "gidNumber"]
+    groups = _paged(connection, base, undone, wanted)
     unnumbered = sum(1 for item in groups if not item["attributes"].get("gidNumber"))
     block = id_numbers.allocate(connection, suffix, "gid", unnumbered, posix) if unnumbered else []
     numbers = iter(block)
     for item in groups:
         attributes = item["attributes"]
-        changes = _as_mims_group()
+        changes = _as_mims_group(item, placeholders)
         if not attributes.get(mapping.POSIX_NAME):
             name = next(iter(attributes.get("cn", [])), None) or dn.first_value(item["dn"])
             posix_name = posix_group_name.first_free(name, taken)
@@ -424,18 +427,27 @@ def _make_groups_mims_groups(connection: ldap3.Connection, suffix: str, posix: P
             changes[mapping.POSIX_NAME] = [(ldap3.MODIFY_ADD, [posix_name])]
         if not attributes.get("gidNumber"):
             changes["gidNumber"] = [(ldap3.MODIFY_ADD, [str(next(numbers))])]
-        connection.modify(item["dn"], changes, controls=[RELAX_RULES, PERMISSIVE_MODIFY])
+        connection.modify(item["dn"], changes, controls=[RELAX_RULES])
 
 
-def _as_mims_group() -> dict[str, list[tuple[str, list[str]]]]:
-    """Return the changes that make a groupOfNames entry a mimsGroup (permissive: repeatable)."""
-    return {
-        "objectClass": [
-            (ldap3.MODIFY_DELETE, list(OLD_GROUP_CLASSES)),
-            (ldap3.MODIFY_ADD, [mapping.GROUP_CLASS]),
-        ],
-        "member": [(ldap3.MODIFY_DELETE, [OLD_EMPTY_MEMBER])],
-    }
+def _as_mims_group(
+    item: dict[str, Any], placeholders: set[str]
+) -> dict[str, list[tuple[str, list[str]]]]:
+    """Return the changes that make a group entry a mimsGroup without the empty member.
+
+    Only values the entry holds are deleted: slapd refuses to delete one that is not there.
+    """
+    classes = {str(value).lower(): str(value) for value in item["attributes"]["objectClass"]}
+    steps: list[tuple[str, list[str]]] = []
+    old = [classes[name.lower()] for name in OLD_GROUP_CLASSES if name.lower() in classes]
+    if old:
+        steps.append((ldap3.MODIFY_DELETE, old))
+    if mapping.GROUP_CLASS.lower() not in classes:
+        steps.append((ldap3.MODIFY_ADD, [mapping.GROUP_CLASS]))
+    changes = {"objectClass": steps} if steps else {}
+    if item["dn"] in placeholders:
+        changes["member"] = [(ldap3.MODIFY_DELETE, [OLD_EMPTY_MEMBER])]
+    return changes
 
 
 def _set_member_of_group_class(connection: ldap3.Connection, suffix: str) -> None:
