@@ -46,6 +46,11 @@ def dead_letter_dn(entry_uuid: str, target: str, suffix: str) -> str:
     return f"mimsSyncEntryUUID={escape_rdn(entry_uuid)},{sync_target_dn(target, suffix)}"
 
 
+def policies_base(suffix: str) -> str:
+    """Return the OU of the password policy entries (pwdPolicy)."""
+    return f"ou=policies,{suffix}"
+
+
 def policy_dn(name: str, suffix: str) -> str:
     """Return where a configured password policy's pwdPolicy entry lives."""
     return f"cn={escape_rdn(name)},ou=policies,{suffix}"

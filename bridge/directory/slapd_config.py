@@ -346,6 +346,8 @@ PUBLIC_PERSON = (
 # shadowExpire is the same fact for consumers that never bind (SSSD's access check, NSS).
 DISABLED = ("mimsDisabled", "shadowExpire")
 LOCK_STATE = ("pwdAccountLockedTime", "pwdReset")
+# What a consumer may know of a password policy: whether it locks accounts at all.
+POLICY_LOCKOUT = ("entry", "objectClass", "pwdLockout")
 PUBLIC_GROUP = (
     "entry",
     "objectClass",
@@ -415,6 +417,10 @@ def access_rules(suffix: str) -> list[str]:
         f"to {people} {attrs(LOCK_STATE)} {writers} {reads('sso')} by * none",
         f'to dn.subtree="{dn.groups_base(suffix)}" {attrs(PUBLIC_GROUP)} {writers} '
         f"{reads(*ROLES)} by * none",
+        # Whether a policy locks accounts at all: SSSD's ppolicy access check reads it before
+        # a person's lock, and lets a locked person in (an SSH key) when it cannot.
+        f'to dn.subtree="{dn.policies_base(suffix)}" {attrs(POLICY_LOCKOUT)} {writers} '
+        f"{reads('sso')} by * none",
         # The suffix itself, so that a tool may search from it (GCDS's and Keycloak's base DN).
         f'to dn.base="{suffix}" attrs=entry,objectClass {writers} {reads(*ROLES)} by * none',
         f"to * {writers} by * none",

@@ -245,7 +245,8 @@ def test_what_each_identity_sees_of_the_tree(
         assert {e for e in services if identity != "writer" or not e.endswith(bridges)} == {
             str(who).lower()
         }
-        assert identity == "writer" or not policies
+        # An SSO tool reads whether a policy locks (SSSD's ppolicy check); only the writer more.
+        assert identity in ("writer", "sso") or not policies
     else:  # people see no tree: only their own entry, by its DN
         assert seen == set()
 
@@ -316,6 +317,20 @@ def test_the_policy_entries_do_not_allow_own_changes(admin: ldap3.Connection) ->
     )
     assert len(admin.entries) >= 2  # the configured policies and the default one
     assert {str(entry.pwdAllowUserChange.value) for entry in admin.entries} == {"FALSE"}
+
+
+@pytest.mark.parametrize("identity", [i for i in IDENTITIES if i not in ("bridge", "writer")])
+def test_of_a_policy_only_an_sso_tool_reads_anything_and_only_whether_it_locks(
+    identity: str,
+    accounts: dict[str, tuple[str, str]],
+    people: dict[str, Person],
+    slapd: ManagedSlapd,
+) -> None:
+    policy = dn.policy_dn("mims", SUFFIX)
+    names = ["pwdLockout", "pwdLockoutDuration", "pwdMaxFailure", "pwdMinLength", "pwdAttribute"]
+    with bound(slapd, *credentials(identity, accounts, people)) as connection:
+        seen = readable(connection, policy, names)
+    assert seen == ({"pwdLockout"} if identity == "sso" else set())
 
 
 def test_a_person_cannot_change_their_own_password_with_the_password_modify_operation(

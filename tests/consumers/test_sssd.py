@@ -1,0 +1,314 @@
+"""SSSD, as a school's Linux machines run it: docs/consumers/sssd.md's sssd.conf, the real sssd.
+
+People and groups are looked up with `getent -s sss`, sign-ins go through pamtester and a PAM
+service of pam_sss alone. One SSSD runs per machine, so every SSSD test is in this module (the
+tests run with --dist loadfile: one worker takes all of them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import ldap3
+import pytest
+from ldap3.utils.conv import escape_filter_chars
+
+from bridge.config import Config
+from bridge.core.people import NewPerson, Person
+from bridge.directory.client import LdapClient
+from bridge.directory.settings import client_settings
+from bridge.directory.slapd import ManagedSlapd
+from bridge.services import build
+from tests.support.consumers import (
+    EXAMPLE_CA,
+    EXAMPLE_SECRET,
+    EXAMPLE_URI,
+    NEW_PASSWORD,
+    PASSWORD,
+    Cast,
+    ServiceAccount,
+)
+from tests.support.directory import admin_connection
+from tests.support.sssd import (
+    EXAMPLE_ACCOUNT_DN,
+    Answer,
+    getent,
+    missing_programs,
+    pam_service,
+    pamtester,
+    running_sssd,
+    sssd_conf,
+)
+
+pytestmark = [
+    pytest.mark.skipif(
+        bool(missing_programs()),
+        reason=f"SSSD's programs are not installed: {', '.join(missing_programs())} "
+        "(Debian: sssd-ldap sssd-tools libpam-sss libnss-sss pamtester)",
+    ),
+    pytest.mark.skipif(
+        os.geteuid() != 0,
+        reason="SSSD runs as root, and pamtester needs a PAM service in /etc/pam.d",
+    ),
+]
+
+SHADOW_EXPIRE_PAST = "19000"  # days since 1970: 8 January 2022
+SCHOOL = "Clementi Primary School"  # the cast's
+
+
+def uid(person: Person) -> str:
+    """Return the name a person signs in to Linux with: their login ID's local part."""
+    return person.login_id.local
+
+
+@dataclass(frozen=True)
+class Posix:
+    """A person's or group's numbers and names as the directory holds them."""
+
+    name: str
+    number: int
+    home: str = ""
+    shell: str = ""
+
+
+def posix_person(slapd: ManagedSlapd, person: Person) -> Posix:
+    """Read a person's posix attributes from the directory."""
+    with admin_connection(slapd) as connection:
+        connection.search(
+            f"ou=people,{slapd.suffix}",
+            f"(mail={person.login_id})",
+            ldap3.SUBTREE,
+            attributes=["uid", "uidNumber", "homeDirectory", "loginShell"],
+        )
+        (entry,) = connection.entries
+        return Posix(
+            str(entry.uid),
+            int(entry.uidNumber.value),
+            str(entry.homeDirectory),
+            str(entry.loginShell),
+        )
+
+
+def posix_group(slapd: ManagedSlapd, name: str) -> Posix:
+    """Read a group's NSS name and gidNumber from the directory, by its human name (cn)."""
+    with admin_connection(slapd) as connection:
+        connection.search(
+            f"ou=groups,{slapd.suffix}",
+            f"(cn={escape_filter_chars(name)})",
+            ldap3.SUBTREE,
+            attributes=["mimsPosixName", "gidNumber"],
+        )
+        (entry,) = connection.entries
+        return Posix(str(entry.mimsPosixName), int(entry.gidNumber.value))
+
+
+@dataclass(frozen=True)
+class Expired:
+    """An active person whose account expired (shadowExpire in the past), made so by hand."""
+
+    person: Person
+    password: str = PASSWORD
+
+
+@pytest.fixture(scope="module")
+def expired(config: Config, slapd: ManagedSlapd) -> Iterator[Expired]:
+    # No product path sets a date in the past (disabling sets 1): the test writes one itself.
+    client = LdapClient(client_settings(config))
+    people = build(config, client).people
+    new = NewPerson(full_name="Ong Kah Hui", role="student", password=PASSWORD, school=SCHOOL)
+    person = people.create(new)
+    with admin_connection(slapd) as connection:
+        connection.search(f"ou=people,{slapd.suffix}", f"(mail={person.login_id})", ldap3.SUBTREE)
+        (entry,) = connection.entries
+        changed = connection.modify(
+            entry.entry_dn, {"shadowExpire": [(ldap3.MODIFY_REPLACE, [SHADOW_EXPIRE_PAST])]}
+        )
+        assert changed, connection.result
+    yield Expired(person)
+    people.delete(person.id)
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def sssd(
+    slapd: ManagedSlapd,
+    sso_account: ServiceAccount,
+    cast: Cast,
+    expired: Expired,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    url = slapd.ldaps_url()
+    assert url is not None
+    conf = sssd_conf(
+        {
+            EXAMPLE_URI: url,
+            EXAMPLE_CA: str(slapd.ca_file),
+            EXAMPLE_ACCOUNT_DN: sso_account.dn,
+            EXAMPLE_SECRET: sso_account.secret,
+        }
+    )
+    with ExitStack() as stack:
+        stack.enter_context(running_sssd(conf, tmp_path_factory.mktemp("sssd"), uid(cast.student)))
+        stack.enter_context(pam_service())
+        yield
+
+
+def sign_in(person: Person, password: str) -> Answer:
+    """Sign in as a person does at a login prompt: the password, then the account's checks."""
+    return pamtester(uid(person), "authenticate", "acct_mgmt", answers=(password,))
+
+
+# -- what getent sees ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sssd")
+def test_namesakes_are_two_people_with_their_own_numbers_home_and_shell(
+    slapd: ManagedSlapd, cast: Cast
+) -> None:
+    seen = {}
+    for person in (cast.student, cast.teacher):
+        posix = posix_person(slapd, person)
+        answer = getent("passwd", uid(person))
+        assert answer.returncode == 0, answer
+        name, _, number, group, gecos, home, shell = answer.stdout.strip().split(":")
+        assert (name, int(number), int(group)) == (uid(person), posix.number, posix.number)
+        assert (gecos, home, shell) == (person.full_name, posix.home, posix.shell)
+        assert home == f"/home/{uid(person)}" and shell == "/bin/bash"  # the defaults
+        seen[name] = int(number)
+    assert len(seen) == 2 and len(set(seen.values())) == 2
+
+
+@pytest.mark.usefixtures("sssd")
+def test_each_persons_primary_group_is_their_own(slapd: ManagedSlapd, cast: Cast) -> None:
+    posix = posix_person(slapd, cast.student)
+    answer = getent("group", uid(cast.student))
+    assert answer.returncode == 0, answer
+    name, _, number, _members = answer.stdout.strip().split(":")
+    assert (name, int(number)) == (uid(cast.student), posix.number)
+
+
+@pytest.mark.usefixtures("sssd")
+def test_class_groups_are_visible_with_their_members(
+    slapd: ManagedSlapd, cast: Cast, expired: Expired
+) -> None:
+    group = posix_group(slapd, f"{SCHOOL} / P4 / 4A")
+    answer = getent("group", group.name)
+    assert answer.returncode == 0, answer
+    name, _, number, members = answer.stdout.strip().split(":")
+    assert (name, int(number)) == (group.name, group.number)
+    # Everyone of the cast is in 4A (the teacher as its form teacher); Ong Kah Hui is in none.
+    in_4a = (cast.student, cast.teacher, cast.locked, cast.disabled, cast.must_change)
+    assert set(members.split(",")) == {uid(person) for person in in_4a}
+    assert uid(expired.person) not in members.split(",")
+    memberships = getent("initgroups", uid(cast.student))
+    assert str(group.number) in memberships.stdout.split(), memberships
+
+
+@pytest.mark.usefixtures("sssd")
+def test_someone_not_in_the_directory_is_not_seen() -> None:
+    assert getent("passwd", "nobody_of_this_school").returncode == 2
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sssd")
+def test_an_active_person_signs_in(cast: Cast) -> None:
+    for person in (cast.student, cast.teacher):
+        answer = sign_in(person, cast.password)
+        assert answer.returncode == 0, answer
+        assert "account management done" in answer.stdout
+
+
+@pytest.mark.usefixtures("sssd")
+def test_a_wrong_password_is_refused(cast: Cast) -> None:
+    answer = sign_in(cast.teacher, "Wrong-Kettle-Orbit-41")
+    assert answer.returncode != 0
+    assert "Authentication failure" in answer.output
+
+
+@pytest.mark.usefixtures("sssd")
+def test_someone_not_in_the_directory_cannot_sign_in() -> None:
+    answer = pamtester("nobody_of_this_school", "authenticate", answers=(PASSWORD,))
+    assert answer.returncode != 0
+    assert "User not known to the underlying authentication module" in answer.output
+
+
+@pytest.mark.usefixtures("sssd")
+def test_a_locked_person_is_refused_even_with_the_right_password(cast: Cast) -> None:
+    answer = sign_in(cast.locked, cast.password)
+    assert answer.returncode != 0
+    assert "Authentication failure" in answer.output
+
+
+@pytest.mark.usefixtures("sssd")
+def test_a_locked_person_is_refused_without_a_password_too(cast: Cast) -> None:
+    # What an SSH key sign-in asks: only the account checks (ppolicy's lock).
+    answer = pamtester(uid(cast.locked), "acct_mgmt")
+    assert answer.returncode != 0
+    assert "Permission denied" in answer.output
+
+
+@pytest.mark.usefixtures("sssd")
+def test_a_disabled_person_is_refused_with_or_without_a_password(cast: Cast) -> None:
+    answer = sign_in(cast.disabled, cast.password)
+    assert answer.returncode != 0
+    assert "Authentication failure" in answer.output
+    answer = pamtester(uid(cast.disabled), "acct_mgmt")  # shadowExpire: 1
+    assert answer.returncode != 0
+    assert "User account has expired" in answer.output
+
+
+@pytest.mark.usefixtures("sssd")
+def test_an_expired_account_is_refused_after_the_right_password(expired: Expired) -> None:
+    answer = sign_in(expired.person, expired.password)
+    assert "successfully authenticated" in answer.stdout
+    assert answer.returncode != 0
+    assert "User account has expired" in answer.output
+
+
+@pytest.mark.usefixtures("sssd")
+def test_a_temporary_password_must_be_changed(cast: Cast) -> None:
+    answer = sign_in(cast.must_change, cast.temporary)
+    assert answer.returncode != 0
+    assert "Password expired. Change your password now." in answer.stdout
+    assert "new one required" in answer.stderr
+
+
+# -- changing a password from Linux -----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("sssd")
+def test_passwd_is_refused_with_the_directorys_reason_and_changes_nothing(
+    slapd: ManagedSlapd, cast: Cast
+) -> None:
+    person = cast.student
+    answers = (cast.password, NEW_PASSWORD, NEW_PASSWORD)
+    answer = pamtester(
+        uid(person), "chauthtok", answers=answers, uid=posix_person(slapd, person).number
+    )
+    assert answer.returncode != 0
+    assert "User alteration of password is not allowed" in answer.stdout
+    assert "Authentication token manipulation error" in answer.stderr
+    assert sign_in(person, cast.password).returncode == 0
+    assert sign_in(person, NEW_PASSWORD).returncode != 0
+
+
+@pytest.mark.usefixtures("sssd")
+def test_a_temporary_password_cannot_be_replaced_from_linux(
+    slapd: ManagedSlapd, cast: Cast
+) -> None:
+    person = cast.must_change
+    answer = pamtester(
+        uid(person),
+        "chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)",
+        answers=(cast.temporary, NEW_PASSWORD, NEW_PASSWORD),
+        uid=posix_person(slapd, person).number,
+    )
+    assert answer.returncode != 0
+    assert "User alteration of password is not allowed" in answer.stdout
+    still = sign_in(person, cast.temporary)
+    assert "Password expired" in still.stdout  # still the temporary one, still to be changed
