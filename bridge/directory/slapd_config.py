@@ -56,6 +56,7 @@ INDEXES = (
     "mimsExternalId eq",
     "mimsUserName eq,sub",
     "mimsSchool eq",
+    "o eq",  # every school of a person: searches by school find a teacher in each
     "mimsLevel eq",
     "mimsClass eq",
     "memberOf eq",
@@ -328,6 +329,10 @@ PUBLIC_PERSON = (
     "mimsClass",
     "ou",
     "o",
+    "employeeType",
+    "title",
+    "mimsDepartment",
+    "mimsOrganization",
     "memberOf",
     "manager",
 )
