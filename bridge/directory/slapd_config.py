@@ -333,6 +333,7 @@ PUBLIC_PERSON = (
     "title",
     "mimsDepartment",
     "mimsOrganization",
+    "mimsOtherSchool",
     "memberOf",
     "manager",
 )

@@ -41,6 +41,20 @@ PERSON_READERS: dict[str, set[str]] = {
         ("uid", "cn", "mimsRole", "mimsLevel", "mimsClass", "memberOf"),
         {*SERVICES, "reader", "sso"},
     ),
+    # What SSO tools and readers map: school(s), class or department, role, title, and the
+    # department and organization a provisioning client sent.
+    **dict.fromkeys(
+        (
+            "o",
+            "ou",
+            "employeeType",
+            "title",
+            "mimsDepartment",
+            "mimsOrganization",
+            "mimsOtherSchool",
+        ),
+        {*SERVICES, "reader", "sso"},
+    ),
     "mimsDisabled": {*SERVICES, "reader", "gcds", "sso"},
     "pwdAccountLockedTime": {*SERVICES, "sso"},
     "pwdReset": {*SERVICES, "sso"},
@@ -95,6 +109,9 @@ def person(services: Services, name: str, role: Role, external_id: str) -> Perso
             school="Clementi Primary School",
             level="P4" if role == "student" else None,
             class_name="4A" if role == "student" else None,
+            department="Lower Primary" if role == "student" else "Mathematics",
+            organization="MOE",
+            title="Pupil" if role == "student" else "Teacher",
             password=GOOD,
         )
     )
@@ -117,6 +134,8 @@ def give_secrets(services: Services, admin: ldap3.Connection, slapd: ManagedSlap
             "mimsChallengeAnswer": [(ldap3.MODIFY_REPLACE, ["q1:$argon2id$v=19$hash"])],
             "mimsSsprFailures": [(ldap3.MODIFY_REPLACE, ["1"])],
             "mimsDisabled": [(ldap3.MODIFY_REPLACE, ["FALSE"])],
+            # as a teacher's would be: a person with every attribute
+            "mimsOtherSchool": [(ldap3.MODIFY_REPLACE, ["Bedok Secondary School"])],
         },
     )
 
