@@ -112,8 +112,11 @@ def is_uuid(text: str) -> bool:
 
 def ldap_value(value: FieldValue) -> list[str]:
     """Return the LDAP values for a field value: [] removes the attribute."""
-    if isinstance(value, frozenset):
-        return sorted(value)
+    if isinstance(value, frozenset):  # once each: the attributes compare without case
+        once: dict[str, str] = {}
+        for item in sorted(value):
+            once.setdefault(item.casefold(), item)
+        return list(once.values())
     if value is None or value == "" or value is False:
         return []
     if value is True:

@@ -198,6 +198,9 @@ def test_naming_the_main_school_again_among_the_others_counts_it_once(
     mary = people.create(student(other_schools=frozenset({CLEMENTI.upper()})))
     assert seen(admin, mary)["o"] == [CLEMENTI]
     assert mary.groups.count(CLEMENTI) == 1
+    siti = people.create(teacher(CLEMENTI, BEDOK, BEDOK.lower()))
+    assert seen(admin, siti)["o"] == [CLEMENTI, BEDOK]
+    assert seen(admin, siti)["mimsOtherSchool"] == [BEDOK]
 
 
 def test_a_student_in_two_schools_is_refused_and_nothing_is_written(
