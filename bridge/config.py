@@ -336,8 +336,11 @@ DEFAULT_SYNC_MAPPING: dict[str, str] = {
     "displayName": "displayName",
     "emails.work": "mail",
     "enterprise.employeeNumber": "employeeNumber",
-    "enterprise.department": "ou",
-    "enterprise.organization": "o",
+    "title": "title",
+    # What SCIM clients sent: ou and o are the class or department and the schools for LDAP
+    # consumers (docs/directory-schema.md).
+    "enterprise.department": "mimsDepartment",
+    "enterprise.organization": "mimsOrganization",
 }
 _SCIM_PATH = re.compile(r"^(name|emails|enterprise)\.[A-Za-z]+$|^[A-Za-z][A-Za-z0-9]*$")
 _ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")

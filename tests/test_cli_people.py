@@ -228,3 +228,89 @@ def _people_in(admin: ldap3.Connection) -> int:
         f"ou=people,{SUFFIX}", "(objectClass=mimsPerson)", attributes=["1.1"], generator=True
     )
     return sum(1 for entry in found if entry.get("type") == "searchResEntry")
+
+
+def test_a_teacher_in_several_schools_imports_from_one_school_column(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    roster = write(
+        tmp_path / "r.csv",
+        "external_id,full_name,role,school,level,class,department,title\n"
+        "F1,Siti Rahmah,staff,Clementi Primary School; Bedok Secondary School,,,Mathematics,"
+        "Head of Mathematics\n"
+        "T1,Mary Tan,student,Clementi Primary School; Bedok Secondary School,P4,4A,,\n",
+    )
+    result = mims("import", str(roster), "--rejects", str(tmp_path / "rejects.csv"), env=env)
+    assert result.stdout.strip() == "2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected"
+    assert (
+        "a student belongs to exactly one school, not 2" in (tmp_path / "rejects.csv").read_text()
+    )
+    siti = json.loads(mims("user", "show", "siti_rahmah@schools.gov.sg", "--json", env=env).stdout)
+    assert (siti["school"], siti["other_schools"]) == (
+        "Clementi Primary School",
+        ["Bedok Secondary School"],
+    )
+    assert (siti["department"], siti["title"]) == ("Mathematics", "Head of Mathematics")
+    assert siti["groups"] == ["Bedok Secondary School", "Clementi Primary School"]
+    for school in ("Clementi Primary School", "Bedok Secondary School"):
+        listed = mims("user", "list", "--school", school, env=env).stdout.split()
+        assert listed == ["siti_rahmah@schools.gov.sg"]
+    # The next roster drops a school: she leaves its group; the same file again changes nothing.
+    fewer = write(
+        tmp_path / "s.csv",
+        "external_id,full_name,role,school,level,class\n"
+        "F1,Siti Rahmah,staff,Clementi Primary School,,\n",
+    )
+    assert "1 updated" in mims("import", str(fewer), env=env).stdout
+    assert "1 unchanged" in mims("import", str(fewer), env=env).stdout
+    siti = json.loads(mims("user", "show", "siti_rahmah@schools.gov.sg", "--json", env=env).stdout)
+    assert (siti["other_schools"], siti["groups"]) == ([], ["Clementi Primary School"])
+    assert siti["title"] == "Head of Mathematics"  # no title column: left as it was
+
+
+def test_user_add_and_set_with_a_repeated_school(env: dict[str, str]) -> None:
+    added = mims(
+        "user", "add", "Siti Rahmah", "--role", "staff", "--title", "Teacher",
+        "--school", "Clementi Primary School", "--school", "Bedok Secondary School",
+        env=env,
+    )  # fmt: skip
+    assert (added.returncode, added.stdout.strip()) == (0, "siti_rahmah@schools.gov.sg")
+    shown = mims("user", "show", "siti_rahmah@schools.gov.sg", env=env).stdout
+    assert "other schools   Bedok Secondary School" in shown
+    assert "title           Teacher" in shown
+    changed = mims(
+        "user", "set", "siti_rahmah@schools.gov.sg", "--title", "",
+        "--school", "Tampines Primary School", "--school", "Clementi Primary School",
+        env=env,
+    )  # fmt: skip
+    assert changed.stdout.strip() == (
+        "changed siti_rahmah@schools.gov.sg: school, other_schools, title"
+    )
+    siti = json.loads(mims("user", "show", "siti_rahmah@schools.gov.sg", "--json", env=env).stdout)
+    assert (siti["school"], siti["other_schools"], siti["title"]) == (
+        "Tampines Primary School",
+        ["Clementi Primary School"],
+        None,
+    )
+    assert siti["groups"] == ["Clementi Primary School", "Tampines Primary School"]
+    again = mims("user", "set", "siti_rahmah@schools.gov.sg", "--title", "", env=env)
+    assert again.stdout.strip() == "siti_rahmah@schools.gov.sg unchanged"
+
+
+def test_user_add_refuses_a_student_in_two_schools_in_one_line(env: dict[str, str]) -> None:
+    refused = mims(
+        "user", "add", "Mary Tan",
+        "--school", "Clementi Primary School", "--school", "Bedok Secondary School",
+        env=env,
+    )  # fmt: skip
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert refused.stderr.strip() == (
+        "Error: a student belongs to exactly one school, not 2 (Clementi Primary School; "
+        "Bedok Secondary School): only staff and hq may have other schools"
+    )
+    assert mims("user", "list", env=env).stdout == ""
+    nothing = mims("user", "set", "mary_tan@students.edu.sg", env=env)
+    assert nothing.returncode != 0
+    assert nothing.stderr.strip() == (
+        "Error: nothing to change: give at least one option (see --help)"
+    )

@@ -48,6 +48,8 @@ def user() -> None:
       mims user show mary_tan@students.edu.sg
       mims user list --school "Clementi Primary School" --level P4
       mims user rename jane_lim@schools.gov.sg jane_lim@hq.moe.gov.sg
+      mims user add "Siti Rahmah" --role staff --school "Clementi Primary School"
+      mims user set siti_rahmah@schools.gov.sg --title "Head of Mathematics"
     """
 
 
@@ -153,8 +155,11 @@ def _rows(person: Person) -> list[tuple[str, str]]:
         ("name", person.full_name),
         ("role", person.role),
         ("school", person.school or "-"),
+        ("other schools", "; ".join(person.schools[1:]) or "-"),
         ("level", person.level or "-"),
         ("class", person.class_name or "-"),
+        ("department", person.department or "-"),
+        ("title", person.title or "-"),
         ("external ID", person.external_id or "-"),
         ("active", "yes" if person.active else "no (disabled by an administrator)"),
         ("locked", locked),

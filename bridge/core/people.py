@@ -24,12 +24,14 @@ PersonField = Literal[
     "honorific_suffix",
     "display_name",
     "school",
+    "other_schools",
     "level",
     "class_name",
     "external_id",
     "employee_number",
     "department",
     "organization",
+    "title",
     "recovery_email",
     "disabled",
     "user_name",
@@ -67,13 +69,16 @@ class PersonFields:
     honorific_prefix: str | None = None
     honorific_suffix: str | None = None
     display_name: str | None = None
-    school: str | None = None
+    school: str | None = None  # the main one: its level, class and password policy
+    # Further schools a member of staff also works in (a student has one school at most).
+    other_schools: frozenset[str] = frozenset()
     level: str | None = None
     class_name: str | None = None
     external_id: str | None = None
     employee_number: str | None = None
     department: str | None = None
     organization: str | None = None
+    title: str | None = None  # job title, such as "Head of Mathematics"
     recovery_email: str | None = None
     disabled: bool = False
     # The name a provisioning client knows the person by when it is not their login ID
@@ -83,6 +88,11 @@ class PersonFields:
     # SCIM attributes a client removed although the directory keeps or computes them ("name":
     # the full name stays, "active", "locked"): not shown to clients until they set them again.
     client_removed: frozenset[str] = frozenset()
+
+    @property
+    def schools(self) -> tuple[str, ...]:
+        """Return every school of the person, the main one first, then the others sorted."""
+        return all_schools(self.school, self.other_schools)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,12 +174,14 @@ class PersonChange:
     honorific_suffix: str | None | Unchanged = UNCHANGED
     display_name: str | None | Unchanged = UNCHANGED
     school: str | None | Unchanged = UNCHANGED
+    other_schools: frozenset[str] | Unchanged = UNCHANGED
     level: str | None | Unchanged = UNCHANGED
     class_name: str | None | Unchanged = UNCHANGED
     external_id: str | None | Unchanged = UNCHANGED
     employee_number: str | None | Unchanged = UNCHANGED
     department: str | None | Unchanged = UNCHANGED
     organization: str | None | Unchanged = UNCHANGED
+    title: str | None | Unchanged = UNCHANGED
     recovery_email: str | None | Unchanged = UNCHANGED
     disabled: bool | Unchanged = UNCHANGED
     user_name: str | None | Unchanged = UNCHANGED
@@ -216,6 +228,26 @@ def check_change(change: PersonChange) -> None:
             raise InvalidField(f"{name} contains a control character")
     if change.full_name is not UNCHANGED and not change.full_name.strip():
         raise InvalidField("full_name is empty")
+    if change.other_schools is not UNCHANGED:
+        for school in change.other_schools:
+            check_change(PersonChange(school=school))
+
+
+def all_schools(school: str | None, others: Iterable[str]) -> tuple[str, ...]:
+    """Return the main school, then the other schools sorted, each once (case ignored)."""
+    found = {school.casefold(): school} if school else {}
+    for other in sorted(others):
+        found.setdefault(other.casefold(), other)
+    return tuple(found.values())
+
+
+def check_schools(person: PersonFields) -> None:
+    """Refuse a student in more than one school."""
+    if person.role == "student" and len(person.schools) > 1:
+        raise InvalidField(
+            f"a student belongs to exactly one school, not {len(person.schools)} "
+            f"({'; '.join(person.schools)}): only staff and hq may have other schools"
+        )
 
 
 @dataclass(frozen=True)
@@ -236,13 +268,15 @@ class Group:
 
 
 def school_group_names(
-    school: str | None, level: str | None, class_name: str | None
+    school: str | None,
+    level: str | None,
+    class_name: str | None,
+    other_schools: Iterable[str] = (),
 ) -> list[tuple[GroupKind, str]]:
-    """Return the managed groups a person belongs to by school, level and class."""
-    if not school:
-        return []
-    names: list[tuple[GroupKind, str]] = [("school", school)]
-    if level:
+    """Return the managed groups a person belongs to by school(s), level and class."""
+    schools = all_schools(school, other_schools)
+    names: list[tuple[GroupKind, str]] = [("school", name) for name in schools]
+    if school and level:
         names.append(("level", f"{school} / {level}"))
         if class_name:
             names.append(("class", f"{school} / {level} / {class_name}"))

@@ -3,7 +3,12 @@
 A roster is UTF-8 CSV with a header row. Required columns: external_id, full_name, role,
 school, level, class (level and class may be empty for staff). Optional: given_name,
 family_name, email (the recovery e-mail), login_id (a login ID chosen by the school system,
-used only when the person is created). Columns may come in any order; unknown ones are refused.
+used only when the person is created), department and title (staff's). Columns may come in
+any order; unknown ones are refused.
+
+A member of staff in several schools has them all in the school column, separated by
+SCHOOL_SEPARATOR (``Clementi Primary School; Bedok Secondary School``): the first is their
+main school (its level, class and password policy). A student's row with several is rejected.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, NamingRules, base_local_part
-from bridge.core.people import ROLES, NewPerson
+from bridge.core.people import ROLES, InvalidField, NewPerson, check_schools
 
 REQUIRED = ("external_id", "full_name", "role", "school", "level", "class")
-OPTIONAL = ("given_name", "family_name", "email", "login_id")
+OPTIONAL = ("given_name", "family_name", "email", "login_id", "department", "title")
+SCHOOL_SEPARATOR = ";"  # between the schools of a member of staff in several
 MAX_FIELD = 256
 
 
@@ -138,18 +144,26 @@ def _row(
             login_id = LoginId.parse(clean["login_id"])
         except InvalidLoginId as error:
             return Rejected(number, str(error), values)
+    schools = [name.strip() for name in clean["school"].split(SCHOOL_SEPARATOR) if name.strip()]
     person = NewPerson(
         full_name=clean["full_name"],
         role=role,
         given_name=clean.get("given_name") or None,
         family_name=clean.get("family_name") or None,
-        school=clean["school"] or None,
+        school=schools[0] if schools else None,
+        other_schools=frozenset(schools[1:]),
         level=clean["level"] or None,
         class_name=clean["class"] or None,
         external_id=clean["external_id"],
         recovery_email=clean.get("email") or None,
+        department=clean.get("department") or None,
+        title=clean.get("title") or None,
         login_id=login_id,
     )
+    try:
+        check_schools(person)
+    except InvalidField as error:
+        return Rejected(number, str(error), values)
     return Row(number, person, frozenset(name for name in OPTIONAL if name in header))
 
 

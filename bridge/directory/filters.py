@@ -91,10 +91,14 @@ _USER: dict[str, _Attribute | _Flag] = _COMMON | {
     "full_name": _Attribute("cn"),
     "display_name": _Attribute("displayName"),
     "employee_number": _Attribute("employeeNumber"),
-    "department": _Attribute("ou"),
-    "organization": _Attribute("o"),
+    "department": _Attribute("mimsDepartment", ordering=True),
+    "organization": _Attribute("mimsOrganization", ordering=True),
+    "title": _Attribute("title"),
     "manager_id": _Attribute("manager", "dn", substrings=False),
-    "school": _Attribute("mimsSchool", ordering=True),
+    # Any of the person's schools (o holds them all), so a teacher is found in each; o has no
+    # ordering rule, and "before school N" means nothing for someone in several.
+    "school": _Attribute("o"),
+    "other_schools": _Attribute("mimsOtherSchool"),
     "level": _Attribute("mimsLevel", substrings=False, ordering=True),
     "class_name": _Attribute("mimsClass", substrings=False, ordering=True),
     "role": _Attribute("mimsRole", substrings=False),

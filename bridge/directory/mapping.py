@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,8 @@ from bridge.core.posix import PosixRules
 from bridge.directory import controls, dn
 
 # Person field -> LDAP attribute, for every field a caller may set but the manager, whose
-# attribute holds a DN found by the manager's id.
+# attribute holds a DN found by the manager's id. docs/directory-schema.md says what each
+# attribute means, and which DERIVED ones consumers read instead.
 PERSON_ATTRIBUTES: dict[PersonField, str] = {
     "full_name": "cn",
     "given_name": "givenName",
@@ -35,12 +37,14 @@ PERSON_ATTRIBUTES: dict[PersonField, str] = {
     "honorific_suffix": "mimsHonorificSuffix",
     "display_name": "displayName",
     "school": "mimsSchool",
+    "other_schools": "mimsOtherSchool",
     "level": "mimsLevel",
     "class_name": "mimsClass",
     "external_id": "mimsExternalId",
     "employee_number": "employeeNumber",
-    "department": "ou",
-    "organization": "o",
+    "department": "mimsDepartment",
+    "organization": "mimsOrganization",
+    "title": "title",
     "recovery_email": "mimsRecoveryEmail",
     "disabled": "mimsDisabled",
     "user_name": "mimsUserName",
@@ -56,9 +60,13 @@ PERSON_CLASSES = [
     "mimsScimRemovals",
     "posixAccount",  # nis.ldif: what SSSD, nslcd and Dovecot need (uidNumber, homeDirectory)
     "shadowAccount",  # shadowExpire: a disabled account, seen by consumers that never bind
+    "mimsPersonPlacement",
 ]
 # shadowExpire counts days since 1970; day 1 is long past, so the account has expired.
 SHADOW_EXPIRED = "1"
+# Attributes LDAP consumers read that the bridge computes from the fields and the role
+# (derived_attributes); written with the fields they come from, in the same modify.
+DERIVED = ("displayName", "sn", "o", "ou", "employeeType")
 PERMANENT_LOCK = "000001010000Z"  # ppolicy's value for "locked until an administrator unlocks"
 # Lift a lock and forget the failed sign-ins. pwdFailureTime is NO-USER-MODIFICATION, but
 # slapd's ppolicy deletes it itself when a modify deletes pwdAccountLockedTime (a replace by
@@ -91,6 +99,7 @@ def numbers(uid_number: int) -> dict[str, list[str]]:
 # What to ask for when reading a person: operational attributes must be named.
 PERSON_READ = [
     *PERSON_ATTRIBUTES.values(),
+    "o",
     "uid",
     "mail",
     "mimsRole",
@@ -138,8 +147,11 @@ def is_uuid(text: str) -> bool:
 
 def ldap_value(value: FieldValue) -> list[str]:
     """Return the LDAP values for a field value: [] removes the attribute."""
-    if isinstance(value, frozenset):
-        return sorted(value)
+    if isinstance(value, frozenset):  # once each: the attributes compare without case
+        once: dict[str, str] = {}
+        for item in sorted(value):
+            once.setdefault(item.casefold(), item)
+        return list(once.values())
     if value is None or value == "" or value is False:
         return []
     if value is True:
@@ -153,9 +165,38 @@ def person_attributes(new: PersonFields, role: Role) -> dict[str, list[str]]:
     for field, value in PersonChange.setting(new, PERSON_ATTRIBUTES).items():
         if ldap_value(value):
             attributes[PERSON_ATTRIBUTES[field]] = ldap_value(value)
-    # inetOrgPerson requires sn; a person with one name keeps it there too.
-    attributes.setdefault("sn", [str(new.full_name)])
+    derived = derived_attributes(replace(new, role=role))
+    attributes |= {name: values for name, values in derived.items() if values}
     return attributes
+
+
+def derived_attributes(person: PersonFields) -> dict[str, list[str]]:
+    """Return the DERIVED attributes of a person with these fields ([] removes one).
+
+    displayName is the full name unless one is given; sn the family name, else the full name
+    (inetOrgPerson requires sn); o every school, the main one first; ou a student's class or
+    staff's department; employeeType the role.
+    """
+    unit = person.class_name if person.role == "student" else person.department
+    return {
+        "displayName": [person.display_name or person.full_name],
+        "sn": [person.family_name or person.full_name],
+        "o": list(person.schools),
+        "ou": ldap_value(unit),
+        "employeeType": [person.role],
+    }
+
+
+def derived_changes(
+    before: PersonFields, after: PersonFields, written: Collection[str] = ()
+) -> dict[str, list[str]]:
+    """Return the new values of the DERIVED attributes that a change of fields moves.
+
+    Also of those a field's own write touched (``written``: displayName, sn), so that they
+    hold the derived value: a displayName cleared falls back to the full name.
+    """
+    old, new = derived_attributes(before), derived_attributes(after)
+    return {name: values for name, values in new.items() if values != old[name] or name in written}
 
 
 def _text(raw: Mapping[str, Sequence[bytes]], attribute: str) -> str | None:
@@ -194,6 +235,9 @@ def to_person(entry: Mapping[str, Any]) -> Person:
     fields["client_removed"] = frozenset(_texts(raw, "mimsscimremoved"))
     if fields["family_name"] == fields["full_name"] and not fields["given_name"]:
         fields["family_name"] = None  # the one-name case stored in sn only because it is required
+    if fields["display_name"] == fields["full_name"]:
+        fields["display_name"] = None  # the full name, shown because no other was given
+    fields["other_schools"] = frozenset(_texts(raw, "mimsotherschool"))
     return Person(
         id=_text(raw, "entryuuid") or "",
         login_id=LoginId.parse(mail),

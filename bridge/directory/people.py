@@ -15,12 +15,15 @@ from bridge.core import group_address, naming, passwords
 from bridge.core.group_address import AddressRules
 from bridge.core.naming import LoginId, NamingRules
 from bridge.core.people import (
+    GroupKind,
     InvalidField,
     NewPerson,
     Person,
     PersonChange,
+    PersonFields,
     Role,
     check_change,
+    check_schools,
     school_group_names,
 )
 from bridge.core.policy_book import PolicyBook
@@ -80,7 +83,7 @@ class PeopleStore(PeopleReadStore):
     def create(self, new: NewPerson) -> Person:
         """Add a person; without a chosen login ID take the first free one from the name."""
         entry = self.create_entry(new)
-        self.join_groups(entry, new.school, new.level, new.class_name)
+        self.join_groups(entry, managed_groups(new))
         return self._read(entry)
 
     def create_entry(self, new: NewPerson) -> str:
@@ -99,6 +102,7 @@ class PeopleStore(PeopleReadStore):
         role = new.role
         if new.login_id is not None:
             role = self.role_for(new.login_id, new.role)
+        self._check_schools(replace(new, role=role))
         attributes = mapping.person_attributes(new, role)
         attributes |= mapping.posix_attributes(role, bool(new.disabled), self.posix)
         attributes |= self._policy_attributes(role, new.school, new.level)
@@ -176,6 +180,13 @@ class PeopleStore(PeopleReadStore):
     def _check(change: PersonChange) -> None:
         try:
             check_change(change)
+        except InvalidField as error:
+            raise InvalidValue(str(error)) from None
+
+    @staticmethod
+    def _check_schools(person: PersonFields) -> None:
+        try:
+            check_schools(person)
         except InvalidField as error:
             raise InvalidValue(str(error)) from None
 
@@ -307,6 +318,7 @@ class PeopleStore(PeopleReadStore):
     ) -> None:
         self._check(change)
         after = change.applied_to(before)
+        self._check_schools(after)
         modify: dict[str, list[tuple[str, list[str]]]] = {}
         for field, value in change.items():
             if field == "manager_id":
@@ -321,8 +333,8 @@ class PeopleStore(PeopleReadStore):
                     # Binds refused while disabled still counted as failures (and may have
                     # locked the account): an enabled account starts from none.
                     modify["pwdAccountLockedTime"] = mapping.UNLOCK
-        if not after.family_name:
-            modify["sn"] = [(MODIFY_REPLACE, [after.full_name])]
+        derived = mapping.derived_changes(before, after, set(modify))
+        modify |= {name: [(MODIFY_REPLACE, values)] for name, values in derived.items()}
         policy = self._policy_attributes(before.role, after.school, after.level)
         if policy and policy["mimsPolicyName"] != [before.policy]:
             modify |= {name: [(MODIFY_REPLACE, value)] for name, value in policy.items()}
@@ -335,12 +347,11 @@ class PeopleStore(PeopleReadStore):
             write_password(self.directory, entry, modify, asserted)
         elif modify:
             self.directory.run(lambda c: c.modify(entry, modify, controls=asserted), retry=False)
-        old = (before.school, before.level, before.class_name)
-        new = (after.school, after.level, after.class_name)
-        if old != new:
-            self._leave_groups(entry, *old)
+        old, new = managed_groups(before), managed_groups(after)
+        if old != new:  # only then: a school office may have taken someone out of a group
+            self._leave_groups(entry, [group for group in old if group not in new])
             if join:
-                self.join_groups(entry, *new)
+                self.join_groups(entry, [group for group in new if group not in old])
 
     def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
         """Give a person a new login ID (chosen, or made again from their current name).
@@ -352,6 +363,7 @@ class PeopleStore(PeopleReadStore):
         entry = self.dn_of(person_id)
         person = self._read(entry)
         role = self.role_for(login_id) if login_id is not None else person.role
+        self._check_schools(replace(person, role=role))
         if login_id is None:
             try:
                 base = naming.base_local_part(person.full_name, self.rules)
@@ -366,6 +378,7 @@ class PeopleStore(PeopleReadStore):
         person = self._read(entry)
         if person.role == role:
             return person
+        self._check_schools(replace(person, role=role))
         moved = self._move_allocating(entry, person.login_id.local, role, exact_first=True)
         return self._read(self._take_role(moved, person, role))
 
@@ -377,6 +390,8 @@ class PeopleStore(PeopleReadStore):
         if before.role == role:
             return entry
         changes: dict[str, list[tuple[str, list[str]]]] = {"mimsRole": [(MODIFY_REPLACE, [role])]}
+        derived = mapping.derived_changes(before, replace(before, role=role))  # employeeType, ou
+        changes |= {name: [(MODIFY_REPLACE, values)] for name, values in derived.items()}
         policy = self._policy_attributes(role, before.school, before.level)
         changes |= {name: [(MODIFY_REPLACE, value)] for name, value in policy.items()}
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
@@ -424,15 +439,16 @@ class PeopleStore(PeopleReadStore):
 
     # -- groups --------------------------------------------------------------------------------
 
-    def join_groups(
-        self, entry: str, school: str | None, level: str | None, class_name: str | None
-    ) -> None:
-        """Add a person to the managed groups of their school, level and class."""
-        for kind, name in school_group_names(school, level, class_name):
+    def join_groups(self, entry: str, groups: list[tuple[GroupKind, str]]) -> None:
+        """Add a person to managed groups (managed_groups: by school(s), level and class)."""
+        for kind, name in groups:
             self.groups.add_members(self.groups.ensure(kind, name), [entry])
 
-    def _leave_groups(
-        self, entry: str, school: str | None, level: str | None, class_name: str | None
-    ) -> None:
-        for _, name in school_group_names(school, level, class_name):
+    def _leave_groups(self, entry: str, groups: list[tuple[GroupKind, str]]) -> None:
+        for _, name in groups:
             self.groups.remove_members(dn.group_dn(name, self.suffix), [entry])
+
+
+def managed_groups(person: PersonFields) -> list[tuple[GroupKind, str]]:
+    """Return the managed groups a person belongs to: each school's, the level's, the class's."""
+    return school_group_names(person.school, person.level, person.class_name, person.other_schools)

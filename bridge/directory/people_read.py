@@ -86,9 +86,12 @@ class PeopleReadStore:
         return found
 
     def iter_people(self, school: str | None = None, level: str | None = None) -> Iterator[Person]:
-        """Yield every person (optionally of one school and level), streamed in pages."""
+        """Yield every person (optionally of one school and level), streamed in pages.
+
+        A person in several schools is in each school's list.
+        """
         parts = ["(objectClass=mimsPerson)"]
-        parts += [dn.equals("mimsSchool", school)] if school else []
+        parts += [dn.equals("o", school)] if school else []  # any of their schools
         parts += [dn.equals("mimsLevel", level)] if level else []
         query = f"(&{''.join(parts)})"
         connection = self.directory.connection()

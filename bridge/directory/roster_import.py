@@ -22,21 +22,28 @@ from bridge.core.people import (
     PersonChange,
     PersonField,
     change_between,
-    school_group_names,
 )
 from bridge.core.roster import Rejected, Row, Summary
 from bridge.directory import dn
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.errors import DirectoryError
-from bridge.directory.people import Draft, PeopleStore
+from bridge.directory.people import Draft, PeopleStore, managed_groups
 from bridge.errors import AlreadyExists, BridgeError, DirectoryUnavailable, NameTaken
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
-ALWAYS_COMPARED: tuple[PersonField, ...] = ("full_name", "school", "level", "class_name")
+ALWAYS_COMPARED: tuple[PersonField, ...] = (
+    "full_name",
+    "school",
+    "other_schools",
+    "level",
+    "class_name",
+)
 OPTIONAL_FIELDS: dict[str, PersonField] = {
     "given_name": "given_name",
     "family_name": "family_name",
     "email": "recovery_email",
+    "department": "department",
+    "title": "title",
 }
 
 
@@ -261,8 +268,7 @@ def _maybe_taken(failure: BridgeError, draft: Draft) -> bool:
 
 
 def _groups(plan: _Plan) -> list[tuple[GroupKind, str]]:
-    new = plan.row.person
-    return school_group_names(new.school, new.level, new.class_name)
+    return managed_groups(plan.row.person)
 
 
 def _rejected(plan: _Plan, error: BridgeError) -> Rejected:

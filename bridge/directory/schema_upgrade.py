@@ -10,6 +10,7 @@ still use.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 
 from bridge.core import posix_group_name
+from bridge.core.people import PersonFields
 from bridge.core.posix import DEFAULT_RULES, PosixRules
 from bridge.directory import dn, id_numbers, ldif, mapping, slapd_config
 from bridge.errors import BridgeError, SlapdError
@@ -98,6 +100,7 @@ def upgrade(
         _add_person_classes(connection, suffix)
         _add_id_counter(connection, suffix, posix)
         _make_people_posix_accounts(connection, suffix, posix)
+        _place_people(connection, suffix)
         _add_missing(connection, slapd_config.service_roles(suffix))
         _make_role_groups_mims_groups(connection, suffix)
         _make_groups_mims_groups(connection, suffix, posix)
@@ -316,6 +319,56 @@ def _make_people_posix_accounts(
             **{name: [(ldap3.MODIFY_REPLACE, value)] for name, value in values.items()},
         }
         connection.modify(person["dn"], changes)
+
+
+# What version 7 reads of a person to give them mimsPersonPlacement and the derived attributes.
+_PLACEMENT_READ = ["cn", "sn", "displayName", "ou", "o", "mimsSchool", "mimsClass", "mimsRole"]
+PLACEMENT_CLASS = "mimsPersonPlacement"
+
+
+def _place_people(connection: ldap3.Connection, suffix: str) -> None:
+    """Give every person version 7's attributes from what they have (people-attributes).
+
+    Each person's ou and o move to mimsDepartment and mimsOrganization, and displayName, o
+    (their school), ou (class or department) and employeeType are written. One modify per
+    person adds mimsPersonPlacement with the rest, so only people not yet placed are found
+    again: a repeated upgrade changes nobody twice.
+    """
+    placed = dn.equals("objectClass", PLACEMENT_CLASS)
+    lacking = f"(&{dn.equals('objectClass', 'mimsPerson')}(!{placed}))"
+    found = connection.extend.standard.paged_search(
+        dn.people_base(suffix), lacking, ldap3.SUBTREE, attributes=_PLACEMENT_READ, paged_size=500
+    )
+    entries = [item for item in found if item.get("type") == "searchResEntry"]
+    for entry in entries:
+        connection.modify(entry["dn"], _placement(entry))
+
+
+def _placement(entry: Mapping[str, Any]) -> dict[str, list[tuple[str, list[str]]]]:
+    """Return the modify that places one person (see ``_place_people``)."""
+    raw = {name.lower(): values for name, values in entry["raw_attributes"].items()}
+
+    def first(name: str) -> str | None:
+        values = raw.get(name.lower()) or []
+        return values[0].decode() if values else None
+
+    role = first("mimsRole") or dn.role_of(str(entry["dn"])) or "student"
+    full_name = first("cn") or ""
+    person = PersonFields(
+        full_name=full_name,
+        role=role,  # type: ignore[arg-type]
+        family_name=first("sn"),
+        display_name=first("displayName"),
+        school=first("mimsSchool"),
+        class_name=first("mimsClass"),
+        department=first("ou"),  # what ou meant before version 7
+    )
+    changes = {"objectClass": [(ldap3.MODIFY_ADD, [PLACEMENT_CLASS])]}
+    moved = {"mimsDepartment": first("ou"), "mimsOrganization": first("o")}
+    changes |= {name: [(ldap3.MODIFY_REPLACE, [value])] for name, value in moved.items() if value}
+    derived = mapping.derived_attributes(person)
+    changes |= {name: [(ldap3.MODIFY_REPLACE, values)] for name, values in derived.items()}
+    return changes
 
 
 def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:

@@ -60,6 +60,7 @@ INDEXES = (
     "mimsExternalId eq",
     "mimsUserName eq,sub",
     "mimsSchool eq",
+    "o eq",  # every school of a person: searches by school find a teacher in each
     "mimsLevel eq",
     "mimsClass eq",
     "memberOf eq",
@@ -334,6 +335,11 @@ PUBLIC_PERSON = (
     "mimsClass",
     "ou",
     "o",
+    "employeeType",
+    "title",
+    "mimsDepartment",
+    "mimsOrganization",
+    "mimsOtherSchool",
     "memberOf",
     "manager",
     # posixAccount: what SSSD, nslcd and Dovecot read to make a Unix user of a person.

@@ -30,9 +30,10 @@ _KEYS: dict[Resource, dict[str, SortKey]] = {
         "family_name": SortKey("sn", _CI),
         "display_name": SortKey("displayName", _CI),
         "employee_number": SortKey("employeeNumber", _CI),
-        "department": SortKey("ou", _CI),
-        "organization": SortKey("o", _CI),
-        "school": SortKey("mimsSchool"),
+        "department": SortKey("mimsDepartment"),
+        "organization": SortKey("mimsOrganization"),
+        "title": SortKey("title", _CI),
+        "school": SortKey("mimsSchool"),  # the main school
         "level": SortKey("mimsLevel"),
         "class_name": SortKey("mimsClass"),
         "role": SortKey("mimsRole", _CI),

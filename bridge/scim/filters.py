@@ -96,6 +96,7 @@ _USER: dict[str, dict[str, _Target]] = {
         "name.familyName": _Attribute("family_name"),
         "name.formatted": _Attribute("full_name"),
         "displayName": _Attribute("display_name"),
+        "title": _Attribute("title"),
         "active": _Attribute("active", "boolean"),
         "emails": _Attribute("email", multi_valued=True),
         "emails.value": _Attribute("email"),
@@ -110,7 +111,8 @@ _USER: dict[str, dict[str, _Target]] = {
         "manager.value": _Attribute("manager_id"),
     },
     MIMS_USER: {
-        "school": _Attribute("school"),
+        "school": _Attribute("school"),  # any of the person's schools
+        "otherSchools": _Attribute("other_schools", multi_valued=True),
         "level": _Attribute("level"),
         "className": _Attribute("class_name"),
         "role": _Attribute("role"),

@@ -13,6 +13,10 @@ Decisions:
   ``userName`` a role sent there chooses the domain of the login ID the bridge makes.
 - ``locked`` (MIMS extension): false lifts a ppolicy lock; true locks the account until an
   administrator unlocks it (ppolicy's administrative lock).
+- ``school`` is a person's main school; ``otherSchools`` (MIMS extension, multi-valued) the
+  further schools a member of staff works in, so a client that knows one school keeps using
+  ``school``. A student with more than one school is refused. A filter on ``school`` finds a
+  person in any of their schools.
 - Booleans may come as the strings "True"/"False" (Entra ID sends them so).
 - A PATCH that removes ``name``, ``active`` or ``locked`` (RFC 7644 section 3.5.2.2) is
   remembered (``Person.client_removed``): the directory keeps a full name (cn, then made from
@@ -49,6 +53,8 @@ _NAMES = [
     "groups", "meta", "members", "employeeNumber", "department", "organization", "school",
     "level", "className", "role", "loginId", "locked", "answersSet", "mustChange", "$ref",
     "manager",
+    "level", "className", "role", "loginId", "locked", "answersSet", "$ref", "manager",
+    "title", "otherSchools",
 ]  # fmt: skip
 CANONICAL = {name.lower(): name for name in _NAMES} | {
     urn.lower(): urn for urn in (CORE_USER, CORE_GROUP, ENTERPRISE_USER, MIMS_USER)
@@ -166,6 +172,7 @@ def to_scim_user(
         "userName": (person.user_name or login) if client_names else login,
         "name": name,
         "displayName": person.display_name,
+        "title": person.title,
         "active": None if "active" in removed and person.active else person.active,
         "emails": [{"value": login, "type": "work", "primary": True}],
         "groups": groups,
@@ -180,6 +187,7 @@ def to_scim_user(
         MIMS_USER: _drop_empty(
             {
                 "school": person.school,
+                "otherSchools": sorted(person.other_schools),
                 "level": person.level,
                 "className": person.class_name,
                 "role": person.role,
@@ -243,11 +251,13 @@ def from_scim_user(person: ScimUser, role: str | None = None) -> UserInput:
         honorific_prefix=_text(name.honorific_prefix),
         honorific_suffix=_text(name.honorific_suffix),
         display_name=display,
+        title=_text(person.title),
         external_id=_text(person.external_id),
         employee_number=_text(enterprise.employee_number),
         department=_text(enterprise.department),
         organization=_text(enterprise.organization),
         school=_text(mims.school),
+        other_schools=frozenset(filter(None, map(_text, mims.other_schools or []))),
         level=_text(mims.level),
         class_name=_text(mims.class_name),
         disabled=person.active is False,

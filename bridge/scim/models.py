@@ -74,7 +74,10 @@ class User(Resource[AnyExtension]):
     """The person's name; formatted is the full name the login ID is made from."""
 
     display_name: str | None = None
-    """The name to show."""
+    """The name to show (LDAP consumers see the full name when none is given)."""
+
+    title: str | None = None
+    """The job title, such as Head of Mathematics."""
 
     active: bool | None = None
     """false: disabled by an administrator."""
@@ -120,7 +123,11 @@ class MimsUser(Extension):
     __schema__ = URN(MIMS_USER)
 
     school: str | None = None
-    """The school the person belongs to."""
+    """The school the person belongs to (the main one, for someone in several)."""
+
+    other_schools: list[str] | None = None
+    """Further schools a member of staff also works in; a student has one school. Filters
+    on school find the person in each."""
 
     level: str | None = None
     """Such as P4 or S2."""

@@ -52,6 +52,20 @@ PERSON_READERS: dict[str, set[str]] = {
         ),
         {*SERVICES, "reader", "sso"},
     ),
+    # What SSO tools and readers map: school(s), class or department, role, title, and the
+    # department and organization a provisioning client sent.
+    **dict.fromkeys(
+        (
+            "o",
+            "ou",
+            "employeeType",
+            "title",
+            "mimsDepartment",
+            "mimsOrganization",
+            "mimsOtherSchool",
+        ),
+        {*SERVICES, "reader", "sso"},
+    ),
     "mimsDisabled": {*SERVICES, "reader", "gcds", "sso"},
     "shadowExpire": {*SERVICES, "reader", "gcds", "sso"},
     "pwdAccountLockedTime": {*SERVICES, "sso"},
@@ -108,6 +122,9 @@ def person(services: Services, name: str, role: Role, external_id: str) -> Perso
             school="Clementi Primary School",
             level="P4" if role == "student" else None,
             class_name="4A" if role == "student" else None,
+            department="Lower Primary" if role == "student" else "Mathematics",
+            organization="MOE",
+            title="Pupil" if role == "student" else "Teacher",
             password=GOOD,
         )
     )
@@ -131,6 +148,8 @@ def give_secrets(services: Services, admin: ldap3.Connection, slapd: ManagedSlap
             "mimsSsprFailures": [(ldap3.MODIFY_REPLACE, ["1"])],
             "mimsDisabled": [(ldap3.MODIFY_REPLACE, ["FALSE"])],
             "shadowExpire": [(ldap3.MODIFY_REPLACE, ["99999"])],  # readable, yet not expired
+            # as a teacher's would be: a person with every attribute
+            "mimsOtherSchool": [(ldap3.MODIFY_REPLACE, ["Bedok Secondary School"])],
         },
     )
 

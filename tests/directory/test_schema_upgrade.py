@@ -21,6 +21,7 @@ from tests.support.ports import free_port
 
 V1_SCHEMA = Path(__file__).parent / "data" / "mims-v1.ldif"
 PERSON = f"uid=mary_tan,ou=students,ou=people,{SUFFIX}"
+TEACHER = f"uid=siti_rahmah,ou=staff,ou=people,{SUFFIX}"
 V1_MODULES = tuple(name for name in slapd_config.MODULES if name not in ("deref", "accesslog"))
 V1_INDEXES = tuple(index for index in slapd_config.INDEXES if "mimsUserName" not in index)
 V6_SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")  # no nis before version 7
@@ -109,6 +110,22 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
                 "mail": "mary_tan@students.edu.sg",
                 "mimsLevel": "P4",
                 "mimsRecoveryEmail": "parent@example.org",
+            },
+        )
+        # Before version 7 ou and o were SCIM's enterprise department and organization.
+        admin.add(
+            TEACHER,
+            ["inetOrgPerson", "mimsPerson"],
+            {
+                "cn": "Siti Rahmah",
+                "givenName": "Siti",
+                "sn": "Rahmah",
+                "displayName": "Cikgu Siti",
+                "mail": "siti_rahmah@schools.gov.sg",
+                "mimsRole": "staff",
+                "mimsSchool": "Clementi Primary School",
+                "ou": "Mathematics",
+                "o": "MOE",
             },
         )
     server.stop()
@@ -252,6 +269,45 @@ def test_an_upgraded_folder_keeps_client_user_names_unique_without_regard_to_cas
                     "mimsUserName": "mary.tan@example.ORG",
                 },
             )
+
+
+PLACED = ["displayName", "sn", "o", "ou", "employeeType", "mimsDepartment", "mimsOrganization"]
+
+
+def placed(server: ManagedSlapd, entry: str) -> dict[str, list[str]]:
+    """Return version 7's attributes of a person, and the entry's change sequence number."""
+    with admin_connection(server) as admin:
+        admin.search(entry, "(objectClass=*)", ldap3.BASE, attributes=[*PLACED, "entryCSN"])
+        raw = admin.response[0]["raw_attributes"]
+        return {name: [v.decode() for v in values] for name, values in raw.items() if values}
+
+
+def test_an_upgrade_gives_people_what_consumers_read_and_keeps_what_clients_sent(
+    v1_folder: ManagedSlapd,
+) -> None:
+    v1_folder.start(free_port())
+    teacher, student = placed(v1_folder, TEACHER), placed(v1_folder, PERSON)
+    assert {name: values for name, values in teacher.items() if name != "entryCSN"} == {
+        "displayName": ["Cikgu Siti"],  # given: kept
+        "sn": ["Rahmah"],
+        "o": ["Clementi Primary School"],  # now the school
+        "ou": ["Mathematics"],  # staff: the department
+        "employeeType": ["staff"],
+        "mimsDepartment": ["Mathematics"],  # what ou and o held before
+        "mimsOrganization": ["MOE"],
+    }
+    assert {name: values for name, values in student.items() if name != "entryCSN"} == {
+        "displayName": ["Mary Tan"],  # none given: the full name
+        "sn": ["Tan"],
+        "employeeType": ["student"],  # from the OU, as version 1 wrote no mimsRole
+    }
+    # A second upgrade (the version put back, as after a crash before the marker) finds
+    # everyone placed and changes nobody.
+    v1_folder.stop()
+    marker = json.loads(v1_folder.layout.marker.read_text())
+    v1_folder.layout.marker.write_text(json.dumps(marker | {"schema_version": 6}))
+    v1_folder.start(free_port())
+    assert (placed(v1_folder, TEACHER), placed(v1_folder, PERSON)) == (teacher, student)
 
 
 def test_an_upgrade_that_fails_midway_leaves_version_1_and_is_retried(

@@ -49,6 +49,24 @@ def test_the_default_mapping_sends_what_scim_apps_match_on() -> None:
     assert "displayName" not in user  # no value, no key
 
 
+def test_the_default_mapping_sends_what_clients_sent_not_what_ldap_consumers_read() -> None:
+    siti = Change(
+        uuid="5d1c0a52-0000-4000-8000-000000000002",
+        kind="person",
+        attributes={
+            "mail": ("siti_rahmah@schools.gov.sg",),
+            "title": ("Head of Mathematics",),
+            "ou": ("Mathematics",),  # derived for LDAP consumers
+            "o": ("Clementi Primary School", "Bedok Secondary School"),
+            "mimsdepartment": ("Mathematics",),
+            "mimsorganization": ("MOE",),
+        },
+    )
+    user = scim_user(siti, SyncTargetConfig(url="https://x.example/", token_env="T").attributes)
+    assert user["title"] == "Head of Mathematics"
+    assert user[ENTERPRISE_USER] == {"department": "Mathematics", "organization": "MOE"}
+
+
 def test_a_target_mapping_is_laid_over_the_default() -> None:
     settings = SyncTargetConfig(
         url="https://x.example/", token_env="T", mapping={"userName": "employeeNumber"}

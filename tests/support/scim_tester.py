@@ -22,8 +22,8 @@ def check(client: Any, login_ids: bool) -> list[str]:
     """Run every scim2-tester check; return its errors and failures.
 
     The tester invents its values; where the server rightly refuses random ones (passwords
-    must pass the policy, a manager must exist, and in "login-id" mode a userName must be a
-    login ID) it is offered acceptable examples instead.
+    must pass the policy, a manager must exist, a student has one school, and in "login-id"
+    mode a userName must be a login ID) it is offered acceptable examples instead.
     """
     client.discover()
     user_model = client.get_resource_model("User")
@@ -37,6 +37,11 @@ def check(client: Any, login_ids: bool) -> list[str]:
     user_model.model_fields["password"].examples = [
         f"Zq{n:04d}Rymt{n % 7}Wxkp" for n in range(10_000)
     ]
+    # The tester's users are students, who have one school: their other schools may only
+    # repeat it.
+    mims = user_model.get_extension_model("MimsUser")
+    mims.model_fields["school"].examples = ["Tester Primary School"]
+    mims.model_fields["other_schools"].examples = ["Tester Primary School"]
     boss = client.create(user_model(user_name="boss@schools.gov.sg"))
     enterprise = user_model.get_extension_model("EnterpriseUser")
     manager = enterprise.model_fields["manager"].annotation
