@@ -57,8 +57,15 @@ def test_systemd_analyze_verify_finds_nothing(name: str, tmp_path: Path) -> None
     for other in UNITS.iterdir():  # the timer names its service, the sync unit the bridge
         installed(other.name, tmp_path)
     result = analyze("verify", str(tmp_path / name))
-    # verify exits 0 for an unknown key or a bad value, and says so: any output is a finding.
-    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+    # verify exits 0 for an unknown key or a bad value, and says so: any output is a finding,
+    # but what it says of the machine's own units it loads on the way (Debian's freeradius
+    # unit, installed for tests/consumers, uses a deprecated key).
+    findings = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if not line.startswith(("/lib/systemd/", "/usr/lib/systemd/", "/etc/systemd/"))
+    ]
+    assert (result.returncode, findings) == (0, [])
 
 
 @needs_analyze
