@@ -58,6 +58,8 @@ V6_PEOPLE: dict[str, dict[str, Any]] = {
 }
 HAND_NUMBERED = f"cn=printer,ou=services,{SUFFIX}"  # a posix entry made by hand: 250000
 POSIX = ("uidNumber", "gidNumber", "homeDirectory", "loginShell", "shadowExpire")
+# What version 7 derives for consumers (tests/directory/test_schema_upgrade.py checks them).
+PLACEMENT = ("displayName", "employeeType", "o", "ou", "mimsDepartment", "mimsOrganization")
 OPERATIONAL = ["entryUUID", "createTimestamp", "pwdFailureTime"]
 
 
@@ -201,11 +203,13 @@ def test_an_upgrade_makes_every_person_a_unix_account_and_changes_nothing_else(
     numbers = set()
     for entry, attributes in after.items():
         old = before[entry]
-        unchanged = {k: v for k, v in attributes.items() if k not in (*POSIX, "objectClass")}
-        assert unchanged == {k: v for k, v in old.items() if k != "objectClass"}
+        new = (*POSIX, *PLACEMENT, "objectClass")
+        unchanged = {k: v for k, v in attributes.items() if k not in new}
+        assert unchanged == {k: v for k, v in old.items() if k not in new}
         assert set(attributes["objectClass"]) == set(old["objectClass"]) | {
             "posixAccount",
             "shadowAccount",
+            "mimsPersonPlacement",
         }
         number = int(attributes["uidNumber"][0])
         assert number in DEFAULT_RULES.uid_numbers and number > 250000  # past the hand-made one

@@ -7,10 +7,21 @@ import pytest
 from bridge.directory import dn, ldif, slapd_config
 
 OLD_GROUP_CLASS = "groupOfNames"
-# Attributes a directory has only from version 7 on (the nis schema, and the groups' NSS name):
-# a version-6 slapd refuses access rules, indexes or unique rules that name them.
+# Attributes a directory has only from version 7 on (the nis schema, the groups' NSS name,
+# where a person works as a client sent it): a version-6 slapd refuses access rules, indexes
+# or unique rules that name them.
 VERSION_7_ATTRIBUTES = frozenset(
-    {"uidNumber", "gidNumber", "homeDirectory", "loginShell", "shadowExpire", "mimsPosixName"}
+    {
+        "uidNumber",
+        "gidNumber",
+        "homeDirectory",
+        "loginShell",
+        "shadowExpire",
+        "mimsPosixName",
+        "mimsDepartment",
+        "mimsOrganization",
+        "mimsOtherSchool",
+    }
 )
 
 
