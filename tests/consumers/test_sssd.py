@@ -8,7 +8,7 @@ tests run with --dist loadfile: one worker takes all of them).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -21,9 +21,11 @@ from bridge.core.people import NewPerson, Person
 from bridge.directory.client import LdapClient
 from bridge.directory.settings import client_settings
 from bridge.directory.slapd import ManagedSlapd
+from bridge.errors import PolicyViolation
 from bridge.services import build
 from tests.support.consumers import (
     EXAMPLE_CA,
+    EXAMPLE_PASSWORD_URI,
     EXAMPLE_SECRET,
     EXAMPLE_URI,
     NEW_PASSWORD,
@@ -32,6 +34,7 @@ from tests.support.consumers import (
     ServiceAccount,
 )
 from tests.support.directory import admin_connection
+from tests.support.password_service import PasswordService, running_password_service
 from tests.support.sssd import (
     EXAMPLE_ACCOUNT_DN,
     Answer,
@@ -133,8 +136,15 @@ def expired(config: Config, slapd: ManagedSlapd) -> Iterator[Expired]:
 
 
 @pytest.fixture(scope="module")
+def password_service(config: Config, slapd: ManagedSlapd) -> Iterator[PasswordService]:
+    with running_password_service(config, slapd) as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
 def sssd(
     slapd: ManagedSlapd,
+    password_service: PasswordService,
     sso_account: ServiceAccount,
     cast: Cast,
     expired: Expired,
@@ -145,6 +155,7 @@ def sssd(
     conf = sssd_conf(
         {
             EXAMPLE_URI: url,
+            EXAMPLE_PASSWORD_URI: password_service.url,
             EXAMPLE_CA: str(slapd.ca_file),
             EXAMPLE_ACCOUNT_DN: sso_account.dn,
             EXAMPLE_SECRET: sso_account.secret,
@@ -281,34 +292,113 @@ def test_a_temporary_password_must_be_changed(cast: Cast) -> None:
 # -- changing a password from Linux -----------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def newcomer(config: Config) -> Iterator[Callable[[str], Person]]:
+    """Make people of their own for the password changes, so the cast keeps its passwords."""
+    client = LdapClient(client_settings(config))
+    people = build(config, client).people
+    made: list[Person] = []
+
+    def make(name: str) -> Person:
+        family, given = name.split(" ", 1)
+        new = NewPerson(
+            full_name=name,
+            role="student",
+            password=PASSWORD,
+            school=SCHOOL,
+            given_name=given,
+            family_name=family,
+        )
+        made.append(people.create(new))
+        return made[-1]
+
+    yield make
+    for person in made:
+        people.delete(person.id)
+    client.close()
+
+
+def passwd(slapd: ManagedSlapd, person: Person, *answers: str, expired: bool = False) -> Answer:
+    """Change a password as the person does with `passwd`: pam_sss's chauthtok, as them.
+
+    ``expired``: as at sign-in with a temporary password (PAM_CHANGE_EXPIRED_AUTHTOK).
+    """
+    operation = "chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)" if expired else "chauthtok"
+    number = posix_person(slapd, person).number
+    return pamtester(uid(person), operation, answers=answers, uid=number)
+
+
 @pytest.mark.usefixtures("sssd")
-def test_passwd_is_refused_with_the_directorys_reason_and_changes_nothing(
-    slapd: ManagedSlapd, cast: Cast
+def test_passwd_changes_the_password_through_the_password_service(
+    slapd: ManagedSlapd, newcomer: Callable[[str], Person], password_service: PasswordService
 ) -> None:
-    person = cast.student
-    answers = (cast.password, NEW_PASSWORD, NEW_PASSWORD)
-    answer = pamtester(
-        uid(person), "chauthtok", answers=answers, uid=posix_person(slapd, person).number
-    )
+    person = newcomer("Chen Jia Hui")
+    answer = passwd(slapd, person, PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
+    assert answer.returncode == 0, (answer, password_service.output())
+    assert "authentication token altered successfully" in answer.stdout
+    assert f"password changed: login={person.login_id}" in password_service.output()
+    assert sign_in(person, NEW_PASSWORD).returncode == 0
+    assert "Authentication failure" in sign_in(person, PASSWORD).output
+
+
+@pytest.mark.usefixtures("sssd")
+@pytest.mark.parametrize(
+    "new",
+    [
+        "Mango-Kettle-Orbit-Fig",  # no digit: a rule slapd's ppolicy cannot check
+        "Wong-Kai-Ming-Kettle-42",  # the person's name
+    ],
+)
+def test_passwd_refuses_a_password_breaking_a_rule_with_the_portals_words(
+    config: Config,
+    slapd: ManagedSlapd,
+    newcomer: Callable[[str], Person],
+    password_service: PasswordService,
+    new: str,
+) -> None:
+    person = newcomer("Wong Kai Ming")
+    client = LdapClient(client_settings(config))
+    with pytest.raises(PolicyViolation) as portal:
+        build(config, client).passwords.check(person, new)  # what the portal says
+    client.close()
+    answer = passwd(slapd, person, PASSWORD, new, new)
     assert answer.returncode != 0
-    assert "User alteration of password is not allowed" in answer.stdout
-    assert "Authentication token manipulation error" in answer.stderr
-    assert sign_in(person, cast.password).returncode == 0
+    assert f"Password change failed. Server message: {portal.value}" in answer.output, answer
+    # SSSD reports the refusal (constraintViolation) to PAM as "a new one required".
+    assert "Authentication token is no longer valid; new one required" in answer.stderr
+    assert sign_in(person, PASSWORD).returncode == 0
+    assert sign_in(person, new).returncode != 0
+
+
+@pytest.mark.usefixtures("sssd")
+def test_a_temporary_password_is_replaced_from_linux(
+    config: Config,
+    slapd: ManagedSlapd,
+    newcomer: Callable[[str], Person],
+    password_service: PasswordService,
+) -> None:
+    person = newcomer("Siti Nurhaliza")
+    client = LdapClient(client_settings(config))
+    temporary = build(config, client).passwords.reset(person, "consumer-test")
+    client.close()
+    assert "Password expired" in sign_in(person, temporary).stdout
+    answer = passwd(slapd, person, temporary, NEW_PASSWORD, NEW_PASSWORD, expired=True)
+    assert answer.returncode == 0, (answer, password_service.output())
+    after = sign_in(person, NEW_PASSWORD)  # no longer must-change: acct_mgmt passes
+    assert after.returncode == 0, after
+    assert "account management done" in after.stdout
+
+
+@pytest.mark.usefixtures("sssd")
+def test_passwd_with_a_wrong_current_password_changes_nothing(
+    slapd: ManagedSlapd, newcomer: Callable[[str], Person]
+) -> None:
+    person = newcomer("Lee Hui Min")
+    answer = passwd(slapd, person, "Wrong-Kettle-Orbit-41", NEW_PASSWORD, NEW_PASSWORD)
+    # The bind is refused: SSSD says so in its own words and asks for no new password.
+    assert answer.returncode != 0
+    assert "Password change failed. Server message: Old password not accepted." in answer.stdout
+    assert "New Password" not in answer.stderr
+    assert "Authentication failure" in answer.stderr
+    assert sign_in(person, PASSWORD).returncode == 0
     assert sign_in(person, NEW_PASSWORD).returncode != 0
-
-
-@pytest.mark.usefixtures("sssd")
-def test_a_temporary_password_cannot_be_replaced_from_linux(
-    slapd: ManagedSlapd, cast: Cast
-) -> None:
-    person = cast.must_change
-    answer = pamtester(
-        uid(person),
-        "chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)",
-        answers=(cast.temporary, NEW_PASSWORD, NEW_PASSWORD),
-        uid=posix_person(slapd, person).number,
-    )
-    assert answer.returncode != 0
-    assert "User alteration of password is not allowed" in answer.stdout
-    still = sign_in(person, cast.temporary)
-    assert "Password expired" in still.stdout  # still the temporary one, still to be changed

@@ -10,14 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,8 +25,10 @@ from bridge.directory import dn
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import PolicyViolation
 from bridge.services import Services
-from tests.support.cli import MIMS, mims, serving
+from tests.support.cli import mims, serving
 from tests.support.directory import SUFFIX
+from tests.support.password_service import PasswordService as Service
+from tests.support.password_service import running_password_service
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.skipif(
@@ -42,54 +40,10 @@ NEW_PASSWORD = "Quartz-Pelican-Lantern-77"
 SCHOOL = {"school": "Clementi Primary School", "level": "P4", "class_name": "4A"}
 
 
-@dataclass(frozen=True)
-class Service:
-    """A running `mims password-service`: its URL, the CA to trust, its log."""
-
-    url: str
-    ca: Path
-    log: Path
-    port: int
-
-    def output(self) -> str:
-        """Return what the service has printed until now."""
-        return self.log.read_text()
-
-
 @pytest.fixture(scope="module")
 def service(config: Config, slapd: ManagedSlapd) -> Iterator[Service]:
-    home = Path(tempfile.mkdtemp(prefix="mims-passwd-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | {
-        "HOME": str(home),
-        "MIMS_DATA_DIR": str(slapd.layout.root),
-        "MIMS_LDAP_PORT": str(config.slapd.port),
-        "MIMS_LDAPS_PORT": str(config.slapd.ldaps_port),
-    }
-    log_path = home / "service.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [*MIMS, "password-service", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"ldaps://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while url not in log_path.read_text():
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
-        yield Service(url, slapd.layout.tls_dir / "ca.pem", log_path, port)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
-        output = log_path.read_text()
-        shutil.rmtree(home, ignore_errors=True)
-    assert process.returncode == 0, output[-3000:]
-    assert "Traceback" not in output, output[-3000:]
+    with running_password_service(config, slapd) as running:
+        yield running
 
 
 def ldappasswd(service: Service, *args: str) -> subprocess.CompletedProcess[str]:

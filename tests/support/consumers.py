@@ -22,6 +22,8 @@ EXAMPLE_URI = "ldaps://ldap.school.example:636"
 EXAMPLE_HOST = "ldap.school.example"
 EXAMPLE_PORT = "636"
 EXAMPLE_CA = "/etc/mims/ca.pem"
+# The bridge's LDAP password service (docs/password-change.md), where `passwd` changes go.
+EXAMPLE_PASSWORD_URI = "ldaps://mims.school.example:1637"
 EXAMPLE_SECRET = "SECRET-FROM-MIMS-SERVICE-CREATE"
 EXAMPLE_SUFFIX = "dc=mims,dc=example"  # the tests' own suffix too
 
