@@ -1,8 +1,10 @@
 """SSSD, as a school's Linux machines run it: docs/consumers/sssd.md's sssd.conf, the real sssd.
 
 People and groups are looked up with `getent -s sss`, sign-ins go through pamtester and a PAM
-service of pam_sss alone. One SSSD runs per machine, so every SSSD test is in this module (the
-tests run with --dist loadfile: one worker takes all of them).
+service of pam_sss alone. Password changes (`ldap_chpass_uri`) go to a real
+`mims password-service` over the same data folder, started for the module. One SSSD runs per
+machine, so every SSSD test is in this module (the tests run with --dist loadfile: one worker
+takes all of them).
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ from tests.support.sssd import (
     EXAMPLE_ACCOUNT_DN,
     Answer,
     getent,
+    machine_changes_passwords_through_sssd,
     missing_programs,
     pam_service,
     pamtester,
     running_sssd,
     sssd_conf,
 )
+from tests.support.sssd import passwd as real_passwd
 
 pytestmark = [
     pytest.mark.skipif(
@@ -328,6 +332,17 @@ def passwd(slapd: ManagedSlapd, person: Person, *answers: str, expired: bool = F
     return pamtester(uid(person), operation, answers=answers, uid=number)
 
 
+def portal_words(config: Config, person: Person, new: str) -> str:
+    """Return what the portal says of a new password that breaks its rules."""
+    client = LdapClient(client_settings(config))
+    try:
+        with pytest.raises(PolicyViolation) as portal:
+            build(config, client).passwords.check(person, new)
+    finally:
+        client.close()
+    return str(portal.value)
+
+
 @pytest.mark.usefixtures("sssd")
 def test_passwd_changes_the_password_through_the_password_service(
     slapd: ManagedSlapd, newcomer: Callable[[str], Person], password_service: PasswordService
@@ -347,6 +362,7 @@ def test_passwd_changes_the_password_through_the_password_service(
     [
         "Mango-Kettle-Orbit-Fig",  # no digit: a rule slapd's ppolicy cannot check
         "Wong-Kai-Ming-Kettle-42",  # the person's name
+        "kaiming",  # several rules at once: every one is listed
     ],
 )
 def test_passwd_refuses_a_password_breaking_a_rule_with_the_portals_words(
@@ -357,13 +373,10 @@ def test_passwd_refuses_a_password_breaking_a_rule_with_the_portals_words(
     new: str,
 ) -> None:
     person = newcomer("Wong Kai Ming")
-    client = LdapClient(client_settings(config))
-    with pytest.raises(PolicyViolation) as portal:
-        build(config, client).passwords.check(person, new)  # what the portal says
-    client.close()
+    words = portal_words(config, person, new)
     answer = passwd(slapd, person, PASSWORD, new, new)
     assert answer.returncode != 0
-    assert f"Password change failed. Server message: {portal.value}" in answer.output, answer
+    assert f"Password change failed. Server message: {words}" in answer.stdout, answer
     # SSSD reports the refusal (constraintViolation) to PAM as "a new one required".
     assert "Authentication token is no longer valid; new one required" in answer.stderr
     assert sign_in(person, PASSWORD).returncode == 0
@@ -402,3 +415,26 @@ def test_passwd_with_a_wrong_current_password_changes_nothing(
     assert "Authentication failure" in answer.stderr
     assert sign_in(person, PASSWORD).returncode == 0
     assert sign_in(person, NEW_PASSWORD).returncode != 0
+
+
+@pytest.mark.usefixtures("sssd")
+@pytest.mark.skipif(
+    not machine_changes_passwords_through_sssd(),
+    reason="no passwd, or /etc/pam.d/common-password has no pam_sss (pam-auth-update --enable sss)",
+)
+def test_the_real_passwd_program_changes_the_password_and_shows_the_portals_words(
+    config: Config, slapd: ManagedSlapd, newcomer: Callable[[str], Person]
+) -> None:
+    # What a person at a terminal sees: `passwd` through the machine's own PAM stack.
+    person = newcomer("Koh Bee Hoon")
+    number = posix_person(slapd, person).number
+    bad = "Mango-Kettle-Orbit-Fig"
+    words = portal_words(config, person, bad)
+    refused = real_passwd(number, (PASSWORD, bad, bad))
+    assert refused.returncode != 0
+    assert f"Password change failed. Server message: {words}" in refused.stdout
+    assert "passwd: password unchanged" in refused.stderr
+    changed = real_passwd(number, (PASSWORD, NEW_PASSWORD, NEW_PASSWORD))
+    assert changed.returncode == 0, changed
+    assert "passwd: password updated successfully" in changed.stderr
+    assert sign_in(person, NEW_PASSWORD).returncode == 0

@@ -101,6 +101,17 @@ def test_a_person_changes_their_password_and_only_the_new_one_signs_in(
     assert not signs_in(services, person, PASSWORD)
 
 
+def test_the_ppolicy_request_control_on_the_bind_is_accepted(
+    service: Service, services: Services
+) -> None:
+    # SSSD binds with it (not critical) before its Password Modify; the answer carries none.
+    person = student(services)
+    login = str(person.login_id)
+    result = ldappasswd(service, "-e", "ppolicy", "-D", login, "-w", PASSWORD, "-s", NEW_PASSWORD)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert signs_in(services, person, NEW_PASSWORD)
+
+
 def test_the_old_password_may_be_given_as_well(service: Service, services: Services) -> None:
     person = student(services)
     login = str(person.login_id)

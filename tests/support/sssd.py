@@ -186,6 +186,23 @@ def pamtester(user: str, *operations: str, answers: tuple[str, ...] = (), uid: i
     return _run(command, "".join(f"{answer}\n" for answer in answers))
 
 
+def passwd(uid: int, answers: tuple[str, ...]) -> Answer:
+    """Run the real `passwd` as the user ``uid``, through the machine's own PAM stack.
+
+    Debian's /etc/pam.d/passwd includes common-password, where libpam-sss's pam-auth-update
+    puts pam_sss after pam_pwquality and pam_unix.
+    """
+    command = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "passwd"]
+    return _run(command, "".join(f"{answer}\n" for answer in answers))
+
+
+def machine_changes_passwords_through_sssd() -> bool:
+    """Return whether this machine has `passwd` and its PAM stack reaches pam_sss."""
+    common = Path("/etc/pam.d/common-password")
+    found = shutil.which("passwd") is not None and common.exists()
+    return found and "pam_sss.so" in common.read_text()
+
+
 def _run(command: list[str], given: str = "") -> Answer:
     done = subprocess.run(command, input=given, capture_output=True, text=True, timeout=60)
     return Answer(done.returncode, done.stdout, done.stderr)
