@@ -314,3 +314,25 @@ def test_user_add_refuses_a_student_in_two_schools_in_one_line(env: dict[str, st
     assert nothing.stderr.strip() == (
         "Error: nothing to change: give at least one option (see --help)"
     )
+
+
+def test_a_used_up_uid_range_is_one_clear_line_and_writes_nothing(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    narrow = write(
+        tmp_path / "narrow.toml", "[posix]\nuid_number_min = 1000\nuid_number_max = 1001\n"
+    )
+    spent = env | {"MIMS_CONFIG": str(narrow)}
+    roster = write(
+        tmp_path / "r.csv", HEADER + "S1,Mary Tan,student,Clementi Primary School,P4,4A\n"
+    )
+    for refused in (
+        mims("user", "add", "Mary Tan", env=spent),
+        mims("import", str(roster), env=spent),
+    ):
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.strip() == (
+            "Error: every uidNumber from 1000 to 1001 is taken: raise [posix] uid_number_max "
+            "and try again"
+        )
+    assert mims("user", "list", env=env).stdout == ""

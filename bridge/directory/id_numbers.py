@@ -81,7 +81,7 @@ def exhausted(kind: IdKind, limits: IdRange) -> NumbersExhausted:
     """Return the error for a range with no numbers left, naming the setting to widen."""
     return NumbersExhausted(
         f"every {KIND_NAMES[kind]} from {limits.first} to {limits.last} is taken: raise "
-        f"{limits.setting} and run the command again"
+        f"{limits.setting} and try again"
     )
 
 
