@@ -74,4 +74,10 @@ class PreconditionFailed(BridgeError):
 
 
 class NumbersExhausted(ConfigError):
-    """Every uidNumber (or gidNumber) of the configured range is taken: the range must widen."""
+    """Every uidNumber (or gidNumber) of the configured range is taken: the range must widen.
+
+    507 (Insufficient Storage, RFC 4918 section 11.5), not a 500: the words name the setting
+    to widen, which a SCIM client's operator must see, where a 500 says only its request id.
+    """
+
+    status = 507

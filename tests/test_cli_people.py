@@ -314,3 +314,59 @@ def test_user_add_refuses_a_student_in_two_schools_in_one_line(env: dict[str, st
     assert nothing.stderr.strip() == (
         "Error: nothing to change: give at least one option (see --help)"
     )
+
+
+def test_a_used_up_uid_range_is_one_clear_line_and_writes_nothing(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    narrow = write(
+        tmp_path / "narrow.toml", "[posix]\nuid_number_min = 1000\nuid_number_max = 1001\n"
+    )
+    spent = env | {"MIMS_CONFIG": str(narrow)}
+    roster = write(
+        tmp_path / "r.csv", HEADER + "S1,Mary Tan,student,Clementi Primary School,P4,4A\n"
+    )
+    for refused in (
+        mims("user", "add", "Mary Tan", env=spent),
+        mims("import", str(roster), env=spent),
+    ):
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.strip() == (
+            "Error: every uidNumber from 1000 to 1001 is taken: raise [posix] uid_number_max "
+            "and try again"
+        )
+    assert mims("user", "list", env=env).stdout == ""
+
+
+def test_namesakes_in_two_roles_never_share_a_uid_through_import_rename_and_role_change(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    roster = write(
+        tmp_path / "r.csv",
+        HEADER + "S1,Tan Mei Ling,student,Clementi Primary School,P4,4A\n"
+        "F1,Tan Mei Ling,staff,Clementi Primary School,,\n",
+    )
+    assert "2 created" in mims("import", str(roster), env=env).stdout
+    assert sorted(mims("user", "list", env=env).stdout.split()) == [
+        "tan_mei_ling@students.edu.sg",
+        "tan_mei_ling_1@schools.gov.sg",
+    ]
+    taken = mims(
+        "user", "rename", "tan_mei_ling_1@schools.gov.sg", "tan_mei_ling@schools.gov.sg", env=env
+    )
+    assert taken.returncode == 1 and taken.stderr.startswith("Error: ")
+    assert "Traceback" not in taken.stderr
+    # The student becomes staff (a role change by the roster): her uid is hers alone, so she
+    # keeps it under the new role's domain.
+    moved = write(tmp_path / "m.csv", HEADER + "S1,Tan Mei Ling,staff,Clementi Primary School,,\n")
+    assert "1 updated" in mims("import", str(moved), env=env).stdout
+    assert sorted(mims("user", "list", env=env).stdout.split()) == [
+        "tan_mei_ling@schools.gov.sg",
+        "tan_mei_ling_1@schools.gov.sg",
+    ]
+    # And a new student namesake now takes the next free uid in the whole directory.
+    again = write(
+        tmp_path / "a.csv", HEADER + "S2,Tan Mei Ling,student,Clementi Primary School,P4,4A\n"
+    )
+    assert "1 created" in mims("import", str(again), env=env).stdout
+    assert "tan_mei_ling_2@students.edu.sg" in mims("user", "list", env=env).stdout.split()

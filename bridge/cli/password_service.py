@@ -20,6 +20,7 @@ import click
 
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
+from bridge.cli.logs import log_to_stderr
 from bridge.config import Config
 from bridge.errors import BridgeError, ConfigError
 
@@ -56,7 +57,7 @@ def password_service(
     )
     if config.password_service.port == 0:
         raise ConfigError("password_service.port: 0 means off; give --port or set a port")
-    _log_to_stderr()
+    log_to_stderr(logging.getLogger("mims.password_service"))
     started = wiring.ensure_running(config)
     try:
         wiring.run_password_service(config, _announce(config))
@@ -102,7 +103,7 @@ class Beside:
 
 def _child(config: Config, ready: multiprocessing.Queue[str]) -> None:
     """Run the service in ``mims serve``'s child process; report ready or one error line."""
-    _log_to_stderr()
+    log_to_stderr(logging.getLogger("mims.password_service"))
     try:
         wiring.run_password_service(config, ready.put)
     except OSError as error:
@@ -132,19 +133,3 @@ def _listen_error(config: Config, error: OSError) -> str:
         f"password_service: cannot listen on {host}:{port}: {reason}; choose another port "
         "([password_service] port, --password-port; 0: off)"
     )
-
-
-def _log_to_stderr() -> None:
-    """Write the service's lines (never a password) to stderr, timestamped like gunicorn's."""
-    logger = logging.getLogger("mims.password_service")
-    if logger.handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S %z"
-        )
-    )
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False

@@ -11,6 +11,7 @@ import click
 
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
+from bridge.cli.logs import log_to_stderr
 from bridge.cli.password_service import Beside
 from bridge.config import Config, is_loopback
 from bridge.web.certificates import check_certificate
@@ -97,7 +98,7 @@ def serve(
             url = beside.start()
             click.echo(f"password     {url}  (ldappasswd, SSSD ldap_chpass_uri)", err=True)
         if supervisor is not None:
-            _log_to_stderr(logging.getLogger("mims.slapd"))
+            log_to_stderr(logging.getLogger("mims.slapd"))
             supervisor.start()
         BridgeServer(config).run()
     finally:
@@ -148,16 +149,3 @@ def _print_banner(config: Config, local_https: bool) -> None:
         err=True,
     )
     sys.stderr.flush()
-
-
-def _log_to_stderr(logger: logging.Logger) -> None:
-    """Write the supervisor's lines to stderr, timestamped like gunicorn's own."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S %z"
-        )
-    )
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False

@@ -73,15 +73,15 @@ def allocate(
     if taken.start < limits.first:  # pragma: no cover - only if MAX_JUMPS writers raced
         raise DirectoryError(f"the {KIND_NAMES[kind]} counter did not reach its range")
     if taken.stop - 1 > limits.last:
-        raise exhausted(kind, limits)
+        raise _exhausted(kind, limits)
     return taken
 
 
-def exhausted(kind: IdKind, limits: IdRange) -> NumbersExhausted:
+def _exhausted(kind: IdKind, limits: IdRange) -> NumbersExhausted:
     """Return the error for a range with no numbers left, naming the setting to widen."""
     return NumbersExhausted(
         f"every {KIND_NAMES[kind]} from {limits.first} to {limits.last} is taken: raise "
-        f"{limits.setting} and run the command again"
+        f"{limits.setting} and try again"
     )
 
 

@@ -246,39 +246,20 @@ def _add_person_classes(connection: ldap3.Connection, suffix: str) -> None:
     Only people still without one are found, so a repeated upgrade carries on where it stopped.
     """
     for added in PERSON_CLASSES_ADDED:
-        lacking = f"(&{dn.equals('objectClass', 'mimsPerson')}(!{dn.equals('objectClass', added)}))"
-        found = connection.extend.standard.paged_search(
-            dn.people_base(suffix), lacking, ldap3.SUBTREE, attributes=["1.1"], paged_size=500
-        )
-        entries = [item["dn"] for item in found if item.get("type") == "searchResEntry"]
-        for entry in entries:
-            connection.modify(entry, {"objectClass": [(ldap3.MODIFY_ADD, [added])]})
+        for person in _people_without(connection, suffix, added, ["1.1"]):
+            connection.modify(person["dn"], {"objectClass": [(ldap3.MODIFY_ADD, [added])]})
 
 
 def _add_id_counter(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:
     """Add the uidNumber/gidNumber counter (version 7), past any uidNumber already in use."""
-    counter = dn.id_numbers_dn(suffix)
-    connection.search(dn.services_base(suffix), "(objectClass=*)", ldap3.LEVEL, attributes=["1.1"])
-    if any(dn.normalised(e.entry_dn) == dn.normalised(counter) for e in connection.entries):
+    if _exists(connection, dn.id_numbers_dn(suffix)):
         return
-    found = connection.extend.standard.paged_search(
-        suffix, "(uidNumber=*)", ldap3.SUBTREE, attributes=["uidNumber"], paged_size=500
-    )
-    highest = max(
-        (
-            int(item["raw_attributes"]["uidNumber"][0])
-            for item in found
-            if item.get("type") == "searchResEntry"
-        ),
-        default=None,
-    )
-    entry, attributes = id_numbers.counter_entry(
-        suffix, posix, None if highest is None else highest + 1
-    )
-    values: dict[str, list[str | bytes]] = {}
-    for name, value in attributes:
-        values.setdefault(name, []).append(value)
-    connection.add(entry, attributes=values)
+    in_use = [
+        int(item["raw_attributes"]["uidNumber"][0])
+        for item in _paged(connection, suffix, "(uidNumber=*)", ["uidNumber"], ldap3.SUBTREE)
+    ]
+    next_uid = max(in_use) + 1 if in_use else None
+    _add_missing(connection, [id_numbers.counter_entry(suffix, posix, next_uid)])
 
 
 def _make_people_posix_accounts(
@@ -291,17 +272,8 @@ def _make_people_posix_accounts(
     A uid two people share (allowed per role OU before version 7) is left as it is: changing
     it would change a login ID, so `mims directory check` lists it with the command to fix it.
     """
-    lacking = (
-        f"(&{dn.equals('objectClass', 'mimsPerson')}(!{dn.equals('objectClass', 'posixAccount')}))"
-    )
-    found = connection.extend.standard.paged_search(
-        dn.people_base(suffix),
-        lacking,
-        ldap3.SUBTREE,
-        attributes=["uid", "mimsRole", "mimsDisabled", "objectClass"],
-        paged_size=500,
-    )
-    people = [item for item in found if item.get("type") == "searchResEntry"]
+    wanted = ["uid", "mimsRole", "mimsDisabled", "objectClass"]
+    people = _people_without(connection, suffix, "posixAccount", wanted)
     if not people:
         return
     numbers = id_numbers.allocate(connection, suffix, "uid", len(people), posix)
@@ -334,14 +306,8 @@ def _place_people(connection: ldap3.Connection, suffix: str) -> None:
     person adds mimsPersonPlacement with the rest, so only people not yet placed are found
     again: a repeated upgrade changes nobody twice.
     """
-    placed = dn.equals("objectClass", PLACEMENT_CLASS)
-    lacking = f"(&{dn.equals('objectClass', 'mimsPerson')}(!{placed}))"
-    found = connection.extend.standard.paged_search(
-        dn.people_base(suffix), lacking, ldap3.SUBTREE, attributes=_PLACEMENT_READ, paged_size=500
-    )
-    entries = [item for item in found if item.get("type") == "searchResEntry"]
-    for entry in entries:
-        connection.modify(entry["dn"], _placement(entry))
+    for person in _people_without(connection, suffix, PLACEMENT_CLASS, _PLACEMENT_READ):
+        connection.modify(person["dn"], _placement(person))
 
 
 def _placement(entry: Mapping[str, Any]) -> dict[str, list[tuple[str, list[str]]]]:
@@ -429,9 +395,7 @@ def _refuse_own_changes_in_the_default_policy(connection: ldap3.Connection, suff
 def _add_missing(connection: ldap3.Connection, entries: list[ldif.Entry]) -> None:
     """Add base entries this version starts with, unless they are there already."""
     for entry_dn, attributes in entries:
-        parent = ",".join(dn.split(entry_dn)[1:])
-        connection.search(parent, "(objectClass=*)", ldap3.LEVEL, attributes=["1.1"])
-        if any(found.entry_dn.lower() == entry_dn.lower() for found in connection.entries):
+        if _exists(connection, entry_dn):
             continue
         values: dict[str, list[str | bytes]] = {}
         for name, value in attributes:
@@ -520,10 +484,33 @@ def _set_member_of_group_class(connection: ldap3.Connection, suffix: str) -> Non
 
 
 def _paged(
-    connection: ldap3.Connection, base: str, ldap_filter: str, attributes: list[str]
+    connection: ldap3.Connection,
+    base: str,
+    ldap_filter: str,
+    attributes: list[str],
+    scope: str = ldap3.LEVEL,
 ) -> list[dict[str, Any]]:
-    """Return the entries one level under ``base`` that match, read by pages."""
+    """Return the entries under ``base`` (one level by default) that match, read by pages."""
     found = connection.extend.standard.paged_search(
-        base, ldap_filter, ldap3.LEVEL, attributes=attributes, paged_size=500
+        base, ldap_filter, scope, attributes=attributes, paged_size=500
     )
     return [item for item in found if item.get("type") == "searchResEntry"]
+
+
+def _people_without(
+    connection: ldap3.Connection, suffix: str, object_class: str, attributes: list[str]
+) -> list[dict[str, Any]]:
+    """Return the people not yet of ``object_class``: what a repeated upgrade has left to do."""
+    lacking = (
+        f"(&{dn.equals('objectClass', 'mimsPerson')}(!{dn.equals('objectClass', object_class)}))"
+    )
+    return _paged(connection, dn.people_base(suffix), lacking, attributes, ldap3.SUBTREE)
+
+
+def _exists(connection: ldap3.Connection, entry_dn: str) -> bool:
+    """Return whether an entry is there, asked of its parent: a base search of none fails."""
+    parent = ",".join(dn.split(entry_dn)[1:])
+    connection.search(parent, "(objectClass=*)", ldap3.LEVEL, attributes=["1.1"])
+    return any(
+        dn.normalised(found.entry_dn) == dn.normalised(entry_dn) for found in connection.entries
+    )

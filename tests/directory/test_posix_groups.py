@@ -7,10 +7,12 @@ import pytest
 from ldap3.core.exceptions import LDAPConstraintViolationResult
 from ldap3.utils.dn import escape_rdn
 
-from bridge.core.people import NewPerson
+from bridge.core.people import NewPerson, PersonChange
 from bridge.core.posix import DEFAULT_RULES
 from bridge.directory import dn
+from bridge.directory.client import LdapClient
 from bridge.directory.people import PeopleStore
+from bridge.directory.service_accounts import ServiceAccountStore
 from bridge.services import Services
 from tests.support.directory import SUFFIX
 
@@ -123,3 +125,20 @@ def test_the_directory_refuses_a_second_group_with_the_same_posix_identity(
     copy = {"cn": "Copy", attribute: value}
     with pytest.raises(LDAPConstraintViolationResult):
         admin.add(f"cn=Copy,{GROUPS}", ["mimsGroup"], copy)
+
+
+def test_no_entry_anywhere_holds_an_empty_member_value(
+    directory: LdapClient, people_store: PeopleStore, admin: ldap3.Connection
+) -> None:
+    """People's groups emptied by a move, and service roles emptied by a revoke."""
+    person = people_store.create(
+        NewPerson(full_name="Mary Tan", role="student", school="Clementi", level="P4")
+    )
+    accounts = ServiceAccountStore(directory, SUFFIX)
+    accounts.create("wifi", "reader", "a-long-service-secret-1234")
+    people_store.update(person.id, PersonChange(school="Bedok", level="P5"))
+    accounts.revoke("wifi")
+    admin.search(SUFFIX, "(|(member=)(uniqueMember=))", ldap3.SUBTREE, attributes=["1.1"])
+    assert [entry.entry_dn for entry in admin.entries] == []
+    admin.search(dn.roles_base(SUFFIX), "(!(member=*))", ldap3.LEVEL, attributes=["cn"])
+    assert {str(entry.cn) for entry in admin.entries} >= {"reader"}  # empty, and still there

@@ -358,3 +358,11 @@ def test_groups_and_manager_ids_are_the_same_with_or_without_the_deref_overlay(
     with deref_overlay_off(admin):
         without = seen()
     assert with_deref == without == [([school["id"]], boss["id"])] * 2
+
+
+def test_a_teacher_namesake_of_a_student_gets_a_uid_of_her_own(scim: Scim) -> None:
+    """uid is unique over the whole directory: consumers searching by uid find one person."""
+    student = new_user(scim, name={"formatted": "Tan Mei Ling"})
+    teacher = new_user(scim, name={"formatted": "Tan Mei Ling"}, **{MIMS: {"role": "staff"}})
+    assert student["userName"] == "tan_mei_ling@students.edu.sg"
+    assert teacher["userName"] == "tan_mei_ling_1@schools.gov.sg"

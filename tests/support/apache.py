@@ -12,10 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -25,6 +22,7 @@ from email.message import Message
 from pathlib import Path
 
 from bridge.directory.slapd import port_in_use
+from tests.support import programs
 from tests.support.ports import free_port
 
 APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
@@ -125,23 +123,17 @@ def serving(
     config.write_text(
         main_config(folder, running.port, BASE_MODULES | modules, folder / "site.conf")
     )
-    output = (folder / "apache2.out").open("w")
-    process = subprocess.Popen(
-        [APACHE, "-d", str(folder), "-f", str(config), "-DFOREGROUND"],
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
+    command = [APACHE, "-d", str(folder), "-f", str(config), "-DFOREGROUND"]
     try:
-        deadline = time.monotonic() + 30
-        while not port_in_use(running.port) and process.poll() is None:
-            assert time.monotonic() < deadline, "apache2 did not listen within 30 s"
-            time.sleep(0.05)
-        assert process.poll() is None, _logs(folder)
-        yield running
+        # SIGTERM to the parent stops it and, through it, its children.
+        with programs.running(
+            command,
+            folder / "apache2.out",
+            ready=lambda: port_in_use(running.port),
+            logs=lambda: _logs(folder),
+        ):
+            yield running
     finally:
-        process.send_signal(signal.SIGTERM)  # stop the parent and, through it, its children
-        process.wait(timeout=30)
-        output.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.directory.slapd import port_in_use
+from tests.support import programs
 from tests.support.certificates import Certificates
 from tests.support.ports import free_port
 
@@ -104,31 +102,25 @@ def fronting(upstream: str, certs: Certificates) -> Iterator[Nginx]:
         )
     )
     (folder / "nginx.conf").write_text(main_config(folder, site))
-    output = (folder / "nginx.out").open("w")
-    process = subprocess.Popen(
-        [
-            NGINX,
-            "-p",
-            str(folder),
-            "-c",
-            str(folder / "nginx.conf"),
-            "-e",
-            str(folder / "error.log"),
-        ],
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
+    command = [
+        NGINX,
+        "-p",
+        str(folder),
+        "-c",
+        str(folder / "nginx.conf"),
+        "-e",
+        str(folder / "error.log"),
+    ]
     try:
-        deadline = time.monotonic() + 30
-        while not port_in_use(running.https_port) and process.poll() is None:
-            assert time.monotonic() < deadline, "nginx did not listen within 30 s"
-            time.sleep(0.05)
-        assert process.poll() is None, _logs(folder)
-        yield running
+        # SIGTERM: a fast shutdown of master and workers.
+        with programs.running(
+            command,
+            folder / "nginx.out",
+            ready=lambda: port_in_use(running.https_port),
+            logs=lambda: _logs(folder),
+        ):
+            yield running
     finally:
-        process.send_signal(signal.SIGTERM)  # fast shutdown of master and workers
-        process.wait(timeout=30)
-        output.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -10,7 +10,6 @@ as the test's child and is stopped by its PID; its output is the log the tests r
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import programs
 from tests.support.ports import free_port
 
 FREERADIUS = shutil.which("freeradius") or "/usr/sbin/freeradius"
@@ -139,27 +139,14 @@ def write_config(folder: Path, published: dict[str, str]) -> None:
 @contextmanager
 def running(folder: Path, port: int, timeout: float = 30) -> Iterator[Radius]:
     """Run ``freeradius -X -d folder`` until the block ends; ready at "Ready to process"."""
-    output = folder / "freeradius.out"
-    with output.open("w") as sink:
-        process = subprocess.Popen(
-            [FREERADIUS, "-X", "-d", str(folder)],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        server = Radius(port, output)
-        try:
-            deadline = time.monotonic() + timeout
-            while READY not in server.log():
-                if process.poll() is not None:
-                    raise AssertionError(f"freeradius exited:\n{server.log()[-4000:]}")
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"freeradius not ready in {timeout} s:\n{server.log()}")
-                time.sleep(0.05)
-            yield server
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+    server = Radius(port, folder / "freeradius.out")
+    with programs.running(
+        [FREERADIUS, "-X", "-d", str(folder)],
+        server.output,
+        ready=lambda: READY in server.log(),
+        timeout=timeout,
+    ):
+        yield server
 
 
 def pap(server: Radius, login: str, password: str) -> Answer:

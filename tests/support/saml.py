@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,6 +35,7 @@ from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
+from tests.support import programs
 from tests.support.consumers import EXAMPLE_CA, EXAMPLE_SECRET, EXAMPLE_URI, for_site
 from tests.support.ports import free_port
 
@@ -136,40 +136,33 @@ def running_identity_provider(
         "LDAPCONF": str(folder / "ldap.conf"),  # libldap's configuration: the CA to trust
         "TMPDIR": str(folder),  # SimpleSAMLphp's default tempdir
     }
-    log = (folder / "php.log").open("w")
-    process = subprocess.Popen(
+    served: list[str] = []  # the metadata, once the IdP serves it
+    command = [
+        PHP,
         # PHP's sessions (SimpleSAMLphp's default store) in the folder, not /var/lib/php.
-        [PHP, "-d", f"session.save_path={folder}", "-S", f"127.0.0.1:{port}", "-t", str(WWW)],
+        *("-d", f"session.save_path={folder}"),
+        *("-S", f"127.0.0.1:{port}", "-t", str(WWW)),
+    ]
+    with programs.running(
+        command,
+        folder / "php.log",
+        ready=lambda: _metadata(base_url, served),
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
         cwd=folder,
-    )
+    ):
+        yield IdentityProvider(base_url, served[0], folder)
+
+
+def _metadata(base_url: str, served: list[str]) -> bool:
+    """Keep the IdP's metadata in ``served`` once it serves it: the body, since errors are 200s."""
     try:
-        metadata = _wait_for_metadata(base_url, process, folder)
-        yield IdentityProvider(base_url, metadata, folder)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
-def _wait_for_metadata(base_url: str, process: subprocess.Popen[bytes], folder: Path) -> str:
-    """Return the IdP's metadata once it serves it: the body, since errors come with 200."""
-    deadline = time.monotonic() + 30
-    url = base_url + "saml2/idp/metadata.php"
-    body = ""
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (folder / "php.log").read_text(errors="replace")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                body = answer.read().decode()
-        except (urllib.error.URLError, ConnectionError):
-            body = ""
-        if "EntityDescriptor" in body:
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"SimpleSAMLphp served no metadata within 30 s: {body[:2000]}")
+        with urllib.request.urlopen(base_url + "saml2/idp/metadata.php", timeout=5) as answer:
+            body: str = answer.read().decode()
+    except (urllib.error.URLError, ConnectionError):
+        return False
+    if "EntityDescriptor" in body:
+        served.append(body)
+    return bool(served)
 
 
 def _write_signing_key(folder: Path) -> None:

@@ -14,7 +14,6 @@ import fcntl
 import io
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import programs
 from tests.support.consumers import for_site, published_files
 
 CACHE = Path("/var/lib/sss/db")
@@ -124,13 +124,8 @@ class Sssd:
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop SSSD and its responders by their process group, then empty the cache."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout)
+        if self.process is not None:
+            programs.stop(self.process, timeout, group=True)
         _empty_cache()
 
     def log(self) -> str:
