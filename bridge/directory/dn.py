@@ -194,6 +194,16 @@ def role_group_dn(role: str, suffix: str) -> str:
     return f"cn={escape_rdn(role)},{roles_base(suffix)}"
 
 
+def requests_base(suffix: str) -> str:
+    """Return the OU of parents' reset requests (the bridge's alone: parents' contacts)."""
+    return f"ou=requests,ou=services,{suffix}"
+
+
+def request_dn(request_id: str, suffix: str) -> str:
+    """Return where one parent's reset request lives (``cn=<id>,ou=requests,...``)."""
+    return f"cn={escape_rdn(request_id)},{requests_base(suffix)}"
+
+
 def tokens_base(suffix: str) -> str:
     """Return the OU that holds API tokens (made on first use)."""
     return f"ou=tokens,ou=services,{suffix}"

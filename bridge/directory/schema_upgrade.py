@@ -96,7 +96,7 @@ def upgrade(
         _add_missing_overlays(connection, suffix)
         _add_missing_indexes(connection, suffix)
         _set_unique_rules(connection, suffix)
-        _add_missing(connection, [slapd_config.sync_ou(suffix)])
+        _add_missing(connection, [slapd_config.sync_ou(suffix), slapd_config.requests_ou(suffix)])
         _add_person_classes(connection, suffix)
         _add_id_counter(connection, suffix, posix)
         _make_people_posix_accounts(connection, suffix, posix)

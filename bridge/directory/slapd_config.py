@@ -414,6 +414,8 @@ def access_rules(suffix: str) -> list[str]:
         f"to attrs=mimsChallengeAnswer,mimsTokenHash {writers} by * none",
         f'to dn.subtree="{dn.tokens_base(suffix)}" {writers} by * none',
         f'to dn.subtree="{dn.sync_base(suffix)}" {writers} by * none',
+        # Parents' requests hold their contacts: the bridge's account alone, not even writers.
+        f'to dn.subtree="{dn.requests_base(suffix)}" by {bridge} write by * none',
         # Accounts and their roles: the bridge's account alone manages them (`mims service`).
         f'to dn.subtree="{services}" by {bridge} write by self read by * none',
         f"to {people} {attrs(GCDS_PERSON)} {writers} {reads(*ROLES)} by self read by * none",
@@ -593,6 +595,7 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
         _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
         sync_ou(suffix),
+        requests_ou(suffix),
         id_numbers.counter_entry(suffix, posix.DEFAULT_RULES),
         *service_roles(suffix),
         (
@@ -629,6 +632,11 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
 def sync_ou(suffix: str) -> ldif.Entry:
     """Return the OU of the downstream sync state (inside ou=services: the bridge's alone)."""
     return _ou("sync", f"ou=services,{suffix}", "Downstream targets: cookies, dead letters")
+
+
+def requests_ou(suffix: str) -> ldif.Entry:
+    """Return the OU of parents' reset requests (inside ou=services: the bridge's alone)."""
+    return _ou("requests", f"ou=services,{suffix}", "Parents' reset requests for the console")
 
 
 def _suffix_entry(suffix: str) -> list[tuple[str, str]]:
