@@ -20,6 +20,7 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
     app = Flask("bridge")
     app.config["MIMS"] = config
     app.extensions["mims.health"] = backend.services.health
+    app.extensions["mims.requests"] = backend.request_desk()
     request_id.init_app(app)
     audit.init_app(app)
     app.register_blueprint(health.blueprint)

@@ -26,6 +26,7 @@ from bridge.core.own_password import OwnPassword
 from bridge.core.policy_book import PolicyBook, Rule
 from bridge.core.ports import RosterImport, ServiceAccounts
 from bridge.core.posix import PosixRules
+from bridge.core.request_desk import RequestDesk
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import accesslog, check, export, gcds, local_ca, settings
@@ -38,6 +39,7 @@ from bridge.directory.feed import Feed
 from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
+from bridge.directory.reset_requests import ResetRequestStore
 from bridge.directory.roster_import import Importer
 from bridge.directory.service_accounts import ServiceAccountStore, search_command
 from bridge.directory.slapd import ManagedSlapd
@@ -263,6 +265,11 @@ class Backend:
             ),
             self.audit,
         )
+
+    def request_desk(self) -> RequestDesk:
+        """Return the desk of parents' reset requests (the portal's form, the console's queue)."""
+        store = ResetRequestStore(self.client, self.config.directory.suffix)
+        return RequestDesk(store, self.audit, self.config.console.request_days)
 
     def roster_import(self, workers: int = 4, dry_run: bool = False) -> RosterImport:
         """Return the bulk importer of roster rows."""

@@ -248,3 +248,6 @@ class ResetRequests(Protocol):
 
     def settle(self, request: ResetRequest, resolution: Resolution) -> ResetRequest:
         """Record how a waiting request ended; PreconditionFailed if it is no longer waiting."""
+
+    def replace(self, current: ResetRequest, previous: ResetRequest) -> ResetRequest:
+        """Put a request back as it was (a reset that failed); PreconditionFailed if it moved."""

@@ -41,6 +41,13 @@ READ = [
     "mimsRequestPerson",
     "mimsRequestReason",
 ]
+_SETTLED = (
+    "mimsRequestAction",
+    "mimsRequestBy",
+    "mimsRequestSettled",
+    "mimsRequestPerson",
+    "mimsRequestReason",
+)
 _ID_BYTES = 12  # 96 random bits: a request id is not guessable
 
 
@@ -113,23 +120,26 @@ class ResetRequestStore:
         The write asserts the status (RFC 4528), so two administrators acting at once cannot
         both settle it: the second gets PreconditionFailed.
         """
-        settled = request.settled(resolution)
-        changes: dict[str, list[tuple[str, list[str]]]] = {
-            "mimsRequestStatus": [(MODIFY_REPLACE, [settled.status])],
-            "mimsRequestAction": [(MODIFY_REPLACE, [resolution.action])],
-            "mimsRequestBy": [(MODIFY_REPLACE, [resolution.by])],
-            "mimsRequestSettled": [(MODIFY_REPLACE, [_time(resolution.at)])],
-            "mimsRequestPerson": [
-                (MODIFY_REPLACE, [resolution.person_id] if resolution.person_id else [])
-            ],
-            "mimsRequestReason": [
-                (MODIFY_REPLACE, [resolution.reason] if resolution.reason else [])
-            ],
-        }
-        asserted = [controls.assertion(dn.equals("mimsRequestStatus", request.status))]
-        entry = dn.request_dn(request.id, self.suffix)
+        return self.replace(request, request.settled(resolution))
+
+    def replace(self, current: ResetRequest, new: ResetRequest) -> ResetRequest:
+        """Write ``new``'s status and resolution over ``current``, asserting its status."""
+        settled = new.resolution
+        values: dict[str, list[str]] = {"mimsRequestStatus": [new.status]}
+        values |= {name: [] for name in _SETTLED}
+        if settled is not None:
+            values |= {
+                "mimsRequestAction": [settled.action],
+                "mimsRequestBy": [settled.by],
+                "mimsRequestSettled": [_time(settled.at)],
+                "mimsRequestPerson": [settled.person_id] if settled.person_id else [],
+                "mimsRequestReason": [settled.reason] if settled.reason else [],
+            }
+        changes = {name: [(MODIFY_REPLACE, given)] for name, given in values.items()}
+        asserted = [controls.assertion(dn.equals("mimsRequestStatus", current.status))]
+        entry = dn.request_dn(current.id, self.suffix)
         self.directory.run(lambda c: c.modify(entry, changes, controls=asserted), retry=False)
-        return settled
+        return new
 
 
 def to_request(raw: Mapping[str, Sequence[bytes]]) -> ResetRequest:

@@ -48,6 +48,16 @@ def init_app(app: Flask, config: Config, services: Services) -> None:
         limiter.limit(config.sspr.rate_limit, methods=["POST"])(blueprint)
         failures(blueprint)
         app.register_blueprint(blueprint)
+    # Each parent's request lands in a school's queue: few per address, pages and API together.
+    parents = limiter.shared_limit(
+        config.console.request_rate_limit,
+        scope="reset-requests",
+        methods=["POST"],
+        override_defaults=False,
+    )
+    for endpoint in ("sspr_api.reset_request", "sspr.request_form"):
+        # flask-limiter types its wrapper as possibly async; these views are plain functions.
+        app.view_functions[endpoint] = parents(app.view_functions[endpoint])  # type: ignore[assignment]
     app.register_error_handler(TooManyRequests, _too_many)
     app.after_request(_headers)
 
