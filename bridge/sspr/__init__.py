@@ -15,7 +15,7 @@ from bridge.sspr import api, pages, security, throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, body_refusal
 from bridge.sspr.secret import portal_secret
 from bridge.sspr.service import Portal
-from bridge.sspr.session_store import SESSIONS_FILE, SessionStore
+from bridge.web.session_store import SESSIONS_FILE, SessionStore
 from bridge.web.front import BodyLimit
 
 TOO_MANY = "Slow down! You tried many times very quickly. Please wait a minute and try again."

@@ -1,6 +1,7 @@
-"""Portal sessions and reset grants kept on the server, in SQLite in the data folder.
+"""Sessions and reset grants kept on the server, in SQLite in the data folder.
 
-A browser holds only a random id (in the signed cookie); what it stands for lives here,
+The portal and the admin console each keep their own file (``sessions.sqlite``,
+``console_sessions.sqlite``) through this one store. A browser holds only a random id (in the signed cookie); what it stands for lives here,
 shared by every gunicorn worker and every other process of the host (``sessions.sqlite``,
 mode 0600, like ``throttle.sqlite``). Ids are stored as their SHA-256, so the file alone
 lets nobody take over a session. A session ends when it is idle too long, when it is too
