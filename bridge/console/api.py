@@ -111,8 +111,11 @@ def people() -> Response:
     count = number("count", DEFAULT_COUNT, 0, MAX_COUNT)
     args = request.args
     total, found = scoped.search(
-        args.get("q", "")[:200], args.get("class", "")[:100], args.get("level", "")[:50],
-        start, count,
+        args.get("q", "")[:200],
+        args.get("class", "")[:100],
+        args.get("level", "")[:50],
+        start,
+        count,
     )
     return jsonify(
         {

@@ -29,7 +29,9 @@ class JsonError:
 
 INTERNAL = JsonError("error", 500, "Something went wrong on our side. Please try again later.")
 BY_STATUS: dict[int, JsonError] = {
-    400: JsonError("invalid_value", 400, "That cannot be done. Check what you typed and try again."),
+    400: JsonError(
+        "invalid_value", 400, "That cannot be done. Check what you typed and try again."
+    ),
     403: JsonError("forbidden", 403, "Your role does not allow this. Ask a school administrator."),
     404: JsonError("not_found", 404, "There is nobody with that id that you can see."),
     409: JsonError("changed", 409, "This account changed meanwhile. Please look again."),

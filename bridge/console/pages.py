@@ -140,7 +140,11 @@ def sign_in() -> Page:
         signed = sessions.console().sign_in(login, _form("password"))
     except ConsoleError as exc:
         return render(
-            "sign_in.html", exc.status, actor=None, error=exc.detail, login_id=login,
+            "sign_in.html",
+            exc.status,
+            actor=None,
+            error=exc.detail,
+            login_id=login,
             next_page=next_page,
         )
     return sessions.begin(redirect(next_page), signed)
@@ -226,7 +230,9 @@ def person(person_id: str) -> Page:
 def _allowed(actor: Actor, found: Any) -> list[Action]:
     wanted = ["unlock"] if found.lock.locked else []
     wanted += ["reset", "clear-answers", "enable" if found.disabled else "disable"]
-    return [ACTIONS[name] for name in wanted if actor.scoped.may(CORE_ACTION.get(name, name), found)]
+    return [
+        ACTIONS[name] for name in wanted if actor.scoped.may(CORE_ACTION.get(name, name), found)
+    ]
 
 
 @blueprint.get("/people/<person_id>/<action>")
@@ -259,4 +265,3 @@ def act(person_id: str, action: str) -> Page:
         return render("slip.html", person=found, temporary=temporary, portal=portal)
     getattr(scoped, CORE_ACTION.get(action, action))(person_id)
     return redirect(url_for("console.person", person_id=person_id, done=action))
-

@@ -14,9 +14,10 @@ import hashlib
 import hmac
 import secrets
 
-from flask import Response, abort, current_app, g, request
+from flask import abort, current_app, g, request
+from werkzeug.wrappers import Response
 
-from bridge.web.headers import add_security_headers
+from bridge.web.headers import Answer, add_security_headers
 
 SESSION_COOKIE = "mims_admin"
 CSRF_COOKIE = "mims_admin_csrf"
@@ -30,9 +31,7 @@ def _secure() -> bool:
 
 def set_cookie(response: Response, name: str, value: str) -> None:
     """Set one of the console's cookies: HttpOnly, SameSite=Strict, only for /admin."""
-    response.set_cookie(
-        name, value, path=PATH, httponly=True, samesite="Strict", secure=_secure()
-    )
+    response.set_cookie(name, value, path=PATH, httponly=True, samesite="Strict", secure=_secure())
 
 
 def drop_cookie(response: Response, name: str) -> None:
@@ -66,7 +65,7 @@ def check_csrf() -> None:
         abort(400, description="csrf")
 
 
-def finish(response: Response) -> Response:
+def finish(response: Answer) -> Answer:
     """Set a new CSRF cookie if a page made one; add the security headers."""
     fresh = g.get("console_csrf_new")
     if fresh:

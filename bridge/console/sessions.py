@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
-
-from bridge.core.audit import act_as
+from flask import current_app, g, request
 
 from bridge.console import security
 from bridge.console.service import Actor, Console, NotSignedIn
+from bridge.core.audit import act_as
+from bridge.web.headers import Answer
 
 
 def console() -> Console:
@@ -34,14 +34,14 @@ def actor_or_none() -> Actor | None:
         return None
 
 
-def begin(response: Response, signed: Actor) -> Response:
+def begin(response: Answer, signed: Actor) -> Answer:
     """Give a browser that just signed in a new session (a new id: no fixation)."""
     console().drop(request.cookies.get(security.SESSION_COOKIE))
     security.set_cookie(response, security.SESSION_COOKIE, console().start_session(signed))
     return response
 
 
-def end(response: Response) -> Response:
+def end(response: Answer) -> Answer:
     """Sign out: end the person's console sessions and forget this browser's cookie."""
     console().end(request.cookies.get(security.SESSION_COOKIE))
     security.drop_cookie(response, security.SESSION_COOKIE)

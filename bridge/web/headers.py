@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from typing import TypeVar
+
+from flask import request
+from werkzeug.wrappers import Response
 
 CSP = "; ".join(
     (
@@ -27,9 +30,10 @@ HEADERS = {
 }
 # Only over HTTPS (RFC 6797 section 7.2: a host must not send it over plain HTTP).
 HSTS = "max-age=31536000"
+Answer = TypeVar("Answer", bound=Response)
 
 
-def add_security_headers(response: Response, static_prefix: str) -> Response:
+def add_security_headers(response: Answer, static_prefix: str) -> Answer:
     """Add the security headers; never let a browser or proxy cache an answer but static files."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
