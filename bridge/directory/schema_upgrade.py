@@ -102,6 +102,7 @@ def upgrade(
         _make_people_posix_accounts(connection, suffix, posix)
         _place_people(connection, suffix)
         _add_missing(connection, slapd_config.service_roles(suffix))
+        _add_missing(connection, slapd_config.admin_grants(suffix))
         _make_role_groups_mims_groups(connection, suffix)
         _make_groups_mims_groups(connection, suffix, posix)
         _set_member_of_group_class(connection, suffix)

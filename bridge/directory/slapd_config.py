@@ -15,8 +15,9 @@ from pathlib import Path
 from ldap3.utils.conv import escape_filter_chars
 
 from bridge.core import posix
+from bridge.core.administration import AllSchools
 from bridge.core.service_accounts import BRIDGE_ACCOUNT, ROLES, ServiceRole
-from bridge.directory import dn, id_numbers, ldif, mapping
+from bridge.directory import dn, grants, id_numbers, ldif, mapping
 
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -366,6 +367,8 @@ PUBLIC_GROUP = (
     "gidNumber",
     "mimsPosixName",
 )
+# Administrators' grants under ou=admins,ou=services: which person (member) holds which scope.
+PUBLIC_GRANT = ("entry", "objectClass", "cn", "member", "businessCategory", "description", "ou")
 # Groups are mimsGroup entries, also the service roles the access rules name (`group/...`:
 # without it slapd looks for groupOfNames).
 GROUP_CLASS = mapping.GROUP_CLASS
@@ -414,6 +417,10 @@ def access_rules(suffix: str) -> list[str]:
         f"to attrs=mimsChallengeAnswer,mimsTokenHash {writers} by * none",
         f'to dn.subtree="{dn.tokens_base(suffix)}" {writers} by * none',
         f'to dn.subtree="{dn.sync_base(suffix)}" {writers} by * none',
+        # Administrators' grants (`mims admin`): readers see who administers what; only the
+        # bridge's account writes them, not the writer role (it would grant itself a school).
+        f'to dn.subtree="{dn.admins_base(suffix)}" {attrs(PUBLIC_GRANT)} by {bridge} write '
+        f"{reads('reader')} by * none",
         # Accounts and their roles: the bridge's account alone manages them (`mims service`).
         f'to dn.subtree="{services}" by {bridge} write by self read by * none',
         f"to {people} {attrs(GCDS_PERSON)} {writers} {reads(*ROLES)} by self read by * none",
@@ -455,6 +462,14 @@ def service_roles(suffix: str) -> list[ldif.Entry]:
             for name in ROLES
         ],
     ]
+
+
+def admin_grants(suffix: str) -> list[ldif.Entry]:
+    """Return the OU of administrators' grants and the MIMS administrators' group (empty).
+
+    School and class grants get their groups when first granted (``directory/grants.py``).
+    """
+    return [grants.admins_ou(suffix), grants.grant_group(AllSchools(), suffix)]
 
 
 def limits(suffix: str) -> list[str]:
@@ -595,6 +610,7 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
         sync_ou(suffix),
         id_numbers.counter_entry(suffix, posix.DEFAULT_RULES),
         *service_roles(suffix),
+        *admin_grants(suffix),
         (
             default_policy_dn(suffix),
             [

@@ -261,7 +261,11 @@ def test_what_each_identity_sees_of_the_tree(
         # writer, as a second bridge, the tokens and sync state), never accounts or roles
         assert {SUFFIX, person_dn(people["mary"]).lower()} <= seen
         bridges = (dn.tokens_base(SUFFIX), dn.sync_base(SUFFIX))
-        assert {e for e in services if identity != "writer" or not e.endswith(bridges)} == {
+        grants = dn.admins_base(SUFFIX).lower()
+        # A reader sees administrators' grants (ou=admins); nobody else of the roles does.
+        assert (grants in seen) == (identity == "reader")
+        others = {e for e in services if not e.endswith(grants)}
+        assert {e for e in others if identity != "writer" or not e.endswith(bridges)} == {
             str(who).lower()
         }
         # An SSO tool reads whether a policy locks (SSSD's ppolicy check); only the writer more.
