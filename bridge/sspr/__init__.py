@@ -15,8 +15,8 @@ from bridge.sspr import api, pages, security, throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, body_refusal
 from bridge.sspr.secret import portal_secret
 from bridge.sspr.service import Portal
-from bridge.sspr.session_store import SESSIONS_FILE, SessionStore
 from bridge.web.front import BodyLimit
+from bridge.web.session_store import SESSIONS_FILE, SessionStore
 
 TOO_MANY = "Slow down! You tried many times very quickly. Please wait a minute and try again."
 
