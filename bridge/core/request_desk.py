@@ -24,6 +24,7 @@ from bridge.core.audit import SUCCESS, Event, origin
 from bridge.core.people import Person
 from bridge.core.ports import Audit
 from bridge.core.reset_requests import (
+    InvalidRequest,
     Match,
     RequestForm,
     ResetRequest,
@@ -46,6 +47,13 @@ NO_SUCH_REQUEST = "no such request"
 PARENT = "parent"  # the actor of a request's creation: someone without an account
 EXPIRY = "expiry"  # who settles a request nobody acted on
 _CANDIDATES = 50  # people read per search for matches
+
+
+class Settled(PreconditionFailed):
+    """The request was settled already (by another administrator, or it expired)."""
+
+    def __init__(self) -> None:
+        super().__init__("this request was settled already")
 
 
 def _now() -> datetime:
@@ -159,22 +167,25 @@ class RequestDesk:
         administrators cannot both act); a reset that then fails puts it back as it was.
         """
         if action not in DECISIONS:
-            raise InvalidValue('action: "reset", "reject" or "forward"')
+            raise InvalidRequest("action", 'choose "reset", "reject" or "forward"')
         request = self._reach(console, request_id)
         if not request.waiting:
-            raise PreconditionFailed("this request is settled already")
+            raise Settled()
         actor = console.admin.login_id
         person = console.get(person_id) if person_id else None
         if action == "reset" and person is None:
-            raise InvalidValue("personId: choose the child whose password is reset")
+            raise InvalidRequest("personId", "choose the child whose password is reset")
         if action == "forward" and request.status == "forwarded":
-            raise InvalidValue("this request is with the form teacher already")
+            raise InvalidRequest("action", "the request is with the form teacher already")
         why = read_reason(reason) if action == "reject" else _note(reason)
         chosen = person.id if person is not None else ""
         resolution = Resolution(action, actor, self.clock(), chosen, why)
         if person is not None:
             self._record("request.match", request, actor, ("person",), login=str(person.login_id))
-        done = self.store.settle(request, resolution)
+        try:
+            done = self.store.settle(request, resolution)
+        except PreconditionFailed:
+            raise Settled() from None
         login = str(person.login_id) if person is not None else ""
         if action != "reset" or person is None:
             self._record(f"request.{action}", done, actor, _fields(resolution), login=login)
@@ -182,7 +193,7 @@ class RequestDesk:
         try:
             temporary = console.reset(person.id)
         except BridgeError as error:
-            self.store.replace(done, request)
+            self.store.replace(done, request)  # waiting again, as it was
             self._record("request.reset", done, actor, ("status",), login, type(error).__name__)
             raise
         self._record("request.reset", done, actor, _fields(resolution), login=login)
