@@ -114,7 +114,7 @@ def resolve_request(request_id: str) -> tuple[Response, int] | Response:
 
 def outcome_json(outcome: Outcome, days: int) -> dict[str, Any]:
     """Return what resolving did: the request, the child, and a reset's temporary password."""
-    body: dict[str, Any] = {"request": request_json(outcome.request, days)}
+    body: dict[str, Any] = {"request": request_json(outcome.request, days) | {"matches": []}}
     if outcome.person is not None:
         body["person"] = present.item(outcome.person)
     if outcome.temporary_password is not None:
