@@ -48,7 +48,7 @@ MAX_CONTACT = 128
 MAX_REASON = 500
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]*$")
+_PHONE = re.compile(r"^\+?[0-9(][0-9 ()./-]*$")
 _MIN_PHONE_DIGITS = 6
 _MAX_PHONE_DIGITS = 15  # ITU-T E.164
 
