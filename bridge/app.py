@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from bridge import scim, sspr
+from bridge import console, scim, sspr
 from bridge.config import Config, load_config
 from bridge.directory.client import LdapClient
 from bridge.services import Backend
@@ -26,6 +26,7 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
     app.register_blueprint(openapi.blueprint)
     sspr.init_app(app, config, backend.services)
     scim.init_app(app, config, backend.services)
+    console.init_app(app, config, backend.services, backend.admin_console())
     app.register_error_handler(Exception, _internal_error)
     if config.http.trusted_proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, config.http.proxy_networks)  # type: ignore[method-assign]
