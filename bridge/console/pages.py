@@ -192,6 +192,9 @@ def search() -> Page:
         people=[present.item(p) for p in found],
         page=page,
         pages=pages,
+        page_url=lambda n: url_for(
+            "console.search", q=q, **{"class": class_name}, level=level, page=n
+        ),
     )
 
 
