@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from bridge.config import Config
 from bridge.console import api, pages
 from bridge.console import requests as _requests  # noqa: F401  (its routes join api and pages)
 from bridge.console.errors import MAX_BODY_BYTES
 from bridge.console.service import CONSOLE_SESSIONS_FILE, Console
+from bridge.core.admin_console import AdminConsole
 from bridge.core.services import Services
 from bridge.web.front import BodyLimit, Refusal
 from bridge.web.session_store import SessionStore
 
 
-def init_app(app: Flask, config: Config, services: Services, administration: Any) -> None:
+def init_app(app: Flask, config: Config, services: Services, administration: AdminConsole) -> None:
     """Attach the console's pages and API to the app (after the portal: its limits, its style)."""
     store = SessionStore(
         Path(config.slapd.data_dir) / CONSOLE_SESSIONS_FILE,
@@ -35,6 +37,16 @@ def init_app(app: Flask, config: Config, services: Services, administration: Any
         if limiter is not None:
             limiter.limit(config.sspr.rate_limit, methods=["POST"])(blueprint)
         app.register_blueprint(blueprint)
+    # Routing errors (an unknown path, a wrong method) under /admin/api are JSON too; any other
+    # path keeps the handler registered before (SCIM's, for /scim/v2).
+    previous = app.error_handler_spec[None][None].get(HTTPException)
+
+    def _routing(error: HTTPException) -> ResponseReturnValue:
+        if request.path.startswith(api.blueprint.url_prefix or "/admin/api"):
+            return api.routing_error(error)
+        return previous(error) if previous is not None else error  # type: ignore[return-value]
+
+    app.register_error_handler(HTTPException, _routing)
 
 
 def body_limit() -> BodyLimit:

@@ -44,16 +44,21 @@ def _headers(response: Response) -> Response:
 def _failed(exc: Exception) -> tuple[Response, int] | HTTPException:
     """Answer every failure by the one mapping in console/errors.py."""
     if isinstance(exc, HTTPException):
-        if exc.code == 413:
-            return error("too_large", "That is more than this API takes.", 413)
-        if exc.code == 404:
-            found = BY_STATUS[404]
-            return error(found.code, found.words, 404)
-        if exc.code == 405:
-            return error("method_not_allowed", "That method is not allowed here.", 405)
-        return exc
+        return routing_error(exc)
     code, detail, status = json_error(exc)
     return error(code, detail, status)
+
+
+def routing_error(exc: HTTPException) -> tuple[Response, int] | HTTPException:
+    """Answer werkzeug's own refusals (no such path, wrong method, too large) as JSON."""
+    if exc.code == 413:
+        return error("too_large", "That is more than this API takes.", 413)
+    if exc.code == 404:
+        found = BY_STATUS[404]
+        return error(found.code, found.words, 404)
+    if exc.code == 405:
+        return error("method_not_allowed", "That method is not allowed here.", 405)
+    return exc
 
 
 def body() -> dict[str, Any]:

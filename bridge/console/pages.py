@@ -16,6 +16,8 @@ from werkzeug.wrappers import Response
 from bridge.console import present, security, sessions
 from bridge.console.errors import json_error
 from bridge.console.service import Actor, ConsoleError, NotSignedIn
+from bridge.core.administration import Action as CoreAction
+from bridge.core.people import Person
 from bridge.errors import BridgeError
 
 blueprint = Blueprint(
@@ -77,7 +79,13 @@ ACTIONS = {
         ),
     )
 }
-CORE_ACTION = {"clear-answers": "clear_answers"}
+CORE_ACTION: dict[str, CoreAction] = {
+    "unlock": "unlock",
+    "reset": "reset",
+    "clear-answers": "clear_answers",
+    "disable": "disable",
+    "enable": "enable",
+}
 
 
 @blueprint.before_request
@@ -168,7 +176,7 @@ def search() -> Page:
     level = request.args.get("level", "")[:50].strip()
     page = _page_number()
     asked = bool(q or class_name or level or request.args.get("all"))
-    total, found = (0, [])
+    total, found = 0, list[Person]()
     if asked:
         total, found = actor.scoped.search(
             q, class_name, level, (page - 1) * PAGE_SIZE + 1, PAGE_SIZE
@@ -184,6 +192,9 @@ def search() -> Page:
         people=[present.item(p) for p in found],
         page=page,
         pages=pages,
+        page_url=lambda n: url_for(
+            "console.search", q=q, **{"class": class_name}, level=level, page=n
+        ),
     )
 
 
@@ -206,7 +217,7 @@ def class_page(school: str, class_name: str) -> Page:
 NO_CLASS = "There is no class by that name among the people you can see."
 
 
-def _schools(person: Any) -> set[str]:
+def _schools(person: Person) -> set[str]:
     return {s.casefold() for s in person.schools}
 
 
@@ -227,12 +238,10 @@ def person(person_id: str) -> Page:
     )
 
 
-def _allowed(actor: Actor, found: Any) -> list[Action]:
+def _allowed(actor: Actor, found: Person) -> list[Action]:
     wanted = ["unlock"] if found.lock.locked else []
     wanted += ["reset", "clear-answers", "enable" if found.disabled else "disable"]
-    return [
-        ACTIONS[name] for name in wanted if actor.scoped.may(CORE_ACTION.get(name, name), found)
-    ]
+    return [ACTIONS[name] for name in wanted if actor.scoped.may(CORE_ACTION[name], found)]
 
 
 @blueprint.get("/people/<person_id>/<action>")
@@ -263,5 +272,11 @@ def act(person_id: str, action: str) -> Page:
         found = present.item(scoped.get(person_id))
         portal = request.host_url + "sspr/"  # the portal is served by the same app
         return render("slip.html", person=found, temporary=temporary, portal=portal)
-    getattr(scoped, CORE_ACTION.get(action, action))(person_id)
+    doing = {
+        "unlock": scoped.unlock,
+        "clear-answers": scoped.clear_answers,
+        "disable": scoped.disable,
+        "enable": scoped.enable,
+    }
+    doing[action](person_id)
     return redirect(url_for("console.person", person_id=person_id, done=action))

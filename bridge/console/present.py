@@ -11,16 +11,26 @@ from bridge.core.people import Person
 
 # What each operation in the audit trail means, in a school office's words.
 OPERATIONS = {
-    "unlock": "Unlocked",
-    "reset_password": "Password reset to a temporary one",
-    "reset": "Password reset to a temporary one",
-    "clear_answers": "Challenge answers cleared",
-    "disable": "Disabled",
-    "enable": "Enabled",
-    "change_password": "Password changed",
-    "set_answers": "Challenge answers set",
-    "create": "Account created",
-    "update": "Details changed",
+    "lock.clear": "Unlocked",
+    "password.reset": "Password reset to a temporary one",
+    "password.change": "Password changed",
+    "password.set": "Password set",
+    "answers.clear": "Challenge answers cleared",
+    "answers.set": "Challenge answers set",
+    "answers.require_new": "Asked to choose new challenge answers",
+    "answers.attempt": "Tried to reset the password with the answers",
+    "answers.passed": "Answered the challenge questions",
+    "account.start_year": "Start-of-year reset",
+    "person.create": "Account created",
+    "person.update": "Details changed",
+    "person.rename": "Login ID changed",
+    "person.change_role": "Role changed",
+    "admin.unlock": "Tried to unlock",
+    "admin.reset": "Tried to reset the password",
+    "admin.clear_answers": "Tried to clear the challenge answers",
+    "admin.disable": "Tried to disable",
+    "admin.enable": "Tried to enable",
+    "admin.view": "Tried to look at the account",
 }
 
 
@@ -56,7 +66,7 @@ def event_json(event: Event) -> dict[str, Any]:
     """Return one audit event as the person's history shows it."""
     return {
         "time": _time(event.time),
-        "what": OPERATIONS.get(event.operation, event.operation.replace("_", " ").capitalize()),
+        "what": OPERATIONS.get(event.operation, event.operation),
         "operation": event.operation,
         "actor": event.actor,
         "door": event.door,

@@ -7,15 +7,15 @@ server (``bridge/web/session_store.py``, its own file ``console_sessions.sqlite`
 checked on every request: a disable, a lock, a new password or a revoked grant ends it.
 
 What an administrator may see and do is not decided here: ``for_actor`` of the core's
-administration service returns the scoped object every view calls (bridge/core/administration.py).
+administration service returns the scoped object every view calls (bridge/core/admin_console.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bridge.core import own_password
+from bridge.core.admin_console import AdminConsole, ScopedConsole
 from bridge.core.people import Person
 from bridge.core.services import Services
 from bridge.errors import BridgeError, NotFound
@@ -86,7 +86,7 @@ class Actor:
     """The signed-in administrator and the scoped service that acts for them."""
 
     person: Person
-    scoped: Any  # bridge.core.administration's scoped service (search, get, unlock, ...)
+    scoped: ScopedConsole
 
     @property
     def login_id(self) -> str:
@@ -107,7 +107,9 @@ def stamp_of(person: Person) -> str:
 class Console:
     """Sign-in, sessions and the scoped service of whoever is signed in."""
 
-    def __init__(self, services: Services, administration: Any, store: SessionStore) -> None:
+    def __init__(
+        self, services: Services, administration: AdminConsole, store: SessionStore
+    ) -> None:
         self.services = services
         self.administration = administration
         self.store = store
@@ -166,7 +168,7 @@ class Console:
         if found is not None:
             self.store.end_person(found.person_id)
 
-    def _scoped(self, person: Person, refusal: type[ConsoleError]) -> Any:
+    def _scoped(self, person: Person, refusal: type[ConsoleError]) -> ScopedConsole:
         """Return the administration service scoped to a person's grants, or refuse."""
         try:
             return self.administration.for_actor(str(person.login_id))

@@ -21,17 +21,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NoReturn
 
-from bridge.core.administration import Action, Administrator
+from bridge.core.administration import (
+    Action,
+    Administrator,
+    AllSchools,
+    School,
+    SchoolClass,
+    Scope,
+    same_name,
+)
 from bridge.core.audit import Event, origin, reset_origin, set_origin
 from bridge.core.audited import Trail
 from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, base_local_part
 from bridge.core.people import Person, PersonChange
-from bridge.core.ports import Audit, AuditReader, Grants
+from bridge.core.ports import Audit, AuditReader, Grants, PeopleReader
 from bridge.core.query import ALL, Compare, Query, Sort, all_of, any_of
 from bridge.core.services import Services
 from bridge.errors import Forbidden, InvalidValue, NotFound
 
-__all__ = ["AdminConsole", "ScopedConsole", "name_query"]
+__all__ = ["AdminConsole", "ScopedConsole", "known_scope", "name_query"]
 
 NOT_FOUND = "no such person"
 NOT_AN_ADMINISTRATOR = "{login} holds no administrator grant (mims admin grant)"
@@ -60,6 +68,31 @@ def name_query(text: str) -> Query:
     if folded and folded != words:
         parts.append(Compare("login_id", "co", folded))
     return any_of(*parts)
+
+
+def known_scope(people: PeopleReader, scope: Scope) -> Scope:
+    """Return a grant with the school and class spelled as the directory has them.
+
+    A school nobody belongs to, or a class without students, is refused (InvalidValue): a
+    grant on a misspelt name would quietly reach nobody. Grant after the roster import.
+    """
+    if isinstance(scope, AllSchools):
+        return scope
+    if isinstance(scope, School):
+        _, found = people.search(Compare("school", "eq", scope.name), count=1)
+        names = [s for person in found for s in person.schools if same_name(s, scope.name)]
+        if not names:
+            raise InvalidValue(f"no person belongs to a school named {scope.name!r}")
+        return School(names[0])
+    wanted = all_of(
+        Compare("role", "eq", "student"),
+        Compare("school", "eq", scope.school),
+        Compare("class_name", "eq", scope.class_name),
+    )
+    _, found = people.search(wanted, count=1)
+    if not found or found[0].school is None or found[0].class_name is None:
+        raise InvalidValue(f"no student is in a class {scope.class_name!r} of {scope.school!r}")
+    return SchoolClass(found[0].school, found[0].class_name)
 
 
 @dataclass(frozen=True)
