@@ -31,6 +31,11 @@ OPERATIONS = {
     "admin.disable": "Tried to disable",
     "admin.enable": "Tried to enable",
     "admin.view": "Tried to look at the account",
+    # A parent's request (core/request_desk.py), on the page of the child it was matched to.
+    "request.match": "Matched to a parent's reset request",
+    "request.reset": "Parent's reset request resolved with a new password",
+    "request.forward": "Parent's reset request forwarded to the form teacher",
+    "request.reject": "Parent's reset request rejected",
 }
 
 
