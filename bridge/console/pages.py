@@ -9,6 +9,7 @@ page as a missing id.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -192,8 +193,10 @@ def search() -> Page:
         people=[present.item(p) for p in found],
         page=page,
         pages=pages,
-        page_url=lambda n: url_for(
-            "console.search", q=q, **{"class": class_name}, level=level, page=n
+        page_url=lambda n: (
+            url_for("console.search")
+            + "?"
+            + urlencode({"q": q, "class": class_name, "level": level, "page": n})
         ),
     )
 

@@ -143,9 +143,7 @@ def test_a_school_administrator_unlocks_resets_and_prints_the_slip(
     expect(child.get_by_label("The password your teacher gave you")).to_be_visible()
 
 
-def test_a_form_teacher_sees_only_their_class(
-    browser: Any, server: Server, school: School
-) -> None:
+def test_a_form_teacher_sees_only_their_class(browser: Any, server: Server, school: School) -> None:
     page = new_page(browser, PHONE)
     sign_in(page, server, school.form_teacher)
     page.get_by_label("Level").fill("P5")
