@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from bridge import scim, sspr
+from bridge import console, scim, sspr
 from bridge.config import Config, load_config
 from bridge.directory.client import LdapClient
 from bridge.services import Backend
@@ -20,12 +20,14 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
     app = Flask("bridge")
     app.config["MIMS"] = config
     app.extensions["mims.health"] = backend.services.health
+    app.extensions["mims.requests"] = backend.request_desk()
     request_id.init_app(app)
     audit.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(openapi.blueprint)
     sspr.init_app(app, config, backend.services)
     scim.init_app(app, config, backend.services)
+    console.init_app(app, config, backend.services, backend.admin_console())
     app.register_error_handler(Exception, _internal_error)
     if config.http.trusted_proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, config.http.proxy_networks)  # type: ignore[method-assign]

@@ -507,6 +507,16 @@ class PasswordServiceConfig:
 
 
 @dataclass(config=_STRICT)
+class ConsoleConfig:
+    """The administrators' console: how long parents' reset requests wait, how often they come."""
+
+    # A request nobody acted on expires after this many days (docs/console.md).
+    request_days: int = Field(default=14, ge=1, le=365)
+    # Parents' requests from one client address (flask-limiter syntax), beside [sspr] rate_limit.
+    request_rate_limit: str = "5 per hour"
+
+
+@dataclass(config=_STRICT)
 class Config:
     """The whole configuration of a bridge process."""
 
@@ -522,6 +532,7 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     password_service: PasswordServiceConfig = field(default_factory=PasswordServiceConfig)
     posix: PosixConfig = field(default_factory=PosixConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:

@@ -35,6 +35,16 @@ class NotFound(BridgeError):
     status = 404
 
 
+class Forbidden(BridgeError):
+    """The signed-in administrator's role may not do that (a form teacher disabling someone).
+
+    Only for people the administrator may see: someone out of scope is NotFound instead, as a
+    missing id is, so scope cannot be probed.
+    """
+
+    status = 403
+
+
 class AlreadyExists(BridgeError):
     """An entry with that identity already exists."""
 

@@ -55,10 +55,10 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         """Build the app in each worker, after the fork, so no connection is shared."""
-        from bridge import scim, sspr
+        from bridge import console, scim, sspr
         from bridge.app import create_app
         from bridge.web.front import Front
 
         config = self.bridge_config
-        limits = [scim.body_limit(config), sspr.body_limit()]
+        limits = [scim.body_limit(config), sspr.body_limit(), console.body_limit()]
         return Front(create_app(config), limits, threads=config.http.threads)

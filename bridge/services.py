@@ -15,8 +15,10 @@ from pathlib import Path
 from bridge.audit import AuditFile
 from bridge.config import Config
 from bridge.core import passwords
+from bridge.core.admin_console import AdminConsole
 from bridge.core.audit import Event, Selection, in_order
 from bridge.core.audited import AuditedImport, Trail, audited
+from bridge.core.audited_grants import AuditedGrants
 from bridge.core.certificates import Settings as CertificateSettings
 from bridge.core.certificates import check_files
 from bridge.core.gcds import GroupEntry, PersonEntry
@@ -24,8 +26,9 @@ from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
 from bridge.core.own_password import OwnPassword
 from bridge.core.policy_book import PolicyBook, Rule
-from bridge.core.ports import RosterImport, ServiceAccounts
+from bridge.core.ports import Grants, RosterImport, ServiceAccounts
 from bridge.core.posix import PosixRules
+from bridge.core.request_desk import RequestDesk
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
 from bridge.directory import accesslog, check, export, gcds, local_ca, settings
@@ -35,9 +38,11 @@ from bridge.directory.answers import AnswerStore
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
 from bridge.directory.feed import Feed
+from bridge.directory.grants import GrantStore
 from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
+from bridge.directory.reset_requests import ResetRequestStore
 from bridge.directory.roster_import import Importer
 from bridge.directory.service_accounts import ServiceAccountStore, search_command
 from bridge.directory.slapd import ManagedSlapd
@@ -263,6 +268,17 @@ class Backend:
             ),
             self.audit,
         )
+        # Administrators' grants (`mims admin`), every change to them audited.
+        self.grants: Grants = AuditedGrants(GrantStore(self.client, suffix), Trail(self.audit))
+
+    def admin_console(self) -> AdminConsole:
+        """Return the scoped administration service (the console, its API, ``--as``)."""
+        return AdminConsole(self.services, self.grants, self.audit, self.audit)
+
+    def request_desk(self) -> RequestDesk:
+        """Return the desk of parents' reset requests (the portal's form, the console's queue)."""
+        store = ResetRequestStore(self.client, self.config.directory.suffix)
+        return RequestDesk(store, self.audit, self.config.console.request_days)
 
     def roster_import(self, workers: int = 4, dry_run: bool = False) -> RosterImport:
         """Return the bulk importer of roster rows."""

@@ -23,7 +23,13 @@ from bridge.services import Backend, Services, build
 from tests.support.directory import SUFFIX, admin_connection, make_config
 from tests.support.ports import free_port
 
-CLEARED_SUBTREES = ("ou=students,ou=people", "ou=staff,ou=people", "ou=hq,ou=people", "ou=groups")
+CLEARED_SUBTREES = (
+    "ou=students,ou=people",
+    "ou=staff,ou=people",
+    "ou=hq,ou=people",
+    "ou=groups",
+    "ou=requests,ou=services",
+)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from bridge.core.naming import LoginId
 from bridge.directory.client import LdapClient
 from bridge.services import Services, build
 from bridge.sspr.service import Portal
-from bridge.sspr.session_store import SessionStore
+from bridge.web.session_store import SessionStore
 from tests.support.cli import mims
 
 ROSTER = """external_id,full_name,role,school,level,class

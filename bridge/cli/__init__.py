@@ -117,6 +117,7 @@ def people_directory(config: Config) -> People:
 
 # The command modules register themselves on `main` when imported.
 from bridge.cli import (  # noqa: E402
+    admins,
     audit,
     backup,
     checks,
@@ -136,6 +137,7 @@ from bridge.cli import (  # noqa: E402
 )
 
 __all__ = [
+    "admins",
     "audit",
     "backup",
     "checks",

@@ -18,6 +18,7 @@ from bridge.errors import (
     BridgeError,
     ConfigError,
     DirectoryUnavailable,
+    Forbidden,
     InvalidValue,
     Locked,
     NotFound,
@@ -33,6 +34,7 @@ INTERNAL_WORDS = "something went wrong inside mims; run it again with MIMS_DEBUG
 EXIT_CODES: dict[type[BaseException], int] = {
     InvalidValue: REFUSED,
     NotFound: REFUSED,
+    Forbidden: REFUSED,
     AlreadyExists: REFUSED,
     PreconditionFailed: REFUSED,
     Locked: REFUSED,

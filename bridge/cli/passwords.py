@@ -9,12 +9,27 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_services
+from bridge.cli import data_dir_option, load, main, open_backend, open_services
 from bridge.cli.people import find_person, user
 from bridge.core import passwords
+from bridge.core.admin_console import ScopedConsole
 from bridge.core.people import PersonChange
-from bridge.errors import InvalidValue
+from bridge.errors import InvalidValue, NotFound
 from bridge.services import policy_book
+
+as_option = click.option(
+    "--as",
+    "as_login",
+    metavar="LOGIN",
+    help="Act as this administrator, within their grants (mims admin list): a person out of "
+    "their scope is 'no such person'.",
+)
+
+
+def _scoped(ctx: click.Context, data_dir: Path | None, as_login: str) -> ScopedConsole:
+    """Return the console as the administrator ``as_login`` may use it."""
+    backend = open_backend(load(ctx, slapd={"data_dir": data_dir}))
+    return backend.admin_console().for_actor(as_login)
 
 
 def _actor() -> str:
@@ -88,9 +103,12 @@ def policy_sync(ctx: click.Context, data_dir: Path | None) -> None:
 
 @user.command("reset-password")
 @click.argument("login")
+@as_option
 @data_dir_option
 @click.pass_context
-def user_reset_password(ctx: click.Context, login: str, data_dir: Path | None) -> None:
+def user_reset_password(
+    ctx: click.Context, login: str, as_login: str | None, data_dir: Path | None
+) -> None:
     """Give someone a temporary password they must change at next sign-in; clears a lock.
 
     The temporary password is printed once and never stored in clear. Who reset it and when
@@ -99,19 +117,28 @@ def user_reset_password(ctx: click.Context, login: str, data_dir: Path | None) -
     \b
     Example:
       mims user reset-password mary_tan@students.edu.sg
+      mims user reset-password mary_tan@students.edu.sg --as tan_ah_kow@schools.gov.sg
     """
-    services = open_services(load(ctx, slapd={"data_dir": data_dir}))
-    person = find_person(services.people, login)
-    temporary = services.passwords.reset(person, _actor())
+    if as_login:
+        console = _scoped(ctx, data_dir, as_login)
+        person = console.find(login)
+        temporary = console.reset(person.id)
+    else:
+        services = open_services(load(ctx, slapd={"data_dir": data_dir}))
+        person = find_person(services.people, login)
+        temporary = services.passwords.reset(person, _actor())
     click.echo(f"temporary password for {person.login_id}: {temporary}")
     click.echo("it must be changed at the next sign-in", err=True)
 
 
 @user.command("unlock")
 @click.argument("login")
+@as_option
 @data_dir_option
 @click.pass_context
-def user_unlock(ctx: click.Context, login: str, data_dir: Path | None) -> None:
+def user_unlock(
+    ctx: click.Context, login: str, as_login: str | None, data_dir: Path | None
+) -> None:
     """Unlock an account locked after too many wrong passwords or wrong answer sets.
 
     Locks lift themselves after the policy's ``lockout_seconds`` and ``[sspr]
@@ -120,44 +147,95 @@ def user_unlock(ctx: click.Context, login: str, data_dir: Path | None) -> None:
     \b
     Example:
       mims user unlock mary_tan@students.edu.sg
+      mims user unlock mary_tan@students.edu.sg --as tan_ah_kow@schools.gov.sg
     """
-    services = open_services(load(ctx, slapd={"data_dir": data_dir}))
-    person = find_person(services.people, login)
-    services.passwords.unlock(person, _actor())
+    if as_login:
+        console = _scoped(ctx, data_dir, as_login)
+        person = console.unlock(console.find(login).id)
+    else:
+        services = open_services(load(ctx, slapd={"data_dir": data_dir}))
+        person = find_person(services.people, login)
+        services.passwords.unlock(person, _actor())
     note = " (it is still disabled: `mims user enable` lifts that)" if person.disabled else ""
     click.echo(f"unlocked {person.login_id}{note}")
 
 
 @user.command("disable")
 @click.argument("login")
+@as_option
 @data_dir_option
 @click.pass_context
-def user_disable(ctx: click.Context, login: str, data_dir: Path | None) -> None:
+def user_disable(
+    ctx: click.Context, login: str, as_login: str | None, data_dir: Path | None
+) -> None:
     """Disable an account (it cannot sign in anywhere) without deleting it.
 
     \b
     Example:
       mims user disable mary_tan@students.edu.sg
+      mims user disable mary_tan@students.edu.sg --as ong_li@schools.gov.sg
     """
-    _set_disabled(ctx, login, data_dir, True)
+    _set_disabled(ctx, login, data_dir, True, as_login)
 
 
 @user.command("enable")
 @click.argument("login")
+@as_option
 @data_dir_option
 @click.pass_context
-def user_enable(ctx: click.Context, login: str, data_dir: Path | None) -> None:
+def user_enable(
+    ctx: click.Context, login: str, as_login: str | None, data_dir: Path | None
+) -> None:
     """Enable an account that an administrator disabled.
 
     \b
     Example:
       mims user enable mary_tan@students.edu.sg
+      mims user enable mary_tan@students.edu.sg --as ong_li@schools.gov.sg
     """
-    _set_disabled(ctx, login, data_dir, False)
+    _set_disabled(ctx, login, data_dir, False, as_login)
 
 
-def _set_disabled(ctx: click.Context, login: str, data_dir: Path | None, disabled: bool) -> None:
+def _set_disabled(
+    ctx: click.Context, login: str, data_dir: Path | None, disabled: bool, as_login: str | None
+) -> None:
+    if as_login:
+        console = _scoped(ctx, data_dir, as_login)
+        found = console.find(login)
+        person = console.disable(found.id) if disabled else console.enable(found.id)
+        click.echo(f"{'disabled' if disabled else 'enabled'} {person.login_id}")
+        return
     services = open_services(load(ctx, slapd={"data_dir": data_dir}))
     person = find_person(services.people, login)
     services.people.update(person.id, PersonChange(disabled=disabled))
     click.echo(f"{'disabled' if disabled else 'enabled'} {person.login_id}")
+
+
+@user.command("clear-answers")
+@click.argument("login")
+@as_option
+@data_dir_option
+@click.pass_context
+def user_clear_answers(
+    ctx: click.Context, login: str, as_login: str | None, data_dir: Path | None
+) -> None:
+    """Forget someone's challenge answers; they choose new ones at their next sign-in.
+
+    Counted wrong answer sets and the portal's reset lock go too.
+
+    \b
+    Examples:
+      mims user clear-answers mary_tan@students.edu.sg
+      mims user clear-answers mary_tan@students.edu.sg --as tan_ah_kow@schools.gov.sg
+    """
+    if as_login:
+        console = _scoped(ctx, data_dir, as_login)
+        person = console.clear_answers(console.find(login).id)
+    else:
+        services = open_services(load(ctx, slapd={"data_dir": data_dir}))
+        person = find_person(services.people, login)
+        state = services.answers.find(person.login_id)
+        if state is None:
+            raise NotFound(f"no person has the login ID {person.login_id}")
+        services.answers.clear_answers(state.key)
+    click.echo(f"answers cleared for {person.login_id}; new ones are chosen at next sign-in")

@@ -400,6 +400,12 @@ class AuditedAnswers:
         with self._about("answers.require_new", key, ["must_set_answers"]):
             self.inner.require_new_answers(key)
 
+    def clear_answers(self, key: AccountKey) -> None:
+        """Forget the person's answers, recorded."""
+        names = ["answers", "reset_attempts", "must_set_answers"]
+        with self._about("answers.clear", key, names):
+            self.inner.clear_answers(key)
+
     def start_year(self, key: AccountKey) -> None:
         """Make the person choose a new password and answers, recorded."""
         names = ["must_change", "must_set_answers"]

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from bridge.core.accounts import AccountKey, AnswerState, SignIn
+from bridge.core.administration import Administrator
+from bridge.core.administration import Scope as GrantScope
 from bridge.core.audit import Event
 from bridge.core.challenges import AttemptLimit
 from bridge.core.naming import LoginId
@@ -204,11 +206,38 @@ class Answers(Protocol):
     def require_new_answers(self, key: AccountKey) -> None:
         """Make the person choose new answers at next sign-in."""
 
+    def clear_answers(self, key: AccountKey) -> None:
+        """Forget the stored answers and counted attempts; new ones are chosen at next sign-in."""
+
     def start_year(self, key: AccountKey) -> None:
         """Make the person choose a new password and new answers at next sign-in."""
 
     def set_password_once(self, key: AccountKey, password: str, version: str) -> None:
         """Write a password only if the account is still at ``version``; else StaleToken."""
+
+
+class Grants(Protocol):
+    """Administrators' grants (``core/administration.py``), kept where LDAP readers see them.
+
+    A grant names the person, not their login ID: a rename keeps it, a delete ends it.
+    """
+
+    def grant(self, login_id: LoginId, scopes: Iterable[GrantScope]) -> Administrator:
+        """Add grants to a person (those held already stay); NotFound for an unknown login."""
+
+    def revoke(
+        self, login_id: LoginId, scopes: Iterable[GrantScope] | None = None
+    ) -> Administrator:
+        """Take grants away (None: every one); NotFound for an unknown login.
+
+        Return what the person still holds; revoking a grant not held changes nothing.
+        """
+
+    def list(self) -> list[Administrator]:
+        """Return every person holding a grant, with their grants, by login ID."""
+
+    def of(self, login_id: LoginId) -> frozenset[GrantScope]:
+        """Return the grants a person holds (empty for nobody or a person without any)."""
 
 
 class Tokens(Protocol):

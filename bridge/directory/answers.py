@@ -198,6 +198,17 @@ class AnswerStore:
         changes = {"mimsMustSetAnswers": [(MODIFY_REPLACE, ["TRUE"])]}
         self.directory.run(lambda c: c.modify(entry, changes), retry=False)
 
+    def clear_answers(self, entry: AccountKey) -> None:
+        """Forget the answers, their time and counted attempts; new ones are due at sign-in."""
+        changes: dict[str, list[tuple[str, list[Any]]]] = {
+            "mimsChallengeAnswer": [(MODIFY_REPLACE, [])],
+            "mimsChallengeSetTime": [(MODIFY_REPLACE, [])],
+            "mimsMustSetAnswers": [(MODIFY_REPLACE, ["TRUE"])],
+            "mimsSsprFailures": [(MODIFY_REPLACE, [])],
+            "mimsSsprLockedTime": [(MODIFY_REPLACE, [])],
+        }
+        self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+
     def start_year(self, entry: AccountKey) -> None:
         """Make the person choose a new password and new answers at next sign-in.
 

@@ -194,6 +194,31 @@ def role_group_dn(role: str, suffix: str) -> str:
     return f"cn={escape_rdn(role)},{roles_base(suffix)}"
 
 
+def requests_base(suffix: str) -> str:
+    """Return the OU of parents' reset requests (the bridge's alone: parents' contacts)."""
+    return f"ou=requests,ou=services,{suffix}"
+
+
+def request_dn(request_id: str, suffix: str) -> str:
+    """Return where one parent's reset request lives (``cn=<id>,ou=requests,...``)."""
+    return f"cn={escape_rdn(request_id)},{requests_base(suffix)}"
+
+
+def admins_base(suffix: str) -> str:
+    """Return the OU of administrators' grants: one mimsGroup per scope (``grants.py``)."""
+    return f"ou=admins,{services_base(suffix)}"
+
+
+def grant_group_dn(label: str, suffix: str) -> str:
+    """Return the group of one grant (``cn=school:NAME,ou=admins,ou=services,...``)."""
+    return f"cn={escape_rdn(label)},{admins_base(suffix)}"
+
+
+def is_grant_group(value: str) -> bool:
+    """Return whether a DN (a person's memberOf value) names a grant's group, not a group."""
+    return normalised(value)[1:3] == (("ou", "admins"), ("ou", "services"))
+
+
 def tokens_base(suffix: str) -> str:
     """Return the OU that holds API tokens (made on first use)."""
     return f"ou=tokens,ou=services,{suffix}"

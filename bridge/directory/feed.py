@@ -21,6 +21,7 @@ from ldap.syncrepl import SyncreplConsumer
 from bridge.core.sync import Change, FeedHandler, Kind
 from bridge.directory import dn, mapping
 from bridge.directory.client import LdapClient
+from bridge.directory.dn import is_grant_group
 from bridge.directory.libldap_connections import GONE
 from bridge.errors import DirectoryUnavailable, NotFound
 
@@ -109,7 +110,9 @@ def to_change(
         members = tuple(u for u in (resolve(m) for m in values.get("member", ())) if u)
         name = next(iter(values.get("cn", ())), None)
         return Change(uuid=uuid, kind=kind, attributes=values, members=members, name=name)
-    groups = tuple(u for u in (resolve(g) for g in values.get("memberof", ())) if u)
+    # An administrator's grant (ou=admins) is no group a downstream target knows.
+    memberships = (g for g in values.get("memberof", ()) if not is_grant_group(g))
+    groups = tuple(u for u in (resolve(g) for g in memberships) if u)
     disabled = next(iter(values.get("mimsdisabled", ())), "FALSE").upper() == "TRUE"
     return Change(uuid=uuid, kind=kind, attributes=values, groups=groups, active=not disabled)
 

@@ -250,7 +250,13 @@ def to_person(entry: Mapping[str, Any]) -> Person:
             locked_since=generalized_time(locked_time),
             permanent=locked_time == PERMANENT_LOCK,
         ),
-        groups=tuple(sorted(dn.first_value(group) for group in _texts(raw, "memberof"))),
+        groups=tuple(
+            sorted(
+                dn.first_value(group)
+                for group in _texts(raw, "memberof")
+                if not dn.is_grant_group(group)  # an administrator's grant is no group
+            )
+        ),
         group_ids=_resolved_groups(resolved),
         manager_id=_resolved_manager(resolved),
         created=generalized_time(_text(raw, "createtimestamp")),
@@ -279,7 +285,11 @@ def dereferenced(entry: Mapping[str, Any]) -> list[controls.Dereferenced] | None
 def _resolved_groups(resolved: list[controls.Dereferenced] | None) -> dict[str, str] | None:
     if resolved is None:
         return None
-    return {dn.first_value(target): uuid for target, uuid in _linked(resolved, "memberof")}
+    return {
+        dn.first_value(target): uuid
+        for target, uuid in _linked(resolved, "memberof")
+        if not dn.is_grant_group(target)
+    }
 
 
 def _resolved_manager(resolved: list[controls.Dereferenced] | None) -> str | None:

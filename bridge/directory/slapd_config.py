@@ -15,8 +15,9 @@ from pathlib import Path
 from ldap3.utils.conv import escape_filter_chars
 
 from bridge.core import posix
+from bridge.core.administration import AllSchools
 from bridge.core.service_accounts import BRIDGE_ACCOUNT, ROLES, ServiceRole
-from bridge.directory import dn, id_numbers, ldif, mapping
+from bridge.directory import dn, grants, id_numbers, ldif, mapping
 
 MODULE_PATH = "/usr/lib/ldap"
 SYSTEM_SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -366,6 +367,8 @@ PUBLIC_GROUP = (
     "gidNumber",
     "mimsPosixName",
 )
+# Administrators' grants under ou=admins,ou=services: which person (member) holds which scope.
+PUBLIC_GRANT = ("entry", "objectClass", "cn", "member", "businessCategory", "description", "ou")
 # Groups are mimsGroup entries, also the service roles the access rules name (`group/...`:
 # without it slapd looks for groupOfNames).
 GROUP_CLASS = mapping.GROUP_CLASS
@@ -414,6 +417,12 @@ def access_rules(suffix: str) -> list[str]:
         f"to attrs=mimsChallengeAnswer,mimsTokenHash {writers} by * none",
         f'to dn.subtree="{dn.tokens_base(suffix)}" {writers} by * none',
         f'to dn.subtree="{dn.sync_base(suffix)}" {writers} by * none',
+        # Administrators' grants (`mims admin`): readers see who administers what; only the
+        # bridge's account writes them, not the writer role (it would grant itself a school).
+        f'to dn.subtree="{dn.admins_base(suffix)}" {attrs(PUBLIC_GRANT)} by {bridge} write '
+        f"{reads('reader')} by * none",
+        # Parents' requests hold their contacts: the bridge's account alone, not even writers.
+        f'to dn.subtree="{dn.requests_base(suffix)}" by {bridge} write by * none',
         # Accounts and their roles: the bridge's account alone manages them (`mims service`).
         f'to dn.subtree="{services}" by {bridge} write by self read by * none',
         f"to {people} {attrs(GCDS_PERSON)} {writers} {reads(*ROLES)} by self read by * none",
@@ -455,6 +464,14 @@ def service_roles(suffix: str) -> list[ldif.Entry]:
             for name in ROLES
         ],
     ]
+
+
+def admin_grants(suffix: str) -> list[ldif.Entry]:
+    """Return the OU of administrators' grants and the MIMS administrators' group (empty).
+
+    School and class grants get their groups when first granted (``directory/grants.py``).
+    """
+    return [grants.admins_ou(suffix), grants.grant_group(AllSchools(), suffix)]
 
 
 def limits(suffix: str) -> list[str]:
@@ -593,8 +610,10 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
         _ou("policies", suffix, "Password policies (pwdPolicy), one per configured policy"),
         _ou("services", suffix, "Accounts of programs: the bridge, SSO tools, sync tools"),
         sync_ou(suffix),
+        requests_ou(suffix),
         id_numbers.counter_entry(suffix, posix.DEFAULT_RULES),
         *service_roles(suffix),
+        *admin_grants(suffix),
         (
             default_policy_dn(suffix),
             [
@@ -629,6 +648,11 @@ def base_entries(suffix: str, version: int, service_password: str) -> list[ldif.
 def sync_ou(suffix: str) -> ldif.Entry:
     """Return the OU of the downstream sync state (inside ou=services: the bridge's alone)."""
     return _ou("sync", f"ou=services,{suffix}", "Downstream targets: cookies, dead letters")
+
+
+def requests_ou(suffix: str) -> ldif.Entry:
+    """Return the OU of parents' reset requests (inside ou=services: the bridge's alone)."""
+    return _ou("requests", f"ou=services,{suffix}", "Parents' reset requests for the console")
 
 
 def _suffix_entry(suffix: str) -> list[tuple[str, str]]:

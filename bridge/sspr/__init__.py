@@ -15,8 +15,8 @@ from bridge.sspr import api, pages, security, throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, body_refusal
 from bridge.sspr.secret import portal_secret
 from bridge.sspr.service import Portal
-from bridge.sspr.session_store import SESSIONS_FILE, SessionStore
 from bridge.web.front import BodyLimit
+from bridge.web.session_store import SESSIONS_FILE, SessionStore
 
 TOO_MANY = "Slow down! You tried many times very quickly. Please wait a minute and try again."
 
@@ -48,6 +48,16 @@ def init_app(app: Flask, config: Config, services: Services) -> None:
         limiter.limit(config.sspr.rate_limit, methods=["POST"])(blueprint)
         failures(blueprint)
         app.register_blueprint(blueprint)
+    # Each parent's request lands in a school's queue: few per address, pages and API together.
+    parents = limiter.shared_limit(
+        config.console.request_rate_limit,
+        scope="reset-requests",
+        methods=["POST"],
+        override_defaults=False,
+    )
+    for endpoint in ("sspr_api.reset_request", "sspr.request_form"):
+        # flask-limiter types its wrapper as possibly async; these views are plain functions.
+        app.view_functions[endpoint] = parents(app.view_functions[endpoint])  # type: ignore[assignment]
     app.register_error_handler(TooManyRequests, _too_many)
     app.after_request(_headers)
 

@@ -12,6 +12,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bridge.core.challenges import InvalidAnswer
+from bridge.core.request_desk import RequestDesk
+from bridge.core.reset_requests import InvalidRequest, read_form
 from bridge.errors import PolicyViolation
 from bridge.sspr import sessions, throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, TooDeep, TooLarge, json_error
@@ -58,6 +60,11 @@ def _policy(exc: PolicyViolation) -> tuple[Response, int]:
         message for _, message in exc.failures
     )
     return error("password_rules", detail, 400, failures=failures)
+
+
+@blueprint.errorhandler(InvalidRequest)
+def _request_form(exc: InvalidRequest) -> tuple[Response, int]:
+    return error("invalid_request", f"Please check this: {exc.words}.", 400, field=exc.field)
 
 
 @blueprint.errorhandler(InvalidAnswer)
@@ -155,3 +162,27 @@ def set_answers() -> Response:
     if email is not None and not isinstance(email, str):
         raise MissingFields()
     return jsonify({"next": portal().set_answers(person_id, current, answers, email)})
+
+
+# The one answer to every parent's request: it tells nothing of the child or the school.
+REQUEST_RECEIVED = {
+    "status": "received",
+    "detail": "Thank you. If the details match a child of the school, the school will contact you.",
+}
+
+
+def request_desk() -> RequestDesk:
+    """Return the app's desk of parents' reset requests."""
+    result: RequestDesk = current_app.extensions["mims.requests"]
+    return result
+
+
+@blueprint.post("/reset-request")
+def reset_request() -> tuple[Response, int]:
+    """Take a parent's request for a child's reset; 202 with the same body whatever it names."""
+    data = body()
+    form = read_form(
+        data.get("childName"), data.get("school"), data.get("class"), data.get("contact")
+    )
+    request_desk().submit(form)
+    return jsonify(REQUEST_RECEIVED), 202

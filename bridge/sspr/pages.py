@@ -12,6 +12,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from werkzeug.wrappers import Response
 
 from bridge.core.challenges import InvalidAnswer
+from bridge.core.request_desk import RequestDesk
+from bridge.core.reset_requests import InvalidRequest, read_form
 from bridge.errors import PolicyViolation
 from bridge.sspr import security, sessions, throttle
 from bridge.sspr.service import (
@@ -243,3 +245,23 @@ def forgot_password() -> Page:
 def closed(exc: ResetClosed) -> Page:
     """Show that this account cannot finish a reset, and whom to ask."""
     return render("message.html", exc.status, title="Please ask at school", message=exc.detail)
+
+
+# -- a parent's request ----------------------------------------------------------------------
+
+REQUEST_FIELDS = ("child_name", "school", "class_name", "contact")
+
+
+@blueprint.route("/request", methods=["GET", "POST"])
+def request_form() -> Page:
+    """Let a parent ask the school to reset a child's password; the same answer for any child."""
+    if request.method == "GET":
+        return render("request.html", values={})
+    values = {name: form(name) for name in REQUEST_FIELDS}
+    try:
+        parsed = read_form(*(values[name] for name in REQUEST_FIELDS))
+    except InvalidRequest as exc:
+        return render("request.html", 400, error=f"Please check this: {exc.words}.", values=values)
+    desk: RequestDesk = current_app.extensions["mims.requests"]
+    desk.submit(parsed)
+    return render("request_sent.html", 202)

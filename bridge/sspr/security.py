@@ -15,30 +15,8 @@ from flask import Flask, Response, abort, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from bridge.config import SsprConfig
+from bridge.web.headers import add_security_headers
 
-CSP = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    )
-)
-HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-}
-# Only over HTTPS (RFC 6797 section 7.2: a host must not send it over plain HTTP).
-HSTS = "max-age=31536000"
 CSRF_FIELD = "csrf_token"
 
 
@@ -70,13 +48,7 @@ def configure(app: Flask, config: SsprConfig, secret: str) -> None:
 
 def add_headers(response: Response) -> Response:
     """Add the security headers; never let a browser or proxy cache a portal answer."""
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if not request.path.startswith("/sspr/static/"):
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return add_security_headers(response, static_prefix="/sspr/static/")
 
 
 def csrf_token() -> str:

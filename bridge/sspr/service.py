@@ -3,7 +3,7 @@
 Nothing here knows HTTP or LDAP: views call these methods and render what they return or
 raise. Every refusal is a :class:`PortalError` with a status, a stable ``error`` code and
 words a 9-year-old can act on. Tickets are signed (itsdangerous) and short-lived; sessions
-and reset grants are kept on the server (session_store.py); what must outlive a request
+and reset grants are kept on the server (bridge/web/session_store.py); what must outlive a request
 (answers, counters, flags) is in the directory.
 
 A session lasts while the account stays as it was at sign-in: each request reads the person
@@ -44,7 +44,7 @@ from bridge.core.challenges import DEFAULT_PARAMS, HashParams, InvalidAnswer
 from bridge.core.people import Person
 from bridge.core.services import Services
 from bridge.errors import BridgeError, Locked, NotFound, PolicyViolation
-from bridge.sspr.session_store import ResetGrant, SessionStore
+from bridge.web.session_store import ResetGrant, SessionStore
 
 Next = Literal["done", "change_password", "setup_answers"]
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")

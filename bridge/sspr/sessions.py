@@ -1,7 +1,7 @@
 """The portal's session as the views see it: an id in the cookie, the rest on the server.
 
-What a session stands for is kept in session_store.py and checked against the directory on
-every request (service.py).
+What a session stands for is kept in bridge/web/session_store.py and checked against the
+directory on every request (service.py).
 
 The cookie holds the session id (``sid``), the pages' CSRF token, and the browser's reset
 binding (``rb``): a random value a reset token is bound to. A new sign-in always gets a new
@@ -14,7 +14,7 @@ from flask import current_app, session
 
 from bridge.sspr.security import CSRF_FIELD
 from bridge.sspr.service import NotSignedIn, Portal, SignedIn
-from bridge.sspr.session_store import new_id
+from bridge.web.session_store import new_id
 
 SESSION_ID = "sid"
 RESET_BINDING = "rb"

@@ -49,7 +49,8 @@ CHECKS = [
 @pytest.fixture
 def fuzzed_app(config: Config, directory: LdapClient) -> Flask:
     fast = config.with_overrides(
-        sspr={"rate_limit": "100000 per minute", "address_failures": "100000 per hour"}
+        sspr={"rate_limit": "100000 per minute", "address_failures": "100000 per hour"},
+        console={"request_rate_limit": "100000 per minute"},
     )
     app = create_app(fast, client=directory)
     app.extensions["mims.portal"].params = FAST_PARAMS

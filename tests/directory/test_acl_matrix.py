@@ -257,11 +257,17 @@ def test_what_each_identity_sees_of_the_tree(
         assert person_dn(people["mary"]).lower() in seen and policies
     if identity == "bridge":  # accounts, roles, tokens, sync state: the bridge's alone
         assert {a.lower() for a, _ in accounts.values()} | {dn.roles_base(SUFFIX)} <= services
+        # Parents' requests (their contacts): no role sees even the OU.
+        assert dn.requests_base(SUFFIX).lower() in services
     elif identity in ROLES:  # people and groups; of ou=services its own entry (and a
         # writer, as a second bridge, the tokens and sync state), never accounts or roles
         assert {SUFFIX, person_dn(people["mary"]).lower()} <= seen
         bridges = (dn.tokens_base(SUFFIX), dn.sync_base(SUFFIX))
-        assert {e for e in services if identity != "writer" or not e.endswith(bridges)} == {
+        grants = dn.admins_base(SUFFIX).lower()
+        # A reader sees administrators' grants (ou=admins); nobody else of the roles does.
+        assert (grants in seen) == (identity == "reader")
+        others = {e for e in services if not e.endswith(grants)}
+        assert {e for e in others if identity != "writer" or not e.endswith(bridges)} == {
             str(who).lower()
         }
         # An SSO tool reads whether a policy locks (SSSD's ppolicy check); only the writer more.

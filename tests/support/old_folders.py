@@ -42,6 +42,8 @@ def write_as_before_version_7(patch: pytest.MonkeyPatch) -> None:
     patch.setattr(slapd_config, "GROUP_CLASS", OLD_GROUP_CLASS)
     roles = slapd_config.service_roles
     patch.setattr(slapd_config, "service_roles", lambda suffix: [_old(e) for e in roles(suffix)])
+    # Administrators' grants (version 8) are mimsGroup entries, a class these versions lack.
+    patch.setattr(slapd_config, "admin_grants", lambda suffix: [])
     entries = slapd_config.base_entries
     patch.setattr(
         slapd_config,

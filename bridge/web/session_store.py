@@ -1,10 +1,11 @@
-"""Portal sessions and reset grants kept on the server, in SQLite in the data folder.
+"""Sessions and reset grants kept on the server, in SQLite in the data folder.
 
-A browser holds only a random id (in the signed cookie); what it stands for lives here,
-shared by every gunicorn worker and every other process of the host (``sessions.sqlite``,
-mode 0600, like ``throttle.sqlite``). Ids are stored as their SHA-256, so the file alone
-lets nobody take over a session. A session ends when it is idle too long, when it is too
-old, or when it is ended (sign-out, password change): then its row is gone.
+The portal and the admin console each keep their own file (``sessions.sqlite``,
+``console_sessions.sqlite``) through this one store. A browser holds only a random id (in a
+cookie); what it stands for lives here, shared by every gunicorn worker and every other
+process of the host (mode 0600, like ``throttle.sqlite``). Ids are stored as their SHA-256,
+so the file alone lets nobody take over a session. A session ends when it is idle too long,
+when it is too old, or when it is ended (sign-out, password change): then its row is gone.
 
 A reset grant is what the right answers earn: the account and its version, bound to the
 browser that answered (a random value in that browser's cookie), used once (deleted in the
