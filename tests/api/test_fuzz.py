@@ -25,11 +25,13 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from bridge.app import create_app
 from bridge.config import Config
+from bridge.core.administration import AllSchools
 from bridge.core.challenges import FAST_PARAMS
+from bridge.core.people import NewPerson
 from bridge.core.tokens import new_token, token_hash
 from bridge.directory.client import LdapClient
 from bridge.directory.tokens import TokenStore
-from bridge.services import Services
+from bridge.services import Backend, Services
 from bridge.web.openapi import document_text
 from tests.support.portal import ANSWERS, GOOD, make_person
 
@@ -75,10 +77,11 @@ class Known:
     session: str  # Mary's portal session cookie
     ticket: str  # a reset ticket for Mary
     reset_token: str  # a reset token for Mary (single-use)
+    console: str  # a MIMS administrator's console session cookie
 
 
 @pytest.fixture
-def known(services: Services, fuzzed_app: Flask) -> Known:
+def known(services: Services, fuzzed_app: Flask, config: Config, directory: LdapClient) -> Known:
     """Mary, with her answers set and signed in, and a group holding her."""
     person = make_person(services)
     group = services.groups.create("Fuzzers", None, [person.id])
@@ -96,7 +99,20 @@ def known(services: Services, fuzzed_app: Flask) -> Known:
         "/sspr/api/reset/verify", json={"ticket": ticket["ticket"], "answers": ANSWERS}
     )
     assert verified.status_code == 200, verified.json
-    return Known(person.id, group.id, cookie.value, ticket["ticket"], verified.json["resetToken"])
+    admin = services.people.create(NewPerson(full_name="Fuzz Admin", role="hq", password=GOOD))
+    Backend(config, directory).grants.grant(admin.login_id, [AllSchools()])
+    signed = web.post("/admin/api/login", json={"loginId": str(admin.login_id), "password": GOOD})
+    assert signed.status_code == 200, signed.json
+    console = web.get_cookie("mims_admin", path="/admin")
+    assert console is not None
+    return Known(
+        person.id,
+        group.id,
+        cookie.value,
+        ticket["ticket"],
+        verified.json["resetToken"],
+        console.value,
+    )
 
 
 def _half(value: object) -> bool:
@@ -133,5 +149,7 @@ def test_the_app_answers_as_its_document_says(
     _with_known_values(case, known)
     headers = {"Authorization": f"Bearer {bearer}"} if case.path.startswith("/scim/") else {}
     cookies = {"mims_portal": known.session} if case.path.startswith("/sspr/") else {}
+    if case.path.startswith("/admin/"):
+        cookies = {"mims_admin": known.console}
     cases[case.operation.label] += 1
     case.call_and_validate(app=fuzzed_app, headers=headers, cookies=cookies, checks=CHECKS)
