@@ -19,3 +19,17 @@ def pdf_text(pdf: bytes | str) -> str:
         ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
     )
     return done.stdout.decode()
+
+
+def passwords_on_cards(text: str) -> dict[str, str]:
+    """Return {login ID: temporary password} read from cards' text (pdftotext -layout).
+
+    Cards stand side by side, so a row's login IDs are on one line and, two lines down (after
+    "Password"), their passwords in the same order.
+    """
+    lines = [line.split() for line in text.splitlines()]
+    found: dict[str, str] = {}
+    for index, words in enumerate(lines[:-2]):
+        if words and all("@" in word for word in words) and set(lines[index + 1]) == {"Password"}:
+            found.update(zip(words, lines[index + 2], strict=True))
+    return found
