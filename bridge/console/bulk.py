@@ -157,13 +157,16 @@ def class_api() -> Response:
     return jsonify(group_json(group, people))
 
 
-@api.blueprint.post("/classes/<action>")
-def bulk_api(action: str) -> Response:
-    """Do a confirmed bulk action (``cards`` or ``reset``) for a class or level."""
-    if action not in BULK:
-        raise NotFound("no such action")
-    outcome = do_bulk(action, api.body())
-    return jsonify(outcome_json(outcome, CARD if action == "cards" else SLIP))
+@api.blueprint.post("/classes/cards")
+def cards_api() -> Response:
+    """Print login cards (P1-3) for everyone in a class or level, confirmed by their number."""
+    return jsonify(outcome_json(do_bulk("cards", api.body()), CARD))
+
+
+@api.blueprint.post("/classes/reset")
+def reset_api() -> Response:
+    """Do the start-of-year reset (P4-6) of a class or level, confirmed by their number."""
+    return jsonify(outcome_json(do_bulk("reset", api.body()), SLIP))
 
 
 @api.blueprint.post("/people/<person_id>/card")
