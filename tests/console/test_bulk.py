@@ -118,3 +118,18 @@ def test_a_level_gets_its_cards_in_one_pdf(
     text = pdf_text(done["pdf"])
     assert text.count("MIMS login card") == 2
     assert {item["loginId"] for item in done["items"]} == {str(c.login_id) for c in children}
+
+
+def test_the_level_page_counts_only_the_children_in_scope(client: FlaskClient, cast: Cast) -> None:
+    sign_in(client, cast.school_admin)
+    page = client.get(f"/admin/levels/{CLEMENTI}/P5").get_data(as_text=True)
+    assert "Level P5" in page and "Start-of-year reset (3)" in page
+    sign_in(client, cast.form_teacher)
+    page = client.get(f"/admin/levels/{CLEMENTI}/P5").get_data(as_text=True)
+    assert "Start-of-year reset (2)" in page and "Ahmad" not in page
+    confirm = client.get(
+        "/admin/class-actions/reset", query_string={"school": CLEMENTI, "level": "P5"}
+    )
+    assert "This touches <b>2 people</b> in level P5" in confirm.get_data(as_text=True)
+    other = {"school": CLEMENTI, "class": "5B"}
+    assert client.get("/admin/class-actions/reset", query_string=other).status_code == 404
