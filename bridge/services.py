@@ -273,7 +273,9 @@ class Backend:
 
     def admin_console(self) -> AdminConsole:
         """Return the scoped administration service (the console, its API, ``--as``)."""
-        return AdminConsole(self.services, self.grants, self.audit, self.audit)
+        sspr = self.config.sspr
+        questions = tuple((q.id, q.text) for q in sspr.questions)[: sspr.answers_required]
+        return AdminConsole(self.services, self.grants, self.audit, self.audit, questions)
 
     def request_desk(self) -> RequestDesk:
         """Return the desk of parents' reset requests (the portal's form, the console's queue)."""

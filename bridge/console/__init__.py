@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from bridge.config import Config
 from bridge.console import api, pages
+from bridge.console import bulk as _bulk  # noqa: F401  (its routes join api and pages)
 from bridge.console import requests as _requests  # noqa: F401  (its routes join api and pages)
 from bridge.console.errors import MAX_BODY_BYTES
 from bridge.console.service import CONSOLE_SESSIONS_FILE, Console

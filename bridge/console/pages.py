@@ -8,16 +8,20 @@ page as a missing id.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from bridge.console import present, security, sessions
 from bridge.console.errors import json_error
 from bridge.console.service import Actor, ConsoleError, NotSignedIn
+from bridge.core.admin_console import CARD_LEVELS
 from bridge.core.administration import Action as CoreAction
+from bridge.core.administration import same_name
+from bridge.core.card_sheet import render as render_cards
 from bridge.core.people import Person
 from bridge.errors import BridgeError
 
@@ -59,6 +63,14 @@ ACTIONS = {
             "",
         ),
         Action(
+            "print-card",
+            "Print the login card",
+            "{name} gets a new temporary password and new pre-set challenge answers, on a login"
+            " card you can print (a PDF), shown once. Their old password and answers stop"
+            " working; they choose a new password when they first sign in.",
+            "",
+        ),
+        Action(
             "clear-answers",
             "Clear the challenge answers",
             "{name}'s three challenge answers are forgotten. They choose new ones the next time"
@@ -84,6 +96,7 @@ CORE_ACTION: dict[str, CoreAction] = {
     "unlock": "unlock",
     "reset": "reset",
     "clear-answers": "clear_answers",
+    "print-card": "print_card",
     "disable": "disable",
     "enable": "enable",
 }
@@ -206,24 +219,6 @@ def _page_number() -> int:
     return max(1, min(int(raw), 10**6)) if raw.isdigit() and len(raw) < 8 else 1
 
 
-@blueprint.get("/classes/<path:school>/<class_name>")
-def class_page(school: str, class_name: str) -> Page:
-    """Show everyone in one class of one school, with their status."""
-    actor = sessions.actor()
-    total, found = actor.scoped.search("", class_name, "", 1, 200)
-    people = [present.item(p) for p in found if school.casefold() in _schools(p)]
-    if not people:
-        return render("message.html", 404, title="Not found", message=NO_CLASS)
-    return render("class.html", school=school, class_name=class_name, people=people)
-
-
-NO_CLASS = "There is no class by that name among the people you can see."
-
-
-def _schools(person: Person) -> set[str]:
-    return {s.casefold() for s in person.schools}
-
-
 # -- one person ------------------------------------------------------------------------------
 
 
@@ -244,6 +239,8 @@ def person(person_id: str) -> Page:
 def _allowed(actor: Actor, found: Person) -> list[Action]:
     wanted = ["unlock"] if found.lock.locked else []
     wanted += ["reset", "clear-answers", "enable" if found.disabled else "disable"]
+    if any(same_name(found.level, level) for level in CARD_LEVELS):
+        wanted.insert(wanted.index("clear-answers"), "print-card")
     return [ACTIONS[name] for name in wanted if actor.scoped.may(CORE_ACTION[name], found)]
 
 
@@ -275,6 +272,17 @@ def act(person_id: str, action: str) -> Page:
         found = present.item(scoped.get(person_id))
         portal = request.host_url + "sspr/"  # the portal is served by the same app
         return render("slip.html", person=found, temporary=temporary, portal=portal)
+    if action == "print-card":
+        card = scoped.print_card(person_id)
+        pdf, _ = render_cards([card], current_app.config["MIMS"].sspr.portal_url)
+        return render(
+            "slip.html",
+            person=present.item(scoped.get(person_id)),
+            temporary=card.password,
+            answers=card.answers,
+            portal=current_app.config["MIMS"].sspr.portal_url,
+            pdf=base64.b64encode(pdf).decode("ascii"),
+        )
     doing = {
         "unlock": scoped.unlock,
         "clear-answers": scoped.clear_answers,

@@ -21,6 +21,7 @@ OPERATIONS = {
     "answers.attempt": "Tried to reset the password with the answers",
     "answers.passed": "Answered the challenge questions",
     "account.start_year": "Start-of-year reset",
+    "card.print": "Login card printed (new temporary password and answers)",
     "person.create": "Account created",
     "person.update": "Details changed",
     "person.rename": "Login ID changed",
@@ -30,6 +31,7 @@ OPERATIONS = {
     "admin.clear_answers": "Tried to clear the challenge answers",
     "admin.disable": "Tried to disable",
     "admin.enable": "Tried to enable",
+    "admin.print_card": "Tried to print the login card",
     "admin.view": "Tried to look at the account",
     # A parent's request (core/request_desk.py), on the page of the child it was matched to.
     "request.match": "Matched to a parent's reset request",

@@ -32,6 +32,8 @@ from bridge.core.administration import (
 )
 from bridge.core.audit import Event, origin, reset_origin, set_origin
 from bridge.core.audited import Trail
+from bridge.core.card_sheet import Card
+from bridge.core.challenges import hash_answer, preset_answers
 from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, base_local_part
 from bridge.core.people import Person, PersonChange
 from bridge.core.ports import Audit, AuditReader, Grants, PeopleReader
@@ -39,12 +41,26 @@ from bridge.core.query import ALL, Compare, Query, Sort, all_of, any_of
 from bridge.core.services import Services
 from bridge.errors import Forbidden, InvalidValue, NotFound
 
-__all__ = ["AdminConsole", "ScopedConsole", "known_scope", "name_query"]
+__all__ = [
+    "CARD_LEVELS",
+    "START_YEAR_LEVELS",
+    "AdminConsole",
+    "ScopedConsole",
+    "check_level",
+    "known_scope",
+    "name_query",
+]
 
 NOT_FOUND = "no such person"
 NOT_AN_ADMINISTRATOR = "{login} holds no administrator grant (mims admin grant)"
 MAX_COUNT = 200  # people in one page of a search
 HISTORY = 20  # events on a person's page
+# Who gets what on paper (issue 20): young children a login card with pre-set answers, the
+# older ones a temporary password on a slip at the start of the year.
+CARD_LEVELS = ("P1", "P2", "P3")
+START_YEAR_LEVELS = ("P4", "P5", "P6")
+CARDS_ONLY = "login cards are for P1 to P3"
+START_YEAR_ONLY = "the start-of-year reset is for P4 to P6"
 
 
 def name_query(text: str) -> Query:
@@ -103,6 +119,8 @@ class AdminConsole:
     grants: Grants
     audit: Audit
     history_source: AuditReader | None = None
+    # (question id, question text) a printed card pre-sets answers for; () prints none.
+    card_questions: tuple[tuple[str, str], ...] = ()
 
     def administrator(self, login_id: LoginId | str) -> Administrator:
         """Return the person with this login and their grants; Forbidden if they hold none."""
@@ -217,6 +235,45 @@ class ScopedConsole:
         with self._acting():
             return self.services.passwords.reset(person, self.admin.login_id)
 
+    def print_card(self, person_id: str) -> Card:
+        """Give a P1-3 child a temporary password and new pre-set answers; return their card.
+
+        What the card says is shown only this once: the directory keeps the answers hashed.
+        """
+        person = self._reach(person_id, "print_card")
+        check_level(person, CARD_LEVELS, CARDS_ONLY)
+        with self._acting(), self.trail.change("card.print", person.id):
+            temporary = self.services.passwords.reset(person, self.admin.login_id)
+            answers = self._preset_answers(person)
+        return _card(person, temporary, answers)
+
+    def _preset_answers(self, person: Person) -> tuple[tuple[str, str], ...]:
+        """Store new easy answers for a child (hashed); return (question, answer) for the card."""
+        questions = self.console.card_questions
+        state = self.services.answers.find(person.login_id) if questions else None
+        if state is None:
+            return ()
+        chosen = preset_answers([qid for qid, _ in questions])
+        self.services.answers.set_answers(
+            state.key, [hash_answer(qid, answer) for qid, answer in chosen.items()]
+        )
+        return tuple((text, chosen[qid]) for qid, text in questions)
+
+    def start_year(self, person_id: str) -> Card:
+        """Do the P4-6 start-of-year reset of one child; return their slip.
+
+        A temporary password they must change at next sign-in, and new challenge answers to
+        choose then; both audited with the administrator as actor.
+        """
+        person = self._reach(person_id, "reset")
+        check_level(person, START_YEAR_LEVELS, START_YEAR_ONLY)
+        with self._acting():
+            temporary = self.services.passwords.reset(person, self.admin.login_id)
+            state = self.services.answers.find(person.login_id)
+            if state is not None:
+                self.services.answers.start_year(state.key)
+        return _card(person, temporary, ())
+
     def clear_answers(self, person_id: str) -> Person:
         """Forget the person's challenge answers: they choose new ones at next sign-in."""
         person = self._reach(person_id, "clear_answers")
@@ -249,6 +306,23 @@ class ScopedConsole:
         keys = {person.id.lower(), str(person.login_id).lower()}
         about = [e for e in source.events() if e.target.lower() in keys or e.login.lower() in keys]
         return list(reversed(about[-limit:]))
+
+
+def check_level(person: Person, levels: tuple[str, ...], words: str) -> None:
+    """Refuse (InvalidValue) a person whose level is not one of ``levels``."""
+    if not any(same_name(person.level, level) for level in levels):
+        raise InvalidValue(f"{words}; {person.full_name} is in {person.level or 'no level'}")
+
+
+def _card(person: Person, password: str, answers: tuple[tuple[str, str], ...]) -> Card:
+    """Return what one child's card or slip says."""
+    return Card(
+        name=person.display_name or person.full_name,
+        class_name=" ".join(filter(None, [person.level, person.class_name])),
+        login_id=str(person.login_id),
+        password=password,
+        answers=answers,
+    )
 
 
 def _words(action: Action) -> str:
