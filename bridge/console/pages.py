@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from bridge.console import present, security, sessions
@@ -124,6 +124,11 @@ def render(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
 
 def _form(name: str) -> str:
     return request.form.get(name, "")[:1000]
+
+
+def portal_url() -> str:
+    """Return the portal's address a slip gives the child: ``[sspr] portal_url``, never the Host."""
+    return str(current_app.config["MIMS"].sspr.portal_url)
 
 
 def _safe_next(value: str) -> str:
@@ -273,8 +278,7 @@ def act(person_id: str, action: str) -> Page:
     if action == "reset":
         temporary = scoped.reset(person_id)
         found = present.item(scoped.get(person_id))
-        portal = request.host_url + "sspr/"  # the portal is served by the same app
-        return render("slip.html", person=found, temporary=temporary, portal=portal)
+        return render("slip.html", person=found, temporary=temporary, portal=portal_url())
     doing = {
         "unlock": scoped.unlock,
         "clear-answers": scoped.clear_answers,
