@@ -37,6 +37,11 @@ BY_STATUS: dict[int, JsonError] = {
     409: JsonError("changed", 409, "This account changed meanwhile. Please look again."),
     412: JsonError("changed", 409, "This account changed meanwhile. Please look again."),
     423: JsonError("locked", 423, "That account is locked."),
+    429: JsonError(
+        "too_many_tries",
+        429,
+        "Too many tries from this address. Please wait a few minutes and try again.",
+    ),
     503: JsonError("unavailable", 503, "The service is not working right now. Try again later."),
 }
 

@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from bridge.console import present, security, sessions
-from bridge.console.errors import json_error
+from bridge.console.errors import BY_STATUS, json_error
 from bridge.console.service import Actor, ConsoleError, NotSignedIn
 from bridge.core.administration import Action as CoreAction
 from bridge.core.people import Person
@@ -111,6 +112,12 @@ def _refused(exc: BridgeError) -> tuple[str, int]:
     return render("message.html", status, title=title, message=detail)
 
 
+@blueprint.errorhandler(TooManyRequests)
+def _too_many(_: TooManyRequests) -> tuple[str, int]:
+    found = BY_STATUS[429]
+    return render("message.html", 429, actor=None, title="Please wait", message=found.words)
+
+
 @blueprint.app_context_processor
 def _template_values() -> dict[str, Any]:
     return {"admin_csrf": security.csrf_token}
@@ -151,7 +158,7 @@ def sign_in() -> Page:
         return render("sign_in.html", actor=None, next_page=next_page)
     login = _form("login_id").strip()
     try:
-        signed = sessions.console().sign_in(login, _form("password"))
+        signed = sessions.sign_in(login, _form("password"))
     except ConsoleError as exc:
         return render(
             "sign_in.html",

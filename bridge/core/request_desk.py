@@ -147,9 +147,7 @@ class RequestDesk:
         self.expire_due()
         scopes = console.admin.scopes
         login = console.admin.login_id
-        mine = [
-            r for r in self.store.waiting() if sees(scopes, r, login) and self._for(scopes, r)
-        ]
+        mine = [r for r in self.store.waiting() if sees(scopes, r, login) and self._for(scopes, r)]
         return [Queued(r, tuple(self.candidates(console, r))) for r in oldest_first(mine)]
 
     def get(self, console: ScopedConsole, request_id: str) -> Queued:
