@@ -15,6 +15,22 @@ class BridgeError(Exception):
     scim_type: str | None = None
 
 
+class Refused(BridgeError):
+    """A refusal a page door shows as it is: its status, a stable code and plain words.
+
+    The portal's and the console's own refusals are kinds of it, with their words as class
+    attributes; ``detail`` is the words shown (given ones, or the class's).
+    """
+
+    status = 400
+    code = "error"
+    words = "Something went wrong. Please try again."
+
+    def __init__(self, words: str | None = None) -> None:
+        super().__init__(words or self.words)
+        self.detail = words or self.words
+
+
 class ConfigError(BridgeError):
     """A configuration value is missing or not allowed."""
 

@@ -21,6 +21,7 @@ from bridge.console.errors import MAX_BODY_BYTES
 from bridge.console.service import CONSOLE_SESSIONS_FILE, Console
 from bridge.core.admin_console import AdminConsole
 from bridge.core.services import Services
+from bridge.web import attempts
 from bridge.web.front import BodyLimit, Refusal
 from bridge.web.session_store import SessionStore
 
@@ -34,9 +35,12 @@ def init_app(app: Flask, config: Config, services: Services, administration: Adm
     )
     app.extensions["mims.console"] = Console(services, administration, store)
     limiter = app.extensions.get("mims.limiter")
+    failures = app.extensions.get(attempts.FAILURES)  # wrong passwords, counted with the portal's
     for blueprint in (api.blueprint, pages.blueprint):
         if limiter is not None:
             limiter.limit(config.sspr.rate_limit, methods=["POST"])(blueprint)
+        if failures is not None:
+            failures(blueprint)
         app.register_blueprint(blueprint)
     # Routing errors (an unknown path, a wrong method) under /admin/api are JSON too; any other
     # path keeps the handler registered before (SCIM's, for /scim/v2).

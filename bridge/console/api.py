@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from bridge.console import present, sessions
 from bridge.console.errors import BY_STATUS, MAX_BODY_BYTES, json_error
@@ -38,6 +38,13 @@ def _json_only() -> tuple[Response, int] | None:
 @blueprint.after_request
 def _headers(response: Response) -> Response:
     return add_security_headers(response, static_prefix="/admin/static/")
+
+
+@blueprint.errorhandler(TooManyRequests)
+def _too_many(_: TooManyRequests) -> tuple[Response, int]:
+    """Answer a rate limit in the API's own shape (before the portal's page for it)."""
+    found = BY_STATUS[429]
+    return error(found.code, found.words, 429)
 
 
 @blueprint.errorhandler(Exception)
@@ -97,7 +104,7 @@ def number(name: str, default: int, low: int, high: int) -> int:
 def login() -> Response:
     """Sign in with one's own MIMS account; 200 and a session cookie for an administrator."""
     data = body()
-    signed = sessions.console().sign_in(text(data, "loginId"), text(data, "password"))
+    signed = sessions.sign_in(text(data, "loginId"), text(data, "password"))
     response = jsonify({"loginId": signed.login_id, "name": signed.name})
     return sessions.begin(response, signed)
 

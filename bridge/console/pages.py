@@ -13,10 +13,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from bridge.console import present, security, sessions
-from bridge.console.errors import json_error
+from bridge.console.errors import BY_STATUS, json_error
 from bridge.console.service import Actor, ConsoleError, NotSignedIn
 from bridge.core.admin_console import CARD_LEVELS
 from bridge.core.administration import Action as CoreAction
@@ -124,6 +125,12 @@ def _refused(exc: BridgeError) -> tuple[str, int]:
     return render("message.html", status, title=title, message=detail)
 
 
+@blueprint.errorhandler(TooManyRequests)
+def _too_many(_: TooManyRequests) -> tuple[str, int]:
+    found = BY_STATUS[429]
+    return render("message.html", 429, actor=None, title="Please wait", message=found.words)
+
+
 @blueprint.app_context_processor
 def _template_values() -> dict[str, Any]:
     return {"admin_csrf": security.csrf_token}
@@ -137,6 +144,11 @@ def render(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
 
 def _form(name: str) -> str:
     return request.form.get(name, "")[:1000]
+
+
+def portal_url() -> str:
+    """Return the portal's address a slip gives the child: ``[sspr] portal_url``, never the Host."""
+    return str(current_app.config["MIMS"].sspr.portal_url)
 
 
 def _safe_next(value: str) -> str:
@@ -159,7 +171,7 @@ def sign_in() -> Page:
         return render("sign_in.html", actor=None, next_page=next_page)
     login = _form("login_id").strip()
     try:
-        signed = sessions.console().sign_in(login, _form("password"))
+        signed = sessions.sign_in(login, _form("password"))
     except ConsoleError as exc:
         return render(
             "sign_in.html",
@@ -270,17 +282,16 @@ def act(person_id: str, action: str) -> Page:
     if action == "reset":
         temporary = scoped.reset(person_id)
         found = present.item(scoped.get(person_id))
-        portal = request.host_url + "sspr/"  # the portal is served by the same app
-        return render("slip.html", person=found, temporary=temporary, portal=portal)
+        return render("slip.html", person=found, temporary=temporary, portal=portal_url())
     if action == "print-card":
         card = scoped.print_card(person_id)
-        pdf, _ = render_cards([card], current_app.config["MIMS"].sspr.portal_url)
+        pdf, _ = render_cards([card], portal_url())
         return render(
             "slip.html",
             person=present.item(scoped.get(person_id)),
             temporary=card.password,
             answers=card.answers,
-            portal=current_app.config["MIMS"].sspr.portal_url,
+            portal=portal_url(),
             pdf=base64.b64encode(pdf).decode("ascii"),
         )
     doing = {

@@ -202,11 +202,10 @@ def resolve_page(request_id: str, action: str) -> pages.Page | Response:
             error=exc.words,
         )
     if outcome.temporary_password is not None and outcome.person is not None:
-        portal = request.host_url + "sspr/"  # the portal is served by the same app
         return pages.render(
             "slip.html",
             person=present.item(outcome.person),
             temporary=outcome.temporary_password,
-            portal=portal,
+            portal=pages.portal_url(),
         )
     return redirect(url_for("console.request_page", request_id=request_id, done=action))

@@ -18,22 +18,14 @@ from bridge.core import own_password
 from bridge.core.admin_console import AdminConsole, ScopedConsole
 from bridge.core.people import Person
 from bridge.core.services import Services
-from bridge.errors import BridgeError, NotFound
+from bridge.errors import BridgeError, NotFound, Refused
 from bridge.web.session_store import SessionStore
 
 CONSOLE_SESSIONS_FILE = "console_sessions.sqlite"
 
 
-class ConsoleError(BridgeError):
+class ConsoleError(Refused):
     """A refusal the console shows as it is: status, code and words for a school office."""
-
-    status = 400
-    code = "error"
-    words = "Something went wrong. Please try again."
-
-    def __init__(self, words: str | None = None) -> None:
-        super().__init__(words or self.words)
-        self.detail = words or self.words
 
 
 class WrongSignIn(ConsoleError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from bridge.console import security
-from bridge.console.service import Actor, Console, NotSignedIn
+from bridge.console.service import Actor, Console, NotSignedIn, WrongSignIn
 from bridge.core.audit import act_as
+from bridge.web import attempts
 from bridge.web.headers import Answer
 
 
@@ -32,6 +33,15 @@ def actor_or_none() -> Actor | None:
         return actor()
     except NotSignedIn:
         return None
+
+
+def sign_in(login: str, password: str) -> Actor:
+    """Check an administrator's login ID and password; a wrong one counts against the address."""
+    try:
+        return console().sign_in(login, password)
+    except WrongSignIn:
+        attempts.mark_failed()
+        raise
 
 
 def begin(response: Answer, signed: Actor) -> Answer:

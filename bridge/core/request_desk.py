@@ -60,11 +60,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def sees(scopes: frozenset[Scope], request: ResetRequest) -> bool:
+def sees(scopes: frozenset[Scope], request: ResetRequest, login: str = "") -> bool:
     """Return whether grants reach a request: its school's, or its class once forwarded.
 
     A school's name is compared as ``folded`` (accents, case and punctuation ignored), since a
-    parent types it; a form teacher sees a request only after an administrator forwarded it.
+    parent types it. A form teacher (``login``) sees a request of their class while it is
+    forwarded to them, and afterwards only if they settled it themselves: one the office
+    settled without forwarding (the parent's contact with it) is not theirs to read.
     """
     for scope in scopes:
         if isinstance(scope, AllSchools):
@@ -73,12 +75,20 @@ def sees(scopes: frozenset[Scope], request: ResetRequest) -> bool:
             return True
         if (
             isinstance(scope, SchoolClass)
-            and request.status != "open"
+            and _handed_to(request, login)
             and folded(scope.school) == folded(request.school)
             and class_key(scope.class_name) == class_key(request.class_name)
         ):
             return True
     return False
+
+
+def _handed_to(request: ResetRequest, login: str) -> bool:
+    """Return whether a request is with a form teacher now, or was settled by this one."""
+    if request.status == "forwarded":
+        return True
+    settled = request.resolution
+    return settled is not None and bool(login) and settled.by.casefold() == login.casefold()
 
 
 @dataclass(frozen=True)
@@ -136,7 +146,8 @@ class RequestDesk:
         """
         self.expire_due()
         scopes = console.admin.scopes
-        mine = [r for r in self.store.waiting() if sees(scopes, r) and self._for(scopes, r)]
+        login = console.admin.login_id
+        mine = [r for r in self.store.waiting() if sees(scopes, r, login) and self._for(scopes, r)]
         return [Queued(r, tuple(self.candidates(console, r))) for r in oldest_first(mine)]
 
     def get(self, console: ScopedConsole, request_id: str) -> Queued:
@@ -204,7 +215,7 @@ class RequestDesk:
             request = self.store.get(request_id)
         except (NotFound, InvalidValue):
             raise NotFound(NO_SUCH_REQUEST) from None
-        if not sees(console.admin.scopes, request):
+        if not sees(console.admin.scopes, request, console.admin.login_id):
             raise NotFound(NO_SUCH_REQUEST)
         return request
 

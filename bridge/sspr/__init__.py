@@ -15,6 +15,7 @@ from bridge.sspr import api, pages, security, throttle
 from bridge.sspr.errors import MAX_BODY_BYTES, body_refusal
 from bridge.sspr.secret import portal_secret
 from bridge.sspr.service import Portal
+from bridge.web import attempts
 from bridge.web.front import BodyLimit
 from bridge.web.session_store import SESSIONS_FILE, SessionStore
 
@@ -41,9 +42,10 @@ def init_app(app: Flask, config: Config, services: Services) -> None:
         config.sspr.address_failures,
         scope="failures",
         methods=["POST"],
-        deduct_when=throttle.failed,
+        deduct_when=attempts.failed,
         override_defaults=False,
     )
+    app.extensions[attempts.FAILURES] = failures  # the console's sign-in counts with the portal's
     for blueprint in (api.blueprint, pages.blueprint):
         limiter.limit(config.sspr.rate_limit, methods=["POST"])(blueprint)
         failures(blueprint)

@@ -9,7 +9,6 @@ Words are for children and parents: never driver text; a 500 names only its requ
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from bridge.errors import (
     AlreadyExists,
@@ -22,7 +21,7 @@ from bridge.errors import (
 )
 from bridge.sspr.service import ASK_SCHOOL, AccountLocked, PortalError
 from bridge.web.front import Refusal
-from bridge.web.request_id import log_internal
+from bridge.web.json_errors import INTERNAL, JsonError, answer
 
 # The largest body any portal form or API call takes: answers, passwords and a login ID are
 # a few hundred bytes.
@@ -44,16 +43,6 @@ class TooDeep(PortalError):
     words = "That is not what this page expects. Please try again."
 
 
-@dataclass(frozen=True)
-class JsonError:
-    """How the portal API shows one kind of error."""
-
-    code: str
-    status: int
-    words: str
-
-
-INTERNAL = JsonError("error", 500, "Something went wrong on our side. Please try again later.")
 DOMAIN_ERRORS: dict[type[BridgeError], JsonError] = {
     DirectoryUnavailable: JsonError(
         "unavailable", 503, "The service is not working right now. Please try again later."
@@ -73,15 +62,10 @@ DOMAIN_ERRORS: dict[type[BridgeError], JsonError] = {
 
 def json_error(error: BaseException) -> tuple[str, str, int]:
     """Return the code, words and status the portal API answers an error with."""
-    if isinstance(error, PortalError):
-        return error.code, error.detail, error.status
     found = INTERNAL
     if isinstance(error, BridgeError):
         found = next(DOMAIN_ERRORS[kind] for kind in type(error).__mro__ if kind in DOMAIN_ERRORS)
-    if found.status == 500:
-        request_id = log_internal(error, "the portal API")
-        return found.code, f"{found.words} (request id {request_id})", 500
-    return found.code, found.words, found.status
+    return answer(error, found, "the portal API")
 
 
 def body_refusal(status: int, detail: str) -> Refusal:

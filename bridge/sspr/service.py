@@ -43,7 +43,7 @@ from bridge.core.accounts import AccountKey, AnswerState, StaleToken
 from bridge.core.challenges import DEFAULT_PARAMS, HashParams, InvalidAnswer
 from bridge.core.people import Person
 from bridge.core.services import Services
-from bridge.errors import BridgeError, Locked, NotFound, PolicyViolation
+from bridge.errors import Locked, NotFound, PolicyViolation, Refused
 from bridge.web.session_store import ResetGrant, SessionStore
 
 Next = Literal["done", "change_password", "setup_answers"]
@@ -51,16 +51,8 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 ASK_SCHOOL = own_password.ASK_SCHOOL
 
 
-class PortalError(BridgeError):
+class PortalError(Refused):
     """A refusal the portal shows as it is: status, code and child-friendly words."""
-
-    status = 400
-    code = "error"
-    words = "Something went wrong. Please try again."
-
-    def __init__(self, words: str | None = None) -> None:
-        super().__init__(words or self.words)
-        self.detail = words or self.words
 
 
 class WrongSignIn(PortalError):

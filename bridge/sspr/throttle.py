@@ -1,12 +1,13 @@
 """The portal's limits by client address, counted in one place every worker shares.
 
-Two limits apply to every portal POST, per client address (an IPv6 address by its /64, the
-block one subscriber gets, so a stranger cannot step through addresses):
+Two limits apply to every POST of the portal and the console, per client address (an IPv6
+address by its /64, the block one subscriber gets, so a stranger cannot step through addresses):
 
 - ``[sspr] rate_limit``: requests, counted before each request is handled;
-- ``[sspr] address_failures``: wrong passwords and wrong answer sets, tested before each
-  request and counted after one fails, so an address that has used them up is refused (429)
-  before its tries reach the accounts' own counters (ppolicy's, and the answers' lock).
+- ``[sspr] address_failures``: wrong passwords (the console's sign-in too: web/attempts.py)
+  and wrong answer sets, tested before each request and counted after one fails, so an
+  address that has used them up is refused (429) before its tries reach the accounts' own
+  counters (ppolicy's, and the answers' lock).
 
 The counts live in SQLite in the data folder (``throttle.sqlite``, mode 0600): each count is
 one ``INSERT ... ON CONFLICT DO UPDATE`` statement, atomic across every gunicorn worker and
@@ -25,17 +26,16 @@ import threading
 import time
 from pathlib import Path
 
-from flask import Response, g
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
 
 from bridge.sspr.service import AccountLocked, ResetRefused, WrongCurrentPassword, WrongSignIn
+from bridge.web.attempts import mark_failed
 
 THROTTLE_FILE = "throttle.sqlite"
 SCHEME = "mims+sqlite"
 # The refusals that mean a wrong secret was tried: what address_failures counts.
 COUNTED = (WrongSignIn, AccountLocked, ResetRefused, WrongCurrentPassword)
-_FAILED = "mims_failed_attempt"
 # One count in this many also deletes the windows that are over.
 _PURGE_EVERY = 200
 
@@ -72,12 +72,7 @@ def source() -> str:
 def note(error: BaseException) -> None:
     """Mark this request as a failed attempt if ``error`` is a wrong secret."""
     if isinstance(error, COUNTED):
-        setattr(g, _FAILED, True)
-
-
-def failed(_: Response) -> bool:
-    """Tell flask-limiter whether this request tried a wrong secret (``deduct_when``)."""
-    return bool(g.get(_FAILED, False))
+        mark_failed()
 
 
 def storage_uri(data_dir: Path) -> str:
@@ -160,4 +155,4 @@ class SharedCounters(Storage):
         self._db().execute("DELETE FROM counters WHERE key = ?", (key,))
 
 
-__all__ = ["COUNTED", "SharedCounters", "failed", "note", "source", "storage_uri"]
+__all__ = ["COUNTED", "SharedCounters", "note", "source", "storage_uri"]

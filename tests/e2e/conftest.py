@@ -38,8 +38,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("portal")
     data = root / "data"
     site = root / "site.toml"
-    site.write_text('[sspr]\nrate_limit = "1000 per minute"\naddress_failures = "1000 per hour"\n')
     http_port, ldap_port = free_port(), free_port()
+    site.write_text(
+        '[sspr]\nrate_limit = "1000 per minute"\naddress_failures = "1000 per hour"\n'
+        f'portal_url = "http://127.0.0.1:{http_port}/sspr/"\n'
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | {
         "HOME": str(root),
         "MIMS_DATA_DIR": str(data),

@@ -7,24 +7,15 @@ from flask.testing import FlaskClient
 from bridge.core.administration import Scope
 from bridge.core.people import NewPerson, Person
 from bridge.services import Backend
+from tests.support import console
+from tests.support.console import BUKIT, CLEMENTI, PASSWORD
 
-PASSWORD = "Sunny7Garden42"
-CLEMENTI = "Clementi Primary School"
-BUKIT = "Bukit Timah Primary School"
+__all__ = ["BUKIT", "CLEMENTI", "PASSWORD", "administrator", "send_request", "signed_in", "student"]
 
 
 def student(backend: Backend, name: str, school: str, class_name: str) -> Person:
     """Create a student of a school and class with the test password."""
-    return backend.services.people.create(
-        NewPerson(
-            full_name=name,
-            role="student",
-            school=school,
-            level=f"P{class_name[0]}",
-            class_name=class_name,
-            password=PASSWORD,
-        )
-    )
+    return console.student(backend.services, name, school, class_name)
 
 
 def administrator(backend: Backend, name: str, school: str, *scopes: Scope) -> Person:
