@@ -18,8 +18,8 @@ from bridge.core import own_password
 from bridge.core.admin_console import AdminConsole, ScopedConsole
 from bridge.core.people import Person
 from bridge.core.services import Services
-from bridge.errors import BridgeError, NotFound, Refused
-from bridge.web.session_store import SessionStore
+from bridge.errors import BridgeError, Refused
+from bridge.web.session_store import SessionStore, session_person, stamp_of
 
 CONSOLE_SESSIONS_FILE = "console_sessions.sqlite"
 
@@ -91,11 +91,6 @@ class Actor:
         return self.person.display_name or self.person.full_name
 
 
-def stamp_of(person: Person) -> str:
-    """Return what must stay the same for a session to go on: when the password was set."""
-    return person.password_changed.isoformat() if person.password_changed else "never"
-
-
 class Console:
     """Sign-in, sessions and the scoped service of whoever is signed in."""
 
@@ -125,21 +120,10 @@ class Console:
 
     def actor(self, session_id: str | None) -> Actor:
         """Return who a session is for, as they are now; NotSignedIn once it is over."""
-        found = self.store.find(session_id) if session_id else None
-        if found is None:
-            raise NotSignedIn()
-        try:
-            person = self.services.people.get(found.person_id)
-        except NotFound:
-            person = None
-        if (
-            person is None
-            or person.disabled
-            or person.lock.locked
-            or person.must_change
-            or stamp_of(person) != found.stamp
-        ):
-            self.store.end_person(found.person_id)
+        person = session_person(
+            self.store, self.services.people, session_id, lambda person: person.must_change
+        )
+        if person is None:
             raise NotSignedIn()
         try:
             return Actor(person, self._scoped(person, NotSignedIn))

@@ -44,7 +44,7 @@ from bridge.core.challenges import DEFAULT_PARAMS, HashParams, InvalidAnswer
 from bridge.core.people import Person
 from bridge.core.services import Services
 from bridge.errors import Locked, NotFound, PolicyViolation, Refused
-from bridge.web.session_store import ResetGrant, SessionStore
+from bridge.web.session_store import ResetGrant, SessionStore, session_person, stamp_of
 
 Next = Literal["done", "change_password", "setup_answers"]
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -144,14 +144,6 @@ class SignedIn:
     stamp: str = ""
 
 
-def stamp_of(person: Person) -> str:
-    """Return what of an account must stay the same for its sessions to go on: the password.
-
-    Disable and lock are read as they are on each request; a new password changes this.
-    """
-    return person.password_changed.isoformat() if person.password_changed else "never"
-
-
 @dataclass(frozen=True)
 class Rule:
     """One line of the password checklist; ``kind`` and the numbers let a page tick it live.
@@ -214,20 +206,8 @@ class Portal:
 
     def session_person(self, session_id: str | None) -> str:
         """Return the person a session is for; NotSignedIn once it is over or overtaken."""
-        found = self.store.find(session_id) if session_id else None
-        if found is None:
-            raise NotSignedIn()
-        try:
-            person = self.services.people.get(found.person_id)
-        except NotFound:
-            person = None
-        if (
-            person is None
-            or person.disabled
-            or person.lock.locked
-            or stamp_of(person) != found.stamp
-        ):
-            self.store.end_person(found.person_id)
+        person = session_person(self.store, self.services.people, session_id)
+        if person is None:
             raise NotSignedIn()
         return person.id
 

@@ -26,6 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bridge.core.people import Person
+from bridge.core.ports import People
+from bridge.errors import NotFound
+
 SESSIONS_FILE = "sessions.sqlite"
 # One write in this many also deletes the rows that are over.
 _PURGE_EVERY = 100
@@ -203,3 +207,42 @@ class SessionStore:
 
 
 __all__ = ["SESSIONS_FILE", "ResetGrant", "Session", "SessionStore", "new_id"]
+
+
+def stamp_of(person: Person) -> str:
+    """Return what of an account must stay the same for its sessions to go on: the password.
+
+    Disable and lock are read as they are on each request; a new password changes this.
+    """
+    return person.password_changed.isoformat() if person.password_changed else "never"
+
+
+def session_person(
+    store: SessionStore,
+    people: People,
+    session_id: str | None,
+    refused: Callable[[Person], bool] = lambda person: False,
+) -> Person | None:
+    """Return whom a session is for, as they are now; None once it is over.
+
+    A session is over when the store no longer has it, or its person is gone, disabled,
+    locked, has a new password, or is ``refused`` by the door (the console: must change a
+    password); then every session of that person ends here, in every door's store it is.
+    """
+    found = store.find(session_id) if session_id else None
+    if found is None:
+        return None
+    try:
+        person: Person | None = people.get(found.person_id)
+    except NotFound:
+        person = None
+    if (
+        person is None
+        or person.disabled
+        or person.lock.locked
+        or refused(person)
+        or stamp_of(person) != found.stamp
+    ):
+        store.end_person(found.person_id)
+        return None
+    return person
