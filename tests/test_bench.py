@@ -149,10 +149,36 @@ def test_a_small_peer_run_compares_with_scim2_server_and_leaves_nothing_running(
     assert not work.exists()
 
 
+@pytest.mark.slow
+def test_a_small_console_run_searches_as_both_administrators_and_checks_the_index(
+    tmp_path: Path,
+) -> None:
+    results = tmp_path / "results"
+    done = bench("--people", "300", "--only", "console", "--results-dir", str(results))
+    assert done.returncode == 0, done.stderr
+    assert "phase console done" in done.stderr
+    [written] = results.glob("*-300.json")
+    document = json.loads(written.read_text())
+    rows = document["results"]
+    assert {row["phase"] for row in rows} == {"console"} and len(rows) == 4
+    assert all(row["raw_label"] == "ldap3, same request" and row["unit"] == "ms" for row in rows)
+    assert [row["target_max_value"] for row in rows] == [50.0, None, 50.0, None]
+    assert "MIMS administrator" in rows[0]["operation"]
+    assert "school administrator" in rows[2]["operation"]
+    console = document["phases"]["console"]
+    mims, school = console["roles"]
+    assert mims["bridge"]["ops"] == mims["fragments"] == 40
+    assert "(cn=*" in mims["filter"] and "(o=" in school["filter"]
+    assert set(console["index_check"]) == {"3", "4", "5", "6"}
+    work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
+    assert our_processes(work) == []
+    assert not work.exists()
+
+
 def test_an_unknown_phase_is_refused_in_one_line_naming_the_phases() -> None:
     unknown = bench("--only", "lookup,nope")
     assert unknown.returncode == 2 and "unknown phase 'nope'" in unknown.stderr
-    assert "import, lookup, walk, write, sspr, peer" in unknown.stderr.splitlines()[-1]
+    assert "import, lookup, walk, write, sspr, console, peer" in unknown.stderr.splitlines()[-1]
 
 
 DUMP = """\
