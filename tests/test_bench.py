@@ -273,6 +273,20 @@ def test_a_row_carries_one_target_a_ratio_either_way_or_an_absolute_delta() -> N
         Measurement("x", "y", fast, slow, "raw", max_ratio=1.0, min_ratio=0.5)
 
 
+def test_a_row_may_hold_the_bridge_to_an_absolute_figure_whatever_the_raw_side() -> None:
+    under = Measurement(
+        "console", "p50", Samples((42.0,)), Samples((900.0,)), "ldap3", "ms", max_value=50
+    )
+    over = Measurement(
+        "console", "p50", Samples((51.0,)), Samples((1.0,)), "ldap3", "ms", max_value=50
+    )
+    assert (under.met, over.met) == (True, False)
+    assert under.target == "<= 50 ms" and over.as_json()["target_max_value"] == 50
+    assert "<= 50 ms" in table([under, over])
+    with pytest.raises(ValueError, match="one target"):
+        Measurement("x", "y", Samples((1.0,)), Samples((1.0,)), "raw", max_ratio=1.0, max_value=5)
+
+
 def test_a_tiny_ratio_keeps_its_significant_digits() -> None:
     row = Measurement("peer", "emails", Samples((2.4,)), Samples((2600.0,)), "peer", unit="ms")
     assert "0.00092x" in table([row])
