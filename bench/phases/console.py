@@ -208,11 +208,8 @@ def raw_request(scoped: ScopedConsole, text: str, base: str) -> Request:
     query = all_of(scoped.admin.query(), name_query(text))
     keys = sort_keys("User", (Sort("full_name"),))
     wanted = [controls.sort_request(keys), controls.vlv_request(1, PAGE - 1, None)]
-    return Request(
-        base,
-        f"(&(objectClass=mimsPerson){to_ldap(query, 'User')})",
-        [*wanted, mapping.RESOLVE_LINKS],
-    )
+    # No deref control: the console's list reads no group or manager ids (links=False).
+    return Request(base, f"(&(objectClass=mimsPerson){to_ldap(query, 'User')})", wanted)
 
 
 class RawSorts:
@@ -277,9 +274,9 @@ def _index_check(ctx: Context, role: Role, backend: Backend, raw: RawSorts) -> d
             forced = Request(
                 request.base,
                 f"(|{request.filter}(!(objectClass=*)))",
-                request.controls[:2],
+                request.controls,
             )
-            plain = Request(request.base, request.filter, request.controls[:2])
+            plain = request
             for into, sent in ((indexed, plain), (scan, forced)):
                 raw.renew()  # untimed here: this compares slapd's work on the filter alone
                 began = time.perf_counter()
