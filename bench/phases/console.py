@@ -10,7 +10,7 @@ find people, as an administrator's would.
 
 The raw side sends slapd the very same request with plain ldap3: the filter the console builds
 (bridge.directory.filters over the console's own query), the same server-side sort and VLV
-window of one page (sssvlv), the same attributes and controls. What is left between the sides
+window of one page (sssvlv), the same attributes, and like the console no deref control. What is left between the sides
 is the bridge's Python: the query, the pager, mapping entries to people. The sides alternate,
 fragment by fragment (which goes first alternates too, so slapd's entry cache favours neither).
 
@@ -48,7 +48,7 @@ from bridge.directory.sorting import sort_keys
 from bridge.services import Backend
 
 TARGET_P50_MS = 50.0
-PAGE = 50  # the console's page (bridge/console/api.py DEFAULT_COUNT)
+PAGE = 25  # the console's page: bridge/console/pages.py PAGE_SIZE, api.py DEFAULT_COUNT
 LENGTHS = (3, 4, 5, 6)
 SEED = 20
 NAMES_READ = 400  # people whose names give fragments
