@@ -8,16 +8,17 @@ school, a scope the directory's filter carries). The fragments are 3 to 6 letter
 the names of people of the population (of that school, for the school administrator), so they
 find people, as an administrator's would.
 
-The raw side sends slapd the very same request with plain ldap3: the filter the console builds
-(bridge.directory.filters over the console's own query), the same server-side sort and VLV
-window of one page (sssvlv), the same attributes, and like the console no deref control. What is left between the sides
-is the bridge's Python: the query, the pager, mapping entries to people. The sides alternate,
-fragment by fragment (which goes first alternates too, so slapd's entry cache favours neither).
+The raw side sends slapd the very same request with plain ldap3: the filter the console
+builds (bridge.directory.filters over the console's own query), the same server-side sort and
+VLV window of one page (sssvlv), the same attributes, and, as the console, no deref control.
+What is left between the sides is the bridge's Python: the query, the pager, mapping entries
+to people. The sides alternate, fragment by fragment (which goes first alternates too, so
+slapd's entry cache favours neither).
 
 Target (issue 20): **p50 under 50 ms at 100,000 people**, and answered from the substring
 indexes, not a scan: ``index_check`` in the JSON times the raw search of each fragment length
-against the same search in a form slapd cannot index (every entry a candidate,
-tested against the same filter entry by entry); an indexed search is far below the scan.
+against the same search in a form slapd cannot index (every entry a candidate, tested
+against the same filter entry by entry); an indexed search is far below the scan.
 """
 
 from __future__ import annotations
