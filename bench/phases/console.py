@@ -2,7 +2,8 @@
 
 What ``GET /admin/api/people?q=...`` calls: ``AdminConsole.for_actor(login).search(q)``
 (bridge/core/admin_console.py), in this process over the bridge's own stores, bound as the
-bridge's service account over ldaps (as `mims serve` is). Two administrators: a MIMS
+bridge's service account over ldaps (as `mims serve` is); and that HTTP request itself, to
+`mims serve`, signed in as the administrator. Two administrators: a MIMS
 administrator (every person) and a school administrator (the students and staff of one
 school, a scope the directory's filter carries). The fragments are 3 to 6 letters cut from
 the names of people of the population (of that school, for the school administrator), so they
