@@ -40,9 +40,10 @@ class Measurement:
     """One row of the table: the bridge against a raw (or peer) baseline.
 
     At most one target applies, each on the medians: ``max_ratio`` (bridge / raw at most this,
-    for times), ``min_ratio`` (bridge / raw at least this, for rates) or ``max_delta`` (bridge -
-    raw at most this, in ``unit``: an absolute allowance such as "within 2 ms"). No target
-    marks an informative row.
+    for times), ``min_ratio`` (bridge / raw at least this, for rates), ``max_delta`` (bridge -
+    raw at most this, in ``unit``: an absolute allowance such as "within 2 ms") or
+    ``max_value`` (the bridge's own figure at most this, in ``unit``: "under 50 ms"). No
+    target marks an informative row.
     """
 
     phase: str
@@ -55,9 +56,11 @@ class Measurement:
     extra: dict[str, Any] = field(default_factory=dict)
     min_ratio: float | None = None
     max_delta: float | None = None
+    max_value: float | None = None
 
     def __post_init__(self) -> None:
-        targets = [t for t in (self.max_ratio, self.min_ratio, self.max_delta) if t is not None]
+        given = (self.max_ratio, self.min_ratio, self.max_delta, self.max_value)
+        targets = [t for t in given if t is not None]
         if len(targets) > 1:
             raise ValueError(f"{self.operation}: give one target, not {len(targets)}")
 
@@ -77,6 +80,8 @@ class Measurement:
             return self.ratio >= self.min_ratio
         if self.max_delta is not None:
             return self.delta <= self.max_delta
+        if self.max_value is not None:
+            return self.bridge.median <= self.max_value
         return None
 
     @property
@@ -88,6 +93,8 @@ class Measurement:
             return f">= {self.min_ratio:g}x"
         if self.max_delta is not None:
             return f"<= +{self.max_delta:g} {self.unit}"
+        if self.max_value is not None:
+            return f"<= {self.max_value:g} {self.unit}"
         return "-"
 
     def as_json(self) -> dict[str, Any]:
@@ -104,6 +111,7 @@ class Measurement:
             "target_max_ratio": self.max_ratio,
             "target_min_ratio": self.min_ratio,
             "target_max_delta": self.max_delta,
+            "target_max_value": self.max_value,
             "target": self.target,
             "met": self.met,
             **self.extra,

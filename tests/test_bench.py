@@ -149,10 +149,39 @@ def test_a_small_peer_run_compares_with_scim2_server_and_leaves_nothing_running(
     assert not work.exists()
 
 
+@pytest.mark.slow
+def test_a_small_console_run_searches_as_both_administrators_and_checks_the_index(
+    tmp_path: Path,
+) -> None:
+    results = tmp_path / "results"
+    done = bench("--people", "300", "--only", "console", "--results-dir", str(results))
+    assert done.returncode == 0, done.stderr
+    assert "phase console done" in done.stderr
+    [written] = results.glob("*-300.json")
+    document = json.loads(written.read_text())
+    rows = document["results"]
+    assert {row["phase"] for row in rows} == {"console"} and len(rows) == 8
+    assert all(row["raw_label"] == "ldap3, same request" and row["unit"] == "ms" for row in rows)
+    assert [row["target_max_value"] for row in rows] == [50.0, None] * 4
+    assert ["AdminConsole.search" in row["operation"] for row in rows] == [True] * 2 + [
+        False
+    ] * 2 + [True] * 2 + [False] * 2
+    assert all("MIMS administrator" in row["operation"] for row in rows[:4])
+    assert all("school administrator" in row["operation"] for row in rows[4:])
+    console = document["phases"]["console"]
+    mims, school = console["roles"]
+    assert mims["bridge"]["ops"] == mims["http"]["ops"] == mims["fragments"] == 40
+    assert "(cn=*" in mims["filter"] and "(o=" in school["filter"]
+    assert set(console["index_check"]) == {"3", "4", "5", "6"}
+    work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
+    assert our_processes(work) == []
+    assert not work.exists()
+
+
 def test_an_unknown_phase_is_refused_in_one_line_naming_the_phases() -> None:
     unknown = bench("--only", "lookup,nope")
     assert unknown.returncode == 2 and "unknown phase 'nope'" in unknown.stderr
-    assert "import, lookup, walk, write, sspr, peer" in unknown.stderr.splitlines()[-1]
+    assert "import, lookup, walk, write, sspr, console, peer" in unknown.stderr.splitlines()[-1]
 
 
 DUMP = """\
@@ -245,6 +274,20 @@ def test_a_row_carries_one_target_a_ratio_either_way_or_an_absolute_delta() -> N
     assert rate.met is None and latency.target == "-"
     with pytest.raises(ValueError, match="one target"):
         Measurement("x", "y", fast, slow, "raw", max_ratio=1.0, min_ratio=0.5)
+
+
+def test_a_row_may_hold_the_bridge_to_an_absolute_figure_whatever_the_raw_side() -> None:
+    under = Measurement(
+        "console", "p50", Samples((42.0,)), Samples((900.0,)), "ldap3", "ms", max_value=50
+    )
+    over = Measurement(
+        "console", "p50", Samples((51.0,)), Samples((1.0,)), "ldap3", "ms", max_value=50
+    )
+    assert (under.met, over.met) == (True, False)
+    assert under.target == "<= 50 ms" and over.as_json()["target_max_value"] == 50
+    assert "<= 50 ms" in table([under, over])
+    with pytest.raises(ValueError, match="one target"):
+        Measurement("x", "y", Samples((1.0,)), Samples((1.0,)), "raw", max_ratio=1.0, max_value=5)
 
 
 def test_a_tiny_ratio_keeps_its_significant_digits() -> None:

@@ -15,7 +15,7 @@ __all__ = ["Context", "PhaseResult", "registry"]
 
 def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     """Return the phases by name, in the order they run."""
-    from bench.phases import bulk_import, lookup, peer, sspr, sync, walk, write
+    from bench.phases import bulk_import, console, lookup, peer, sspr, sync, walk, write
 
     return {
         "import": bulk_import.run,
@@ -23,6 +23,7 @@ def registry() -> dict[str, Callable[[Context], PhaseResult]]:
         "walk": walk.run,
         "write": write.run,
         "sspr": sspr.run,
+        "console": console.run,
         "peer": peer.run,
         "sync": sync.run,
     }

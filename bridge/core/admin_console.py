@@ -209,7 +209,8 @@ class ScopedConsole:
             Compare("level", "eq", level.strip()) if level else ALL,
         )
         order = (Sort("full_name"),)
-        return self.services.people.search(wanted, order, start, min(count, MAX_COUNT))
+        # The list shows no groups or manager: they are not looked up (links=False).
+        return self.services.people.search(wanted, order, start, min(count, MAX_COUNT), False)
 
     def get(self, person_id: str) -> Person:
         """Return a person in scope; NotFound otherwise."""

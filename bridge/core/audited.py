@@ -137,10 +137,15 @@ class AuditedPeople:
         return self.trail.note_person(self.inner.find_login(login_id))
 
     def search(
-        self, query: Query, order: Sequence[Sort] = (), start: int = 1, count: int = 1000
+        self,
+        query: Query,
+        order: Sequence[Sort] = (),
+        start: int = 1,
+        count: int = 1000,
+        links: bool = True,
     ) -> tuple[int, list[Person]]:
         """Return how many people match and ``count`` of them from ``start`` (1-based)."""
-        return self.inner.search(query, order, start, count)
+        return self.inner.search(query, order, start, count, links)
 
     def iter_people(self, school: str | None = None, level: str | None = None) -> Iterator[Person]:
         """Yield every person (optionally of one school and level), streamed."""

@@ -56,9 +56,18 @@ class PeopleReader(Protocol):
         """Return the person with this login ID, or None."""
 
     def search(
-        self, query: Query, order: Sequence[Sort] = (), start: int = 1, count: int = 1000
+        self,
+        query: Query,
+        order: Sequence[Sort] = (),
+        start: int = 1,
+        count: int = 1000,
+        links: bool = True,
     ) -> tuple[int, list[Person]]:
-        """Return how many people match and ``count`` of them from ``start`` (1-based)."""
+        """Return how many people match and ``count`` of them from ``start`` (1-based).
+
+        ``links=False`` leaves the ids of each person's groups and manager unread
+        (``group_ids`` and ``manager_id`` None): a list that shows neither costs less.
+        """
 
     def iter_people(self, school: str | None = None, level: str | None = None) -> Iterator[Person]:
         """Yield every person (optionally of one school and level), streamed."""

@@ -109,12 +109,19 @@ class PeopleReadStore:
                 yield mapping.to_person(entry)
 
     def search(
-        self, query: Query, order: Sequence[Sort] = (), start: int = 1, count: int = 1000
+        self,
+        query: Query,
+        order: Sequence[Sort] = (),
+        start: int = 1,
+        count: int = 1000,
+        links: bool = True,
     ) -> tuple[int, list[Person]]:
         """Return how many people match and ``count`` of them from ``start``, sorted by slapd.
 
         An equality on a field no two people share (the hot path of Entra's and Okta's
         ``userName eq`` before every create) is one indexed read, with no sort or paging.
+        Without ``links`` the page is read without the deref control (slapd then looks up
+        no group of anyone on it: half the directory's time for the console's list).
         """
         ldap_filter = to_ldap(query, "User", self._dn_of_id)
         if filters.selects_one(query, "User"):
@@ -127,8 +134,10 @@ class PeopleReadStore:
             sort_keys("User", order),
             start,
             count,
-            [mapping.RESOLVE_LINKS],
+            [mapping.RESOLVE_LINKS] if links else [],
         )
+        if not links:
+            return page.total, [mapping.to_person(entry) for entry in page.entries]
         return page.total, self._people(page.entries)
 
     def _dn_of_id(self, person_id: str) -> str | None:

@@ -94,6 +94,7 @@ def upgrade(
         _load_missing_modules(connection)
         _add_accesslog_database(connection, accesslog)
         _add_missing_overlays(connection, suffix)
+        _set_substring_key_length(connection, suffix)
         _add_missing_indexes(connection, suffix)
         _set_unique_rules(connection, suffix)
         _add_missing(connection, [slapd_config.sync_ou(suffix), slapd_config.requests_ou(suffix)])
@@ -239,6 +240,71 @@ def _add_missing_indexes(connection: ldap3.Connection, suffix: str) -> None:
     missing = [index for index in slapd_config.INDEXES if index not in present]
     if missing:
         connection.modify(database.entry_dn, {"olcDbIndex": [(ldap3.MODIFY_ADD, missing)]})
+
+
+def _set_substring_key_length(connection: ldap3.Connection, suffix: str) -> None:
+    """Make the `sub` indexes hold 3-character keys (version 9), rebuilding them.
+
+    Keys of the old length would answer a short substring with nothing at all, so the `sub`
+    indexes are dropped first (slapd then tests entries one by one: slow, never wrong), the
+    length is set, and the indexes are added again, which slapd rebuilds in the background.
+    Equality indexes stay throughout. Repeatable: an upgrade stopped midway puts back this
+    version's `sub` indexes the next time.
+    """
+    wanted = str(slapd_config.SUBSTRING_KEY_LENGTH)
+    database_dn = _database(connection, suffix)
+    connection.search(
+        "cn=config", "(objectClass=*)", ldap3.BASE, attributes=["olcIndexSubstrAnyLen"]
+    )
+    current = connection.entries[0].olcIndexSubstrAnyLen.value
+    dropped = []
+    if current is None or str(current) != wanted:
+        dropped = [index for index in _indexes(connection, database_dn) if _has_sub(index)]
+        if dropped:
+            _swap_indexes(connection, database_dn, dropped, _lean(dropped))
+        change = {"olcIndexSubstrAnyLen": [(ldap3.MODIFY_REPLACE, [wanted])]}
+        connection.modify("cn=config", change)
+    present = _indexes(connection, database_dn)
+    ours = [i for i in slapd_config.INDEXES if _has_sub(i) and i not in present]
+    back = [
+        i
+        for i in dict.fromkeys(dropped + ours)
+        if i not in present and _without_sub(i) in [*present, ""]
+    ]
+    if back:
+        _swap_indexes(connection, database_dn, _lean(back), back)
+
+
+def _indexes(connection: ldap3.Connection, database_dn: str) -> list[str]:
+    """Return the database's olcDbIndex values, spaces normalised."""
+    connection.search(database_dn, "(objectClass=*)", ldap3.BASE, attributes=["olcDbIndex"])
+    return [" ".join(str(v).split()) for v in connection.entries[0].olcDbIndex.values]
+
+
+def _has_sub(index: str) -> bool:
+    return "sub" in index.partition(" ")[2].split(",")
+
+
+def _lean(indexes: list[str]) -> list[str]:
+    """Return these olcDbIndex values without `sub`, leaving out those with nothing else."""
+    return [lean for index in indexes if (lean := _without_sub(index))]
+
+
+def _without_sub(index: str) -> str:
+    """Return an olcDbIndex value without its `sub` ("cn eq,sub" -> "cn eq"; "x sub" -> "")."""
+    attributes, _, kinds = index.partition(" ")
+    left = [kind for kind in kinds.split(",") if kind != "sub"]
+    return f"{attributes} {','.join(left)}" if left else ""
+
+
+def _swap_indexes(
+    connection: ldap3.Connection, database_dn: str, old: list[str], new: list[str]
+) -> None:
+    """Replace some olcDbIndex values by others in one modify (slapd builds what is new)."""
+    changes = ([(ldap3.MODIFY_DELETE, old)] if old else []) + (
+        [(ldap3.MODIFY_ADD, new)] if new else []
+    )
+    connection.modify(database_dn, {"olcDbIndex": changes})
 
 
 def _add_person_classes(connection: ldap3.Connection, suffix: str) -> None:

@@ -49,7 +49,16 @@ SERVICE_NAME = BRIDGE_ACCOUNT
 # The suffix entry's auxiliary class: it carries the schema version (mimsSchemaVersion).
 DIRECTORY_CLASS = "mimsDirectory"
 
-# DESIGN.md's index list; `sub` only where SCIM filters use co/sw/ew on that attribute.
+# The length of the keys slapd's `sub` indexes hold for the middle of a value
+# (olcIndexSubstrAnyLen; slapd's default is 4). A substring shorter than this cannot be looked
+# up in the index, so slapd tests every entry of the search's scope instead: the console's
+# search by part of a name ("mei", "tan", "lim") was a scan of the whole directory. With 3,
+# fragments of 3 letters and more are answered from the index; the keys of a value grow by one.
+# Changing it makes the existing keys useless, so the upgrade rebuilds the `sub` indexes.
+SUBSTRING_KEY_LENGTH = 3
+
+# DESIGN.md's index list; `sub` only where SCIM filters (co/sw/ew) or the console's search by
+# part of a name (cn, displayName, mail) use substrings on that attribute.
 INDEXES = (
     "objectClass eq",
     "entryUUID eq",
@@ -198,6 +207,7 @@ def config_ldif(
                 ("olcArgsFile", str(layout.root / "slapd.args")),
                 ("olcLogLevel", "none"),
                 ("olcToolThreads", "2"),
+                ("olcIndexSubstrAnyLen", str(SUBSTRING_KEY_LENGTH)),
                 ("olcDisallows", "bind_anon"),
                 *(tls or {}).items(),
             ],

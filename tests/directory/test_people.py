@@ -10,6 +10,7 @@ import pytest
 from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson, PersonChange
 from bridge.core.posix import DEFAULT_RULES
+from bridge.core.query import Compare, Sort
 from bridge.directory.people import PeopleStore
 from bridge.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from tests.support.directory import SUFFIX
@@ -187,6 +188,20 @@ def test_iter_people_filters_by_school_and_level(people: PeopleStore) -> None:
     assert names() == ["Ali Bin Osman", "Jon Lim", "Mary Tan"]
     assert names(school="Clementi Primary School") == ["Jon Lim", "Mary Tan"]
     assert names(school="Clementi Primary School", level="P5") == ["Jon Lim"]
+
+
+def test_a_search_without_links_finds_the_same_people_without_their_group_ids(
+    people: PeopleStore,
+) -> None:
+    people.create(student("Mary Tan", "T1"))
+    people.create(student("Mary Lim", "T2"))
+    wanted = Compare("full_name", "co", "mary")
+    linked = people.search(wanted, (Sort("full_name"),))
+    bare = people.search(wanted, (Sort("full_name"),), links=False)
+    assert bare[0] == linked[0] == 2
+    assert [p.full_name for p in bare[1]] == [p.full_name for p in linked[1]]
+    assert [p.class_name for p in bare[1]] == ["4A", "4A"]
+    assert all(p.group_ids for p in linked[1]) and all(p.group_ids is None for p in bare[1])
 
 
 HOSTILE = ["*)(uid=*", "a,b=c", "\\", "x)(|(objectClass=*", "#lead", " trail ", "Zoë (Ñ)"]
