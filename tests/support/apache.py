@@ -130,14 +130,8 @@ def serving(
             command,
             folder / "apache2.out",
             ready=lambda: port_in_use(running.port),
-            logs=lambda: _logs(folder),
+            logs=lambda: programs.read_logs(folder / "apache2.out", folder / "error.log"),
         ):
             yield running
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _logs(folder: Path) -> str:
-    return "\n".join(
-        path.read_text() for path in (folder / "apache2.out", folder / "error.log") if path.exists()
-    )

@@ -117,14 +117,8 @@ def fronting(upstream: str, certs: Certificates) -> Iterator[Nginx]:
             command,
             folder / "nginx.out",
             ready=lambda: port_in_use(running.https_port),
-            logs=lambda: _logs(folder),
+            logs=lambda: programs.read_logs(folder / "nginx.out", folder / "error.log"),
         ):
             yield running
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _logs(folder: Path) -> str:
-    return "\n".join(
-        path.read_text() for path in (folder / "nginx.out", folder / "error.log") if path.exists()
-    )

@@ -73,3 +73,8 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 30, group: bool = Fa
     except subprocess.TimeoutExpired:
         send(signal.SIGKILL)
         process.wait(timeout)
+
+
+def read_logs(*paths: Path) -> str:
+    """Return what a program wrote to these files so far, those that exist, one after another."""
+    return "\n".join(path.read_text() for path in paths if path.exists())
