@@ -5,114 +5,26 @@ has applied the adds but before their answers reach the client (or before the ad
 slapd at all). The client then retries on the next server of its list, the same slapd reached
 directly, which answers entryAlreadyExists (68) for every add that landed.
 
-The relay reads LDAP messages, so it must see them unencrypted: it listens on plain TCP and
-passes them on to slapd's ldapi socket (where a simple bind needs no TLS).
+The relay (tests/support/relay.py) reads LDAP messages, so it must see them unencrypted: it
+listens on plain TCP and passes them on to slapd's ldapi socket.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import ldap3
 import pytest
 
+from bridge.config import Config
+from bridge.core.people import NewPerson
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
+from bridge.directory.people import PeopleStore
 from bridge.directory.slapd import ManagedSlapd
 from bridge.errors import NameTaken
 from tests.support.directory import SUFFIX, Settings
-
-
-class Relay:
-    """A TCP relay to slapd that drops answers (``swallow``) or requests (``cut``), hangs up."""
-
-    def __init__(self, ldapi: Path) -> None:
-        self.ldapi = ldapi
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"ldap://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.swallowing = 0  # answers still to drop before hanging up
-        self.cutting = False
-        self.armed = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def swallow(self, answers: int) -> None:
-        """Relay the next requests but drop ``answers`` answers, then close the connection."""
-        self.swallowing = answers
-        self.armed.set()
-
-    def cut(self) -> None:
-        """Close the connection when the next request arrives, without relaying it."""
-        self.cutting = True
-        self.armed.set()
-
-    def close(self) -> None:
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.socket(socket.AF_UNIX)
-            server.connect(str(self.ldapi))
-            threading.Thread(target=self._requests, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._answers, args=(server, client), daemon=True).start()
-
-    def _requests(self, client: socket.socket, server: socket.socket) -> None:
-        while data := _recv(client):
-            if self.cutting:
-                _hang_up(client, server)
-                return
-            server.sendall(data)
-
-    def _answers(self, server: socket.socket, client: socket.socket) -> None:
-        buffer = b""
-        while data := _recv(server):
-            if not self.armed.is_set():
-                client.sendall(data)
-                continue
-            buffer += data
-            while (size := _message_size(buffer)) is not None:
-                buffer = buffer[size:]
-                self.swallowing -= 1
-                if self.swallowing == 0:
-                    _hang_up(client, server)
-                    return
-
-
-def _recv(sock: socket.socket) -> bytes:
-    try:
-        return sock.recv(65536)
-    except OSError:
-        return b""
-
-
-def _hang_up(*sockets: socket.socket) -> None:
-    for sock in sockets:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        sock.close()
-
-
-def _message_size(buffer: bytes) -> int | None:
-    """Return the size of the first whole BER message in ``buffer`` (an LDAPMessage), if any."""
-    if len(buffer) < 2:
-        return None
-    length = buffer[1]
-    header = 2
-    if length & 0x80:
-        count = length & 0x7F
-        if len(buffer) < 2 + count:
-            return None
-        length = int.from_bytes(buffer[2 : 2 + count], "big")
-        header += count
-    return header + length if len(buffer) >= header + length else None
+from tests.support.relay import Relay
 
 
 @pytest.fixture
@@ -207,3 +119,37 @@ def test_a_member_addition_that_landed_before_the_connection_broke_counts_as_don
     assert client.libldap.server() != relay.url
     admin.search(entry, "(objectClass=*)", ldap3.BASE, attributes=["member"])
     assert sorted(admin.entries[0].member.values) == sorted(members)
+
+
+def people_with(admin: ldap3.Connection, external_id: str) -> list[str]:
+    admin.search(
+        f"ou=people,{SUFFIX}", f"(mimsExternalId={external_id})", ldap3.SUBTREE, attributes=["uid"]
+    )
+    return sorted(str(e.uid.value) for e in admin.entries)
+
+
+def test_a_person_whose_add_landed_before_the_connection_broke_keeps_the_first_login_id(
+    client: LdapClient, relay: Relay, config: Config, admin: ldap3.Connection
+) -> None:
+    people = PeopleStore(client, SUFFIX, config.naming.domains)
+    draft = people.draft(NewPerson(full_name="Tan Mei Ling", role="student", external_id="R1"))
+    draft = people.numbered(draft, people.ids.uid_number())  # its answer is not the one lost
+    relay.swallow(1)  # the add lands; its answer never comes back
+    entry = people.allocate(draft)
+    assert client.ldap3.server() != relay.url
+    assert entry.startswith("uid=tan_mei_ling,")  # not tan_mei_ling_1: the 68 was its own add
+    assert people_with(admin, "R1") == ["tan_mei_ling"]
+
+
+def test_a_person_whose_retried_add_meets_a_namesake_takes_the_next_login_id(
+    client: LdapClient, relay: Relay, config: Config, admin: ldap3.Connection
+) -> None:
+    people = PeopleStore(client, SUFFIX, config.naming.domains)
+    people.create(NewPerson(full_name="Tan Mei Ling", role="student", external_id="R2"))
+    draft = people.draft(NewPerson(full_name="Tan Mei Ling", role="student", external_id="R3"))
+    draft = people.numbered(draft, people.ids.uid_number())
+    relay.cut()  # the first attempt never reaches slapd; the retry meets the namesake
+    entry = people.allocate(draft)
+    assert entry.startswith("uid=tan_mei_ling_1,")
+    assert people_with(admin, "R2") == ["tan_mei_ling"]
+    assert people_with(admin, "R3") == ["tan_mei_ling_1"]
