@@ -153,3 +153,18 @@ def test_a_person_whose_retried_add_meets_a_namesake_takes_the_next_login_id(
     assert entry.startswith("uid=tan_mei_ling_1,")
     assert people_with(admin, "R2") == ["tan_mei_ling"]
     assert people_with(admin, "R3") == ["tan_mei_ling_1"]
+
+
+def test_a_retried_permissive_member_addition_through_ldap3_counts_as_done(
+    client: LdapClient, relay: Relay, config: Config, admin: ldap3.Connection
+) -> None:
+    entry, attributes = group("resent-member", "members")
+    admin.add(entry, attributes=attributes)
+    people = PeopleStore(client, SUFFIX, config.naming.domains)
+    member = f"uid=pupil,ou=students,ou=people,{SUFFIX}"
+    client.ping()
+    relay.swallow(1)  # the modify lands; the retry repeats it, which permissive modify allows
+    people.groups.add_members(entry, [member])
+    assert client.ldap3.server() != relay.url
+    admin.search(entry, "(objectClass=*)", ldap3.BASE, attributes=["member"])
+    assert admin.entries[0].member.values == [member]
