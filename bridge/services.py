@@ -31,7 +31,7 @@ from bridge.core.posix import PosixRules
 from bridge.core.request_desk import RequestDesk
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
-from bridge.directory import accesslog, check, export, gcds, local_ca, settings
+from bridge.directory import accesslog, check, export, gcds, local_ca, replication, settings
 from bridge.directory import backup as backups
 from bridge.directory import password_service as passwd
 from bridge.directory.answers import AnswerStore
@@ -114,6 +114,29 @@ def address_rules(config: Config) -> AddressRules:
 def managed_slapd(config: Config) -> ManagedSlapd:
     """Return the managed slapd of the configured data folder."""
     return settings.managed_slapd(config)
+
+
+def init_replica(
+    first: ManagedSlapd, second: ManagedSlapd, from_url: str, port: int, ldaps_port: int
+) -> None:
+    """Make and start ``second``, a provider replicating both ways with ``first`` (issue 21)."""
+    replication.init_replica(first, second, from_url, port, ldaps_port)
+
+
+def context_csn(server: ManagedSlapd) -> list[str]:
+    """Return the running managed slapd's contextCSN values, sorted."""
+    return replication.local_context_csn(server)
+
+
+def replication_peer(server: ManagedSlapd) -> str | None:
+    """Return the URL of the folder's replication partner, None when it has none."""
+    known = replication.partner(server)
+    return known.peer_url if known else None
+
+
+def peer_context_csn(server: ManagedSlapd, url: str) -> list[str]:
+    """Return the contextCSN of the provider at ``url``, read with the folder's replicator."""
+    return replication.peer_context_csn(server, url)
 
 
 def ensure_running(config: Config) -> bool:

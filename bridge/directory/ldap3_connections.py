@@ -45,7 +45,7 @@ class Ldap3Connections:
             get_info=NONE,
             connect_timeout=self.settings.connect_timeout,
             use_ssl=mode == "ldaps",
-            tls=_VerifiedTls(self.settings.ca_file) if mode != "off" else None,
+            tls=VerifiedTls(self.settings.ca_file) if mode != "off" else None,
         )
         connection = Connection(
             server,
@@ -94,7 +94,7 @@ class Ldap3Connections:
         forget_response(connection)
 
 
-class _VerifiedTls(Tls):  # type: ignore[misc]
+class VerifiedTls(Tls):  # type: ignore[misc]
     """ldap3's Tls with the standard library's host name check.
 
     ldap3 2.9.1 switches the SSL context's own check off and calls ``ssl.match_hostname``,
@@ -106,6 +106,7 @@ class _VerifiedTls(Tls):  # type: ignore[misc]
         self.context = ssl.create_default_context(cafile=ca_file or None)
 
     def wrap_socket(self, connection: Any, do_handshake: bool = False) -> None:
+        """Wrap the socket with the checked context, the server's host as the name to match."""
         connection.socket = self.context.wrap_socket(
             connection.socket,
             server_side=False,

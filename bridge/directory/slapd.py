@@ -159,6 +159,17 @@ class ManagedSlapd:
 
     def init(self) -> None:
         """Create the cn=config, the schema and the base tree in an empty data folder."""
+        self._make(None)
+
+    def init_copy_of(self, first: ManagedSlapd, tree: str) -> None:
+        """Create a second provider of ``first``: its CA, its service secret, ``tree`` (slapcat).
+
+        The cn=config is this code's, as ``init`` writes it; replication settings come after.
+        """
+        self._make((first, tree))
+
+    def check_empty(self) -> None:
+        """Refuse a folder that holds a directory or anything else, or too long a path."""
         root = self.layout.root
         if self.is_initialised():
             raise SlapdError(f"{root} already holds a directory; remove the folder to start over")
@@ -170,6 +181,10 @@ class ManagedSlapd:
             raise SlapdError(
                 f"{root} is too long a path for slapd's socket; choose a shorter folder"
             )
+
+    def _make(self, copy: tuple[ManagedSlapd, str] | None) -> None:
+        self.check_empty()
+        root = self.layout.root
         slapadd = tool("slapadd")
         tool("slapd")
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -178,17 +193,25 @@ class ManagedSlapd:
             self.layout.config_dir.mkdir(mode=0o700)
             self.layout.db_dir.mkdir(mode=0o700)
             self.layout.accesslog_dir.mkdir(mode=0o700)
+            if copy is not None:  # one ca.pem trusts both providers
+                self.layout.tls_dir.mkdir(mode=0o700)
+                for name in ("ca.pem", "ca.key"):
+                    shutil.copy2(copy[0].layout.tls_dir / name, self.layout.tls_dir / name)
             files = self.tls_files()
             tls = slapd_config.tls_settings(files.cert, files.key, files.ca)
             config = slapd_config.config_ldif(
                 self.layout, self.suffix, self.admin_dn, self.no_sync, tls
             )
             self._slapadd(slapadd, ["-n0"], config)
-            password = secrets.token_urlsafe(24)
-            tree = slapd_config.base_tree_ldif(
-                self.suffix, slapd_config.schema_version(), self._hash(password)
-            )
-            self._slapadd(slapadd, ["-b", self.suffix], tree)
+            if copy is not None:
+                password, tree = copy[0].service_password(), copy[1]
+            else:
+                password = secrets.token_urlsafe(24)
+                tree = slapd_config.base_tree_ldif(
+                    self.suffix, slapd_config.schema_version(), self._hash(password)
+                )
+            # -w: a copy's contextCSN is its newest entryCSN, the state replication resumes from
+            self._slapadd(slapadd, ["-b", self.suffix, *(["-w"] if copy else [])], tree)
             _write_private(self.layout.service_secret, password)
             marker = {
                 "schema_version": slapd_config.schema_version(),
