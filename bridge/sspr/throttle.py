@@ -30,6 +30,7 @@ from flask_limiter.util import get_remote_address
 from limits.storage import Storage
 
 from bridge.sspr.service import AccountLocked, ResetRefused, WrongCurrentPassword, WrongSignIn
+from bridge.web import sqlite_file
 from bridge.web.attempts import mark_failed
 
 THROTTLE_FILE = "throttle.sqlite"
@@ -106,8 +107,7 @@ class SharedCounters(Storage):
         """Return this thread's connection (sqlite3 connections stay on their thread)."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
+            connection = sqlite_file.connect(self.path)
             connection.execute("PRAGMA synchronous=NORMAL")  # a lost count on power loss is fine
             self._local.connection = connection
         return connection

@@ -29,6 +29,7 @@ from pathlib import Path
 from bridge.core.people import Person
 from bridge.core.ports import People
 from bridge.errors import NotFound
+from bridge.web import sqlite_file
 
 SESSIONS_FILE = "sessions.sqlite"
 # One write in this many also deletes the rows that are over.
@@ -108,8 +109,7 @@ class SessionStore:
         """Return this thread's connection (sqlite3 connections stay on their thread)."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
+            connection = sqlite_file.connect(self.path)
             self._local.connection = connection
         return connection
 
