@@ -9,17 +9,19 @@ PYTHON  ?= python3
 run: system $(STAMP)
 	$(BIN)/mims serve
 
-# pytest runs on one pytest-xdist worker per core, a test file per worker at a time (a module's
-# costly fixture, such as the 10,000-person backup, is built once); then the tests marked
-# `alone`, whose short timeouts mean something only on an unloaded machine, one at a time,
-# adding to the same coverage, whose floor is checked on the whole. Plain `pytest` stays serial.
+# First the tests marked `alone`, one at a time, on the still quiet machine: their short
+# timeouts and 1 ms timing comparisons mean something only there (run after the parallel run,
+# its after-effects slowed one path more than another). Then pytest on one pytest-xdist worker
+# per core, a test file per worker at a time (a module's costly fixture, such as the
+# 10,000-person backup, is built once), adding to the same coverage, whose floor is checked on
+# the whole. Plain `pytest` stays serial.
 test: system-test $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest --cov --cov-fail-under=0 -n auto --dist loadfile -m "not alone"
-	$(BIN)/pytest --cov --cov-append -m alone
+	$(BIN)/pytest --cov --cov-fail-under=0 -m alone
+	$(BIN)/pytest --cov --cov-append -n auto --dist loadfile -m "not alone"
 
 # schemathesis against bridge/web/openapi.json (tests/api/test_fuzz.py): `make test` runs a small
 # run; this a long one from a fresh seed. FUZZ_EXAMPLES: generated cases per operation.
