@@ -125,17 +125,24 @@ def choose(seen: list[Seen], urls: tuple[str, ...], floor: int = 0) -> Choice:
 
 
 def write(connection: Connection, suffix: str, copy: Copy) -> None:
-    """Write ``copy`` as this server's entry: replace it, or add it when there is none."""
+    """Write ``copy`` as this server's entry: replace it, or add it when there is none.
+
+    An add can meet the entry that replication brought meanwhile (68): then it is replaced.
+    """
     values = {URL: copy.url, EPOCH: str(copy.epoch)}
     if copy.heartbeat is not None:
         values[HEARTBEAT] = format_time(copy.heartbeat)
+    changes = {name: [(MODIFY_REPLACE, [value])] for name, value in values.items()}
     try:
-        connection.modify(
-            entry_dn(suffix), {name: [(MODIFY_REPLACE, [value])] for name, value in values.items()}
-        )
+        connection.modify(entry_dn(suffix), changes)
+        return
     except ldap.LDAPNoSuchObjectResult:
-        attributes: dict[str, Any] = {"objectClass": ["top", ENTRY_CLASS], "cn": "write-target"}
+        pass
+    attributes: dict[str, Any] = {"objectClass": ["top", ENTRY_CLASS], "cn": "write-target"}
+    try:
         connection.add(entry_dn(suffix), attributes=attributes | values)
+    except ldap.LDAPEntryAlreadyExistsResult:
+        connection.modify(entry_dn(suffix), changes)
 
 
 def move_counters(connection: Connection, suffix: str, gap: int = COUNTER_GAP) -> bool:
