@@ -31,7 +31,7 @@ from typing import Any
 from ldap3 import BASE, MODIFY_INCREMENT, MODIFY_REPLACE, Connection
 from ldap3.core import exceptions as ldap
 
-from bridge.directory import dn
+from bridge.directory import controls, dn
 from bridge.directory.ldap3_connections import close, raw_values
 from bridge.directory.servers import ClientSettings, Servers, TlsFailure
 
@@ -145,6 +145,20 @@ def write(connection: Connection, suffix: str, copy: Copy) -> None:
         connection.modify(entry_dn(suffix), changes)
 
 
+def renew(connection: Connection, suffix: str, copy: Copy, moment: datetime) -> None:
+    """Set the heartbeat of the target ``copy`` names, only while it still names it.
+
+    The assertion (RFC 4528) matters for a renewal that reaches a frozen target late: it
+    must not bring back a URL or epoch that a promotion replaced meanwhile.
+    """
+    still = f"(&{dn.equals(URL, copy.url)}{dn.equals(EPOCH, str(copy.epoch))})"
+    connection.modify(
+        entry_dn(suffix),
+        {HEARTBEAT: [(MODIFY_REPLACE, [format_time(moment)])]},
+        controls=[controls.assertion(still)],
+    )
+
+
 def move_counters(connection: Connection, suffix: str, gap: int = COUNTER_GAP) -> bool:
     """Move the uidNumber and gidNumber counters ahead by ``gap`` (RFC 4525); False: none."""
     try:
@@ -196,6 +210,7 @@ class WriteTarget:
         self._checked = float("-inf")
         self._beaten = float("-inf")
         self._lost_since: float | None = None
+        self._seen: list[Seen] = []
 
     @property
     def floor(self) -> int:
@@ -218,6 +233,7 @@ class WriteTarget:
             return
         try:
             seen = [self._read(url) for url in self.settings.urls]
+            self._seen = seen
             choice = choose(seen, self.settings.urls, self.floor)
             if choice.named is None and self._choice is not None:  # below what was seen
                 choice = replace(choice, named=self._choice.named)
@@ -286,11 +302,22 @@ class WriteTarget:
         if connection is None:
             return
         try:
-            write(connection, self.settings.suffix, Copy(choice.url, choice.epoch, self._now()))
+            if choice.epoch == 0 and not self._has_entry(choice.url):
+                write(connection, self.settings.suffix, Copy(choice.url, 0, self._now()))
+            else:
+                renew(
+                    connection,
+                    self.settings.suffix,
+                    Copy(choice.url, choice.epoch, None),
+                    self._now(),
+                )
             self._beaten = self._clock()
         except UNREACHABLE:
             self._drop(choice.url)
             self.failed()
+
+    def _has_entry(self, url: str) -> bool:
+        return any(s.server == url and s.copy is not None for s in self._seen)
 
     def _promote(self, url: str, epoch: int) -> None:
         """Name ``url`` the target at ``epoch`` on its own copy, its counters moved ahead."""
