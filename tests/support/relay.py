@@ -53,9 +53,12 @@ class Relay:
     def _requests(self, client: socket.socket, server: socket.socket) -> None:
         while data := _recv(client):
             if self.cutting:
+                self.cutting = False  # once: the retry's new connection goes through
+                self.armed.clear()
                 _hang_up(client, server)
                 return
             server.sendall(data)
+        _hang_up(client, server)  # the client went away: release slapd's side too
 
     def _answers(self, server: socket.socket, client: socket.socket) -> None:
         buffer = b""
@@ -68,6 +71,7 @@ class Relay:
                 buffer = buffer[size:]
                 self.swallowing -= 1
                 if self.swallowing == 0:
+                    self.armed.clear()  # once: the retry's new connection goes through
                     _hang_up(client, server)
                     return
 
