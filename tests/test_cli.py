@@ -30,6 +30,9 @@ def test_every_command_has_help_with_an_example() -> None:
         ["check", "gcds"],
         ["group"],
         ["group", "addresses"],
+        ["failover"],
+        ["failover", "status"],
+        ["failover", "promote"],
     ):
         result = mims(*command, "--help")
         assert result.returncode == 0, result.stderr

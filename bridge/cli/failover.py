@@ -7,6 +7,7 @@ import click
 from bridge import services as wiring
 from bridge.cli import load, main
 from bridge.core.failover import ServerState
+from bridge.errors import InvalidValue
 
 
 @main.group()
@@ -29,6 +30,10 @@ def failover_status(ctx: click.Context) -> None:
     """Show each configured server: reachable, epoch, the target it names, contextCSN, heartbeat.
 
     Exit 1 when no server is confirmed as the write target.
+
+    \b
+    Example:
+      MIMS_LDAP_URL="ldaps://ldap1:636 ldaps://ldap2:636" mims failover status
     """
     states = wiring.failover(load(ctx)).status()
     for state in states:
@@ -52,7 +57,10 @@ def failover_promote(ctx: click.Context, url: str, force: bool) -> None:
     Example:
       mims failover promote ldaps://ldap2.school.example:636
     """
-    done = wiring.failover(load(ctx)).promote(url, force)
+    config = load(ctx)
+    if len(config.directory.urls) < 2:
+        raise InvalidValue("promote needs the providers in [directory] urls (two or more)")
+    done = wiring.failover(config).promote(url, force)
     for step in done.steps:
         click.echo(step)
     click.echo(f"write target: {done.url} (epoch {done.epoch})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import ldap3
 import pytest
@@ -105,3 +106,13 @@ def test_a_bridge_that_cannot_confirm_the_target_writes_nowhere(pair: Pair) -> N
     assert blind.try_bind(pair.first.slapd.service_dn, blind.settings.password, [])["result"] == 0
     code, _, err = promote(pair, pair.first.url)
     assert code == 0, err
+
+
+def test_promote_needs_the_providers_and_one_of_them(pair: Pair, tmp_path: Path) -> None:
+    alone = mims("failover", "promote", pair.second.url, env={"MIMS_DATA_DIR": str(tmp_path)})
+    assert alone.returncode == 1
+    assert alone.stderr.startswith("Error: promote needs the providers"), alone.stderr
+    stranger = mims("failover", "promote", "ldaps://elsewhere.example:636", env=pair.env())
+    assert stranger.returncode == 1
+    assert len(stranger.stderr.strip().splitlines()) == 1, stranger.stderr
+    assert "is not one of [directory] urls" in stranger.stderr
