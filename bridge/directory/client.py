@@ -3,20 +3,27 @@
 ldap3 serves the stores (writes, binds, sorted pages); python-ldap (libldap, in C) serves the
 reads clients make most (``lookup.py``), the importer's pipelined adds (``bulk.py``) and the
 change feed (``feed.py``); ``bench/ldap_libraries.py`` measures why both stay. Every connection
-of either library is opened by ``Pool.connect`` below, so the server order (write server first,
-DESIGN.md), the quarantine of a bad server (``servers.py``), the timeouts and TLS are the same
-everywhere.
+of either library is opened by ``Pool.connect`` below, so the server order, the quarantine of
+a bad server (``servers.py``), the timeouts and TLS are the same everywhere.
+
+With one URL every pool uses it. With several (the providers of a replicated directory) the
+ldap3 pool, and so every write, uses only the write target the directory names
+(``write_target.py``): a target that does not answer is quarantined and writes fail at once
+with DirectoryUnavailable until it answers or another provider is promoted; python-ldap and
+``try_bind`` (reads, the feed, sign-ins) walk every server, the write target first.
 
 Connections are sticky: a thread keeps its connection on the server it reached until that
-server fails, or until the write server's quarantine ends (then the next operation goes back
-to it, so a process never writes to two servers for longer than one quarantine).
+server fails, or until the preferred server changes (a quarantine ended, or the write target
+moved): then the next operation goes to it, so a process never writes to two servers for
+longer than one check of the write target.
 
 Retry rules. An operation that meets a connection error (the server went away, or let the
 operation time out as a frozen one does) quarantines that server; reads and binds are then
 retried once on the next server. Adds are retried too: when the retry meets entryAlreadyExists
 (68), the entry is read back, and if it holds what was sent the first attempt landed and the
 add counts as done; otherwise it is the real 68. Other writes are not retried: a modify that
-landed before the connection broke could apply twice, or fail its own assertion.
+landed before the connection broke could apply twice, or fail its own assertion
+(docs/decisions.md, "Retries that tolerate a repeat").
 """
 
 from __future__ import annotations

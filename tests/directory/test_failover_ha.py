@@ -13,8 +13,10 @@ import signal
 import time
 from collections.abc import Iterator
 
+import ldap3
 import pytest
 
+from bridge.directory import dn
 from bridge.directory.client import LdapClient
 from bridge.errors import DirectoryUnavailable
 from tests.support.cli import mims
@@ -55,6 +57,13 @@ def first_write_that_lands(bridge: LdapClient) -> str:
     raise AssertionError(f"no write was taken within {PAUSE_LIMIT} s")
 
 
+def next_uid_number(pair: Pair) -> int:
+    with admin_connection(pair.second.slapd) as admin:
+        entry = dn.id_numbers_dn(SUFFIX)
+        admin.search(entry, "(objectClass=*)", ldap3.BASE, attributes=["mimsNextUidNumber"])
+        return int(admin.response[0]["raw_attributes"]["mimsNextUidNumber"][0])
+
+
 def status(pair: Pair) -> str:
     done = mims("failover", "status", env=pair.env())
     return done.stdout
@@ -63,10 +72,12 @@ def status(pair: Pair) -> str:
 def test_writes_move_to_the_other_provider_after_a_kill_and_stay_there(pair: Pair) -> None:
     one, two = pair.bridge(**AUTOMATIC), pair.bridge(**AUTOMATIC)
     beating(pair, one, two)
+    uids = next_uid_number(pair)
 
     pair.first.signal(signal.SIGKILL)
 
     assert written_by(pair.second.slapd, first_write_that_lands(one)) == "second"
+    assert next_uid_number(pair) >= uids + 1000  # the promotion moved the counter ahead
     assert written_by(pair.second.slapd, first_write_that_lands(two)) == "second"
 
     pair.first.start()  # the old target comes back and catches up; the target stays
