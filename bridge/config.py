@@ -112,6 +112,15 @@ class FailoverConfig:
     heartbeat_seconds: float = Field(default=5.0, gt=0, le=3600)
     check_seconds: float = Field(default=2.0, gt=0, le=3600)
 
+    @model_validator(mode="after")
+    def _check(self) -> FailoverConfig:
+        if 0 < self.automatic_after <= self.heartbeat_seconds:
+            raise ValueError(
+                "automatic_after: must be longer than heartbeat_seconds, or a live target's "
+                "heartbeat would look lost"
+            )
+        return self
+
 
 @dataclass(config=_STRICT)
 class SlapdConfig:

@@ -119,6 +119,11 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
             "directory.ca_file: '/nowhere/ca.pem' is not a file",
         ),
         (None, {"MIMS_LDAPS_PORT": "1389"}, "slapd.ldaps_port: 1389 is also the ldap:// port"),
+        (
+            "[failover]\nautomatic_after = 5.0\n",
+            {},
+            "failover.automatic_after: must be longer than heartbeat_seconds",
+        ),
         ("[slapd]\nlisten = []\n", {}, "slapd.listen: give at least one address"),
         (
             "[slapd]\nlisten = ['10.0.0.5 10.0.0.6']\n",
