@@ -196,8 +196,16 @@ class LdapClient:
             self.reads = ReadRoute(self.servers, self.write_target)
         self.ldap3: Pool[Connection] = Pool(self.writes, self._ldap3)
         self.libldap: Pool[SimpleLDAPObject] = Pool(self.reads, self._libldap)
+        # python-ldap's writes (bulk.py's pipelined adds) follow the write target like ldap3's.
+        self.libldap_writes: Pool[SimpleLDAPObject] = self.libldap
+        if self.write_target is not None:
+            self.libldap_writes = Pool(self.writes, self._libldap)
         self._binds: Pool[Connection] = Pool(self.reads, self._ldap3)
-        self._closers: list[Callable[[], None]] = [self.ldap3.discard, self.libldap.discard]
+        self._closers: list[Callable[[], None]] = [
+            self.ldap3.discard,
+            self.libldap.discard,
+            self.libldap_writes.discard,
+        ]
 
     # -- ldap3 ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import ldap3
 import pytest
 
 from bridge.directory import dn
+from bridge.directory.bulk import BulkWriter
 from bridge.errors import DirectoryUnavailable
 from tests.support.cli import mims
 from tests.support.directory import SUFFIX, admin_connection
@@ -58,9 +59,13 @@ def test_bridges_write_to_the_target_alone_and_follow_a_promotion(pair: Pair) ->
     assert (code, err) == (0, ""), err
     assert f"write target: {pair.second.url} (epoch 1)" in out
     assert counter(pair, "mimsNextUidNumber") >= uids + 1000
-    entries = [add_entry(one, "after-one"), add_entry(two, "after-two")]
+    bulk = f"cn=after-bulk,ou=services,{SUFFIX}"  # python-ldap's pipelined adds too
+    assert BulkWriter(two).add_all(
+        [(bulk, {"objectClass": ["organizationalRole"], "cn": ["after-bulk"]})]
+    ) == [None]
+    entries = [add_entry(one, "after-one"), add_entry(two, "after-two"), bulk]
     pair.wait_in_step()
-    assert [written_by(pair.first.slapd, e) for e in entries] == ["second", "second"]
+    assert [written_by(pair.first.slapd, e) for e in entries] == ["second"] * 3
     assert re.search(rf"^{re.escape(pair.second.url)}: WRITE TARGET", status(pair), re.M)
 
     code, out, err = promote(pair, pair.first.url)  # fail back once caught up
