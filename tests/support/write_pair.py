@@ -11,6 +11,7 @@ first, 2: the second); the entryCSN travels with the entry, so either server can
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -117,7 +118,7 @@ class Pair:
 
 @contextmanager
 def replicated_pair() -> Iterator[Pair]:
-    """Make and start a pair on free ports; stop both by PID on leaving.
+    """Make and start a pair on free ports; stop both by PID and remove them on leaving.
 
     In the system's temp folder: pytest's paths can be too long for slapd's ldapi socket.
     """
@@ -145,6 +146,7 @@ def replicated_pair() -> Iterator[Pair]:
             client.close()
         second.stop()
         first.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def add_entry(client: LdapClient, name: str) -> str:
