@@ -8,7 +8,7 @@ its factories) and never import ``bridge.directory``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from bridge.directory.grants import GrantStore
 from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
+from bridge.directory.replication import PeerLag
 from bridge.directory.reset_requests import ResetRequestStore
 from bridge.directory.roster_import import Importer
 from bridge.directory.service_accounts import ServiceAccountStore, search_command
@@ -55,6 +56,7 @@ __all__ = [
     "Backend",
     "BackupManifest",
     "DirectoryFinding",
+    "PeerLag",
     "backup",
     "backup_name",
     "Services",
@@ -117,10 +119,16 @@ def managed_slapd(config: Config) -> ManagedSlapd:
 
 
 def init_replica(
-    first: ManagedSlapd, second: ManagedSlapd, from_url: str, port: int, ldaps_port: int
+    first: ManagedSlapd,
+    second: ManagedSlapd,
+    from_url: str,
+    port: int,
+    ldaps_port: int,
+    *,
+    read_only: bool = False,
 ) -> None:
-    """Make and start ``second``, a provider replicating both ways with ``first`` (issue 21)."""
-    replication.init_replica(first, second, from_url, port, ldaps_port)
+    """Make and start ``second``, a provider or read-only consumer of ``first`` (issue 21)."""
+    replication.init_replica(first, second, from_url, port, ldaps_port, read_only=read_only)
 
 
 def context_csn(server: ManagedSlapd) -> list[str]:
@@ -137,6 +145,11 @@ def replication_peer(server: ManagedSlapd) -> str | None:
 def peer_context_csn(server: ManagedSlapd, url: str) -> list[str]:
     """Return the contextCSN of the provider at ``url``, read with the folder's replicator."""
     return replication.peer_context_csn(server, url)
+
+
+def replication_lag(server: ManagedSlapd, peers: Sequence[str] = ()) -> list[PeerLag]:
+    """Return each peer's contextCSN and lag behind the running managed slapd (issue 21)."""
+    return replication.replication_lag(server, peers)
 
 
 def ensure_running(config: Config) -> bool:
