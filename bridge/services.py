@@ -31,7 +31,16 @@ from bridge.core.posix import PosixRules
 from bridge.core.request_desk import RequestDesk
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
-from bridge.directory import accesslog, check, export, gcds, local_ca, replication, settings
+from bridge.directory import (
+    accesslog,
+    check,
+    export,
+    gcds,
+    local_ca,
+    replica_config,
+    replication,
+    settings,
+)
 from bridge.directory import backup as backups
 from bridge.directory import password_service as passwd
 from bridge.directory.answers import AnswerStore
@@ -42,6 +51,7 @@ from bridge.directory.grants import GrantStore
 from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
+from bridge.directory.replica_config import PeerConfig, ServerConfig
 from bridge.directory.replication import PeerLag
 from bridge.directory.reset_requests import ResetRequestStore
 from bridge.directory.roster_import import Importer
@@ -50,13 +60,15 @@ from bridge.directory.slapd import ManagedSlapd
 from bridge.directory.supervisor import SlapdSupervisor
 from bridge.directory.sync_state import SyncStateStore
 from bridge.directory.tokens import TokenStore
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, SlapdError
 
 __all__ = [
     "Backend",
     "BackupManifest",
     "DirectoryFinding",
+    "PeerConfig",
     "PeerLag",
+    "ServerConfig",
     "backup",
     "backup_name",
     "Services",
@@ -150,6 +162,38 @@ def peer_context_csn(server: ManagedSlapd, url: str) -> list[str]:
 def replication_lag(server: ManagedSlapd, peers: Sequence[str] = ()) -> list[PeerLag]:
     """Return each peer's contextCSN and lag behind the running managed slapd (issue 21)."""
     return replication.replication_lag(server, peers)
+
+
+def directory_config(server: ManagedSlapd) -> ServerConfig:
+    """Return the running managed slapd's cn=config generation and accesslog purge."""
+    return replica_config.local_config(server)
+
+
+def compare_configs(server: ManagedSlapd, urls: list[str]) -> list[PeerConfig]:
+    """Return each peer's cn=config generation next to the managed slapd's (issue 21)."""
+    return replica_config.compare_configs(server, urls)
+
+
+def upgrade_directory(
+    server: ManagedSlapd, every_server: bool, config_only: bool, say: Callable[[str], None]
+) -> bool:
+    """Apply this code's cn=config (and schema version) to the folder, or to every server.
+
+    Return whether every server was done (one on another machine is told to ``say``).
+    """
+    if every_server:
+        return replica_config.upgrade_all(server, say)
+    if server.pid() is None:
+        raise SlapdError(f"the slapd of {server.layout.root} is not running: start it first")
+    server.upgrade(force=True, config_only=config_only)
+    done = "cn=config applied" if config_only else f"schema version {server.schema_version()}"
+    say(f"{server.layout.root}: {done}")
+    return True
+
+
+def has_replicas(server: ManagedSlapd) -> bool:
+    """Return whether the folder replicates with other servers (init-replica)."""
+    return replication.partner(server) is not None
 
 
 def ensure_running(config: Config) -> bool:

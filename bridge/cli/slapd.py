@@ -10,7 +10,7 @@ import click
 
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
-from bridge.services import PeerLag
+from bridge.services import PeerConfig, PeerLag
 
 port_option = click.option(
     "--port", type=click.IntRange(1, 65535), help="ldap:// (StartTLS) port (default 1389)."
@@ -72,7 +72,15 @@ def slapd_start(
     """
     config = load(ctx, slapd={"data_dir": data_dir, "port": port, "ldaps_port": ldaps_port})
     server = wiring.managed_slapd(config)
+    before = server.schema_version() if server.is_initialised() else None
     pid = server.start(config.slapd.port, config.slapd.ldaps_port)
+    if before is not None and before != server.schema_version() and wiring.has_replicas(server):
+        click.echo(
+            f"upgraded this folder to schema version {server.schema_version()}; its replicas "
+            f"keep their own cn=config: run `mims slapd upgrade --all --data-dir "
+            f"{server.layout.root}`",
+            err=True,
+        )
     click.echo(
         f"slapd is running (pid {pid}) on {server.ldap_url()} (StartTLS), "
         f"{server.ldaps_url()} and {server.ldapi_url}"
@@ -159,6 +167,43 @@ def slapd_init_replica(
     click.echo(f"{kind} {second.layout.root} is running on {second.ldaps_url()}, {how} {from_url}")
 
 
+@slapd.command("upgrade")
+@data_dir_option
+@click.option(
+    "--all",
+    "every_server",
+    is_flag=True,
+    help="Also every server this folder replicates with (those on this machine, over ldapi).",
+)
+@click.option(
+    "--config-only",
+    is_flag=True,
+    help="Change cn=config alone, not the entries (a replica, before its provider's upgrade).",
+)
+@click.pass_context
+def slapd_upgrade(
+    ctx: click.Context, data_dir: Path | None, every_server: bool, config_only: bool
+) -> None:
+    """Apply this mims-bridge's cn=config (schema, overlays, indexes, ACLs) to a running slapd.
+
+    Each server's cn=config is its own: entries replicate, schemas and access rules do not.
+    With --all, run on the write target's folder: every other server's cn=config first, then
+    this folder's (and its entries, which then replicate), then each other folder's version.
+    A server on another machine is named with what to run there (exit 1).
+
+    \b
+    Examples:
+      mims slapd upgrade --data-dir /srv/mims
+      mims slapd upgrade --all --data-dir /srv/mims
+    """
+    if every_server and config_only:
+        raise click.UsageError("--all applies cn=config and entries; leave out --config-only")
+    config = load(ctx, slapd={"data_dir": data_dir})
+    server = wiring.managed_slapd(config)
+    done = wiring.upgrade_directory(server, every_server, config_only, click.echo)
+    ctx.exit(0 if done else 1)
+
+
 @slapd.command("status")
 @data_dir_option
 @click.option(
@@ -199,8 +244,16 @@ def slapd_status(
         _say_down(config.slapd.data_dir, report, as_json)
         ctx.exit(1)
     own = wiring.context_csn(server)
+    mine = wiring.directory_config(server)
     lags = wiring.replication_lag(server, peers)
-    report |= {"context_csn": own, "peers": [lag.as_json() for lag in lags]}
+    configs = wiring.compare_configs(server, [lag.url for lag in lags])
+    report |= {
+        "context_csn": own,
+        "config": mine.as_json() | {"schema_version": server.schema_version()},
+        "peers": [
+            lag.as_json() | {"config": c.as_json()} for lag, c in zip(lags, configs, strict=True)
+        ],
+    }
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
@@ -209,10 +262,15 @@ def slapd_status(
             f"{status.ldaps_url or 'no ldaps://'} and {status.ldapi_url}, answering"
         )
         click.echo(f"contextCSN: {' '.join(own) or 'none'}")
-        for lag in lags:
-            for line in _peer_lines(lag):
+        click.echo(
+            f"cn=config: generation {mine.generation}, schema version "
+            f"{server.schema_version()}, accesslog purge {' '.join(mine.accesslog_purge)}"
+        )
+        for lag, peer_config in zip(lags, configs, strict=True):
+            for line in [*_peer_lines(lag), _config_line(lag, peer_config)]:
                 click.echo(line)
-    ctx.exit(0 if all(lag.reachable for lag in lags) else 1)
+    healthy = all(lag.reachable for lag in lags) and all(c.same for c in configs)
+    ctx.exit(0 if healthy else 1)
 
 
 def _say_down(data_dir: Path, report: dict[str, Any], as_json: bool) -> None:
@@ -252,3 +310,17 @@ def _peer_lines(lag: PeerLag) -> list[str]:
         f"{name} contextCSN: {' '.join(lag.context_csn) or 'none'}",
         f"{name}: {verdict} ({'; '.join(gaps) or 'no changes yet'})",
     ]
+
+
+def _config_line(lag: PeerLag, peer: PeerConfig) -> str:
+    """Return what status says of a peer's cn=config: the same as this server's, or not."""
+    name = f"peer {lag.url} ({lag.role}) cn=config"
+    if peer.config is None:
+        return f"{name}: NOT readable: {peer.error}"
+    version = f", schema version {peer.schema_version}" if peer.schema_version else ""
+    verdict = (
+        "the same as this server's"
+        if peer.same
+        else "DIFFERS from this server's: run `mims slapd upgrade --all` on the write target"
+    )
+    return f"{name}: generation {peer.config.generation}{version}, {verdict}"

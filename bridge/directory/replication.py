@@ -35,7 +35,7 @@ from bridge.directory.ldap3_connections import VerifiedTls
 from bridge.directory.slapd import ManagedSlapd, tool
 from bridge.errors import SlapdError
 
-REPLICATOR = "replicator"
+REPLICATOR = slapd_config.REPLICATION_ACCOUNT
 FIRST_SERVER_ID = 1
 SECOND_SERVER_ID = 2
 # Retry every 2 s five times, then every 10 s for ever: a peer that restarts is caught up.
@@ -152,7 +152,7 @@ def init_replica(
         raise SlapdError("init-replica needs the first folder's own CA (tls/ca.key)")
     second.check_empty()
     password = _replication_password(first)
-    with _root(first) as connection:
+    with root_connection(first) as connection:
         _ensure_replicator(connection, first.suffix, password)
     try:
         second.init_copy_of(first, _slapcat(first))
@@ -163,16 +163,16 @@ def init_replica(
         assert url is not None
         first_peer = Peer(from_url, PROVIDER, str(first.layout.root))
         if read_only:
-            with _root(second) as connection:
+            with root_connection(second) as connection:
                 configure_consumer(connection, second.suffix, from_url, ca, password)
-            with _root(first) as connection:
+            with root_connection(first) as connection:
                 grant_replicator(connection, first.suffix)
             _write_partner(second, Partner(0, CONSUMER, (first_peer,)))
             server_id = known.server_id
         else:
-            with _root(second) as connection:
+            with root_connection(second) as connection:
                 configure(connection, second.suffix, SECOND_SERVER_ID, from_url, ca, password)
-            with _root(first) as connection:
+            with root_connection(first) as connection:
                 configure(connection, first.suffix, FIRST_SERVER_ID, url, ca, password)
             _write_partner(second, Partner(SECOND_SERVER_ID, PROVIDER, (first_peer,)))
             server_id = FIRST_SERVER_ID
@@ -330,7 +330,7 @@ def compare(peer: Peer, ours: Sequence[str], theirs: Sequence[str]) -> PeerLag:
 
 def local_context_csn(slapd: ManagedSlapd) -> list[str]:
     """Return the running folder's contextCSN values (one per serverID), sorted."""
-    with _root(slapd) as connection:
+    with root_connection(slapd) as connection:
         return _context_csn(connection, slapd.suffix)
 
 
@@ -433,7 +433,7 @@ def _tls_server(url: str, slapd: ManagedSlapd) -> ldap3.Server:
     )
 
 
-class _root:
+class root_connection:
     """A rootDN connection over the folder's ldapi socket (SASL EXTERNAL), closed on leaving."""
 
     def __init__(self, slapd: ManagedSlapd) -> None:

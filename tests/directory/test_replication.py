@@ -242,3 +242,48 @@ def test_a_bad_from_url_is_one_line_and_leaves_no_folder(pair: Pair, tmp_path: P
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert done.stderr.startswith("Error: ")
         assert not folder.exists()
+
+
+def people_database(connection: ldap3.Connection) -> str:
+    connection.search("cn=config", f"(olcSuffix={SUFFIX})", ldap3.LEVEL, attributes=["1.1"])
+    return str(connection.response[0]["dn"])
+
+
+def status_of_peers(slapd: ManagedSlapd) -> dict[str, dict[str, Any]]:
+    done = mims("slapd", "status", "--json", "--data-dir", str(slapd.layout.root))
+    return {peer["url"]: peer for peer in json.loads(done.stdout)["peers"]}
+
+
+def test_upgrade_all_brings_every_server_to_this_code_s_config(pair: Pair) -> None:
+    # The second drifts: an index dropped by hand, an older schema version recorded.
+    with admin_connection(pair.second) as connection:
+        index = [(ldap3.MODIFY_DELETE, ["mimsSchool eq"])]
+        connection.modify(people_database(connection), {"olcDbIndex": index})
+    marker = json.loads(pair.second.layout.marker.read_text())
+    marker["schema_version"] -= 1
+    pair.second.layout.marker.write_text(json.dumps(marker))
+    second, consumer = str(pair.second.ldaps_url()), str(pair.consumer.ldaps_url())
+
+    drifted = status_of_peers(pair.first)
+    assert drifted[second]["config"]["same_as_this_server"] is False
+    assert drifted[consumer]["config"]["same_as_this_server"] is True
+    assert drifted[second]["config"]["schema_version"] == marker["schema_version"]
+
+    done = mims("slapd", "upgrade", "--all", "--data-dir", str(pair.first.layout.root))
+    assert done.returncode == 0, done.stderr
+
+    first = status_json(pair.first)
+    for peer in first["peers"]:
+        assert peer["config"]["same_as_this_server"] is True
+        assert peer["config"]["schema_version"] == first["config"]["schema_version"]
+    assert status_json(pair.second)["config"] == first["config"]
+    # The replication account kept its rights: changes still flow everywhere.
+    entry = add_person(pair.first, "after_the_upgrade")
+    assert eventually(lambda: present(pair.second, entry) and present(pair.consumer, entry))
+
+
+def test_every_server_purges_its_accesslog(pair: Pair) -> None:
+    shown = status_json(pair.first)
+    assert shown["config"]["accesslog_purge"] == ["30+00:00 1+00:00"]
+    for peer in shown["peers"]:
+        assert peer["config"]["accesslog_purge"] == ["30+00:00 1+00:00"]
