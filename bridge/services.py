@@ -186,7 +186,7 @@ def upgrade_directory(
     if server.pid() is None:
         raise SlapdError(f"the slapd of {server.layout.root} is not running: start it first")
     server.upgrade(force=True, config_only=config_only)
-    done = "cn=config applied" if config_only else f"schema version {server.schema_version()}"
+    done = "configuration applied" if config_only else f"schema version {server.schema_version()}"
     say(f"{server.layout.root}: {done}")
     return True
 

@@ -263,7 +263,7 @@ def slapd_status(
         )
         click.echo(f"contextCSN: {' '.join(own) or 'none'}")
         click.echo(
-            f"cn=config: generation {mine.generation}, schema version "
+            f"configuration: generation {mine.generation}, schema version "
             f"{server.schema_version()}, accesslog purge {' '.join(mine.accesslog_purge)}"
         )
         for lag, peer_config in zip(lags, configs, strict=True):
@@ -314,7 +314,7 @@ def _peer_lines(lag: PeerLag) -> list[str]:
 
 def _config_line(lag: PeerLag, peer: PeerConfig) -> str:
     """Return what status says of a peer's cn=config: the same as this server's, or not."""
-    name = f"peer {lag.url} ({lag.role}) cn=config"
+    name = f"peer {lag.url} ({lag.role}) configuration"
     if peer.config is None:
         return f"{name}: NOT readable: {peer.error}"
     version = f", schema version {peer.schema_version}" if peer.schema_version else ""
