@@ -8,7 +8,7 @@ its factories) and never import ``bridge.directory``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,7 +32,16 @@ from bridge.core.posix import PosixRules
 from bridge.core.request_desk import RequestDesk
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
-from bridge.directory import accesslog, check, export, gcds, local_ca, replication, settings
+from bridge.directory import (
+    accesslog,
+    check,
+    export,
+    gcds,
+    local_ca,
+    replica_config,
+    replication,
+    settings,
+)
 from bridge.directory import backup as backups
 from bridge.directory import password_service as passwd
 from bridge.directory.answers import AnswerStore
@@ -44,6 +53,8 @@ from bridge.directory.grants import GrantStore
 from bridge.directory.group_addresses import GroupAddresses
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
+from bridge.directory.replica_config import PeerConfig, ServerConfig
+from bridge.directory.replication import PeerLag
 from bridge.directory.reset_requests import ResetRequestStore
 from bridge.directory.roster_import import Importer
 from bridge.directory.service_accounts import ServiceAccountStore, search_command
@@ -51,12 +62,15 @@ from bridge.directory.slapd import ManagedSlapd
 from bridge.directory.supervisor import SlapdSupervisor
 from bridge.directory.sync_state import SyncStateStore
 from bridge.directory.tokens import TokenStore
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, SlapdError
 
 __all__ = [
     "Backend",
     "BackupManifest",
     "DirectoryFinding",
+    "PeerConfig",
+    "PeerLag",
+    "ServerConfig",
     "backup",
     "backup_name",
     "Services",
@@ -120,10 +134,16 @@ def managed_slapd(config: Config) -> ManagedSlapd:
 
 
 def init_replica(
-    first: ManagedSlapd, second: ManagedSlapd, from_url: str, port: int, ldaps_port: int
+    first: ManagedSlapd,
+    second: ManagedSlapd,
+    from_url: str,
+    port: int,
+    ldaps_port: int,
+    *,
+    read_only: bool = False,
 ) -> None:
-    """Make and start ``second``, a provider replicating both ways with ``first`` (issue 21)."""
-    replication.init_replica(first, second, from_url, port, ldaps_port)
+    """Make and start ``second``, a provider or read-only consumer of ``first`` (issue 21)."""
+    replication.init_replica(first, second, from_url, port, ldaps_port, read_only=read_only)
 
 
 def failover(config: Config) -> Failover:
@@ -145,6 +165,43 @@ def replication_peer(server: ManagedSlapd) -> str | None:
 def peer_context_csn(server: ManagedSlapd, url: str) -> list[str]:
     """Return the contextCSN of the provider at ``url``, read with the folder's replicator."""
     return replication.peer_context_csn(server, url)
+
+
+def replication_lag(server: ManagedSlapd, peers: Sequence[str] = ()) -> list[PeerLag]:
+    """Return each peer's contextCSN and lag behind the running managed slapd (issue 21)."""
+    return replication.replication_lag(server, peers)
+
+
+def directory_config(server: ManagedSlapd) -> ServerConfig:
+    """Return the running managed slapd's cn=config generation and accesslog purge."""
+    return replica_config.local_config(server)
+
+
+def compare_configs(server: ManagedSlapd, urls: list[str]) -> list[PeerConfig]:
+    """Return each peer's cn=config generation next to the managed slapd's (issue 21)."""
+    return replica_config.compare_configs(server, urls)
+
+
+def upgrade_directory(
+    server: ManagedSlapd, every_server: bool, config_only: bool, say: Callable[[str], None]
+) -> bool:
+    """Apply this code's cn=config (and schema version) to the folder, or to every server.
+
+    Return whether every server was done (one on another machine is told to ``say``).
+    """
+    if every_server:
+        return replica_config.upgrade_all(server, say)
+    if server.pid() is None:
+        raise SlapdError(f"the slapd of {server.layout.root} is not running: start it first")
+    server.upgrade(force=True, config_only=config_only)
+    done = "configuration applied" if config_only else f"schema version {server.schema_version()}"
+    say(f"{server.layout.root}: {done}")
+    return True
+
+
+def has_replicas(server: ManagedSlapd) -> bool:
+    """Return whether the folder replicates with other servers (init-replica)."""
+    return replication.partner(server) is not None
 
 
 def ensure_running(config: Config) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
+from bridge.services import PeerConfig, PeerLag
 
 port_option = click.option(
     "--port", type=click.IntRange(1, 65535), help="ldap:// (StartTLS) port (default 1389)."
@@ -69,7 +72,15 @@ def slapd_start(
     """
     config = load(ctx, slapd={"data_dir": data_dir, "port": port, "ldaps_port": ldaps_port})
     server = wiring.managed_slapd(config)
+    before = server.schema_version() if server.is_initialised() else None
     pid = server.start(config.slapd.port, config.slapd.ldaps_port)
+    if before is not None and before != server.schema_version() and wiring.has_replicas(server):
+        click.echo(
+            f"upgraded this folder to schema version {server.schema_version()}; its replicas "
+            f"keep their own cn=config: run `mims slapd upgrade --all --data-dir "
+            f"{server.layout.root}`",
+            err=True,
+        )
     click.echo(
         f"slapd is running (pid {pid}) on {server.ldap_url()} (StartTLS), "
         f"{server.ldaps_url()} and {server.ldapi_url}"
@@ -109,6 +120,13 @@ def slapd_stop(ctx: click.Context, data_dir: Path | None) -> None:
 )
 @port_option
 @ldaps_port_option
+@click.option(
+    "--read-only",
+    "--consumer",
+    "read_only",
+    is_flag=True,
+    help="Make a read-only consumer (for read scaling) instead of a second provider.",
+)
 @click.pass_context
 def slapd_init_replica(
     ctx: click.Context,
@@ -117,6 +135,7 @@ def slapd_init_replica(
     from_data_dir: Path,
     port: int | None,
     ldaps_port: int | None,
+    read_only: bool,
 ) -> None:
     """Make and start a second provider that replicates both ways with the first.
 
@@ -126,57 +145,182 @@ def slapd_init_replica(
     Both use the account cn=replicator,ou=services; its password is in replication.secret
     in each folder. Send all writes to one provider at a time (docs/high-availability.md).
 
+    With --read-only (or --consumer) the new folder is a consumer: it pulls the first's
+    changes the same way and refuses writes with a referral to the first. A provider may
+    have any number of consumers, before or after its second provider.
+
     \b
-    Example:
+    Examples:
       mims slapd init-replica --from ldaps://127.0.0.1:1636 --from-data-dir /srv/mims \
         --data-dir /srv/mims2 --port 2389 --ldaps-port 2636
+      mims slapd init-replica --read-only --from ldaps://127.0.0.1:1636 \
+        --from-data-dir /srv/mims --data-dir /srv/mims-r1 --port 3389 --ldaps-port 3636
     """
     config = load(ctx, slapd={"data_dir": data_dir, "port": port, "ldaps_port": ldaps_port})
     first = wiring.managed_slapd(config.with_overrides(slapd={"data_dir": from_data_dir}))
     second = wiring.managed_slapd(config)
-    wiring.init_replica(first, second, from_url, config.slapd.port, config.slapd.ldaps_port)
-    click.echo(
-        f"second provider {second.layout.root} is running on {second.ldaps_url()}, "
-        f"replicating with {from_url}"
+    wiring.init_replica(
+        first, second, from_url, config.slapd.port, config.slapd.ldaps_port, read_only=read_only
     )
+    kind = "read-only consumer" if read_only else "second provider"
+    how = "pulling from" if read_only else "replicating with"
+    click.echo(f"{kind} {second.layout.root} is running on {second.ldaps_url()}, {how} {from_url}")
+
+
+@slapd.command("upgrade")
+@data_dir_option
+@click.option(
+    "--all",
+    "every_server",
+    is_flag=True,
+    help="Also every server this folder replicates with (those on this machine, over ldapi).",
+)
+@click.option(
+    "--config-only",
+    is_flag=True,
+    help="Change cn=config alone, not the entries (a replica, before its provider's upgrade).",
+)
+@click.pass_context
+def slapd_upgrade(
+    ctx: click.Context, data_dir: Path | None, every_server: bool, config_only: bool
+) -> None:
+    """Apply this mims-bridge's cn=config (schema, overlays, indexes, ACLs) to a running slapd.
+
+    Each server's cn=config is its own: entries replicate, schemas and access rules do not.
+    With --all, run on the write target's folder: every other server's cn=config first, then
+    this folder's (and its entries, which then replicate), then each other folder's version.
+    A server on another machine is named with what to run there (exit 1).
+
+    \b
+    Examples:
+      mims slapd upgrade --data-dir /srv/mims
+      mims slapd upgrade --all --data-dir /srv/mims
+    """
+    if every_server and config_only:
+        raise click.UsageError("--all applies cn=config and entries; leave out --config-only")
+    config = load(ctx, slapd={"data_dir": data_dir})
+    server = wiring.managed_slapd(config)
+    done = wiring.upgrade_directory(server, every_server, config_only, click.echo)
+    ctx.exit(0 if done else 1)
 
 
 @slapd.command("status")
 @data_dir_option
-@click.option("--peer", help="Another provider's ldaps:// URL to compare contextCSNs with.")
+@click.option(
+    "--peer",
+    "peers",
+    multiple=True,
+    help="Another server's ldaps:// URL to compare with (repeatable; default: the folder's).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, for scripts.")
 @click.pass_context
-def slapd_status(ctx: click.Context, data_dir: Path | None, peer: str | None) -> None:
-    """Say whether the managed slapd runs and answers; exit 1 when it does not.
+def slapd_status(
+    ctx: click.Context, data_dir: Path | None, peers: tuple[str, ...], as_json: bool
+) -> None:
+    """Say whether the managed slapd runs and answers; exit 1 when it or a peer does not.
 
-    It shows the directory's contextCSN (how far its changes go) and, with --peer or when
-    the folder has a replication partner (init-replica), the peer's and whether they agree.
+    It shows the directory's contextCSN (the newest change of each serverID) and, for each
+    peer (--peer, or the servers init-replica recorded in the folder), the peer's and how far
+    behind it is: the difference of the newest change times, serverID by serverID.
 
     \b
     Examples:
       mims slapd status --data-dir /srv/mims
       mims slapd status --data-dir /srv/mims --peer ldaps://127.0.0.1:2636
+      mims slapd status --data-dir /srv/mims --json
     """
     config = load(ctx, slapd={"data_dir": data_dir})
     server = wiring.managed_slapd(config)
     status = server.status()
-    if not status.initialised:
-        click.echo(f"no directory in {config.slapd.data_dir} (run `mims slapd init`)")
-        ctx.exit(1)
-    if not status.running:
-        click.echo("slapd is not running")
-        ctx.exit(1)
-    answering = "answering" if status.answering else "NOT answering"
-    click.echo(
-        f"slapd is running (pid {status.pid}) on {status.ldap_url} (StartTLS), "
-        f"{status.ldaps_url or 'no ldaps://'} and {status.ldapi_url}, {answering}"
-    )
-    if not status.answering:
+    report: dict[str, Any] = {
+        "data_dir": str(server.layout.root),
+        "initialised": status.initialised,
+        "running": status.running,
+        "answering": status.answering,
+        "pid": status.pid,
+        "urls": [url for url in (status.ldap_url, status.ldaps_url, status.ldapi_url) if url],
+    }
+    if not (status.initialised and status.answering):
+        _say_down(config.slapd.data_dir, report, as_json)
         ctx.exit(1)
     own = wiring.context_csn(server)
-    click.echo(f"contextCSN: {' '.join(own) or 'none'}")
-    peer = peer or wiring.replication_peer(server)
-    if peer:
-        theirs = wiring.peer_context_csn(server, peer)
-        click.echo(f"peer {peer} contextCSN: {' '.join(theirs) or 'none'}")
-        click.echo("in step with the peer" if own == theirs else "NOT in step with the peer")
-    ctx.exit(0 if status.answering else 1)
+    mine = wiring.directory_config(server)
+    lags = wiring.replication_lag(server, peers)
+    configs = wiring.compare_configs(server, [lag.url for lag in lags])
+    report |= {
+        "context_csn": own,
+        "config": mine.as_json() | {"schema_version": server.schema_version()},
+        "peers": [
+            lag.as_json() | {"config": c.as_json()} for lag, c in zip(lags, configs, strict=True)
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(
+            f"slapd is running (pid {status.pid}) on {status.ldap_url} (StartTLS), "
+            f"{status.ldaps_url or 'no ldaps://'} and {status.ldapi_url}, answering"
+        )
+        click.echo(f"contextCSN: {' '.join(own) or 'none'}")
+        click.echo(
+            f"configuration: generation {mine.generation}, schema version "
+            f"{server.schema_version()}, accesslog purge {' '.join(mine.accesslog_purge)}"
+        )
+        for lag, peer_config in zip(lags, configs, strict=True):
+            for line in [*_peer_lines(lag), _config_line(lag, peer_config)]:
+                click.echo(line)
+    healthy = all(lag.reachable for lag in lags) and all(c.same for c in configs)
+    ctx.exit(0 if healthy else 1)
+
+
+def _say_down(data_dir: Path, report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    elif not report["initialised"]:
+        click.echo(f"no directory in {data_dir} (run `mims slapd init`)")
+    elif not report["running"]:
+        click.echo("slapd is not running")
+    else:
+        click.echo(f"slapd is running (pid {report['pid']}) but NOT answering")
+
+
+def _peer_lines(lag: PeerLag) -> list[str]:
+    """Return what status says of one peer: its contextCSN, then how far behind it is."""
+    name = f"peer {lag.url} ({lag.role})"
+    if not lag.reachable:
+        return [f"{name}: NOT readable: {lag.error}"]
+    if lag.in_step:
+        verdict = "in step"
+    elif lag.lag_seconds is None:
+        verdict = "NOT in step"
+    else:
+        verdict = f"NOT in step, {lag.lag_seconds:.3f} s apart"
+    gaps = []
+    for one in lag.servers:
+        if one.behind_seconds is None:
+            where = "here" if one.ours is None else "on the peer"
+            gaps.append(f"serverID {one.server_id}: no change {where}")
+        elif one.behind_seconds == 0:
+            gaps.append(f"serverID {one.server_id}: in step")
+        elif one.behind_seconds > 0:
+            gaps.append(f"serverID {one.server_id}: peer {one.behind_seconds:.3f} s behind")
+        else:
+            gaps.append(f"serverID {one.server_id}: peer {-one.behind_seconds:.3f} s ahead")
+    return [
+        f"{name} contextCSN: {' '.join(lag.context_csn) or 'none'}",
+        f"{name}: {verdict} ({'; '.join(gaps) or 'no changes yet'})",
+    ]
+
+
+def _config_line(lag: PeerLag, peer: PeerConfig) -> str:
+    """Return what status says of a peer's cn=config: the same as this server's, or not."""
+    name = f"peer {lag.url} ({lag.role}) configuration"
+    if peer.config is None:
+        return f"{name}: NOT readable: {peer.error}"
+    version = f", schema version {peer.schema_version}" if peer.schema_version else ""
+    verdict = (
+        "the same as this server's"
+        if peer.same
+        else "DIFFERS from this server's: run `mims slapd upgrade --all` on the write target"
+    )
+    return f"{name}: generation {peer.config.generation}{version}, {verdict}"

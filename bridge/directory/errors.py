@@ -80,7 +80,12 @@ RESULTS: dict[int, Row] = {
     7: Row("authMethodNotSupported", DirectoryUnavailable, _CREDENTIALS),
     8: Row("strongerAuthRequired", DirectoryUnavailable, _CREDENTIALS),
     9: Row("partialResults", DirectoryError, _REFUSED),  # LDAPv2, still in libldap
-    10: Row("referral", DirectoryUnavailable, "the directory sent the bridge to another server"),
+    # A read-only consumer (`mims slapd init-replica --read-only`) answers every write so.
+    10: Row(
+        "referral",
+        DirectoryUnavailable,
+        "the directory server sent the bridge to another: a read-only replica takes no writes",
+    ),
     11: Row("adminLimitExceeded", DirectoryError, _REFUSED),
     12: Row("unavailableCriticalExtension", DirectoryError, _REFUSED),
     13: Row("confidentialityRequired", DirectoryUnavailable, _CREDENTIALS),

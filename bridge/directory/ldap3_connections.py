@@ -47,7 +47,7 @@ class Ldap3Connections:
             use_ssl=mode == "ldaps",
             tls=VerifiedTls(self.settings.ca_file) if mode != "off" else None,
         )
-        connection = Connection(
+        connection = RefusingReferrals(
             server,
             user=user,
             password=password,
@@ -55,6 +55,10 @@ class Ldap3Connections:
             # Absent attributes are left out, not filled in as empty: a person's read asks for
             # many optional ones, and filling them cost more than decoding those present.
             return_empty_attributes=False,
+            # A referral (a read-only replica's answer to a write) is reported, never followed:
+            # following it would send the bridge's password and its write to a server that
+            # the bridge's own choice of write target did not pick.
+            auto_referrals=False,
             # Whole seconds: on ldapi sockets ldap3 packs the timeout into a C struct of integers.
             receive_timeout=math.ceil(self.settings.operation_timeout),
         )
@@ -92,6 +96,49 @@ class Ldap3Connections:
     def done(self, connection: Connection) -> None:
         """Drop the response ldap3 keeps after an operation."""
         forget_response(connection)
+
+
+REFERRAL = 10  # RFC 4511 section 4.1.10
+
+
+class RefusingReferrals(Connection):  # type: ignore[misc]
+    """ldap3's Connection that raises on a referral as on any other refusal.
+
+    ldap3 never raises for a referral (it is in its DO_NOT_RAISE_EXCEPTIONS): not followed,
+    a write sent to a read-only replica would look done when nothing was written.
+    """
+
+    def add(self, *args: Any, **kwargs: Any) -> Any:
+        """Add an entry (RFC 4511 section 4.7)."""
+        return self._refused_if_referred(super().add(*args, **kwargs))
+
+    def modify(self, *args: Any, **kwargs: Any) -> Any:
+        """Modify an entry (RFC 4511 section 4.6)."""
+        return self._refused_if_referred(super().modify(*args, **kwargs))
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        """Delete an entry (RFC 4511 section 4.8)."""
+        return self._refused_if_referred(super().delete(*args, **kwargs))
+
+    def modify_dn(self, *args: Any, **kwargs: Any) -> Any:
+        """Rename or move an entry (RFC 4511 section 4.9)."""
+        return self._refused_if_referred(super().modify_dn(*args, **kwargs))
+
+    def extended(self, *args: Any, **kwargs: Any) -> Any:
+        """Send an extended operation (RFC 4511 section 4.12), e.g. a password change."""
+        return self._refused_if_referred(super().extended(*args, **kwargs))
+
+    def _refused_if_referred(self, done: Any) -> Any:
+        result = self.result or {}
+        if self.raise_exceptions and result.get("result") == REFERRAL:
+            raise ldap.LDAPReferralResult(
+                result=REFERRAL,
+                description=result.get("description"),
+                dn=result.get("dn"),
+                message=result.get("message"),
+                response_type=result.get("type"),
+            )
+        return done
 
 
 class VerifiedTls(Tls):  # type: ignore[misc]

@@ -69,12 +69,16 @@ def upgrade(
     wanted: int,
     accesslog: list[ldif.Entry],
     posix: PosixRules = DEFAULT_RULES,
+    *,
+    config_only: bool = False,
 ) -> None:
     """Bring the running directory at ``ldapi_url`` to schema version ``wanted``, as rootDN.
 
     ``accesslog`` is the folder's accesslog database (``slapd_config.accesslog_database``),
     added before the overlay that writes into it; ``posix``, what people who are not yet Unix
-    accounts get (version 7).
+    accounts get (version 7). ``config_only`` changes cn=config alone, not the entries: for a
+    server whose entries come by replication. A read-only consumer's entries are never
+    changed here: its provider's changes reach it.
     """
     try:
         connection = ldap3.Connection(
@@ -88,6 +92,7 @@ def upgrade(
     except LDAPException as exc:
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
     try:
+        entries = not config_only and not _is_consumer(connection, suffix)
         _add_system_schemas(connection)
         _retire_obsolete_definitions(connection)
         _add_schema_definitions(connection)
@@ -97,25 +102,44 @@ def upgrade(
         _set_substring_key_length(connection, suffix)
         _add_missing_indexes(connection, suffix)
         _set_unique_rules(connection, suffix)
-        _add_missing(connection, [slapd_config.sync_ou(suffix), slapd_config.requests_ou(suffix)])
-        _add_person_classes(connection, suffix)
-        _add_id_counter(connection, suffix, posix)
-        _make_people_posix_accounts(connection, suffix, posix)
-        _place_people(connection, suffix)
-        _add_missing(connection, slapd_config.service_roles(suffix))
-        _add_missing(connection, slapd_config.admin_grants(suffix))
-        _make_role_groups_mims_groups(connection, suffix)
-        _make_groups_mims_groups(connection, suffix, posix)
+        if entries:
+            _upgrade_entries(connection, suffix, posix)
         _set_member_of_group_class(connection, suffix)
-        _give_hand_made_accounts_a_role(connection, suffix)
+        if entries:
+            _give_hand_made_accounts_a_role(connection, suffix)
         _set_access_rules(connection, suffix)
         _set_limits(connection, suffix)
-        _refuse_own_changes_in_the_default_policy(connection, suffix)
-        connection.modify(suffix, {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]})
+        if entries:
+            _refuse_own_changes_in_the_default_policy(connection, suffix)
+            version = {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]}
+            connection.modify(suffix, version)
     except (LDAPException, BridgeError) as exc:
         raise SlapdError(f"upgrading to schema version {wanted} failed: {exc}") from None
     finally:
         connection.unbind()
+
+
+def _upgrade_entries(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:
+    """Bring the entries to this version: new OUs, classes, numbers, role groups, groups."""
+    _add_missing(connection, [slapd_config.sync_ou(suffix), slapd_config.requests_ou(suffix)])
+    _add_person_classes(connection, suffix)
+    _add_id_counter(connection, suffix, posix)
+    _make_people_posix_accounts(connection, suffix, posix)
+    _place_people(connection, suffix)
+    _add_missing(connection, slapd_config.service_roles(suffix))
+    _add_missing(connection, slapd_config.admin_grants(suffix))
+    _make_role_groups_mims_groups(connection, suffix)
+    _make_groups_mims_groups(connection, suffix, posix)
+
+
+def _is_consumer(connection: ldap3.Connection, suffix: str) -> bool:
+    """Return whether the people's database is a read-only copy (a syncrepl, no multi-provider)."""
+    attributes = ["olcSyncrepl", "olcMultiProvider"]
+    connection.search(
+        _database(connection, suffix), "(objectClass=*)", ldap3.BASE, attributes=attributes
+    )
+    found = connection.response[0]["raw_attributes"] if connection.response else {}
+    return bool(found.get("olcSyncrepl")) and found.get("olcMultiProvider") != [b"TRUE"]
 
 
 def _mims_schema(connection: ldap3.Connection) -> ldap3.Entry:
@@ -417,15 +441,38 @@ def _set_unique_rules(connection: ldap3.Connection, suffix: str) -> None:
 
 
 def _set_access_rules(connection: ldap3.Connection, suffix: str) -> None:
-    """Set the database's access rules to this version's (version 5: service roles)."""
-    rules = slapd_config.access_rules(suffix)
-    connection.modify(_database(connection, suffix), {"olcAccess": [(ldap3.MODIFY_REPLACE, rules)]})
+    """Set the database's access rules to this version's (version 5: service roles).
+
+    The replication account's rule (``mims slapd init-replica``) stays first.
+    """
+    _replace_keeping_replication(connection, suffix, "olcAccess", slapd_config.access_rules(suffix))
 
 
 def _set_limits(connection: ldap3.Connection, suffix: str) -> None:
     """Set the database's limits to this version's (version 7: dn.onelevel, not dn.one)."""
-    rules = slapd_config.limits(suffix)
-    connection.modify(_database(connection, suffix), {"olcLimits": [(ldap3.MODIFY_REPLACE, rules)]})
+    _replace_keeping_replication(connection, suffix, "olcLimits", slapd_config.limits(suffix))
+
+
+def _replace_keeping_replication(
+    connection: ldap3.Connection, suffix: str, attribute: str, rules: list[str]
+) -> None:
+    """Replace an ordered attribute's values by ``rules``, after those naming the replicator.
+
+    Without them a replica's syncrepl reads nothing: it binds as that account.
+    """
+    database = _database(connection, suffix)
+    connection.search(database, "(objectClass=*)", ldap3.BASE, attributes=[attribute])
+    present = connection.response[0]["raw_attributes"].get(attribute, [])
+    replicator = f'dn.exact="{dn.service_account_dn(slapd_config.REPLICATION_ACCOUNT, suffix)}"'
+    kept = [_unnumbered(value.decode()) for value in present if replicator in value.decode()]
+    values = [*kept, *(_unnumbered(rule) for rule in rules)]
+    numbered = [f"{{{index}}}{value}" for index, value in enumerate(values)]
+    connection.modify(database, {attribute: [(ldap3.MODIFY_REPLACE, numbered)]})
+
+
+def _unnumbered(value: str) -> str:
+    """Return an ordered value without cn=config's ``{N}`` prefix."""
+    return re.sub(r"^\{\d+\}", "", value)
 
 
 def _give_hand_made_accounts_a_role(connection: ldap3.Connection, suffix: str) -> None:
@@ -443,10 +490,12 @@ def _give_hand_made_accounts_a_role(connection: ldap3.Connection, suffix: str) -
         attributes=["1.1"],
     )
     bridge = dn.normalised(slapd_config.service_dn(suffix))
+    # The replication account reads by a rule of its own (init-replica), in no role.
+    replicator = dn.normalised(dn.service_account_dn(slapd_config.REPLICATION_ACCOUNT, suffix))
     lacking = [
         entry.entry_dn
         for entry in connection.entries
-        if dn.normalised(entry.entry_dn) not in in_a_role | {bridge}
+        if dn.normalised(entry.entry_dn) not in in_a_role | {bridge, replicator}
     ]
     if lacking:
         reader = dn.role_group_dn("reader", suffix)

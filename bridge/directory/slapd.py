@@ -290,24 +290,35 @@ class ManagedSlapd:
             )
         return made
 
-    def upgrade(self) -> bool:
+    def upgrade(self, *, force: bool = False, config_only: bool = False) -> bool:
         """Upgrade the running slapd's folder to this code's schema version; return if it did.
 
-        The marker file is rewritten last, so a failure midway leaves the old version recorded
-        and the next start runs the (repeatable) upgrade again.
+        ``force`` applies this code's cn=config (and entries) even when the version is the
+        same; ``config_only`` leaves the entries, and the recorded version, as they are (a
+        replica whose entries come from its peer). The marker file is rewritten last, so a
+        failure midway leaves the old version recorded and the next start runs the
+        (repeatable) upgrade again.
         """
         made = self.check_version()
         wanted = slapd_config.schema_version()
-        if made == wanted:
+        if made == wanted and not force:
             return False
         self.layout.accesslog_dir.mkdir(mode=0o700, exist_ok=True)
         accesslog = slapd_config.accesslog_database(self.layout, self.admin_dn, self.no_sync)
-        schema_upgrade.upgrade(self.ldapi_url, self.suffix, wanted, accesslog, self.posix)
+        schema_upgrade.upgrade(
+            self.ldapi_url, self.suffix, wanted, accesslog, self.posix, config_only=config_only
+        )
+        if config_only:
+            return True
         marker = json.loads(self.layout.marker.read_text())
         marker["schema_version"] = wanted
         marker["upgraded"] = datetime.now(UTC).isoformat(timespec="seconds")
         _write_private(self.layout.marker, json.dumps(marker, indent=2) + "\n")
         return True
+
+    def schema_version(self) -> int:
+        """Return the schema version the folder records (its marker file)."""
+        return self._read_marker()[0]
 
     def _read_marker(self) -> tuple[int, str]:
         try:

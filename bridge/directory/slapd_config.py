@@ -46,6 +46,8 @@ SYSTEM_SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
 ARGON2_PARAMETERS = "m=19456 t=2 p=1"
 
 SERVICE_NAME = BRIDGE_ACCOUNT
+# The account replicas bind as (replication.py); upgrades keep its access rules first.
+REPLICATION_ACCOUNT = "replicator"
 # The suffix entry's auxiliary class: it carries the schema version (mimsSchemaVersion).
 DIRECTORY_CLASS = "mimsDirectory"
 

@@ -1,16 +1,19 @@
-"""Two providers made by `mims slapd init-replica`: writes to either reach the other (issue 21).
+"""Replicas made by `mims slapd init-replica`: two providers and a read-only consumer (issue 21).
 
-Two real slapds, started here on free ports; the second made from the first by the command a
-user runs. Replication is polled for with a generous deadline, never timed.
+Three real slapds, started here on free ports; the second provider and the consumer made from
+the first by the command a user runs. Replication is polled for with a generous deadline,
+never timed.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ldap3
 import pytest
@@ -18,7 +21,7 @@ import pytest
 from bridge.directory.slapd import ManagedSlapd
 from tests.support.cli import mims
 from tests.support.consumers import create_service_account
-from tests.support.directory import SUFFIX, admin_connection, bound
+from tests.support.directory import SUFFIX, admin_connection, bound, closing
 from tests.support.ports import free_port
 
 DEADLINE = 30.0  # seconds: generous; replication takes milliseconds when it works
@@ -29,6 +32,7 @@ PEOPLE = f"ou=students,ou=people,{SUFFIX}"
 class Pair:
     first: ManagedSlapd
     second: ManagedSlapd
+    consumer: ManagedSlapd
 
 
 @pytest.fixture(scope="module")
@@ -38,21 +42,27 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     first.init()
     first.start(free_port(), free_port())
     second = ManagedSlapd(root / "second", SUFFIX, no_sync=True)
+    consumer = ManagedSlapd(root / "consumer", SUFFIX, no_sync=True)
     try:
+        # The consumer first: a provider with consumers may still get its second provider.
+        done = init_replica(first, consumer.layout.root, str(first.ldaps_url()), "--read-only")
+        assert done.returncode == 0, done.stderr
         done = init_replica(first, second.layout.root, str(first.ldaps_url()))
         assert done.returncode == 0, done.stderr
-        yield Pair(first, second)
+        yield Pair(first, second, consumer)
     finally:
+        consumer.stop()
         second.stop()
         first.stop()
 
 
 def init_replica(
-    first: ManagedSlapd, folder: Path, from_url: str
+    first: ManagedSlapd, folder: Path, from_url: str, *flags: str
 ) -> subprocess.CompletedProcess[str]:
     return mims(
         "slapd",
         "init-replica",
+        *flags,
         *("--from", from_url),
         *("--from-data-dir", str(first.layout.root)),
         *("--data-dir", str(folder)),
@@ -95,6 +105,13 @@ def status(slapd: ManagedSlapd) -> str:
     return done.stdout
 
 
+def status_json(slapd: ManagedSlapd) -> dict[str, Any]:
+    done = mims("slapd", "status", "--json", "--data-dir", str(slapd.layout.root))
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
 def test_an_add_on_either_provider_reaches_the_other(pair: Pair) -> None:
     on_first = add_person(pair.first, "added_on_first")
     on_second = add_person(pair.second, "added_on_second")
@@ -124,18 +141,95 @@ def test_the_second_has_the_first_ones_access_rules(pair: Pair) -> None:
     assert read_on_second(f"cn=mims-bridge,ou=services,{SUFFIX}", "*") == {}
 
 
-def test_status_shows_equal_context_csns_once_caught_up(pair: Pair) -> None:
+def test_status_shows_each_peer_in_step_once_caught_up(pair: Pair) -> None:
     add_person(pair.second, "changes_the_csn")
 
-    def in_step() -> bool:
-        return "in step with the peer" in status(pair.first)
+    def all_in_step() -> bool:
+        peers = status_json(pair.first)["peers"]
+        return len(peers) == 2 and all(peer["in_step"] for peer in peers)
 
-    assert eventually(in_step)
-    shown = status(pair.second)
-    own = next(line for line in shown.splitlines() if line.startswith("contextCSN: "))
-    theirs = next(line for line in shown.splitlines() if line.startswith("peer "))
-    assert own.split(": ", 1)[1] == theirs.split(": ", 1)[1]
+    assert eventually(all_in_step)
+    shown = status_json(pair.first)
+    roles = {peer["url"]: peer["role"] for peer in shown["peers"]}
+    assert roles == {
+        str(pair.second.ldaps_url()): "provider",
+        str(pair.consumer.ldaps_url()): "consumer",
+    }
+    for peer in shown["peers"]:
+        assert peer["context_csn"] == shown["context_csn"]
+        assert peer["lag_seconds"] == 0.0
+        assert {server["server_id"] for server in peer["servers"]} >= {2}
+    text = status(pair.second).splitlines()
+    own = next(line for line in text if line.startswith("contextCSN: "))
     assert "#002#" in own  # the second's own serverID stamps its writes
+    assert f"peer {pair.first.ldaps_url()} (provider): in step" in "\n".join(text)
+
+
+def test_status_fails_on_a_stopped_consumer_which_then_catches_up(pair: Pair) -> None:
+    ldaps_port = int(str(pair.consumer.ldaps_url()).rsplit(":", 1)[1])
+    pair.consumer.stop()
+    try:
+        add_person(pair.first, "while_the_consumer_sleeps")
+        done = mims("slapd", "status", "--json", "--data-dir", str(pair.first.layout.root))
+        assert done.returncode == 1  # a peer that cannot be read is a failure for scripts
+        peers = {peer["role"]: peer for peer in json.loads(done.stdout)["peers"]}
+        assert peers["consumer"]["reachable"] is False
+        assert "cannot read the peer" in peers["consumer"]["error"]
+    finally:
+        pair.consumer.start(free_port(), ldaps_port)  # the URL the first has of it
+    assert eventually(lambda: present(pair.consumer, f"uid=while_the_consumer_sleeps,{PEOPLE}"))
+
+
+def test_a_write_on_either_provider_reaches_the_consumer(pair: Pair) -> None:
+    on_first = add_person(pair.first, "seen_by_the_consumer")
+    on_second = add_person(pair.second, "also_seen_by_the_consumer")
+
+    assert eventually(lambda: present(pair.consumer, on_first))
+    assert eventually(lambda: present(pair.consumer, on_second))
+
+
+def test_the_consumer_refuses_writes_with_a_referral_to_the_provider(pair: Pair) -> None:
+    server = ldap3.Server(pair.consumer.ldapi_url, get_info=ldap3.NONE)
+    account = (pair.consumer.service_dn, pair.consumer.service_password())
+    connection = ldap3.Connection(server, *account, auto_bind=True, auto_referrals=False)
+    with closing(connection):
+        connection.add(f"uid=refused,{PEOPLE}", ["inetOrgPerson"], {"cn": "r", "sn": "r"})
+        assert connection.result["description"] == "referral"
+        (referral,) = connection.result["referrals"]
+        assert referral.startswith(f"{pair.first.ldaps_url()}/")
+
+    done = mims(
+        "service",
+        "create",
+        "refused-here",
+        "--role",
+        "reader",
+        "--data-dir",
+        str(pair.consumer.layout.root),
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "Error: the directory server sent the bridge to another: "
+        "a read-only replica takes no writes"
+    ]
+    assert not present(pair.first, f"cn=refused-here,ou=services,{SUFFIX}")
+
+
+def test_a_consumer_cannot_be_made_from_a_consumer(pair: Pair, tmp_path: Path) -> None:
+    folder = tmp_path / "cascade"
+    done = mims(
+        "slapd",
+        "init-replica",
+        "--read-only",
+        *("--from", str(pair.consumer.ldaps_url())),
+        *("--from-data-dir", str(pair.consumer.layout.root)),
+        *("--data-dir", str(folder)),
+        *("--port", str(free_port())),
+        *("--ldaps-port", str(free_port())),
+    )
+    assert done.returncode == 1
+    assert "is a read-only consumer" in done.stderr
+    assert not folder.exists()
 
 
 def test_a_bad_from_url_is_one_line_and_leaves_no_folder(pair: Pair, tmp_path: Path) -> None:
@@ -148,3 +242,48 @@ def test_a_bad_from_url_is_one_line_and_leaves_no_folder(pair: Pair, tmp_path: P
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert done.stderr.startswith("Error: ")
         assert not folder.exists()
+
+
+def people_database(connection: ldap3.Connection) -> str:
+    connection.search("cn=config", f"(olcSuffix={SUFFIX})", ldap3.LEVEL, attributes=["1.1"])
+    return str(connection.response[0]["dn"])
+
+
+def status_of_peers(slapd: ManagedSlapd) -> dict[str, dict[str, Any]]:
+    done = mims("slapd", "status", "--json", "--data-dir", str(slapd.layout.root))
+    return {peer["url"]: peer for peer in json.loads(done.stdout)["peers"]}
+
+
+def test_upgrade_all_brings_every_server_to_this_code_s_config(pair: Pair) -> None:
+    # The second drifts: an index dropped by hand, an older schema version recorded.
+    with admin_connection(pair.second) as connection:
+        index = [(ldap3.MODIFY_DELETE, ["mimsSchool eq"])]
+        connection.modify(people_database(connection), {"olcDbIndex": index})
+    marker = json.loads(pair.second.layout.marker.read_text())
+    marker["schema_version"] -= 1
+    pair.second.layout.marker.write_text(json.dumps(marker))
+    second, consumer = str(pair.second.ldaps_url()), str(pair.consumer.ldaps_url())
+
+    drifted = status_of_peers(pair.first)
+    assert drifted[second]["config"]["same_as_this_server"] is False
+    assert drifted[consumer]["config"]["same_as_this_server"] is True
+    assert drifted[second]["config"]["schema_version"] == marker["schema_version"]
+
+    done = mims("slapd", "upgrade", "--all", "--data-dir", str(pair.first.layout.root))
+    assert done.returncode == 0, done.stderr
+
+    first = status_json(pair.first)
+    for peer in first["peers"]:
+        assert peer["config"]["same_as_this_server"] is True
+        assert peer["config"]["schema_version"] == first["config"]["schema_version"]
+    assert status_json(pair.second)["config"] == first["config"]
+    # The replication account kept its rights: changes still flow everywhere.
+    entry = add_person(pair.first, "after_the_upgrade")
+    assert eventually(lambda: present(pair.second, entry) and present(pair.consumer, entry))
+
+
+def test_every_server_purges_its_accesslog(pair: Pair) -> None:
+    shown = status_json(pair.first)
+    assert shown["config"]["accesslog_purge"] == ["30+00:00 1+00:00"]
+    for peer in shown["peers"]:
+        assert peer["config"]["accesslog_purge"] == ["30+00:00 1+00:00"]
