@@ -25,9 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import ldap3
+
 from bridge.config import Config, load_config
+from bridge.directory.ldap3_connections import VerifiedTls
 from bridge.directory.replication import local_context_csn
 from bridge.directory.slapd import ManagedSlapd
+from bridge.services import Backend
 from tests.support.cli import COVERAGE_VARIABLES, MIMS
 from tests.support.directory import SUFFIX
 from tests.support.netns import Machine, Network
@@ -91,6 +95,12 @@ class Provider:
     def service_password(self) -> str:
         """Return the bridge's service account password (the same on both providers)."""
         return self.slapd.service_password()
+
+    def server(self) -> ldap3.Server:
+        """Return its ldaps:// server for ldap3, the certificate checked against the CA."""
+        return ldap3.Server(
+            self.url, use_ssl=True, tls=VerifiedTls(str(self.ca_file)), get_info=ldap3.NONE
+        )
 
     def context_csn(self) -> list[str]:
         """Return its contextCSN values, read as rootDN over its ldapi socket."""
@@ -158,6 +168,19 @@ class Provider:
         config = load_config(env=env)
         return config.with_overrides(directory=directory) if directory else config
 
+    @contextmanager
+    def bridge(self) -> Iterator[Backend]:
+        """Yield a bridge's Backend (core services) writing to this provider alone, as `mims` does.
+
+        The password policies are written first, as every `mims` command and `mims serve` do.
+        """
+        backend = Backend(self.bridge_config())
+        try:
+            backend.services.passwords.sync_policies()
+            yield backend
+        finally:
+            backend.close()
+
     def mims(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run ``mims ARGS`` as a bridge pointed at this provider (from the root namespace)."""
         return self._run([*args], self.bridge_env(), timeout, namespace=False)
@@ -191,6 +214,11 @@ class Pair:
     first: Provider
     second: Provider
     network: Network | None = None
+
+    @property
+    def providers(self) -> tuple[Provider, Provider]:
+        """Return both providers, the first first."""
+        return self.first, self.second
 
     def cut(self) -> None:
         """Lose every packet between the two providers (namespaces only)."""
