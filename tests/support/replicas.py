@@ -185,14 +185,21 @@ class Provider:
         """Run ``mims ARGS`` as a bridge pointed at this provider (from the root namespace)."""
         return self._run([*args], self.bridge_env(), timeout, namespace=False)
 
+    def mims_environment(self, env: dict[str, str]) -> dict[str, str]:
+        """Return this process's environment less its MIMS_ variables and coverage, plus ``env``."""
+        return (
+            {
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith("MIMS_") and k not in COVERAGE_VARIABLES
+            }
+            | {"HOME": str(self.home)}
+            | env
+        )
+
     def _run(
         self, args: list[str], env: dict[str, str], timeout: float, namespace: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        environment = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("MIMS_") and k not in COVERAGE_VARIABLES
-        } | {"HOME": str(self.home)}
         command = [*MIMS, *args]
         if namespace and self.machine is not None:
             command = self.machine.command(*command)
@@ -200,7 +207,7 @@ class Provider:
             command,
             capture_output=True,
             text=True,
-            env=environment | env,
+            env=self.mims_environment(env),
             timeout=timeout,
             check=False,
             cwd=Path(__file__).resolve().parents[2],  # `-m bridge.cli` from the project
