@@ -1,18 +1,15 @@
 """The downstream sync keeps its cursor across a failover (issue 21, item 4).
 
-Two real providers made as a user makes them (`mims slapd init` on A, `mims slapd
-init-replica` for B), the real SCIM peer as the target. Changes on A are synced from A; A is
-killed with -9; changes on B are synced from B (urls = [B]) from the cookie A's sync stored,
-which reached B by replication. Every change arrives, and nothing sent before is sent again.
+Two real providers made as a user makes them (``tests/support/replicas.py``: `mims slapd init`
+on A, `mims slapd init-replica` for B), the real SCIM peer as the target. Changes on A are
+synced by a bridge whose urls are [A]; A is killed with -9; changes on B are synced by a bridge
+whose urls are [B], from the cookie A's sync stored, which reached B by replication. Every
+change arrives, and nothing sent before is sent again but as a no-op.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import ldap3
 import pytest
@@ -21,12 +18,10 @@ from bench.peer_server import PeerServer
 from bridge.config import Config
 from bridge.directory.client import LdapClient
 from bridge.directory.settings import client_settings
-from bridge.directory.slapd import ManagedSlapd
 from bridge.provisioning.runner import Runner
 from bridge.services import Backend
-from tests.support.cli import mims
-from tests.support.directory import SUFFIX, admin_connection, make_config
-from tests.support.ports import free_port
+from tests.support.directory import SUFFIX, admin_connection
+from tests.support.replicas import Pair, Provider, replicated_pair
 from tests.support.sync import (
     TARGET,
     TOKEN_ENV,
@@ -43,49 +38,16 @@ SYNC_ENTRY = f"cn={TARGET},ou=sync,ou=services,{SUFFIX}"
 REPLICATION = 30.0  # seconds: generous; replication takes milliseconds when it works
 
 
-@dataclass(frozen=True)
-class Pair:
-    a: ManagedSlapd
-    b: ManagedSlapd
-
-
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
-    a = ManagedSlapd(tmp_path / "a", SUFFIX, no_sync=True)
-    a.init()
-    a.start(free_port(), free_port())
-    b = ManagedSlapd(tmp_path / "b", SUFFIX, no_sync=True)
-    try:
-        made = mims(
-            "slapd",
-            "init-replica",
-            *("--from", str(a.ldaps_url())),
-            *("--from-data-dir", str(a.layout.root)),
-            *("--data-dir", str(b.layout.root)),
-            *("--port", str(free_port())),
-            *("--ldaps-port", str(free_port())),
-        )
-        assert made.returncode == 0, made.stderr
-        yield Pair(a, b)
-    finally:
-        b.stop()
-        a.stop()
+def pair() -> Iterator[Pair]:
+    with replicated_pair() as made:
+        yield made
 
 
-def config_for_a(a: ManagedSlapd, peer: PeerServer) -> Config:
-    config = make_config(a.layout.root)
+def bridge_on(provider: Provider, peer: PeerServer) -> Config:
+    """A bridge whose ``[directory] urls`` is this provider alone, with the peer as target."""
+    config = provider.bridge_config()
     return config.with_overrides(sync={"targets": {TARGET: sync_settings(peer)}})
-
-
-def config_for_b(a_config: Config, b: ManagedSlapd) -> Config:
-    """The same bridge pointed at B alone, over TLS, as a second provider is configured."""
-    directory = {
-        "urls": (str(b.ldaps_url()),),
-        "bind_dn": b.service_dn,
-        "password": b.service_password(),
-        "ca_file": str(b.ca_file),
-    }
-    return a_config.with_overrides(directory=directory)
 
 
 def sync_once(config: Config) -> Runner:
@@ -99,32 +61,32 @@ def sync_once(config: Config) -> Runner:
         client.close()
 
 
-def add(slapd: ManagedSlapd, name: str) -> None:
-    with admin_connection(slapd) as admin:
-        admin.add(
+def add(provider: Provider, name: str) -> None:
+    with admin_connection(provider.slapd) as connection:
+        connection.add(
             f"uid={name},{STUDENTS}",
             ["inetOrgPerson", "mimsPerson"],
             {"cn": name.title(), "sn": name.title(), "mail": f"{name}@students.edu.sg"},
         )
 
 
-def rename(slapd: ManagedSlapd, name: str, full_name: str) -> None:
-    with admin_connection(slapd) as admin:
-        admin.modify(f"uid={name},{STUDENTS}", {"cn": [(ldap3.MODIFY_REPLACE, [full_name])]})
+def rename(provider: Provider, name: str, full_name: str) -> None:
+    with admin_connection(provider.slapd) as connection:
+        connection.modify(f"uid={name},{STUDENTS}", {"cn": [(ldap3.MODIFY_REPLACE, [full_name])]})
 
 
-def read(slapd: ManagedSlapd, entry: str, attribute: str) -> list[bytes]:
-    with admin_connection(slapd) as admin:
+def read(provider: Provider, entry: str, attribute: str) -> list[bytes]:
+    with admin_connection(provider.slapd) as connection:
         try:
-            admin.search(entry, "(objectClass=*)", ldap3.BASE, attributes=[attribute])
+            connection.search(entry, "(objectClass=*)", ldap3.BASE, attributes=[attribute])
         except ldap3.core.exceptions.LDAPNoSuchObjectResult:
             return []
-        found = admin.response[0]["raw_attributes"] if admin.response else {}
+        found = connection.response[0]["raw_attributes"] if connection.response else {}
         return list(found.get(attribute) or [])
 
 
-def uuid_of(slapd: ManagedSlapd, name: str) -> str:
-    return read(slapd, f"uid={name},{STUDENTS}", "entryUUID")[0].decode()
+def uuid_of(provider: Provider, name: str) -> str:
+    return read(provider, f"uid={name},{STUDENTS}", "entryUUID")[0].decode()
 
 
 @pytest.mark.slow
@@ -133,41 +95,38 @@ def test_the_cursor_survives_a_failover_nothing_lost_nothing_sent_twice(
     pair: Pair, empty_peer: PeerServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(TOKEN_ENV, empty_peer.token)
-    on_a = config_for_a(pair.a, empty_peer)
-    add(pair.a, "ann")
-    add(pair.a, "ben")
+    on_a, on_b = bridge_on(pair.first, empty_peer), bridge_on(pair.second, empty_peer)
+    add(pair.first, "ann")
+    add(pair.first, "ben")
     sync_once(on_a)
-    rename(pair.a, "ann", "Ann Tan")
-    add(pair.a, "cho")
+    rename(pair.first, "ann", "Ann Tan")
+    add(pair.first, "cho")
     sync_once(on_a)
     assert len(peer_users(empty_peer)) == 3
-    ids = {name: uuid_of(pair.a, name) for name in ("ann", "ben", "cho")}
+    ids = {name: uuid_of(pair.first, name) for name in ("ann", "ben", "cho")}
 
-    cookie = read(pair.a, SYNC_ENTRY, "mimsSyncCookie")
+    cookie = read(pair.first, SYNC_ENTRY, "mimsSyncCookie")
     assert cookie
     wait_until(
-        lambda: read(pair.b, SYNC_ENTRY, "mimsSyncCookie") == cookie,
+        lambda: read(pair.second, SYNC_ENTRY, "mimsSyncCookie") == cookie,
         REPLICATION,
         "A's sync cookie to reach B",
     )
-    pid = pair.a.pid()
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: pair.a.pid() is None, 15, "A to die")
+    pair.first.kill()  # SIGKILL, then waits until it is gone
 
-    add(pair.b, "dev")
-    rename(pair.b, "ben", "Ben Lim")
-    with admin_connection(pair.b) as admin:
-        admin.delete(f"uid=cho,{STUDENTS}")
+    add(pair.second, "dev")
+    rename(pair.second, "ben", "Ben Lim")
+    with admin_connection(pair.second.slapd) as connection:
+        connection.delete(f"uid=cho,{STUDENTS}")
     before = _content(peer_user(empty_peer, ids["ann"]))
     since = log_size(empty_peer)
-    runner = sync_once(config_for_b(on_a, pair.b))
+    runner = sync_once(on_b)
 
     shown = {name: peer_user(empty_peer, ids[name]) for name in ids}
     assert shown["ann"]["name"]["formatted"] == "Ann Tan"  # type: ignore[index]
     assert shown["ben"]["name"]["formatted"] == "Ben Lim"  # type: ignore[index]
     assert shown["cho"]["active"] is False  # type: ignore[index]
-    dev = peer_user(empty_peer, uuid_of(pair.b, "dev"))
+    dev = peer_user(empty_peer, uuid_of(pair.second, "dev"))
     assert dev is not None and dev["active"] is True
     assert len(peer_users(empty_peer)) == 4
     assert runner.delivery.refused == 0
@@ -188,9 +147,9 @@ def test_the_cursor_survives_a_failover_nothing_lost_nothing_sent_twice(
     assert _content(shown["ann"]) == before
 
     # From then on the cookie names both servers: only what changes is sent.
-    rename(pair.b, "dev", "Dev Raj")
+    rename(pair.second, "dev", "Dev Raj")
     since = log_size(empty_peer)
-    sync_once(config_for_b(on_a, pair.b))
+    sync_once(on_b)
     assert writes(empty_peer, since) == [("PUT", f"/v2/Users/{dev['id']}")]
 
 
