@@ -211,12 +211,16 @@ class Runner:
             )
 
     def cookie(self, cookie: str) -> None:
-        """Every change before ``cookie`` was delivered."""
+        """Every change before ``cookie`` was delivered (kept only while the lease is held)."""
+        if not self.lease.holding():
+            raise Stopped()
         self._last_cookie = cookie
         self.delivery.confirmed(cookie)
 
     def refreshed(self, present: set[str] | None) -> None:
         """Reconcile after a present phase, and save the cookie at the end of the refresh."""
+        if not self.lease.holding():
+            raise Stopped()
         if present is not None:
             self.delivery.reconcile(present)
         self.delivery.confirmed(self._last_cookie, force=True)
