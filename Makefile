@@ -23,10 +23,11 @@ test: system-test $(STAMP)
 	$(BIN)/pytest --cov --cov-fail-under=0 -m alone
 	$(BIN)/pytest --cov --cov-append -n auto --dist loadfile -m "not alone and not ha"
 
-# The long high-availability tests (tens of seconds each: providers killed, frozen, promoted
-# on their own), marked `ha`; `make test` leaves them out.
+# The long high-availability tests (marker `ha`, tests/ha/): real provider pairs killed with -9
+# during a 10,000-person import, partitions in network namespaces (as root; skipped otherwise).
+# `make test` runs the short ones of tests/ha/.
 test-ha: system-test $(STAMP)
-	$(BIN)/pytest -p no:cacheprovider -m ha
+	$(BIN)/pytest -p no:cacheprovider -m ha tests/
 
 # schemathesis against bridge/web/openapi.json (tests/api/test_fuzz.py): `make test` runs a small
 # run; this a long one from a fresh seed. FUZZ_EXAMPLES: generated cases per operation.

@@ -422,9 +422,14 @@ class SyncTargetConfig:
 
 @dataclass(config=_STRICT)
 class SyncConfig:
-    """Downstream targets by name (none by default)."""
+    """Downstream targets by name (none by default), and the lease that lets one process run each.
+
+    ``lease_seconds``: how long a sync process's hold on a target lasts unless renewed (every
+    third of it); a process that died is replaced about this long after its last renewal.
+    """
 
     targets: dict[str, SyncTargetConfig] = field(default_factory=dict)
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _check(self) -> SyncConfig:

@@ -13,7 +13,8 @@ import click
 
 from bridge.cli import data_dir_option, load, main, open_backend
 from bridge.config import Config
-from bridge.core.sync import TargetStatus, Unavailable
+from bridge.core.sync import Lease, TargetStatus, Unavailable
+from bridge.core.sync_lease import LeaseHeld, who
 from bridge.errors import ConfigError
 from bridge.services import Backend
 
@@ -33,31 +34,39 @@ def sync() -> None:
 
     \b
     Examples:
-      mims sync run --target zoom          follow the directory until Ctrl-C
-      mims sync run --target zoom --once   send what changed since last time, then exit
-      mims sync status                     lag, last success, failures, dead letters
+      mims sync run zoom                   follow the directory until Ctrl-C
+      mims sync run zoom --once            send what changed since last time, then exit
+      mims sync status                     lag, last success, lease, failures, dead letters
       mims sync retry zoom                 send the refused changes again
     """
 
 
 @sync.command("run")
 @data_dir_option
-@click.option("--target", "name", help="The target to run (default: the only one configured).")
+@click.argument("target", metavar="[TARGET]", required=False)
+@click.option("--target", "name", help="The target to run (same as TARGET).")
 @click.option("--once", is_flag=True, help="Send what changed since last time, then exit.")
 @click.pass_context
-def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: bool) -> None:
+def sync_run(
+    ctx: click.Context, data_dir: Path | None, target: str | None, name: str | None, once: bool
+) -> None:
     """Follow the directory's changes (syncrepl) and push them to one target.
 
-    Without --once it runs until stopped (Ctrl-C or SIGTERM); the target's place is kept in
-    the directory, so a restart carries on where the last confirmed change was.
+    TARGET defaults to the only one configured. Without --once it runs until stopped (Ctrl-C
+    or SIGTERM); the target's place is kept in the directory, so a restart carries on where
+    the last confirmed change was. Only one process runs a target at a time, on any host: it
+    holds a lease in the directory ([sync] lease_seconds). While another holds it, this one
+    waits and takes over when that lease expires; with --once it exits with status 1.
 
     \b
     Examples:
-      ZOOM_SCIM_TOKEN=... mims sync run --target zoom
-      mims sync run --target zoom --once     # from cron
+      ZOOM_SCIM_TOKEN=... mims sync run zoom
+      mims sync run zoom --once     # from cron
     """
+    if target and name and target != name:
+        raise click.UsageError(f"TARGET {target!r} and --target {name!r} differ: give one")
     config, backend = _backend(ctx, data_dir)
-    name = name or _only_target(config)
+    name = target or name or _only_target(config)
     from bridge.provisioning.runner import Runner, target_config  # the SCIM client: only here
 
     target_config(config, name)  # one clear line for an unknown name, before any work
@@ -71,13 +80,16 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
         runner = Runner(
             config, name, backend.sync_state, backend.change_feed, stop=stop, report=_say
         )
-        _say(f"{name}: {'refreshing' if once else 'following the directory'} (Ctrl-C stops)")
         runner.run(once=once)
     except Unavailable as trouble:
         raise click.ClickException(f"{name} is unreachable: {trouble.reason}") from None
+    except LeaseHeld as held:
+        raise click.ClickException(str(held)) from None
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+    if runner.lease.lost is not None:
+        raise click.ClickException(f"{name}: {runner.lease.lost}; stopped")
     _say(
         f"{name}: delivered {runner.delivery.pushed}, refused {runner.delivery.refused}"
         + (f", {runner.resets} full refreshes (the target had lost data)" if runner.resets else "")
@@ -89,10 +101,11 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def sync_status(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
-    """Show each target's lag, last success, failures and dead letters.
+    """Show each target's lag, last success, lease, failures and dead letters.
 
     Lag is what the directory changed after the last change the target confirmed: how many
-    people and groups, and how long ago the oldest of them changed.
+    people and groups, and how long ago the oldest of them changed. The lease says which
+    process (host:pid) runs the target's sync, and until when its hold lasts unless renewed.
 
     \b
     Examples:
@@ -107,11 +120,13 @@ def sync_status(ctx: click.Context, data_dir: Path | None, as_json: bool) -> Non
     if not statuses:
         _say("no sync targets are configured ([sync.targets.NAME] in the config file)")
         return
-    click.echo(f"{'target':<16} {'lag':<24} {'last success':<22} {'failures':>8} {'dead':>6}")
+    click.echo(
+        f"{'target':<16} {'lag':<24} {'last success':<22} {'failures':>8} {'dead':>6}  lease"
+    )
     for status in statuses:
         click.echo(
             f"{status.name:<16} {_lag(status):<24} {_when(status.last_success):<22} "
-            f"{status.failures:>8} {status.dead_letters:>6}"
+            f"{status.failures:>8} {status.dead_letters:>6}  {_lease(status)}"
         )
         if status.failures and status.last_error:
             click.echo(f"  last error: {status.last_error}")
@@ -162,6 +177,14 @@ def _lag(status: TargetStatus) -> str:
     return f"{status.pending} changes{age}"
 
 
+def _lease(status: TargetStatus) -> str:
+    if status.lease_holder is None:
+        return "free"
+    lease = Lease(status.lease_holder, status.lease_until)
+    state = "expired" if lease.expired(datetime.now(UTC)) else "until"
+    return f"{who(lease)} {state} {_when(status.lease_until)}"
+
+
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "never"
 
@@ -177,4 +200,6 @@ def _as_dict(status: TargetStatus) -> dict[str, object]:
         "failures": status.failures,
         "last_error": status.last_error,
         "dead_letters": status.dead_letters,
+        "lease_holder": status.lease_holder,
+        "lease_until": status.lease_until.isoformat() if status.lease_until else None,
     }

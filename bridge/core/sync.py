@@ -140,6 +140,28 @@ class TargetStatus:
     dead_letters: int
     pending: int | None = None
     oldest_pending: datetime | None = None
+    lease_holder: str | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Which sync process may push to a target, and until when (``holder`` None: nobody).
+
+    The holder is ``host:pid:random``; it renews ``until`` while it runs. Once ``until`` has
+    passed without a renewal, the holder is taken to be dead and another process may take over.
+    """
+
+    holder: str | None = None
+    until: datetime | None = None
+
+    def held_by(self, holder: str) -> bool:
+        """Return whether ``holder`` holds this lease."""
+        return self.holder == holder
+
+    def expired(self, now: datetime) -> bool:
+        """Return whether nobody holds the lease at ``now`` (free, or not renewed in time)."""
+        return self.holder is None or self.until is None or self.until <= now
 
 
 class SyncState(Protocol):
@@ -162,6 +184,25 @@ class SyncState(Protocol):
 
     def dead_letters(self) -> list[DeadLetter]:
         """Return the target's dead letters, oldest first."""
+
+    def take_lease(self, holder: str, seconds: float) -> Lease:
+        """Take the lease for ``seconds`` if it is free, expired or ``holder``'s already.
+
+        Return the lease as it stands afterwards: held by another process when it was not
+        free, or when another took it in the same moment (only one of two racing takers wins).
+        """
+
+    def renew_lease(self, holder: str, seconds: float) -> Lease:
+        """Extend ``holder``'s lease by ``seconds`` from now; return it as it stands.
+
+        A lease another process holds by now is returned unchanged: ``holder`` lost it.
+        """
+
+    def release_lease(self, holder: str) -> None:
+        """Give up ``holder``'s lease (nothing happens if another process holds it)."""
+
+    def close(self) -> None:
+        """Close this thread's connections to where the state is kept."""
 
 
 class FeedHandler(Protocol):

@@ -31,6 +31,9 @@ _OID = re.compile(r"^\s*(?:\{\d+\})?\(\s*([0-9.]+)")
 _SCHEMA_ATTRIBUTES = ("olcAttributeTypes", "olcObjectClasses")
 # Auxiliary classes every person carries since they were added (versions 3 and 4).
 PERSON_CLASSES_ADDED = ("mimsScimPerson", "mimsScimRemovals")
+# Version 11: each downstream target's entry carries the sync lease (one sync process each).
+SYNC_TARGET_CLASS = "mimsSyncTarget"
+SYNC_LEASE_CLASS = "mimsSyncLease"
 # What groups were before version 7: groupOfNames, with an empty DN as the member of an empty
 # group, and an address on an auxiliary class (version 2) that mimsGroup no longer needs.
 OLD_GROUP_CLASSES = ("groupOfNames", "mimsGroupAddress")
@@ -123,6 +126,7 @@ def _upgrade_entries(connection: ldap3.Connection, suffix: str, posix: PosixRule
     """Bring the entries to this version: new OUs, classes, numbers, role groups, groups."""
     _add_missing(connection, [slapd_config.sync_ou(suffix), slapd_config.requests_ou(suffix)])
     _add_person_classes(connection, suffix)
+    _add_lease_class(connection, suffix)
     _add_id_counter(connection, suffix, posix)
     _make_people_posix_accounts(connection, suffix, posix)
     _place_people(connection, suffix)
@@ -339,6 +343,21 @@ def _add_person_classes(connection: ldap3.Connection, suffix: str) -> None:
     for added in PERSON_CLASSES_ADDED:
         for person in _people_without(connection, suffix, added, ["1.1"]):
             connection.modify(person["dn"], {"objectClass": [(ldap3.MODIFY_ADD, [added])]})
+
+
+def _add_lease_class(connection: ldap3.Connection, suffix: str) -> None:
+    """Give every downstream target's sync entry the lease class (version 11).
+
+    Only entries still without it are found, so a repeated upgrade carries on where it stopped.
+    """
+    lacking = (
+        f"(&{dn.equals('objectClass', SYNC_TARGET_CLASS)}"
+        f"(!{dn.equals('objectClass', SYNC_LEASE_CLASS)}))"
+    )
+    if not _exists(connection, dn.sync_base(suffix)):
+        return
+    for target in _paged(connection, dn.sync_base(suffix), lacking, ["1.1"]):
+        connection.modify(target["dn"], {"objectClass": [(ldap3.MODIFY_ADD, [SYNC_LEASE_CLASS])]})
 
 
 def _add_id_counter(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:

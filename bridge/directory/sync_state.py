@@ -9,18 +9,18 @@ host can run the sync and ``mims sync status`` sees the same truth.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
+from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_REPLACE, SUBTREE, Connection
 from ldap3.utils.conv import escape_filter_chars
 
-from bridge.core.sync import Change, DeadLetter, TargetStatus
-from bridge.directory import dn
+from bridge.core.sync import Change, DeadLetter, Lease, TargetStatus
+from bridge.directory import controls, dn
 from bridge.directory.client import LdapClient
 from bridge.directory.feed import feed_filter
 from bridge.directory.mapping import generalized_time, to_generalized_time
-from bridge.errors import NameTaken, NotFound
+from bridge.errors import NameTaken, NotFound, PreconditionFailed
 
 TARGET_READ = [
     "mimsSyncCookie",
@@ -28,7 +28,13 @@ TARGET_READ = [
     "mimsSyncPushed",
     "mimsSyncFailures",
     "mimsSyncLastError",
+    "mimsSyncLeaseHolder",
+    "mimsSyncLeaseUntil",
 ]
+TARGET_CLASS = "mimsSyncTarget"
+LEASE_CLASS = "mimsSyncLease"  # schema version 11
+HOLDER = "mimsSyncLeaseHolder"
+UNTIL = "mimsSyncLeaseUntil"
 LETTER_READ = [
     "mimsSyncEntryUUID",
     "mimsSyncChangeKind",
@@ -58,10 +64,16 @@ class SyncStateStore:
         base = dn.sync_base(self.suffix)
         entries: list[tuple[str, dict[str, list[str]]]] = [
             (base, {"objectClass": ["top", "organizationalUnit"], "ou": ["sync"]}),
-            (self.entry, {"objectClass": ["top", "mimsSyncTarget"], "cn": [self.target]}),
+            (
+                self.entry,
+                {"objectClass": ["top", TARGET_CLASS, LEASE_CLASS], "cn": [self.target]},
+            ),
         ]
         for entry, attributes in entries:
             self._add_once(entry, attributes)
+        # An entry made before version 11 whose upgrade has not run gets the class here.
+        without = f"(!{dn.equals('objectClass', LEASE_CLASS)})"
+        self._modify_if({"objectClass": [(MODIFY_ADD, [LEASE_CLASS])]}, without)
 
     def _add_once(self, entry: str, attributes: dict[str, list[str]]) -> None:
         try:
@@ -111,6 +123,59 @@ class SyncStateStore:
             "mimsSyncLastError": [(MODIFY_REPLACE, [reason[:_MAX_TEXT] or "unknown"])],
         }
         self.directory.run(lambda c: c.modify(self.entry, changes), retry=False)
+
+    # -- the lease: one sync process per target --------------------------------------------
+    #
+    # Every write of the lease carries an assertion (RFC 4528) that the holder and expiry are
+    # still what this process read, so of two processes that read the same free lease and
+    # write at once, slapd applies one and refuses the other (assertionFailed).
+
+    def lease(self) -> Lease:
+        """Return who holds the lease, and until when."""
+        values = self.read()
+        return _lease(_text(values, HOLDER), _text(values, UNTIL))
+
+    def take_lease(self, holder: str, seconds: float) -> Lease:
+        """Take the lease if it is free, expired or ``holder``'s; return it as it stands."""
+        values = self.read()
+        held, until = _text(values, HOLDER), _text(values, UNTIL)
+        current = _lease(held, until)
+        if not current.held_by(holder) and not current.expired(datetime.now(UTC)):
+            return current
+        return self._write_lease(holder, seconds, _unchanged(held, until))
+
+    def renew_lease(self, holder: str, seconds: float) -> Lease:
+        """Extend ``holder``'s lease from now; a lease another holds is returned unchanged."""
+        return self._write_lease(holder, seconds, dn.equals(HOLDER, holder))
+
+    def release_lease(self, holder: str) -> None:
+        """Clear ``holder``'s lease so another process may take it at once."""
+        changes: dict[str, Any] = {HOLDER: [(MODIFY_REPLACE, [])], UNTIL: [(MODIFY_REPLACE, [])]}
+        self._modify_if(changes, dn.equals(HOLDER, holder))
+
+    def _write_lease(self, holder: str, seconds: float, asserted: str) -> Lease:
+        until = lease_time(datetime.now(UTC) + timedelta(seconds=seconds))
+        changes = {HOLDER: [(MODIFY_REPLACE, [holder])], UNTIL: [(MODIFY_REPLACE, [until])]}
+        if self._modify_if(changes, asserted):
+            return _lease(holder, until)
+        return self.lease()
+
+    def _modify_if(self, changes: dict[str, Any], asserted: str) -> bool:
+        """Apply ``changes`` only if the entry matches ``asserted``; say whether it did.
+
+        Not retried on a broken connection: its outcome is then unknown, and the caller reads
+        the lease again on its next turn (a lease it holds is then its own to renew).
+        """
+        control = [controls.assertion(asserted)]
+        try:
+            self.directory.run(lambda c: c.modify(self.entry, changes, controls=control), False)
+        except PreconditionFailed:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close this thread's connections (the lease is renewed from a thread of its own)."""
+        self.directory.close()
 
     # -- dead letters ------------------------------------------------------------------------
 
@@ -182,6 +247,7 @@ class SyncStateStore:
         last = values.get("mimssynclastsuccess")
         error = values.get("mimssynclasterror")
         pending, oldest = self._pending(cookie)
+        lease = _lease(_text(values, HOLDER), _text(values, UNTIL))
         return TargetStatus(
             name=self.target,
             cookie=cookie,
@@ -192,6 +258,8 @@ class SyncStateStore:
             dead_letters=len(self.dead_letters()),
             pending=pending,
             oldest_pending=oldest,
+            lease_holder=lease.holder,
+            lease_until=lease.until,
         )
 
     def _pending(self, cookie: str | None) -> tuple[int | None, datetime | None]:
@@ -216,6 +284,38 @@ class SyncStateStore:
         ]
         known = [t for t in times if t is not None]
         return len(entries), min(known) if known else None
+
+
+def lease_time(moment: datetime) -> str:
+    """Format a GeneralizedTime in UTC with milliseconds (RFC 4517 3.3.13 allows a fraction).
+
+    Seconds alone would cut up to one second off a short lease.
+    """
+    utc = moment.astimezone(UTC)
+    return f"{utc:%Y%m%d%H%M%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def parse_lease_time(text: str) -> datetime:
+    """Parse a GeneralizedTime in UTC, with or without a fraction of a second."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    moment = datetime.strptime(whole, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    return moment + timedelta(microseconds=int((fraction + "000000")[:6])) if fraction else moment
+
+
+def _text(values: dict[str, Any], name: str) -> str | None:
+    value = values.get(name.lower())
+    return value.decode() if value else None
+
+
+def _lease(holder: str | None, until: str | None) -> Lease:
+    return Lease(holder, parse_lease_time(until) if until else None)
+
+
+def _unchanged(holder: str | None, until: str | None) -> str:
+    """Return a filter that the target entry matches while its lease is as read."""
+    held = dn.equals(HOLDER, holder) if holder else f"(!({HOLDER}=*))"
+    expires = dn.equals(UNTIL, until) if until else f"(!({UNTIL}=*))"
+    return f"(&{held}{expires})"
 
 
 def _letter(entry: dict[str, Any]) -> DeadLetter:

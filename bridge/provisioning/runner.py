@@ -25,6 +25,7 @@ from bridge.core.sync import (
     TargetReset,
     Unavailable,
 )
+from bridge.core.sync_lease import LeaseKeeper
 from bridge.errors import ConfigError, DirectoryUnavailable, NotFound
 from bridge.provisioning.auth import Credentials
 from bridge.provisioning.entra_target import EntraTarget
@@ -80,6 +81,9 @@ class Runner:
         self.report = report
         self.target: Target = target or build_target(name, settings)
         self.state = state(name)
+        self.lease = LeaseKeeper(
+            self.state, name, config.sync.lease_seconds, stop=self.stop, report=report
+        )
         self.max_attempts: int | None = None
         self.delivery = self._delivery()
         self.feed = feed(settings.attributes.values(), self.stop)
@@ -90,7 +94,27 @@ class Runner:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, once: bool = False) -> None:
-        """Refresh from the stored cookie, then follow changes (``once``: refresh, then return)."""
+        """Take the target's lease, then sync from the stored cookie until stopped.
+
+        ``once``: refresh, then return; raise LeaseHeld if another process holds the lease
+        (without ``once``, wait for it). A lease lost midway stops the run (``lease.lost``).
+        """
+        try:
+            if not self.lease.acquire(wait=not once):
+                self._close()
+                return
+        except BaseException:
+            self._close()
+            raise
+        self.report(
+            f"{self.name}: {'refreshing' if once else 'following the directory'} (Ctrl-C stops)"
+        )
+        try:
+            self._run(once)
+        finally:
+            self.lease.release()
+
+    def _run(self, once: bool) -> None:
         cookie = self.state.cookie()
         if isinstance(self.target, ScimTarget):
             self.target.expect_data = cookie is not None
@@ -132,10 +156,14 @@ class Runner:
             return known
 
     def _finish(self) -> None:
-        try:
-            self.delivery.save()
-        except (Stopped, Unavailable, Refused, DirectoryUnavailable):
-            pass  # the last cookie stays; what follows it is sent again next time
+        if self.lease.valid():  # a process that lost the lease leaves the cookie to the next
+            try:
+                self.delivery.save()
+            except (Stopped, Unavailable, Refused, DirectoryUnavailable):
+                pass  # the last cookie stays; what follows it is sent again next time
+        self._close()
+
+    def _close(self) -> None:
         self.feed.close()
         self.target.close()
 
@@ -171,7 +199,9 @@ class Runner:
     # -- Handler -----------------------------------------------------------------------------
 
     def change(self, change: Change) -> None:
-        """Deliver one change."""
+        """Deliver one change, as long as this process holds the lease."""
+        if not self.lease.holding():
+            raise Stopped()
         self.delivery.deliver(change)
         now = time.monotonic()
         if now - self._progress_at >= PROGRESS_SECONDS:
@@ -181,12 +211,16 @@ class Runner:
             )
 
     def cookie(self, cookie: str) -> None:
-        """Every change before ``cookie`` was delivered."""
+        """Every change before ``cookie`` was delivered (kept only while the lease is held)."""
+        if not self.lease.holding():
+            raise Stopped()
         self._last_cookie = cookie
         self.delivery.confirmed(cookie)
 
     def refreshed(self, present: set[str] | None) -> None:
         """Reconcile after a present phase, and save the cookie at the end of the refresh."""
+        if not self.lease.holding():
+            raise Stopped()
         if present is not None:
             self.delivery.reconcile(present)
         self.delivery.confirmed(self._last_cookie, force=True)

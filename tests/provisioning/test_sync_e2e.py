@@ -86,7 +86,8 @@ def sync_process(
     sync_config: Config, slapd: ManagedSlapd, empty_peer: PeerServer, tmp_path: Path
 ) -> Iterator[SyncProcess]:
     config_file = tmp_path / "sync.toml"
-    config_file.write_text(
+    config_file.write_text(  # a short lease: the restarted process takes over from the killed
+        "[sync]\nlease_seconds = 3\n"
         f'[sync.targets.{TARGET}]\nkind = "scim"\nurl = "{empty_peer.base_url}"\n'
         f'token_env = "{TOKEN_ENV}"\nrate = 5000\n'
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 from bench.peer_server import PeerServer
 from bridge.directory import dn
 from bridge.directory.slapd import ManagedSlapd
+from tests.support.cli import MIMS
 from tests.support.directory import SUFFIX, admin_connection
 
 TOKEN_ENV = "MIMS_TEST_PEER_TOKEN"
@@ -66,3 +70,29 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.2)
+
+
+_WRITE = re.compile(r'"(POST|PUT|PATCH|DELETE) (\S+) HTTP')
+
+
+def log_size(peer: PeerServer) -> int:
+    """Return where the peer's access log ends now (read writes after it with ``writes``)."""
+    return peer.log.stat().st_size if peer.log.exists() else 0
+
+
+def writes(peer: PeerServer, since: int) -> list[tuple[str, str]]:
+    """Return each write request (method, path) the peer logged after offset ``since``."""
+    with open(peer.log, "rb") as log:
+        log.seek(since)
+        text = log.read().decode(errors="replace")
+    return [(m.group(1), m.group(2)) for m in _WRITE.finditer(text)]
+
+
+def start_mims(*args: str, env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
+    """Start `mims ARGS` in the background, as ``tests.support.cli.mims`` runs it; stderr to
+    ``output``. The caller stops it (by its pid)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | env
+    with open(output, "wb") as stderr:
+        return subprocess.Popen(
+            [*MIMS, *args], env=environment, stdout=subprocess.DEVNULL, stderr=stderr
+        )
