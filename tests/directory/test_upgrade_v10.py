@@ -19,15 +19,24 @@ from bridge.directory.slapd import ManagedSlapd
 from tests.support.directory import SUFFIX, admin_connection
 from tests.support.ports import free_port
 
-VERSION_10 = ("mimsWriteTargetUrl", "mimsWriteEpoch", "mimsWriteHeartbeat", "mimsWriteTarget")
+# Version 10's definitions and those of later versions (version 11's sync lease).
+LATER = (
+    "mimsWriteTargetUrl",
+    "mimsWriteEpoch",
+    "mimsWriteHeartbeat",
+    "mimsWriteTarget",
+    "mimsSyncLeaseHolder",
+    "mimsSyncLeaseUntil",
+    "mimsSyncLease",
+)
 
 
 def version_9_schema(folder: Path) -> Path:
-    """Return the shipped schema file as version 9 had it: no version-10 definitions."""
+    """Return the shipped schema file as version 9 had it: no definitions of version 10 on."""
     text = slapd_config.PROJECT_SCHEMA.read_text()
-    text = text.replace("# mims-schema-version: 10", "# mims-schema-version: 9")
+    text = re.sub(r"# mims-schema-version: \d+", "# mims-schema-version: 9", text, count=1)
     kept = re.split(r"\n(?=olc)", text)
-    kept = [part for part in kept if not any(f"NAME '{name}'" in part for name in VERSION_10)]
+    kept = [part for part in kept if not any(f"NAME '{name}'" in part for name in LATER)]
     path = folder / "mims-v9.ldif"
     path.write_text("\n".join(kept).rstrip("\n") + "\n")
     return path
@@ -61,7 +70,8 @@ def test_a_version_9_folder_gets_the_write_target_class(v9_folder: ManagedSlapd)
         write_target.write(admin, SUFFIX, copy)
         seen = write_target.read(admin, SUFFIX, "ldaps://a.example:636")
     assert seen.copy == copy
-    assert json.loads(v9_folder.layout.marker.read_text())["schema_version"] == 10
+    marker = json.loads(v9_folder.layout.marker.read_text())
+    assert marker["schema_version"] == slapd_config.schema_version()
 
 
 def test_the_version_10_step_is_repeatable(v9_folder: ManagedSlapd) -> None:
@@ -72,5 +82,5 @@ def test_the_version_10_step_is_repeatable(v9_folder: ManagedSlapd) -> None:
     v9_folder.start(free_port())
     with admin_connection(v9_folder) as admin:
         admin.search(SUFFIX, "(objectClass=*)", ldap3.BASE, attributes=["mimsSchemaVersion"])
-        assert str(admin.entries[0].mimsSchemaVersion) == "10"
+        assert str(admin.entries[0].mimsSchemaVersion) == str(slapd_config.schema_version())
     assert classes(v9_folder).count("'mimsWriteTarget'") == 1
