@@ -115,7 +115,7 @@ def _print_banner(config: Config, local_https: bool) -> None:
     http = config.http
     scheme = "https" if http.https else "http"
     click.echo(
-        f"mims-bridge  {scheme}://{http.host}:{http.port}/  (health: /healthz, /readyz)", err=True
+        f"mims-bridge  {scheme}://{http.host}:{http.port}/  (health: /livez, /readyz)", err=True
     )
     if local_https:
         click.echo(
