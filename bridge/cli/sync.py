@@ -17,6 +17,7 @@ from bridge.core.sync import Lease, TargetStatus, Unavailable
 from bridge.core.sync_lease import LeaseHeld, who
 from bridge.errors import ConfigError
 from bridge.services import Backend
+from bridge.web import logs
 
 
 def _backend(ctx: click.Context, data_dir: Path | None) -> tuple[Config, Backend]:
@@ -66,6 +67,7 @@ def sync_run(
     if target and name and target != name:
         raise click.UsageError(f"TARGET {target!r} and --target {name!r} differ: give one")
     config, backend = _backend(ctx, data_dir)
+    logs.configure(config.log)
     name = target or name or _only_target(config)
     from bridge.provisioning.runner import Runner, target_config  # the SCIM client: only here
 
