@@ -304,7 +304,9 @@ class LdapClient:
         bound since before the server stopped taking binds. DirectoryUnavailable when it does
         not answer, in words that name the server.
         """
-        url = self.servers.preferred()
+        url = self.writes.preferred()
+        if url is None:
+            raise DirectoryUnavailable("no provider confirms that it is the write target")
         with translated():
             try:
                 connection = self._ldap3.bind(url)

@@ -109,6 +109,7 @@ def test_a_bridge_that_cannot_confirm_the_target_writes_nowhere(pair: Pair) -> N
     with admin_connection(pair.first.slapd) as admin:
         assert not admin.search(SUFFIX, "(cn=never-written)", attributes=["cn"])
     assert blind.try_bind(pair.first.slapd.service_dn, blind.settings.password, [])["result"] == 0
+    pair.wait_in_step()  # the add on the second must reach the first, or promote refuses it
     code, _, err = promote(pair, pair.first.url)
     assert code == 0, err
 
