@@ -183,6 +183,13 @@ def test_counters_move_by_exactly_what_was_done_across_both_workers(bridge: Brid
     last = value(after, "mims_sync_last_success_timestamp_seconds", **target)
     assert abs(last - datetime.now(UTC).timestamp()) < 300
     assert value(after, "mims_certificate_expiry_timestamp_seconds", certificate="ldap") > last
+    # slapd's own figures, read from cn=Monitor: its binds include every sign-in's.
+    slapd_binds = value(after, "mims_slapd_operations_total", operation="bind")
+    assert slapd_binds - value(before, "mims_slapd_operations_total", operation="bind") >= 9
+    assert value(after, "mims_slapd_connections") >= 1
+    assert {"read", "write"} <= {
+        dict(labels)["kind"] for name, labels in after if name == "mims_slapd_waiters"
+    }
 
     # Both workers answered some of it, and the page is their sum.
     per_worker = worker_counts(served, "mims_http_requests_total")
