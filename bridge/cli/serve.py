@@ -12,8 +12,10 @@ from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
 from bridge.cli.password_service import Beside
 from bridge.config import Config, is_loopback
+from bridge.metrics import multiprocess
 from bridge.web import logs
 from bridge.web.certificates import check_certificate
+from bridge.web.metrics_access import Access
 
 
 @main.command()
@@ -78,7 +80,14 @@ def serve(
     logs.configure(config.log)  # here, before the fork: gunicorn and every worker inherit it
     if config.http.https:
         check_certificate(config.http.tls_cert, config.http.tls_key)
+    if config.metrics.enabled:
+        Access(config.metrics)  # a bad token file: one line now, not a worker failing to boot
     started = wiring.ensure_running(config)
+    if config.metrics.enabled:
+        # After the data folder is made (slapd init wants it empty), before anything
+        # defines a metric and before gunicorn forks: every worker counts into its own files
+        # there, and /metrics sums them (bridge/metrics/multiprocess.py).
+        multiprocess.prepare(config.slapd.data_dir)
     local = https and not config.http.https
     if local:
         config = wiring.local_https(config)  # after init: it needs the data folder made

@@ -75,6 +75,11 @@ class Route(Protocol):
 
     def answered(self, url: str) -> None: ...  # noqa: D102
 
+    @property
+    def urls(self) -> tuple[str, ...]: ...  # noqa: D102
+
+    def quarantined(self, url: str) -> bool: ...  # noqa: D102
+
 
 class Servers:
     """The configured order (write server first, DESIGN.md), with failed servers set aside.

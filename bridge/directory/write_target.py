@@ -367,6 +367,15 @@ class WriteRoute:
         """Note that ``url`` answered."""
         self.servers.answered(url)
 
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Return every configured server (the metrics count the quarantined among them)."""
+        return self.servers.urls
+
+    def quarantined(self, url: str) -> bool:
+        """Return whether ``url`` is set aside."""
+        return self.servers.quarantined(url)
+
 
 class ReadRoute:
     """The servers reads and sign-ins may use: any healthy one, the write target first."""
@@ -394,3 +403,12 @@ class ReadRoute:
     def answered(self, url: str) -> None:
         """Note that ``url`` answered."""
         self.servers.answered(url)
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Return every configured server (the metrics count the quarantined among them)."""
+        return self.servers.urls
+
+    def quarantined(self, url: str) -> bool:
+        """Return whether ``url`` is set aside."""
+        return self.servers.quarantined(url)
