@@ -119,6 +119,12 @@ class Provider:
                 time.sleep(0.02)
             assert self.pid is None, f"{self.name}'s slapd outlived signal {signum}"
 
+    def resume(self) -> None:
+        """Let a slapd frozen with SIGSTOP run again (SIGCONT)."""
+        pid = self.pid
+        assert pid is not None, f"{self.name}'s slapd is not running"
+        os.kill(pid, signal.SIGCONT)
+
     def stop(self) -> bool:
         """Stop its slapd by PID (SIGTERM, then SIGKILL); return whether it was running."""
         if self.pid is not None:
@@ -282,7 +288,9 @@ def wait_in_step(a: Provider, b: Provider, timeout: float = IN_STEP_TIMEOUT) -> 
     """Wait until both providers show the same contextCSN; return it, or fail saying both.
 
     Equal contextCSNs (one value per serverID that wrote) mean each has every change the
-    other made: replication is caught up both ways.
+    other made: replication is caught up both ways. A provider killed with -9 restarts with a
+    stale contextCSN of its own (docs/high-availability.md) that only its next write mends:
+    write something on it before waiting.
     """
     deadline = time.monotonic() + timeout
     while True:
