@@ -15,11 +15,22 @@ __all__ = ["Context", "PhaseResult", "registry"]
 
 def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     """Return the phases by name, in the order they run."""
-    from bench.phases import bulk_import, console, lookup, peer, sspr, sync, walk, write
+    from bench.phases import (
+        bulk_import,
+        console,
+        lookup,
+        observability,
+        peer,
+        sspr,
+        sync,
+        walk,
+        write,
+    )
 
     return {
         "import": bulk_import.run,
         "lookup": lookup.run,
+        "observability": observability.run,
         "walk": walk.run,
         "write": write.run,
         "sspr": sspr.run,
