@@ -517,6 +517,35 @@ class ConsoleConfig:
 
 
 @dataclass(config=_STRICT)
+class MetricsConfig:
+    """Who may read ``GET /metrics``: listed client addresses, or a bearer token from a file."""
+
+    enabled: bool = True
+    # Client addresses or networks (as bridge.web.proxies determines the client's address).
+    allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    # A file (0600) holding the token a scraper sends as "Authorization: Bearer TOKEN";
+    # empty: no token opens it.
+    token_file: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> MetricsConfig:
+        for address in self.allow:
+            try:
+                ipaddress.ip_network(address)
+            except ValueError:
+                raise ValueError(
+                    f"allow: {address!r} is not an IP address or network "
+                    "such as '10.0.0.5' or '10.0.0.0/24'"
+                ) from None
+        return self
+
+    @property
+    def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Return ``allow`` as networks."""
+        return tuple(ipaddress.ip_network(address) for address in self.allow)
+
+
+@dataclass(config=_STRICT)
 class Config:
     """The whole configuration of a bridge process."""
 
@@ -533,6 +562,7 @@ class Config:
     password_service: PasswordServiceConfig = field(default_factory=PasswordServiceConfig)
     posix: PosixConfig = field(default_factory=PosixConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:

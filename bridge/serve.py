@@ -13,6 +13,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from bridge.config import Config
+from bridge.metrics import multiprocess
 
 # Open connections one worker keeps (gunicorn's default); slow clients wait on the event loop,
 # so this, not the thread count, is how many a worker can hold at once.
@@ -43,6 +44,8 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
             # The app decides whom to believe ([http] trusted_proxies, bridge.web.proxies);
             # gunicorn's own default would take X-Forwarded-Proto from any local process.
             "forwarded_allow_ips": "",
+            # A dead worker's live gauges (held LDAP connections) stop counting in /metrics.
+            "child_exit": multiprocess.child_exit,
         }
         if http.https:
             # The same files bridge.web.certificates checked before the start.

@@ -26,7 +26,7 @@ from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
 from bridge.core.own_password import OwnPassword
 from bridge.core.policy_book import PolicyBook, Rule
-from bridge.core.ports import Grants, RosterImport, ServiceAccounts
+from bridge.core.ports import Grants, NoOutcomes, Outcomes, RosterImport, ServiceAccounts
 from bridge.core.posix import PosixRules
 from bridge.core.request_desk import RequestDesk
 from bridge.core.services import Services
@@ -264,7 +264,9 @@ def directory_check(config: Config) -> Iterator[DirectoryFinding]:
 class Backend:
     """The directory's implementations of the core's ports, over one LDAP client."""
 
-    def __init__(self, config: Config, client: LdapClient | None = None) -> None:
+    def __init__(
+        self, config: Config, client: LdapClient | None = None, outcomes: Outcomes | None = None
+    ) -> None:
         self.config = config
         self.client = client or LdapClient(settings.client_settings(config))
         suffix = config.directory.suffix
@@ -288,6 +290,7 @@ class Backend:
                 answers=AnswerStore(self.client, suffix),
                 tokens=TokenStore(self.client, suffix),
                 health=self.client,
+                outcomes=outcomes or NoOutcomes(),
             ),
             self.audit,
         )
@@ -356,6 +359,26 @@ class Backend:
     def sync_status(self, target: str) -> TargetStatus:
         """Return what ``mims sync status`` shows for one target."""
         return SyncStateStore(self.client, self.config.directory.suffix, target).status()
+
+    def sync_statuses(self) -> list[TargetStatus]:
+        """Return every configured target's status, read from the directory (for /metrics)."""
+        return [self.sync_status(name) for name in sorted(self.config.sync.targets)]
+
+    def certificate_files(self) -> dict[str, Path]:
+        """Return the certificates this bridge serves, by use: https, ldap, password_service."""
+        config = self.config
+        files: dict[str, Path] = {}
+        if config.http.tls_cert:
+            files["https"] = Path(config.http.tls_cert).expanduser()
+        if config.directory.managed:
+            slapd = managed_slapd(config)
+            tls = slapd.layout.tls_dir
+            files["ldap"] = slapd.certificate.cert if slapd.certificate else tls / "server.pem"
+            if config.password_service.port and not config.password_service.tls_cert:
+                files["password_service"] = tls / "password-service.pem"
+        if config.password_service.port and config.password_service.tls_cert:
+            files["password_service"] = Path(config.password_service.tls_cert).expanduser()
+        return files
 
     def change_feed(self, attributes: Iterable[str], stop: threading.Event) -> ChangeFeed:
         """Return a feed of the directory's changes carrying these attributes."""

@@ -8,16 +8,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from bridge.cli import data_dir_option, load, main, open_backend
 from bridge.cli.files import open_private_text
+from bridge.config import Config
 from bridge.core import demo as demo_roster
 from bridge.core import roster
 from bridge.errors import InvalidValue
+from bridge.metrics import multiprocess
 from bridge.services import naming_rules
+
+if TYPE_CHECKING:
+    from bridge.metrics.imports import ImportMetrics
 
 
 @main.command("import")
@@ -62,16 +67,27 @@ def import_roster(
     rules = naming_rules(config)
     total = _count_rows(csv_file)
     importer = open_backend(config).roster_import(workers=workers, dry_run=dry_run)
+    counted = _counted(config, total) if not dry_run else None
     with (
         _open_roster(csv_file) as lines,
         _rejects_writer(rejects) as on_reject,
-        _progress(total) as on_progress,
+        _progress(total) as shown,
     ):
+
+        def on_progress(done: int) -> None:
+            shown(done)
+            if counted is not None:
+                counted.progress(done)
+
         try:
             items = roster.read(lines, rules)
             summary = importer.run(items, on_reject=on_reject, on_progress=on_progress)
         except roster.RosterError as error:
             raise InvalidValue(f"{csv_file}: {error}") from None
+        finally:
+            multiprocess.leave()  # the progress gauge goes with the import
+    if counted is not None:
+        counted.finished(summary)
     verb = "would be " if dry_run else ""
     click.echo(
         f"{summary.total} rows: {summary.created} {verb}created, {summary.updated} {verb}updated, "
@@ -99,6 +115,15 @@ def demo(people: int, out: Path, seed: int) -> None:
         writer.writerow(demo_roster.HEADER)
         writer.writerows(demo_roster.rows(people, seed))
     click.echo(f"wrote {people} people to {out}")
+
+
+def _counted(config: Config, total: int) -> ImportMetrics | None:
+    """Count into the metrics of a `mims serve` on this host (its DATA/metrics), if one runs."""
+    if not config.metrics.enabled or not multiprocess.join(config.slapd.data_dir):
+        return None
+    from bridge.metrics.imports import ImportMetrics
+
+    return ImportMetrics(total)
 
 
 def _count_rows(path: Path) -> int:

@@ -14,6 +14,7 @@ from bridge.cli import data_dir_option, load, main
 from bridge.cli.logs import log_to_stderr
 from bridge.cli.password_service import Beside
 from bridge.config import Config, is_loopback
+from bridge.metrics import multiprocess
 from bridge.web.certificates import check_certificate
 
 
@@ -79,6 +80,11 @@ def serve(
     if config.http.https:
         check_certificate(config.http.tls_cert, config.http.tls_key)
     started = wiring.ensure_running(config)
+    if config.metrics.enabled:
+        # After the data folder is made (slapd init wants it empty), before anything
+        # defines a metric and before gunicorn forks: every worker counts into its own files
+        # there, and /metrics sums them (bridge/metrics/multiprocess.py).
+        multiprocess.prepare(config.slapd.data_dir)
     local = https and not config.http.https
     if local:
         config = wiring.local_https(config)  # after init: it needs the data folder made

@@ -103,13 +103,19 @@ class Console:
 
     def sign_in(self, login: str, password: str) -> Actor:
         """Check a login ID and password by a bind, then the grant; return the administrator."""
+        outcomes = self.services.outcomes
         if not password:
+            outcomes.sign_in("wrong")
             raise WrongSignIn()
         login_id = own_password.login_id(login)
         person = self.services.people.find_login(login_id) if login_id else None
         result = self.services.passwords.sign_in(person, password)
         if person is None or not result.ok:
+            outcomes.sign_in(
+                "disabled" if result.disabled else "locked" if result.locked else "wrong"
+            )
             raise WrongSignIn()
+        outcomes.sign_in("success")
         if person.must_change:
             raise ChangePasswordFirst()
         return Actor(person, self._scoped(person, NoAccess))

@@ -22,6 +22,8 @@ class SignIn:
     ok: bool
     locked: bool = False
     must_change: bool = False
+    # An administrator's disable (the bind went to the decoy): told apart only for metrics.
+    disabled: bool = False
 
 
 class StaleToken(Exception):

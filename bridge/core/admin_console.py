@@ -228,6 +228,7 @@ class ScopedConsole:
         person = self._reach(person_id, "unlock")
         with self._acting():
             self.services.passwords.unlock(person, self.admin.login_id)
+        self.services.outcomes.unlock()
         return person
 
     def reset(self, person_id: str) -> str:

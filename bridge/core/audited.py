@@ -480,4 +480,5 @@ def audited(services: Services, audit: Audit, clock: Clock = _now) -> Services:
         answers=AuditedAnswers(services.answers, trail),
         tokens=AuditedTokens(services.tokens, trail),
         health=services.health,
+        outcomes=services.outcomes,
     )

@@ -9,7 +9,7 @@ attribute, a DN or a filter: people and groups are found by id, login ID or a co
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bridge.core.accounts import AccountKey, AnswerState, SignIn
 from bridge.core.administration import Administrator
@@ -23,6 +23,51 @@ from bridge.core.query import Query, Sort
 from bridge.core.roster import Rejected, Row, Summary
 from bridge.core.service_accounts import ServiceAccount, ServiceRole
 from bridge.core.tokens import Scope, TokenInfo
+
+SignInOutcome = Literal["success", "wrong", "locked", "throttled", "disabled"]
+ResetOutcome = Literal["success", "refused", "throttled"]
+AnswerOutcome = Literal["right", "wrong", "locked", "throttled"]
+
+
+class Outcomes(Protocol):
+    """Count what sign-ins, resets and answer checks came to (``bridge.metrics``: Prometheus).
+
+    Never given who: an outcome is counted, not a person (no login ID reaches a metric).
+    """
+
+    def sign_in(self, outcome: SignInOutcome) -> None:
+        """Count one sign-in."""
+
+    def password_reset(self, outcome: ResetOutcome) -> None:
+        """Count one self-service reset's last step."""
+
+    def answer_check(self, outcome: AnswerOutcome) -> None:
+        """Count one check of a set of challenge answers."""
+
+    def lockout(self) -> None:
+        """Count an account the bridge locked (too many wrong answer sets)."""
+
+    def unlock(self) -> None:
+        """Count an account an administrator unlocked."""
+
+
+class NoOutcomes:
+    """Outcomes counted nowhere: the default, for the ``mims`` command and tests."""
+
+    def sign_in(self, outcome: SignInOutcome) -> None:
+        """Count nothing."""
+
+    def password_reset(self, outcome: ResetOutcome) -> None:
+        """Count nothing."""
+
+    def answer_check(self, outcome: AnswerOutcome) -> None:
+        """Count nothing."""
+
+    def lockout(self) -> None:
+        """Count nothing."""
+
+    def unlock(self) -> None:
+        """Count nothing."""
 
 
 class Audit(Protocol):

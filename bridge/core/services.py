@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bridge.core.ports import Answers, Credentials, Groups, HealthCheck, People, Tokens
+from bridge.core.ports import (
+    Answers,
+    Credentials,
+    Groups,
+    HealthCheck,
+    NoOutcomes,
+    Outcomes,
+    People,
+    Tokens,
+)
 
 
 @dataclass(frozen=True)
@@ -17,3 +26,4 @@ class Services:
     answers: Answers
     tokens: Tokens
     health: HealthCheck
+    outcomes: Outcomes = field(default_factory=NoOutcomes)

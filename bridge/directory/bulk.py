@@ -78,7 +78,7 @@ class BulkWriter:
         requests that have no outcome yet (the retry rules of ``client.py``).
         """
         run = _Run(requests, window)
-        self.client.libldap.run(run.send)
+        self.client.libldap.run(run.send, kind="add")
         return [run.outcomes[index] for index in range(len(requests))]
 
 

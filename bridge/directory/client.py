@@ -33,6 +33,7 @@ from ldap3 import BASE, Connection
 from ldap3.core import exceptions as ldap
 from ldap3.protocol.sasl.sasl import validate_simple_password
 
+from bridge.directory import observation
 from bridge.directory.errors import translated
 from bridge.directory.ldap3_connections import Ldap3Connections, close, forget_response
 from bridge.directory.libldap_connections import LibldapConnections
@@ -93,7 +94,7 @@ class Pool(Generic[C]):
         for url in self.servers.order():
             with self.dialer.translated():
                 try:
-                    connection = bind(url)
+                    connection = observation.bound(bind, url)
                 except TlsFailure as failure:
                     reason = str(failure)
                     skipped.append(f"LDAP server {url}: {failure}")
@@ -106,10 +107,17 @@ class Pool(Generic[C]):
             for line in skipped:
                 log.warning("%s; failed over to %s", line, url)
             self.servers.answered(url)
+            self._observe_walk(failed_over=bool(skipped))
             return url, connection
         for line in skipped:
             log.info("%s", line)
+        self._observe_walk(failed_over=False)
         raise DirectoryUnavailable(reason)
+
+    def _observe_walk(self, failed_over: bool) -> None:
+        if failed_over:
+            observation.failed_over()
+        observation.quarantine(self.servers.quarantined, self.servers.urls)
 
     def open(self) -> C:
         """Return a new bound connection that the caller owns and closes."""
@@ -126,6 +134,7 @@ class Pool(Generic[C]):
         if held is None:
             held = _Held(*self.connect(self.dialer.bind))
             self._local.held = held
+            observation.opened(self.dialer)
         return held.connection
 
     def server(self) -> str | None:
@@ -133,13 +142,16 @@ class Pool(Generic[C]):
         held: _Held[C] | None = getattr(self._local, "held", None)
         return held.url if held is not None else None
 
-    def run(self, operation: Callable[[C], T], retry: bool = True) -> T:
-        """Run ``operation`` on this thread's connection; on a connection error, retry once."""
+    def run(self, operation: Callable[[C], T], retry: bool = True, kind: str = "") -> T:
+        """Run ``operation`` on this thread's connection; on a connection error, retry once.
+
+        ``kind``: what python-ldap work does (search, add), for the metrics (observation.py).
+        """
         for attempt in (1, 2):
             with self.dialer.translated():
                 connection = self.connection()
                 try:
-                    return operation(connection)
+                    return observation.ran(operation, connection, kind)
                 except self.dialer.gone:
                     self.lost()
                     if not retry or attempt == 2:
@@ -154,6 +166,7 @@ class Pool(Generic[C]):
         if held is not None:
             log.warning("LDAP server %s failed during an operation", held.url)
             self.servers.failed(held.url)
+            observation.quarantine(self.servers.quarantined, self.servers.urls)
         self.discard()
 
     def discard(self) -> None:
@@ -161,6 +174,7 @@ class Pool(Generic[C]):
         held: _Held[C] | None = getattr(self._local, "held", None)
         self._local.held = None
         if held is not None:
+            observation.closed(self.dialer)
             self.dialer.close(held.connection)
 
 

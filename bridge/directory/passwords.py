@@ -161,7 +161,7 @@ class CredentialStore:
         """
         if person is None or person.disabled:
             self.directory.try_bind(dn.decoy_dn(self.suffix), password, [ppolicy.REQUEST])
-            return SignIn(ok=False)
+            return SignIn(ok=False, disabled=person is not None)
         result = self.directory.try_bind(
             self._dn(person), password, [ppolicy.REQUEST], then=self._decoy_if_locked
         )

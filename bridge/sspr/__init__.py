@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter import Limiter
 from werkzeug.exceptions import TooManyRequests
 
@@ -71,9 +71,25 @@ def _headers(response: Response) -> Response:
 
 
 def _too_many(_: TooManyRequests) -> tuple[Response | str, int]:
+    _count_throttled(request.endpoint or "")
     if request.path.startswith("/sspr/api/"):
         return jsonify({"error": "too_many_tries", "detail": TOO_MANY}), 429
     return render_template("sspr/message.html", title="Please wait", message=TOO_MANY), 429
+
+
+def _count_throttled(endpoint: str) -> None:
+    """Count a refusal by rate limit as the outcome of what was tried (sign-in, answers, reset)."""
+    portal: Portal | None = current_app.extensions.get("mims.portal")
+    if portal is None:
+        return
+    outcomes = portal.services.outcomes
+    view = endpoint.rsplit(".", 1)[-1]
+    if view in ("login", "sign_in"):
+        outcomes.sign_in("throttled")
+    elif "verify" in view or "answers" in view:
+        outcomes.answer_check("throttled")
+    elif "reset" in view:
+        outcomes.password_reset("throttled")
 
 
 def body_limit() -> BodyLimit:

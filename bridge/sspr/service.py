@@ -32,7 +32,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -187,12 +187,17 @@ class Portal:
         Unknown, wrong, locked and disabled are one refusal after the same work.
         """
         if not password:  # before any lookup: the same for every login ID
+            self.services.outcomes.sign_in("wrong")
             raise WrongSignIn()
         login_id = _login_id(login)
         person = self.services.people.find_login(login_id) if login_id else None
         result = self.services.passwords.sign_in(person, password)
         if person is None or not result.ok:
+            self.services.outcomes.sign_in(
+                "disabled" if result.disabled else "locked" if result.locked else "wrong"
+            )
             raise WrongSignIn()
+        self.services.outcomes.sign_in("success")
         state = self._state(person)
         return SignedIn(
             person.id, state.key, str(person.login_id), self._next(state), stamp_of(person)
@@ -353,7 +358,9 @@ class Portal:
         answers = {str(k): str(v) for k, v in answers.items()}
         right = challenges.verify_all(stored, answers, required, self.params)
         if not usable or state is None or not right:
+            self._count_refusal(state if has_answers else None, usable)
             raise ResetRefused()
+        self.services.outcomes.answer_check("right")
         self.services.answers.clear_failures(state.key)
         for value in state.stored:
             if challenges.needs_rehash(value, self.params):
@@ -364,7 +371,28 @@ class Portal:
         grant = ResetGrant(state.key, version)
         return self.store.grant_reset(grant, browser, self.config.token_minutes * 60)
 
+    def _count_refusal(self, state: AnswerState | None, usable: bool) -> None:
+        """Count a refused answer set: locked (closed before, or by this try) or wrong."""
+        outcomes = self.services.outcomes
+        if state is not None and not usable:
+            outcomes.answer_check("locked")
+            return
+        outcomes.answer_check("wrong")
+        if state is not None:
+            after = challenges.claim_attempt(state.attempts, self.attempt_limit, datetime.now(UTC))
+            if after is not None and after.locked_time is not None:
+                outcomes.lockout()
+
     def complete(self, token: str, new_password: str, browser: str) -> None:
+        """Set the new password once per token; count the outcome (see ``_complete``)."""
+        try:
+            self._complete(token, new_password, browser)
+        except (Refused, PolicyViolation):
+            self.services.outcomes.password_reset("refused")
+            raise
+        self.services.outcomes.password_reset("success")
+
+    def _complete(self, token: str, new_password: str, browser: str) -> None:
         """Set the new password once per token; PolicyViolation lists every broken rule.
 
         The token is used up only by a password that is written: a refused one may be
