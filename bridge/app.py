@@ -11,7 +11,7 @@ from bridge.core.ports import Outcomes
 from bridge.directory import observation
 from bridge.directory.client import LdapClient
 from bridge.services import Backend
-from bridge.web import audit, health, openapi, request_id
+from bridge.web import audit, health, openapi, request_id, request_log
 from bridge.web.proxies import TrustedProxies
 
 
@@ -29,7 +29,9 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
     app = Flask("bridge")
     app.config["MIMS"] = config
     app.extensions["mims.health"] = backend.services.health
+    app.extensions["mims.readiness"] = backend.readiness()
     app.extensions["mims.requests"] = backend.request_desk()
+    request_log.init_app(app)  # first: its timer starts before, its line is written after all
     request_id.init_app(app)
     audit.init_app(app)
     app.register_blueprint(health.blueprint)
@@ -61,4 +63,5 @@ def _internal_error(error: Exception) -> tuple[dict[str, str], int] | HTTPExcept
     """Log an unexpected error with its traceback; tell the client only the request id."""
     if isinstance(error, HTTPException):
         return error
+    request_log.name_error("internal")
     return {"status": "error", "detail": request_id.internal_error(error, "a request")}, 500

@@ -546,6 +546,16 @@ class MetricsConfig:
 
 
 @dataclass(config=_STRICT)
+class LogConfig:
+    """How every mims process writes its log lines (docs/operations.md, "Logs")."""
+
+    # "json": one JSON object per line; "text": lines for people; "": text on a terminal,
+    # JSON otherwise (a journal, a container's log, a file).
+    format: Literal["json", "text", ""] = ""
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(config=_STRICT)
 class Config:
     """The whole configuration of a bridge process."""
 
@@ -563,6 +573,7 @@ class Config:
     posix: PosixConfig = field(default_factory=PosixConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from bridge.config import Config
 from bridge.metrics import multiprocess
@@ -18,6 +19,21 @@ from bridge.metrics import multiprocess
 # Open connections one worker keeps (gunicorn's default); slow clients wait on the event loop,
 # so this, not the thread count, is how many a worker can hold at once.
 WORKER_CONNECTIONS = 1000
+
+
+class GunicornLogs(Logger):  # type: ignore[misc]
+    """gunicorn's lines through the bridge's one handler (``bridge.web.logs``), in its format.
+
+    gunicorn's access log is off: the app writes one line per request itself
+    (``bridge.web.request_log``), with the route template, the request id and the actor.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        """Let gunicorn set its loggers up, then hand its error lines to the root logger."""
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
 
 
 class BridgeServer(BaseApplication):  # type: ignore[misc]
@@ -35,9 +51,10 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
             "workers": http.workers,
             "worker_class": "asgi",
             "worker_connections": WORKER_CONNECTIONS,
-            "accesslog": "-",
+            "accesslog": None,
             "errorlog": "-",
-            "loglevel": "info",
+            "logger_class": GunicornLogs,
+            "loglevel": self.bridge_config.log.level,
             "graceful_timeout": 10,
             "proc_name": "mims-bridge",
             "control_socket_disable": True,

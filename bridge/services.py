@@ -23,6 +23,7 @@ from bridge.core.certificates import Settings as CertificateSettings
 from bridge.core.certificates import check_files
 from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.core.group_address import AddressRules
+from bridge.core.health import Readiness
 from bridge.core.naming import NamingRules
 from bridge.core.own_password import OwnPassword
 from bridge.core.policy_book import PolicyBook, Rule
@@ -355,6 +356,16 @@ class Backend:
         state = SyncStateStore(self.client, self.config.directory.suffix, target)
         state.ensure()
         return state
+
+    def readiness(self) -> Readiness:
+        """Return the checks of ``/readyz`` and ``mims doctor``: directory, enabled sync targets."""
+        suffix = self.config.directory.suffix
+        targets = {
+            name: SyncStateStore(self.client, suffix, name).position
+            for name, target in self.config.sync.targets.items()
+            if target.enabled
+        }
+        return Readiness(self.client, self.config.directory.operation_timeout, targets)
 
     def sync_status(self, target: str) -> TargetStatus:
         """Return what ``mims sync status`` shows for one target."""

@@ -8,7 +8,6 @@ directory connection of the service's.
 from __future__ import annotations
 
 import errno
-import logging
 import multiprocessing
 import queue
 import sys
@@ -20,9 +19,9 @@ import click
 
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
-from bridge.cli.logs import log_to_stderr
 from bridge.config import Config
 from bridge.errors import BridgeError, ConfigError
+from bridge.web import logs
 
 READY_SECONDS = 30
 STOP_SECONDS = 15
@@ -57,7 +56,7 @@ def password_service(
     )
     if config.password_service.port == 0:
         raise ConfigError("password_service.port: 0 means off; give --port or set a port")
-    log_to_stderr(logging.getLogger("mims.password_service"))
+    logs.configure(config.log)
     started = wiring.ensure_running(config)
     try:
         wiring.run_password_service(config, _announce(config))
@@ -103,7 +102,7 @@ class Beside:
 
 def _child(config: Config, ready: multiprocessing.Queue[str]) -> None:
     """Run the service in ``mims serve``'s child process; report ready or one error line."""
-    log_to_stderr(logging.getLogger("mims.password_service"))
+    logs.configure(config.log)
     try:
         wiring.run_password_service(config, ready.put)
     except OSError as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -11,10 +10,10 @@ import click
 
 from bridge import services as wiring
 from bridge.cli import data_dir_option, load, main
-from bridge.cli.logs import log_to_stderr
 from bridge.cli.password_service import Beside
 from bridge.config import Config, is_loopback
 from bridge.metrics import multiprocess
+from bridge.web import logs
 from bridge.web.certificates import check_certificate
 
 
@@ -77,6 +76,7 @@ def serve(
         http={"port": port, "host": host},
         password_service={"port": password_port},
     )
+    logs.configure(config.log)  # here, before the fork: gunicorn and every worker inherit it
     if config.http.https:
         check_certificate(config.http.tls_cert, config.http.tls_key)
     started = wiring.ensure_running(config)
@@ -104,7 +104,6 @@ def serve(
             url = beside.start()
             click.echo(f"password     {url}  (ldappasswd, SSSD ldap_chpass_uri)", err=True)
         if supervisor is not None:
-            log_to_stderr(logging.getLogger("mims.slapd"))
             supervisor.start()
         BridgeServer(config).run()
     finally:
@@ -122,7 +121,7 @@ def _print_banner(config: Config, local_https: bool) -> None:
     http = config.http
     scheme = "https" if http.https else "http"
     click.echo(
-        f"mims-bridge  {scheme}://{http.host}:{http.port}/  (health: /healthz, /readyz)", err=True
+        f"mims-bridge  {scheme}://{http.host}:{http.port}/  (health: /livez, /readyz)", err=True
     )
     if local_https:
         click.echo(

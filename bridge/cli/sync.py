@@ -16,6 +16,7 @@ from bridge.config import Config
 from bridge.core.sync import TargetStatus, Unavailable
 from bridge.errors import ConfigError
 from bridge.services import Backend
+from bridge.web import logs
 
 
 def _backend(ctx: click.Context, data_dir: Path | None) -> tuple[Config, Backend]:
@@ -57,6 +58,7 @@ def sync_run(ctx: click.Context, data_dir: Path | None, name: str | None, once: 
       mims sync run --target zoom --once     # from cron
     """
     config, backend = _backend(ctx, data_dir)
+    logs.configure(config.log)
     name = name or _only_target(config)
     from bridge.provisioning.runner import Runner, target_config  # the SCIM client: only here
 

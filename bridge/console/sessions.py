@@ -7,7 +7,7 @@ from flask import current_app, g, request
 from bridge.console import security
 from bridge.console.service import Actor, Console, NotSignedIn, WrongSignIn
 from bridge.core.audit import act_as
-from bridge.web import attempts
+from bridge.web import attempts, request_log
 from bridge.web.headers import Answer
 
 
@@ -24,6 +24,7 @@ def actor() -> Actor:
         found = console().actor(request.cookies.get(security.SESSION_COOKIE))
         g.console_actor = found
         act_as(found.login_id)  # the audit trail names the administrator
+        request_log.name_actor(found.person.id)  # log lines: the opaque id, not the login
     return found
 
 

@@ -90,6 +90,12 @@ class HealthCheck(Protocol):
     def ping(self) -> None:
         """Return when the directory answers; raise DirectoryUnavailable otherwise."""
 
+    def probe(self) -> str:
+        """Bind afresh to the write target and read the suffix; return the target's URL.
+
+        Raise DirectoryUnavailable (words naming the server) when it does not answer.
+        """
+
 
 class PeopleReader(Protocol):
     """Find and read people."""

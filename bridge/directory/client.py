@@ -34,7 +34,7 @@ from ldap3.core import exceptions as ldap
 from ldap3.protocol.sasl.sasl import validate_simple_password
 
 from bridge.directory import observation
-from bridge.directory.errors import translated
+from bridge.directory.errors import CONNECTION_ERRORS, translated
 from bridge.directory.ldap3_connections import Ldap3Connections, close, forget_response
 from bridge.directory.libldap_connections import LibldapConnections
 from bridge.directory.servers import ClientSettings, Servers, TlsFailure
@@ -281,6 +281,29 @@ class LdapClient:
             connection.search(self.settings.suffix, "(objectClass=*)", "BASE", attributes=["1.1"])
 
         self.run(read_suffix)
+
+    def probe(self) -> str:
+        """Bind afresh to the write target and read the suffix entry; return its URL.
+
+        Readiness (``/readyz``, ``mims doctor``): not the pooled connection, which could be
+        bound since before the server stopped taking binds. DirectoryUnavailable when it does
+        not answer, in words that name the server.
+        """
+        url = self.servers.preferred()
+        with translated():
+            try:
+                connection = self._ldap3.bind(url)
+            except TlsFailure as failure:
+                raise DirectoryUnavailable(f"{url}: {failure}") from None
+            except CONNECTION_ERRORS:
+                raise DirectoryUnavailable(f"{url} does not answer") from None
+            try:
+                connection.search(self.settings.suffix, "(objectClass=*)", BASE, attributes=["1.1"])
+            except CONNECTION_ERRORS:
+                raise DirectoryUnavailable(f"{url} took the bind but not a search") from None
+            finally:
+                close(connection)
+        return url
 
     # -- python-ldap ---------------------------------------------------------------------------
 

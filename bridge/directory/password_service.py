@@ -221,7 +221,7 @@ class PasswordService:
         except DirectoryUnavailable:
             return wire.result(message_id, "bindResponse", wire.UNAVAILABLE, UNAVAILABLE_WORDS)
         if not ok:
-            log.info("bind refused: login=%s from=%s", login or "(not a person)", session.peer)
+            log.info("bind refused from %s", session.peer)  # never the login ID: docs/security.md
             code, words = wire.INVALID_CREDENTIALS, own_password.WRONG_SIGN_IN
             return wire.result(message_id, "bindResponse", code, words)
         session.login, session.password = login, password
@@ -273,19 +273,19 @@ class PasswordService:
         try:
             await self._run(session, self.desk.change, login, current, change.new)
         except own_password.WrongPassword as error:
-            log.info("password change refused: login=%s from=%s", login, session.peer)
+            log.info("password change refused (wrong password) from %s", session.peer)
             return wire.INVALID_CREDENTIALS, str(error)
         except Locked as error:
             return wire.INVALID_CREDENTIALS, str(error)
         except PolicyViolation as error:
-            log.info("password refused by the policy: login=%s from=%s", login, session.peer)
+            log.info("password refused by the policy from %s", session.peer)
             return wire.CONSTRAINT_VIOLATION, str(error)
         except DirectoryUnavailable:
             return wire.UNAVAILABLE, UNAVAILABLE_WORDS
         except Exception:
-            log.exception("password change failed: login=%s from=%s", login, session.peer)
+            log.exception("password change failed from %s", session.peer)
             return wire.OTHER, INTERNAL_WORDS
-        log.info("password changed: login=%s from=%s", login, session.peer)
+        log.info("password changed from %s", session.peer)
         if session.login is not None:
             session.password = change.new
         return wire.SUCCESS, ""

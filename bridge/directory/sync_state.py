@@ -9,6 +9,7 @@ host can run the sync and ``mims sync status`` sees the same truth.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,11 +178,21 @@ class SyncStateStore:
 
     def status(self) -> TargetStatus:
         """Return the target's state, and how many directory changes it has not confirmed."""
+        position = self.position()
+        pending, oldest = self._pending(position.cookie)
+        return replace(
+            position,
+            dead_letters=len(self.dead_letters()),
+            pending=pending,
+            oldest_pending=oldest,
+        )
+
+    def position(self) -> TargetStatus:
+        """Return the target entry's state alone: one base read (readiness asks it often)."""
         values = self.read()
         cookie = values["mimssynccookie"].decode() if values.get("mimssynccookie") else None
         last = values.get("mimssynclastsuccess")
         error = values.get("mimssynclasterror")
-        pending, oldest = self._pending(cookie)
         return TargetStatus(
             name=self.target,
             cookie=cookie,
@@ -189,9 +200,7 @@ class SyncStateStore:
             pushed=int(values.get("mimssyncpushed", b"0")),
             failures=int(values.get("mimssyncfailures", b"0")),
             last_error=error.decode() if error else None,
-            dead_letters=len(self.dead_letters()),
-            pending=pending,
-            oldest_pending=oldest,
+            dead_letters=0,
         )
 
     def _pending(self, cookie: str | None) -> tuple[int | None, datetime | None]:

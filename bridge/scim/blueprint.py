@@ -25,6 +25,7 @@ from bridge.scim.errors import (
     render_http_error,
     render_unexpected,
 )
+from bridge.web import request_log
 from bridge.web.json_depth import MAX_JSON_DEPTH, too_deep
 
 PREFIX = "/scim/v2"
@@ -73,6 +74,7 @@ def _authenticate() -> None:
         request.headers.get("Authorization"), "scim:read" if reading else "scim:write"
     )
     act_as(token.name)  # every change this request makes is attributed to the token's name
+    request_log.name_actor(token.name)
 
 
 def body() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from bridge.errors import BridgeError
+from bridge.web import request_log
 from bridge.web.front import Refusal
 from bridge.web.request_id import internal_error
 
@@ -104,6 +105,7 @@ def body_refusal(status: int, detail: str) -> Refusal:
 
 def error_body_of(error: BridgeError) -> dict[str, object]:
     """Return the RFC 7644 error body of a domain error; a 500's is logged and says nothing."""
+    request_log.name_error(type(error).__name__)
     if error.status == 500:
         return error_body(500, internal_error(error, "a SCIM request"))
     return error_body(error.status, str(error), error.scim_type)

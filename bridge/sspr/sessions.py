@@ -14,6 +14,7 @@ from flask import current_app, session
 
 from bridge.sspr.security import CSRF_FIELD
 from bridge.sspr.service import NotSignedIn, Portal, SignedIn
+from bridge.web import request_log
 from bridge.web.session_store import new_id
 
 SESSION_ID = "sid"
@@ -53,10 +54,12 @@ def signed_in() -> str:
     """Return the signed-in person's id, or raise NotSignedIn."""
     value = session.get(SESSION_ID)
     try:
-        return _portal().session_person(value if isinstance(value, str) else None)
+        found = _portal().session_person(value if isinstance(value, str) else None)
     except NotSignedIn:
         session.pop(SESSION_ID, None)
         raise
+    request_log.name_actor(found)
+    return found
 
 
 def end() -> None:

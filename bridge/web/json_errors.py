@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.errors import Refused
+from bridge.web import request_log
 from bridge.web.request_id import log_internal
 
 
@@ -28,6 +29,7 @@ INTERNAL = JsonError("error", 500, "Something went wrong on our side. Please try
 
 def answer(error: BaseException, found: JsonError, where: str) -> tuple[str, str, int]:
     """Return the code, words and status for ``error``, ``found`` in the door's table."""
+    request_log.name_error(error.code if isinstance(error, Refused) else found.code)
     if isinstance(error, Refused):
         return error.code, error.detail, error.status
     if found.status == 500:

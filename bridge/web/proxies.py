@@ -3,7 +3,8 @@
 Rate limits count per client address and HSTS and Secure cookies follow the scheme, so a
 header anyone can send must not move either: werkzeug's ProxyFix is applied to a request
 only when its direct peer is one of ``[http] trusted_proxies``, and then for one hop (the
-address that proxy appended, the scheme it saw).
+address that proxy appended, the scheme it saw), and ``TRUSTED_KEY`` marks the request so its
+``X-Request-Id`` may be kept (``request_id.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# Set in the WSGI environ of a request whose direct peer is a trusted proxy.
+TRUSTED_KEY = "mims.trusted_proxy"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -31,6 +35,7 @@ class TrustedProxies:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Pass the request on, through ProxyFix when the peer is trusted."""
         if self.trusts(environ.get("REMOTE_ADDR", "")):
+            environ[TRUSTED_KEY] = True
             return self.fixed(environ, start_response)
         return self.app(environ, start_response)
 

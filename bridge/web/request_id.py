@@ -1,20 +1,27 @@
 """A request id on every response, so a 500's reference finds its traceback in the log.
 
-Each request gets a fresh random id (never one a client sent: it goes into log lines). It is
-returned in the ``X-Request-Id`` header of every response, named in the detail of every 500
-and logged with its traceback. A SCIM Bulk operation runs as a sub-request and keeps the id of
+Each request gets a fresh random id, or the ``X-Request-Id`` a trusted proxy sent (``[http]
+trusted_proxies``, ``proxies.py``) when it is short and plain (``VALID``): a client's own value
+is never believed, it goes into log lines and the audit trail. It is returned in the
+``X-Request-Id`` header of every response, named in the detail of every 500 and logged with
+its traceback. A SCIM Bulk operation runs as a sub-request and keeps the id of
 the request that carried it (``ENVIRON_KEY``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from flask import Flask, Response, g, has_request_context, request
 
+from bridge.web.proxies import TRUSTED_KEY
+
 HEADER = "X-Request-Id"
 ENVIRON_KEY = "mims.request_id"
+# What a proxy's id may be: nothing that could forge a log line or carry a name.
+VALID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 INTERNAL = "something went wrong inside the bridge"
 
 log = logging.getLogger("bridge.errors")
@@ -31,7 +38,7 @@ def current() -> str:
     if not has_request_context():
         return uuid.uuid4().hex
     if "request_id" not in g:
-        g.request_id = request.environ.get(ENVIRON_KEY) or uuid.uuid4().hex
+        g.request_id = request.environ.get(ENVIRON_KEY) or _forwarded() or uuid.uuid4().hex
     found: str = g.request_id
     return found
 
@@ -52,6 +59,14 @@ def log_internal(error: BaseException, where: str) -> str:
 def internal_error(error: BaseException, where: str) -> str:
     """Log an internal error; return words that say only under which request id to look."""
     return f"{INTERNAL} (request id {log_internal(error, where)})"
+
+
+def _forwarded() -> str | None:
+    """Return the id a trusted proxy sent, if it sent a valid one."""
+    if not request.environ.get(TRUSTED_KEY):
+        return None
+    sent = request.headers.get(HEADER, "")
+    return sent if VALID.fullmatch(sent) else None
 
 
 def _assign() -> None:

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from bridge.web.openapi import document_text
 
-DOCUMENTED = ("/scim/v2", "/sspr/api", "/admin/api")
+DOCUMENTED = ("/scim/v2", "/sspr/api", "/admin/api", "/livez", "/healthz", "/readyz")
 METHODS = {"get", "put", "post", "patch", "delete"}
 
 
