@@ -3,7 +3,8 @@
 `promtool check rules` (Prometheus' own check) runs when promtool is installed. It is not in
 `make test`'s packages: Debian ships it only inside `prometheus` (96 MB with a web UI's
 JavaScript, and a server its install starts as a service). Without it the rules' PromQL is
-still parsed (promql-parser) and their shape checked here.
+still parsed (promql-parser) and their shape checked here. With it, `promtool test rules`
+also runs alerts_test.yml: series in, which alerts fire (with their words) out.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from tests.support.prometheus import (
 )
 
 PROMTOOL = shutil.which("promtool")
+CASES = Path(__file__).with_name("alerts_test.yml")
 RULES = rules()
 # What issue 23 asks the alerts to watch, by the alert that does it.
 REQUIRED = {
@@ -96,3 +99,16 @@ def test_promtool_accepts_the_rules() -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"SUCCESS: {len(RULES)} rules found" in checked.stdout
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool missing (Debian package prometheus)")
+def test_the_alerts_fire_on_the_series_they_are_for() -> None:
+    assert PROMTOOL is not None
+    tested = subprocess.run(
+        [PROMTOOL, "test", "rules", str(CASES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
