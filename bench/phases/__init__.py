@@ -30,11 +30,11 @@ def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     return {
         "import": bulk_import.run,
         "lookup": lookup.run,
-        "observability": observability.run,
         "walk": walk.run,
         "write": write.run,
         "sspr": sspr.run,
         "console": console.run,
         "peer": peer.run,
         "sync": sync.run,
+        "observability": observability.run,
     }
