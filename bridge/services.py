@@ -24,6 +24,7 @@ from bridge.core.certificates import check_files
 from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.core.group_address import AddressRules
 from bridge.core.health import Readiness
+from bridge.core.monitor import ServerFigures
 from bridge.core.naming import NamingRules
 from bridge.core.own_password import OwnPassword
 from bridge.core.policy_book import PolicyBook, Rule
@@ -32,7 +33,16 @@ from bridge.core.posix import PosixRules
 from bridge.core.request_desk import RequestDesk
 from bridge.core.services import Services
 from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
-from bridge.directory import accesslog, check, export, gcds, local_ca, replication, settings
+from bridge.directory import (
+    accesslog,
+    check,
+    export,
+    gcds,
+    local_ca,
+    monitor,
+    replication,
+    settings,
+)
 from bridge.directory import backup as backups
 from bridge.directory import password_service as passwd
 from bridge.directory.answers import AnswerStore
@@ -374,6 +384,10 @@ class Backend:
     def sync_statuses(self) -> list[TargetStatus]:
         """Return every configured target's status, read from the directory (for /metrics)."""
         return [self.sync_status(name) for name in sorted(self.config.sync.targets)]
+
+    def server_figures(self) -> ServerFigures | None:
+        """Return slapd's own figures from cn=Monitor (None where it cannot be read)."""
+        return monitor.read(self.client)
 
     def certificate_files(self) -> dict[str, Path]:
         """Return the certificates this bridge serves, by use: https, ldap, password_service."""

@@ -10,7 +10,7 @@ still use.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,7 @@ def upgrade(
         _add_schema_definitions(connection)
         _load_missing_modules(connection)
         _add_accesslog_database(connection, accesslog)
+        _add_monitor_database(connection, suffix)
         _add_missing_overlays(connection, suffix)
         _set_substring_key_length(connection, suffix)
         _add_missing_indexes(connection, suffix)
@@ -223,12 +224,46 @@ def _add_accesslog_database(connection: ldap3.Connection, entries: list[ldif.Ent
     )
     if connection.entries:
         return
-    for entry_dn, attributes in entries:
-        values: dict[str, list[str | bytes]] = {}
-        for name, value in attributes:
-            values.setdefault(name, []).append(value)
-        # cn=config numbers a new database itself: add it by its type alone.
-        connection.add(re.sub(r"=\{\d+\}", "=", entry_dn, count=1), attributes=values)
+    database, *overlays = entries
+    _add(connection, re.sub(r"=\{\d+\}", "=", database[0], count=1), database[1])
+    # cn=config numbers a new database itself (after a monitor database, say): its overlays go
+    # under the number it was given.
+    connection.search(
+        "cn=config", dn.equals("olcSuffix", slapd_config.ACCESSLOG_SUFFIX), attributes=["1.1"]
+    )
+    given = str(connection.entries[0].entry_dn)
+    for entry_dn, attributes in overlays:
+        _add(connection, entry_dn.replace(database[0], given), attributes)
+
+
+def _add(
+    connection: ldap3.Connection, entry_dn: str, attributes: Sequence[tuple[str, Any]]
+) -> None:
+    values: dict[str, list[Any]] = {}
+    for name, value in attributes:
+        values.setdefault(name, []).append(value)
+    connection.add(entry_dn, attributes=values)
+
+
+def _add_monitor_database(connection: ldap3.Connection, suffix: str) -> None:
+    """Add slapd's monitor backend (version 12), unless a monitor database is there."""
+    # olcDatabase has no substring rule: read the databases' names and look.
+    connection.search(
+        "cn=config", "(objectClass=olcDatabaseConfig)", ldap3.LEVEL, attributes=["olcDatabase"]
+    )
+    if any(str(entry.olcDatabase.value).endswith("monitor") for entry in connection.entries):
+        return
+    admin_dn = _database_root_dn(connection, suffix)
+    entry_dn, attributes = slapd_config.monitor_database(suffix, admin_dn)
+    # cn=config numbers a new database itself: add it by its type alone.
+    _add(connection, re.sub(r"=\{\d+\}", "=", entry_dn, count=1), attributes)
+
+
+def _database_root_dn(connection: ldap3.Connection, suffix: str) -> str:
+    connection.search(
+        _database(connection, suffix), "(objectClass=*)", "BASE", attributes=["olcRootDN"]
+    )
+    return str(connection.entries[0].olcRootDN.value)
 
 
 def _add_missing_indexes(connection: ldap3.Connection, suffix: str) -> None:

@@ -272,6 +272,7 @@ def _databases(layout: Layout, suffix: str, admin_dn: str, no_sync: bool) -> lis
             for i, (name, attrs) in enumerate(stacked)
         ],
         *accesslog_database(layout, admin_dn, no_sync),
+        monitor_database(suffix, admin_dn),
     ]
 
 
@@ -311,6 +312,27 @@ def accesslog_database(layout: Layout, admin_dn: str, no_sync: bool) -> list[ldi
         (ACCESSLOG_DATABASE, settings),
         (f"olcOverlay={{0}}syncprov,{ACCESSLOG_DATABASE}", overlay),
     ]
+
+
+MONITOR_SUFFIX = "cn=Monitor"
+MONITOR_DATABASE = "olcDatabase={3}monitor,cn=config"
+
+
+def monitor_database(suffix: str, admin_dn: str) -> ldif.Entry:
+    """Return slapd's monitor backend (``cn=Monitor``), readable by the bridge's account only.
+
+    /metrics reads slapd's own figures there (connections, operations, waiters: version 12).
+    """
+    reader = f'"{MONITOR_SUFFIX}" by dn.exact="{service_dn(suffix)}"'
+    return (
+        MONITOR_DATABASE,
+        [
+            ("objectClass", "olcDatabaseConfig"),
+            ("olcDatabase", "{3}monitor"),
+            ("olcRootDN", admin_dn),
+            ("olcAccess", f"{{0}}to dn.subtree={reader} read by * none"),
+        ],
+    )
 
 
 def frontend_settings() -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""Figures read when Prometheus scrapes: sync targets and certificates.
+"""Figures read when Prometheus scrapes: sync targets, slapd's cn=Monitor, certificates.
 
 These are read fresh from their source by the worker that answers the scrape, so they need no
 multiprocess bookkeeping. A source that fails is left out of that scrape (and logged), never
@@ -16,6 +16,7 @@ from cryptography import x509
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bridge.core.monitor import ServerFigures
 from bridge.core.sync import TargetStatus
 from bridge.metrics import definitions as m
 
@@ -65,6 +66,34 @@ class SyncCollector(Collector):
             if status.last_success is not None:
                 last.add_metric(name, status.last_success.timestamp())
         yield from (lag, changes, depth, dead, last)
+
+
+class MonitorCollector(Collector):
+    """slapd's own figures from its monitor backend (the managed slapd has it)."""
+
+    def __init__(self, read: Callable[[], ServerFigures | None]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield slapd's connections, completed operations and waiters, when it tells them."""
+        figures = self.read()
+        if figures is None:
+            return
+        connections = GaugeMetricFamily(m.SLAPD_CONNECTIONS, "Connections slapd has open now.")
+        connections.add_metric([], figures.connections)
+        operations = CounterMetricFamily(
+            m.SLAPD_OPERATIONS,
+            "Operations slapd completed since it started, by kind.",
+            labels=["operation"],
+        )
+        for kind, count in sorted(figures.operations.items()):
+            operations.add_metric([kind], count)
+        waiters = GaugeMetricFamily(
+            m.SLAPD_WAITERS, "Connections waiting for slapd to read or write.", labels=["kind"]
+        )
+        for kind, count in sorted(figures.waiters.items()):
+            waiters.add_metric([kind], count)
+        yield from (connections, operations, waiters)
 
 
 class CertificateCollector(Collector):

@@ -183,6 +183,13 @@ def test_counters_move_by_exactly_what_was_done_across_both_workers(bridge: Brid
     last = value(after, "mims_sync_last_success_timestamp_seconds", **target)
     assert abs(last - datetime.now(UTC).timestamp()) < 300
     assert value(after, "mims_certificate_expiry_timestamp_seconds", certificate="ldap") > last
+    # slapd's own figures, read from cn=Monitor: its binds include every sign-in's.
+    slapd_binds = value(after, "mims_slapd_operations_total", operation="bind")
+    assert slapd_binds - value(before, "mims_slapd_operations_total", operation="bind") >= 9
+    assert value(after, "mims_slapd_connections") >= 1
+    assert {"read", "write"} <= {
+        dict(labels)["kind"] for name, labels in after if name == "mims_slapd_waiters"
+    }
 
     # Both workers answered some of it, and the page is their sum.
     per_worker = worker_counts(served, "mims_http_requests_total")
@@ -250,3 +257,25 @@ def test_metrics_answer_only_allowed_addresses_or_the_token(bridge: Bridge) -> N
     status, text = scrape(served)
     assert status == 200 and "mims_ldap_operations_total" in text
     assert os.stat(Path(served.env["MIMS_DATA_DIR"]) / "metrics").st_mode & 0o777 == 0o700
+
+
+def test_an_import_on_the_serve_host_shows_its_rows(bridge: Bridge, tmp_path: Path) -> None:
+    served = bridge.served
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "external_id,full_name,role,school,level,class\n"
+        "M1,Orla Vantongeren,student,Clementi,P2,2A\n"
+        "M2,Piet Zwanenburg,student,Clementi,P2,2A\n"
+        "M3,,student,Clementi,P2,2A\n"  # no name: rejected
+    )
+    before = samples(scrape(served)[1])
+    first = mims("import", str(roster), env=served.env)
+    assert first.returncode == 1, first.stderr  # one row rejected
+    again = mims("import", str(roster), env=served.env)
+    after = samples(scrape(served)[1])
+    assert again.returncode == 1
+    assert moved(before, after, "mims_import_rows_total", result="added") == 2
+    assert moved(before, after, "mims_import_rows_total", result="unchanged") == 2
+    assert moved(before, after, "mims_import_rows_total", result="failed") == 2
+    # The progress gauge is there while an import runs, gone with it.
+    assert not any(name == "mims_import_progress_ratio" for name, _ in after)
