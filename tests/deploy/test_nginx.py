@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -124,8 +125,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def test_the_portal_answers_through_nginx_with_hsts_and_a_secure_cookie(stack: Stack) -> None:
-    portal = call(stack, "GET", "/sspr/")
+    portal = call(stack, "GET", "/sspr/", headers={"X-Request-Id": "chosen-by-the-client"})
     assert portal.status == 200
+    # nginx's own id replaced the client's, and the bridge (nginx is its trusted proxy) kept it.
+    assert re.fullmatch(r"[0-9a-f]{32}", portal.headers["X-Request-Id"])
     # From the bridge (it believed nginx's X-Forwarded-Proto), once: nginx adds none of its own.
     assert portal.headers.get_all("Strict-Transport-Security") == ["max-age=31536000"]
     cookie = portal.headers["Set-Cookie"]

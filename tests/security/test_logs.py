@@ -217,3 +217,15 @@ def test_a_request_id_is_kept_only_from_a_trusted_proxy(
     assert (returned == sent) is kept
     access = json.loads(capsys.readouterr().err.splitlines()[-1])
     assert (access["request_id"], access["route"], access["status"]) == (returned, "/livez", 200)
+
+
+def test_text_lines_end_with_the_request_id(
+    app_logs: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs.configure(LogConfig(format="text"))  # replaces the JSON handler, never stacks
+    capsys.readouterr()
+    response = app_logs.test_client().get("/readyz")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert "[INFO] GET /readyz 200 " in lines[0]
+    assert lines[0].endswith(f"(request {response.headers['X-Request-Id']})")
