@@ -5,7 +5,8 @@ Production points the bridge at its directory with ``MIMS_LDAP_URL`` (TCP: ldaps
 gunicorn, gthread workers x threads from the configuration (README). The benchmark does
 exactly that on a free port. The one setting it changes is the portal's per-client rate limit
 (``[sspr] rate_limit``): every benchmark client comes from 127.0.0.1, and the SSPR phase
-measures the work of a reset, not the limiter.
+measures the work of a reset, not the limiter. A phase may lay more settings over these (the
+observability phase: metrics and the log format).
 """
 
 from __future__ import annotations
@@ -37,18 +38,23 @@ READY_S = 60.0
 class BridgeServer:
     """Run `mims serve` over a directory the benchmark owns; stop it by its PID."""
 
-    def __init__(self, ctx: Context, account: Account, root: Path) -> None:
+    def __init__(
+        self, ctx: Context, account: Account, root: Path, settings: str = "", name: str = "bench"
+    ) -> None:
         self.ctx = ctx
         self.account = account
         self.root = root
         self.port = 0
         self.token = ""
+        self.name = name  # of its token: names are unique in a directory
         self._process: subprocess.Popen[bytes] | None = None
         self._tree: ProcessTree | None = None
         root.mkdir(parents=True, exist_ok=True)
         overlay = root / "bench.toml"
         overlay.write_text(
-            OVERLAY + (f'[directory]\nca_file = "{account.ca_file}"\n' if account.ca_file else "")
+            OVERLAY
+            + (f'[directory]\nca_file = "{account.ca_file}"\n' if account.ca_file else "")
+            + settings
         )
         self.env = ctx.bridge_env(root) | {
             "MIMS_CONFIG": str(overlay),
@@ -66,6 +72,8 @@ class BridgeServer:
             "ldap_url": account.url,
             "rate_limit_changed": True,
         }
+        if settings:
+            self.settings["overlay"] = settings
 
     # -- what the phases use -------------------------------------------------------------------
 
@@ -93,7 +101,7 @@ class BridgeServer:
         """Make a token, start `mims serve` on a free port, and wait until it is ready."""
         ws = self.ctx.workspace
         made = subprocess.run(
-            self.ctx.mims("token", "create", "--name", "bench"),
+            self.ctx.mims("token", "create", "--name", self.name),
             env=self.env,
             capture_output=True,
             text=True,

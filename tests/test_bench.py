@@ -178,6 +178,34 @@ def test_a_small_console_run_searches_as_both_administrators_and_checks_the_inde
     assert not work.exists()
 
 
+@pytest.mark.slow
+def test_a_small_observability_run_compares_metrics_and_json_logs_on_against_off(
+    tmp_path: Path,
+) -> None:
+    results = tmp_path / "results"
+    done = bench("--people", "200", "--only", "observability", "--results-dir", str(results))
+    assert done.returncode == 0, done.stderr
+    [written] = results.glob("*-200.json")
+    document = json.loads(written.read_text())
+    p50, p99, *controls = document["results"]
+    assert "metrics + JSON logs on vs off" in p50["operation"]
+    assert p50["target_max_ratio"] == 1.03 and p99["met"] is None
+    assert [row["raw_label"] for row in controls] == ["off-1", "on-1"]
+    assert all(row["met"] is None for row in controls)
+    assert all(len(row["round_ratios"]) == 16 for row in document["results"])
+    phase = document["phases"]["observability"]
+    # Each bridge was what its settings say before anything was timed.
+    assert phase["problems"] == [] and phase["settings_missing"] == []
+    bridges = phase["bridges"]
+    assert bridges["on-1"]["metrics_counted_lookups"] and bridges["on-2"]["metrics_counted_lookups"]
+    assert bridges["off-1"]["metrics_status"] == bridges["off-2"]["metrics_status"] == 404
+    assert bridges["on-2"]["log_json_share"] > 0.5 > bridges["off-2"]["log_json_share"]
+    assert phase["on"]["ops"] == phase["off"]["ops"] == 2 * 400
+    work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
+    assert our_processes(work) == []
+    assert not work.exists()
+
+
 def test_an_unknown_phase_is_refused_in_one_line_naming_the_phases() -> None:
     unknown = bench("--only", "lookup,nope")
     assert unknown.returncode == 2 and "unknown phase 'nope'" in unknown.stderr

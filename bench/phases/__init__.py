@@ -15,7 +15,17 @@ __all__ = ["Context", "PhaseResult", "registry"]
 
 def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     """Return the phases by name, in the order they run."""
-    from bench.phases import bulk_import, console, lookup, peer, sspr, sync, walk, write
+    from bench.phases import (
+        bulk_import,
+        console,
+        lookup,
+        observability,
+        peer,
+        sspr,
+        sync,
+        walk,
+        write,
+    )
 
     return {
         "import": bulk_import.run,
@@ -26,4 +36,5 @@ def registry() -> dict[str, Callable[[Context], PhaseResult]]:
         "console": console.run,
         "peer": peer.run,
         "sync": sync.run,
+        "observability": observability.run,
     }
