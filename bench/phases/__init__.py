@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 from bench.phases.context import Context, PhaseResult
 
-__all__ = ["Context", "PhaseResult", "registry"]
+__all__ = ["OPT_IN", "Context", "PhaseResult", "registry"]
 
 
 def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     """Return the phases by name, in the order they run."""
-    from bench.phases import bulk_import, console, lookup, peer, sspr, sync, walk, write
+    from bench.phases import bulk_import, console, ha, lookup, peer, sspr, sync, walk, write
 
     return {
         "import": bulk_import.run,
@@ -26,4 +26,10 @@ def registry() -> dict[str, Callable[[Context], PhaseResult]]:
         "console": console.run,
         "peer": peer.run,
         "sync": sync.run,
+        "ha": ha.run,
     }
+
+
+# Run only when named (`make bench-ha`, `--only ha`): its own pair of slapds, nothing to do
+# with --people, and minutes that the full run's 30-minute budget does not have.
+OPT_IN = ("ha",)
