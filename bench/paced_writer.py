@@ -8,11 +8,12 @@ Two kinds of writer, the two sides of the `ha` phase:
 - ``raw``: plain ldap3 adds of the same kind of entries (made by the same ``draft``, their
   uidNumbers taken in one block beforehand), same account, same TLS.
 
-The adds run in worker processes, each with its own connection: 500 bridge writes a second
-need more Python than one interpreter has, and the process that watches the replica must not
-wait for the GIL behind them. The writers share one schedule (write n is due at start + n /
-rate; worker k takes every k-th), start together, and write late rather than skip when behind
-(the achieved rate is reported). Times are CLOCK_MONOTONIC, the same in every process.
+The adds run in worker processes (a ``WriterPool``, started once and given one plan after
+another), each with its own connection: 500 bridge writes a second need more Python than one
+interpreter has, and the process that watches the replica must not wait for the GIL behind
+them. The writers share one schedule (write n is due at start + n / rate; worker k takes every
+k-th), start together, and write late rather than skip when behind (the achieved rate is
+reported). Times are CLOCK_MONOTONIC, the same in every process.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,6 +36,7 @@ from bridge.directory.servers import ClientSettings
 from bridge.services import Backend
 
 Kind = Literal["bridge", "raw"]
+Writer = tuple[Callable[[int], str], Callable[[], None]]  # add the n-th person; close
 READY_S = 120.0  # worker start-up: a spawned interpreter imports the bridge, on a busy machine
 NAMES = [("Wei Ling", "Tan"), ("Arjun", "Pillai"), ("Nur Aisyah", "Rahman"), ("Jia Hao", "Lim")]
 
@@ -47,7 +50,6 @@ class Plan:
     prefix: str
     count: int
     rate: float
-    processes: int = 2
 
 
 @dataclass(frozen=True)
@@ -79,97 +81,79 @@ class Writes:
         return max(w.done - w.due for w in self.adds)
 
 
-class PacedWriter:
-    """The worker processes of one plan: ``prepare()`` starts them, ``run()`` lets them write."""
+class WriterPool:
+    """Worker processes that write plans: ``prepare(plan)``, then ``run()``, as often as wanted.
 
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
+    Started once (a spawned interpreter takes a second or more to import the bridge); each
+    plan is split over all of them. ``close()`` ends them.
+    """
+
+    def __init__(self, processes: int) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
-        self._ready = context.Queue()
-        self._results = context.Queue()
-        self._start = context.Value("d", 0.0)
-        self._go = context.Event()
+        self._outbox = context.Queue()
+        self._inboxes = [context.Queue() for _ in range(processes)]
         self._workers = [
-            context.Process(
-                target=_work,
-                args=(plan, k, self._ready, self._results, self._start, self._go),
-                daemon=True,
-            )
-            for k in range(plan.processes)
+            context.Process(target=_work, args=(k, processes, inbox, self._outbox), daemon=True)
+            for k, inbox in enumerate(self._inboxes)
         ]
+        self._plan: Plan | None = None
+        for worker in self._workers:
+            worker.start()
 
-    def prepare(self) -> None:
-        """Start the workers; return once each is connected and has its entries ready."""
-        try:
-            for worker in self._workers:
-                worker.start()
-            for _ in self._workers:
-                _expect(self._ready.get(timeout=READY_S))
-        except BaseException:
-            self.close()
-            raise
+    def prepare(self, plan: Plan) -> None:
+        """Have every worker connect and make its share of the plan's entries; wait for them."""
+        self._plan = plan
+        for inbox in self._inboxes:
+            inbox.put(("prepare", plan))
+        self._collect(READY_S, "start")
 
     def run(self) -> Writes:
-        """Start the schedule now; return every add once all are done, in schedule order."""
-        try:
-            self._start.value = time.monotonic() + 0.01
-            self._go.set()
-            adds: list[Written] = []
-            budget = READY_S + 5 * self.plan.count / self.plan.rate
-            for _ in self._workers:
-                adds += _expect(self._results.get(timeout=budget))
-        except queue.Empty:
-            raise BenchError(f"ha: a {self.plan.kind} writer did not finish in time") from None
-        finally:
-            self.close()
-        return Writes(self.plan, self._start.value, sorted(adds, key=lambda w: w.due))
+        """Start the prepared plan's schedule now; return every add, in schedule order."""
+        plan = self._plan
+        if plan is None:
+            raise BenchError("ha: a writer was run before it was given a plan")
+        self._plan = None
+        start = time.monotonic() + 0.02  # every worker gets the message before it is due
+        for inbox in self._inboxes:
+            inbox.put(("go", start))
+        adds: list[Written] = []
+        for share in self._collect(READY_S + 5 * plan.count / plan.rate, "finish"):
+            adds += share
+        return Writes(plan, start, sorted(adds, key=lambda w: w.due))
 
     def close(self) -> None:
-        """Wait for the workers to end (kill one that does not; all, if never let go)."""
+        """End the workers (kill one that does not end)."""
+        for inbox in self._inboxes:
+            inbox.put(None)
         for worker in self._workers:
-            if worker.pid is None:
-                continue
-            worker.join(10 if self._go.is_set() else 0)
+            worker.join(10)
             if worker.is_alive():
                 worker.kill()
                 worker.join()
 
-
-def write(plan: Plan) -> Writes:
-    """Prepare the plan's workers, run them to their end and return every add."""
-    writer = PacedWriter(plan)
-    writer.prepare()
-    return writer.run()
-
-
-def _expect(message: Any) -> Any:
-    """Return a worker's message, or raise the error it sent instead."""
-    if isinstance(message, str) and message.startswith("error: "):
-        raise BenchError(f"ha writer {message}")
-    return message
+    def _collect(self, timeout: float, what: str) -> list[Any]:
+        messages = []
+        try:
+            for _ in self._workers:
+                message = self._outbox.get(timeout=timeout)
+                if isinstance(message, str):
+                    raise BenchError(f"ha: writer {message}")
+                messages.append(message)
+        except queue.Empty:
+            raise BenchError(f"ha: a writer did not {what} in time") from None
+        return messages
 
 
-def _work(plan: Plan, k: int, ready: Any, results: Any, start: Any, go: Any) -> None:
-    """Write every ``plan.processes``-th person from ``k``; send the adds back."""
+def add_one(account: Account, prefix: str) -> str:
+    """Add one person with plain ldap3, in this process; return its DN (a warm-up write)."""
+    plan = Plan("raw", account, prefix, 1, 1.0)
+    [(entry, attributes)] = _raw_entries(plan, range(1)).values()
+    raw = RawLdap(account)
     try:
-        slots = range(k, plan.count, plan.processes)
-        add = _bridge_writer(plan, slots) if plan.kind == "bridge" else _raw_writer(plan, slots)
-        ready.put(k)
-        go.wait()
-        began = start.value
-        adds = []
-        for n in slots:
-            due = began + n / plan.rate
-            wait = due - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            entry = add(n)
-            adds.append(Written(entry, due, time.monotonic()))
-        results.put(adds)
-    except Exception as error:  # the parent reports it; a traceback in a worker says nothing
-        message = f"error: {plan.kind} {k}: {type(error).__name__}: {error}"
-        ready.put(message)
-        results.put(message)
+        raw.connection.add(entry, attributes=attributes)
+    finally:
+        raw.close()
+    return entry
 
 
 def _client(account: Account) -> LdapClient:
@@ -203,22 +187,30 @@ def new_person(prefix: str, n: int, domain: str) -> NewPerson:
     )
 
 
-def _bridge_writer(plan: Plan, slots: range) -> Any:
+def _bridge_writer(plan: Plan, slots: range) -> Writer:
     client = _client(plan.account)
     people, domain = _store(client)
     client.connection()  # connect and bind before the clock starts
-    return lambda n: people.create_entry(new_person(plan.prefix, n, domain))
+    return (lambda n: people.create_entry(new_person(plan.prefix, n, domain))), client.close
 
 
-def _raw_writer(plan: Plan, slots: range) -> Any:
+def _raw_entries(plan: Plan, slots: range) -> dict[int, tuple[str, dict[str, list[str]]]]:
+    """Return the entries the bridge would add for these slots, uidNumbers taken in one block."""
     client = _client(plan.account)
-    people, domain = _store(client)
-    numbers = iter(people.ids.allocate("uid", len(slots)))
-    entries = {}
-    for n in slots:
-        draft = people.numbered(people.draft(new_person(plan.prefix, n, domain)), next(numbers))
-        entries[n] = people.first_choice(draft)
-    client.close()
+    try:
+        people, domain = _store(client)
+        numbers = iter(people.ids.allocate("uid", len(slots)))
+        entries = {}
+        for n in slots:
+            new = new_person(plan.prefix, n, domain)
+            entries[n] = people.first_choice(people.numbered(people.draft(new), next(numbers)))
+        return entries
+    finally:
+        client.close()
+
+
+def _raw_writer(plan: Plan, slots: range) -> Writer:
+    entries = _raw_entries(plan, slots)
     raw = RawLdap(plan.account)
 
     def add(n: int) -> str:
@@ -226,4 +218,43 @@ def _raw_writer(plan: Plan, slots: range) -> Any:
         raw.connection.add(entry, attributes=attributes)
         return entry
 
-    return add
+    return add, raw.close
+
+
+def _work(k: int, processes: int, inbox: Any, outbox: Any) -> None:
+    """Serve plans: write every ``processes``-th person from ``k``; send the adds back."""
+    writer: Writer | None = None
+    slots = range(0)
+    while True:
+        message = inbox.get()
+        if message is None:
+            return
+        try:
+            if message[0] == "prepare":
+                plan: Plan = message[1]
+                slots = range(k, plan.count, processes)
+                make = _bridge_writer if plan.kind == "bridge" else _raw_writer
+                writer = make(plan, slots)
+                outbox.put(k)
+            else:
+                assert writer is not None
+                add, close = writer
+                try:
+                    outbox.put(_write(add, slots, plan.rate, message[1]))
+                finally:
+                    writer = None
+                    close()
+        except Exception as error:  # the parent reports it; a traceback here says nothing
+            outbox.put(f"{k}: {type(error).__name__}: {error}")
+
+
+def _write(add: Callable[[int], str], slots: range, rate: float, start: float) -> list[Written]:
+    adds = []
+    for n in slots:
+        due = start + n / rate
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        entry = add(n)
+        adds.append(Written(entry, due, time.monotonic()))
+    return adds

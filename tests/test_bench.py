@@ -178,6 +178,45 @@ def test_a_small_console_run_searches_as_both_administrators_and_checks_the_inde
     assert not work.exists()
 
 
+@pytest.mark.slow
+def test_a_tiny_ha_run_measures_lag_and_catch_up_on_a_replicated_pair(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    done = bench(
+        *("--only", "ha", "--ha-lag-seconds", "1", "--ha-down-seconds", "1", "--ha-kills", "1"),
+        *("--results-dir", str(results)),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "phase ha done" in done.stderr
+    [written] = results.glob("*-ha.json")  # the ha phase alone: its file is named for it
+    document = json.loads(written.read_text())
+    assert document["settings"]["ha_down_seconds"] == 1 and document["settings"]["ha_kills"] == 1
+    rows = document["results"]
+    assert {row["phase"] for row in rows} == {"ha"} and len(rows) == 5
+    assert all(row["raw_label"] == "ldap3 adds" and row["met"] is None for row in rows)
+    assert [row["unit"] for row in rows] == ["ms"] * 4 + ["/s"]
+    assert [row["writes"] for row in rows[:4]] == [100, 100, 500, 500]
+    ha = document["phases"]["ha"]
+    for rate in ha["lag"]:
+        assert rate["bridge"]["writes"] == rate["raw"]["writes"] == rate["rate"]
+    catch_up = ha["catch_up"]
+    assert catch_up["kill"] == "SIGKILL"
+    assert catch_up["bridge"]["backlog"] == catch_up["raw"]["backlog"] == 100
+    assert catch_up["bridge"]["per_s"] > 0 and catch_up["raw"]["per_s"] > 0
+    assert ha["failover"]["kills"] == 1
+    work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
+    assert our_processes(work) == []
+    assert not work.exists()
+
+
+def test_the_ha_phase_runs_only_when_named() -> None:
+    shown = bench("--help")
+    assert shown.returncode == 0
+    assert "ha only when named" in " ".join(shown.stdout.split())
+    for option in ("--ha-kills", "--ha-down-seconds", "--ha-lag-seconds"):
+        assert option in shown.stdout
+
+
 def test_an_unknown_phase_is_refused_in_one_line_naming_the_phases() -> None:
     unknown = bench("--only", "lookup,nope")
     assert unknown.returncode == 2 and "unknown phase 'nope'" in unknown.stderr

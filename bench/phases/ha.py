@@ -29,7 +29,7 @@ from typing import Any
 from ldap3 import BASE
 from ldap3.core.exceptions import LDAPNoSuchObjectResult
 
-from bench.paced_writer import Kind, PacedWriter, Plan, Writes, write
+from bench.paced_writer import Kind, Plan, WriterPool, Writes, add_one
 from bench.phases.context import Context, PhaseResult
 from bench.raw_ldap import RawLdap
 from bench.replica_pair import ReplicaPair
@@ -68,8 +68,12 @@ def run(ctx: Context) -> PhaseResult:
         "watch": "the bridge's change feed (syncrepl refreshAndPersist) on B, "
         "in the benchmark's process",
     }
-    rows = _lag(ctx, pair, details)
-    rows += _catch_up(ctx, pair, details)
+    writers = WriterPool(PROCESSES)
+    try:
+        rows = _lag(ctx, pair, writers, details)
+        rows += _catch_up(ctx, pair, writers, details)
+    finally:
+        writers.close()
     details["failover"] = {"measured": False, "reason": FAILOVER_WAITING, "kills": ctx.ha_kills}
     ctx.progress(f"ha: failover {FAILOVER_WAITING}")
     return PhaseResult(rows, details)
@@ -78,7 +82,9 @@ def run(ctx: Context) -> PhaseResult:
 # -- lag --------------------------------------------------------------------------------------
 
 
-def _lag(ctx: Context, pair: ReplicaPair, details: dict[str, Any]) -> list[Measurement]:
+def _lag(
+    ctx: Context, pair: ReplicaPair, writers: WriterPool, details: dict[str, Any]
+) -> list[Measurement]:
     watch = ReplicaWatch(pair.account(pair.second))
     watch.start()
     try:
@@ -91,8 +97,8 @@ def _lag(ctx: Context, pair: ReplicaPair, details: dict[str, Any]) -> list[Measu
             record: dict[str, Any] = {"rate": rate, "seconds": ctx.ha_lag_seconds}
             for kind, letter in SIDES:
                 account = pair.account(pair.first)
-                plan = Plan(kind, account, f"ha{letter}{rate:.0f}", count, rate, PROCESSES)
-                writes = write(plan)
+                writers.prepare(Plan(kind, account, f"ha{letter}{rate:.0f}", count, rate))
+                writes = writers.run()
                 arrived = watch.arrivals([w.dn for w in writes.adds], ARRIVAL_S)
                 lags[kind] = [(at.wall - at.csn) * 1000 for at in arrived]
                 answered = [
@@ -128,9 +134,7 @@ def _lag(ctx: Context, pair: ReplicaPair, details: dict[str, Any]) -> list[Measu
 
 def _first_arrival(pair: ReplicaPair, watch: ReplicaWatch) -> None:
     """Wait until a first add on A reaches B: B's syncrepl may still be in its first retry."""
-    plan = Plan("raw", pair.account(pair.first), "hawarm", 1, 1.0, processes=1)
-    writes = write(plan)
-    watch.arrivals([writes.adds[0].dn], ARRIVAL_S)
+    watch.arrivals([add_one(pair.account(pair.first), "hawarm")], ARRIVAL_S)
 
 
 def _lag_json(writes: Writes, lags_ms: list[float], answered_ms: list[float]) -> dict[str, Any]:
@@ -158,7 +162,9 @@ def _spread(values: list[float]) -> dict[str, float]:
 # -- catch-up ---------------------------------------------------------------------------------
 
 
-def _catch_up(ctx: Context, pair: ReplicaPair, details: dict[str, Any]) -> list[Measurement]:
+def _catch_up(
+    ctx: Context, pair: ReplicaPair, writers: WriterPool, details: dict[str, Any]
+) -> list[Measurement]:
     count = max(1, round(BACKLOG_RATE * ctx.ha_down_seconds))
     rates: dict[str, float] = {}
     details["catch_up"] = {
@@ -167,20 +173,13 @@ def _catch_up(ctx: Context, pair: ReplicaPair, details: dict[str, Any]) -> list[
         "down_seconds": ctx.ha_down_seconds,
     }
     for kind, letter in SIDES:
-        plan = Plan(
-            kind, pair.account(pair.first), f"hadown{letter}", count, BACKLOG_RATE, PROCESSES
-        )
-        writer = PacedWriter(plan)
-        writer.prepare()  # the workers start before the kill: B is down only while they write
-        try:
-            pair.wait_in_step(IN_STEP_S)
-            ctx.progress(f"ha: B killed, {count:,} {kind} writes on A at {BACKLOG_RATE:.0f}/s")
-            pair.kill(pair.second)
-        except BaseException:
-            writer.close()
-            raise
+        plan = Plan(kind, pair.account(pair.first), f"hadown{letter}", count, BACKLOG_RATE)
+        writers.prepare(plan)  # before the kill: B is down only while they write
+        pair.wait_in_step(IN_STEP_S)
+        ctx.progress(f"ha: B killed, {count:,} {kind} writes on A at {BACKLOG_RATE:.0f}/s")
+        pair.kill(pair.second)
         killed = time.monotonic()
-        writes = writer.run()
+        writes = writers.run()
         wait = killed + ctx.ha_down_seconds - time.monotonic()
         if wait > 0:
             time.sleep(wait)
