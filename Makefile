@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?= python3
 
-.PHONY: run test fuzz lint bench bench-ha system system-test clean
+.PHONY: run test test-ha fuzz lint bench bench-ha system system-test clean
 
 run: system $(STAMP)
 	$(BIN)/mims serve
@@ -21,7 +21,12 @@ test: system-test $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest --cov --cov-fail-under=0 -m alone
-	$(BIN)/pytest --cov --cov-append -n auto --dist loadfile -m "not alone"
+	$(BIN)/pytest --cov --cov-append -n auto --dist loadfile -m "not alone and not ha"
+
+# The long high-availability tests (tens of seconds each: providers killed, frozen, promoted
+# on their own), marked `ha`; `make test` leaves them out.
+test-ha: system-test $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider -m ha
 
 # schemathesis against bridge/web/openapi.json (tests/api/test_fuzz.py): `make test` runs a small
 # run; this a long one from a fresh seed. FUZZ_EXAMPLES: generated cases per operation.

@@ -102,6 +102,18 @@ class DirectoryConfig:
 
 
 @dataclass(config=_STRICT)
+class FailoverConfig:
+    """With several URLs: when a bridge promotes another provider itself, how often it looks.
+
+    ``automatic_after`` 0 leaves promotions to ``mims failover promote`` (high-availability.md).
+    """
+
+    automatic_after: float = Field(default=0.0, ge=0, le=86400)
+    heartbeat_seconds: float = Field(default=5.0, gt=0, le=3600)
+    check_seconds: float = Field(default=2.0, gt=0, le=3600)
+
+
+@dataclass(config=_STRICT)
 class SlapdConfig:
     """The managed slapd: where it keeps its data and where it listens."""
 
@@ -533,6 +545,7 @@ class Config:
     password_service: PasswordServiceConfig = field(default_factory=PasswordServiceConfig)
     posix: PosixConfig = field(default_factory=PosixConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    failover: FailoverConfig = field(default_factory=FailoverConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:

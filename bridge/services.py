@@ -21,6 +21,7 @@ from bridge.core.audited import AuditedImport, Trail, audited
 from bridge.core.audited_grants import AuditedGrants
 from bridge.core.certificates import Settings as CertificateSettings
 from bridge.core.certificates import check_files
+from bridge.core.failover import Failover
 from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.core.group_address import AddressRules
 from bridge.core.naming import NamingRules
@@ -37,6 +38,7 @@ from bridge.directory import password_service as passwd
 from bridge.directory.answers import AnswerStore
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
+from bridge.directory.failover import Providers
 from bridge.directory.feed import Feed
 from bridge.directory.grants import GrantStore
 from bridge.directory.group_addresses import GroupAddresses
@@ -66,6 +68,7 @@ __all__ = [
     "directory_config_ldif",
     "directory_data_ldif",
     "ensure_running",
+    "failover",
     "local_ca_file",
     "local_https",
     "managed_slapd",
@@ -121,6 +124,11 @@ def init_replica(
 ) -> None:
     """Make and start ``second``, a provider replicating both ways with ``first`` (issue 21)."""
     replication.init_replica(first, second, from_url, port, ldaps_port)
+
+
+def failover(config: Config) -> Failover:
+    """Return the write target of the configured directory's providers (`mims failover`)."""
+    return Providers(settings.client_settings(config))
 
 
 def context_csn(server: ManagedSlapd) -> list[str]:

@@ -36,7 +36,8 @@ from ldap3.protocol.sasl.sasl import validate_simple_password
 from bridge.directory.errors import translated
 from bridge.directory.ldap3_connections import Ldap3Connections, close, forget_response
 from bridge.directory.libldap_connections import LibldapConnections
-from bridge.directory.servers import ClientSettings, Servers, TlsFailure
+from bridge.directory.servers import ClientSettings, Route, Servers, TlsFailure
+from bridge.directory.write_target import ReadRoute, WriteRoute, WriteTarget
 from bridge.errors import DirectoryUnavailable
 
 __all__ = ["ClientSettings", "LdapClient", "Pool", "close_connection", "forget_response"]
@@ -78,7 +79,7 @@ class _Held(Generic[C]):
 class Pool(Generic[C]):
     """One connection per thread from one library, over the servers a client shares."""
 
-    def __init__(self, servers: Servers, dialer: Dialer[C]) -> None:
+    def __init__(self, servers: Route, dialer: Dialer[C]) -> None:
         self.servers = servers
         self.dialer = dialer
         self._local = threading.local()
@@ -90,7 +91,10 @@ class Pool(Generic[C]):
         """
         reason = "the directory does not answer"
         skipped: list[str] = []  # logged only on failover: when none answers, the error says it
-        for url in self.servers.order():
+        order = self.servers.order()
+        if not order:  # several URLs, and the write target is unknown or quarantined
+            reason = "the write target does not answer"
+        for url in order:
             with self.dialer.translated():
                 try:
                     connection = bind(url)
@@ -174,8 +178,18 @@ class LdapClient:
         self.servers = Servers(settings.urls, settings.quarantine_seconds, clock)
         self._ldap3 = Ldap3Connections(settings)
         self._libldap = LibldapConnections(settings)
-        self.ldap3: Pool[Connection] = Pool(self.servers, self._ldap3)
-        self.libldap: Pool[SimpleLDAPObject] = Pool(self.servers, self._libldap)
+        # One URL: one server for everything (the managed default). Several: writes go to the
+        # write target alone, reads and sign-ins to any healthy server, the target first.
+        self.write_target: WriteTarget | None = None
+        self.writes: Route = self.servers
+        self.reads: Route = self.servers
+        if len(settings.urls) > 1:
+            self.write_target = WriteTarget(settings, self.servers, self._ldap3.bind, clock)
+            self.writes = WriteRoute(self.servers, self.write_target)
+            self.reads = ReadRoute(self.servers, self.write_target)
+        self.ldap3: Pool[Connection] = Pool(self.writes, self._ldap3)
+        self.libldap: Pool[SimpleLDAPObject] = Pool(self.reads, self._libldap)
+        self._binds: Pool[Connection] = Pool(self.reads, self._ldap3)
         self._closers: list[Callable[[], None]] = [self.ldap3.discard, self.libldap.discard]
 
     # -- ldap3 ---------------------------------------------------------------------------------
@@ -190,7 +204,7 @@ class LdapClient:
 
     def pool(self) -> Pool[Connection]:
         """Return another set of per-thread ldap3 connections over the same servers."""
-        return Pool(self.servers, self._ldap3)
+        return Pool(self.writes, self._ldap3)
 
     def run(self, operation: Callable[[Connection], T], retry: bool = True) -> T:
         """Run ``operation`` on this thread's ldap3 connection (retry rules: module docstring).
@@ -244,7 +258,7 @@ class LdapClient:
         except (ldap.LDAPSASLPrepError, ldap.LDAPPasswordIsMandatoryError):
             return {"result": INVALID_CREDENTIALS, "description": "invalidCredentials"}
         with translated():
-            _, connection = self.ldap3.connect(
+            _, connection = self._binds.connect(
                 lambda url: self._ldap3.bind_as(url, user, password, controls, raise_refusal=False)
             )
             try:

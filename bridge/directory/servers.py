@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 TlsMode = Literal["ldaps", "starttls", "off"]
 TlsSetting = Literal["", "ldaps", "starttls", "off"]
@@ -35,6 +35,10 @@ class ClientSettings:
     tls: TlsSetting = ""
     ca_file: str = ""
     quarantine_seconds: float = 30.0
+    # [failover]: used only with several URLs (write_target.py).
+    check_seconds: float = 2.0
+    automatic_after: float = 0.0
+    heartbeat_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.urls:
@@ -58,6 +62,18 @@ TLS_HANDSHAKE = "the TLS handshake failed: the directory's certificate was not a
 
 class TlsFailure(Exception):
     """A server refused StartTLS, or its certificate was not accepted (says which, in words)."""
+
+
+class Route(Protocol):
+    """Which servers a pool may connect to, in order, and what it learns of them."""
+
+    def order(self) -> list[str]: ...  # noqa: D102
+
+    def preferred(self) -> str | None: ...  # noqa: D102
+
+    def failed(self, url: str) -> None: ...  # noqa: D102
+
+    def answered(self, url: str) -> None: ...  # noqa: D102
 
 
 class Servers:

@@ -57,6 +57,9 @@ def client_settings(config: Config) -> ClientSettings:
             tls=settings.tls_mode,
             ca_file=str(Path(settings.ca_file).expanduser()) if settings.ca_file else "",
             quarantine_seconds=settings.quarantine_seconds,
+            check_seconds=config.failover.check_seconds,
+            automatic_after=config.failover.automatic_after,
+            heartbeat_seconds=config.failover.heartbeat_seconds,
         )
     slapd = managed_slapd(config)
     return ClientSettings(

@@ -1,4 +1,9 @@
-"""Connections: an ordered server list (write server first), failover, quarantine, reconnect."""
+"""Connections: an ordered server list (write target first), failover, quarantine, reconnect.
+
+With several URLs the ldap3 pool (every write) uses the write target alone (the first URL
+while the directory names none: these slapds are not a replicated pair); python-ldap reads
+walk the list. tests/directory/test_write_target.py tests a real pair.
+"""
 
 from __future__ import annotations
 
@@ -53,9 +58,10 @@ READS = [
     pytest.param(read_with_ldap3, "ldap3", id="ldap3"),
     pytest.param(read_with_libldap, "libldap", id="python-ldap"),
 ]
+WALKING_READS = [pytest.param(read_with_libldap, "libldap", id="python-ldap")]
 
 
-@pytest.mark.parametrize(("read", "library"), READS)
+@pytest.mark.parametrize(("read", "library"), WALKING_READS)
 def test_the_first_url_that_answers_is_used(
     slapd: ManagedSlapd, settings_for: Settings, read: Callable[[LdapClient], None], library: str
 ) -> None:
@@ -109,7 +115,7 @@ def test_each_thread_has_its_own_connection(slapd: ManagedSlapd, settings_for: S
     assert len(set(seen)) == 4
 
 
-@pytest.mark.parametrize(("read", "library"), READS)
+@pytest.mark.parametrize(("read", "library"), WALKING_READS)
 def test_the_write_server_comes_first_and_a_stopped_one_fails_over(
     slapd: ManagedSlapd,
     extra_slapd: Start,
@@ -128,7 +134,7 @@ def test_the_write_server_comes_first_and_a_stopped_one_fails_over(
     client.close()
 
 
-@pytest.mark.parametrize(("read", "library"), READS)
+@pytest.mark.parametrize(("read", "library"), WALKING_READS)
 def test_a_frozen_server_is_quarantined_then_tried_again(
     slapd: ManagedSlapd,
     extra_slapd: Start,
@@ -153,14 +159,34 @@ def test_a_frozen_server_is_quarantined_then_tried_again(
         assert pool.server() == tcp(slapd)
     finally:
         os.kill(pid, signal.SIGCONT)
-    # It answers again, but stays set aside: both libraries' new connections skip it.
+    # It answers again, but stays set aside: new connections skip it, and writes, which go
+    # to the write target alone, fail at once.
     client.close()
-    read_with_ldap3(client)
     read_with_libldap(client)
-    assert (client.ldap3.server(), client.libldap.server()) == (tcp(slapd), tcp(slapd))
+    assert client.libldap.server() == tcp(slapd)
+    with pytest.raises(DirectoryUnavailable):
+        read_with_ldap3(client)
     now[0] += 31  # the quarantine ends: the write server is first again, even for a thread
     read(client)  # that still holds a connection to the other server
     assert pool.server() == tcp(frozen)
+    client.close()
+
+
+def test_writes_stay_on_the_write_target_and_sign_ins_walk(
+    slapd: ManagedSlapd, extra_slapd: Start, settings_for: Settings
+) -> None:
+    first = extra_slapd("target")
+    client = LdapClient(settings_for(slapd, tcp(first), tcp(slapd)))
+    read_with_ldap3(client)
+    assert client.ldap3.server() == tcp(first)
+    first.stop()
+    with pytest.raises(DirectoryUnavailable):  # no walk to the other server for writes
+        read_with_ldap3(client)
+    assert client.ldap3.server() is None
+    answer = client.try_bind(slapd.service_dn, slapd.service_password(), [])
+    assert answer["result"] == 0  # a sign-in is checked on any server that answers
+    read_with_libldap(client)
+    assert client.libldap.server() == tcp(slapd)
     client.close()
 
 
