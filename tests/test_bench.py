@@ -192,10 +192,12 @@ def test_a_tiny_ha_run_measures_lag_and_catch_up_on_a_replicated_pair(tmp_path: 
     document = json.loads(written.read_text())
     assert document["settings"]["ha_down_seconds"] == 1 and document["settings"]["ha_kills"] == 1
     rows = document["results"]
-    assert {row["phase"] for row in rows} == {"ha"} and len(rows) == 5
-    assert all(row["raw_label"] == "ldap3 adds" and row["met"] is None for row in rows)
-    assert [row["unit"] for row in rows] == ["ms"] * 4 + ["/s"]
+    assert {row["phase"] for row in rows} == {"ha"} and len(rows) == 7
+    assert all(row["met"] is None and row["raw"]["median"] >= 0 for row in rows)
+    assert [row["raw_label"] for row in rows] == ["ldap3 adds"] * 5 + ["ldap3 ServerPool"] * 2
+    assert [row["unit"] for row in rows] == ["ms"] * 4 + ["/s"] + ["s"] * 2
     assert [row["writes"] for row in rows[:4]] == [100, 100, 500, 500]
+    assert [row["automatic_after_s"] for row in rows[5:]] == [2.0, 2.0]
     ha = document["phases"]["ha"]
     for rate in ha["lag"]:
         assert rate["bridge"]["writes"] == rate["raw"]["writes"] == rate["rate"]
@@ -203,7 +205,10 @@ def test_a_tiny_ha_run_measures_lag_and_catch_up_on_a_replicated_pair(tmp_path: 
     assert catch_up["kill"] == "SIGKILL"
     assert catch_up["bridge"]["backlog"] == catch_up["raw"]["backlog"] == 100
     assert catch_up["bridge"]["per_s"] > 0 and catch_up["raw"]["per_s"] > 0
-    assert ha["failover"]["kills"] == 1
+    failover = ha["failover"]
+    assert failover["measured"] is True and failover["kills"] == 1
+    assert failover["pause_s"]["bridge"]["samples"] == failover["pause_s"]["raw"]["samples"] == 1
+    assert failover["settings"]["automatic_after"] == 2.0
     work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
     assert our_processes(work) == []
     assert not work.exists()

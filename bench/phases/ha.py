@@ -14,9 +14,11 @@ A; B is watched with the bridge's change feed (bench.replica_watch).
 - **Catch-up after B was down.** B is killed (SIGKILL), A takes new people at 100/s for
   ``ha_down_seconds``, B is started again; the time from starting B until both contextCSNs
   agree gives entries per second. Once for a backlog written by the bridge, once by ldap3.
-- **Failover pause** (``ha_kills`` kills of the write target): needs the shared write target
-  and automatic failover of branch ha-write-target; until it is merged the phase says so in
-  the JSON and measures the rest.
+- **Failover pause** over ``ha_kills`` kills (SIGKILL) of the write target
+  (bench.failover_pause): the bridge's ``LdapClient`` with both URLs and a small
+  ``[failover] automatic_after`` against plain ldap3's ``ServerPool`` (no write target):
+  the time from the kill to the next successful write, p50 and p99. If it fails, the JSON
+  says why and the lag and catch-up figures are kept.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import time
 from typing import Any
 
 from ldap3 import BASE
-from ldap3.core.exceptions import LDAPNoSuchObjectResult
+from ldap3.core.exceptions import LDAPException, LDAPNoSuchObjectResult
 
+from bench import failover_pause
 from bench.paced_writer import Kind, Plan, WriterPool, Writes, add_one
 from bench.phases.context import Context, PhaseResult
 from bench.raw_ldap import RawLdap
@@ -36,6 +39,7 @@ from bench.replica_pair import ReplicaPair
 from bench.replica_watch import ReplicaWatch
 from bench.report import Measurement, Samples
 from bench.workspace import BenchError
+from bridge.errors import BridgeError
 
 RATES = (100.0, 500.0)  # writes per second, the issue's figures
 BACKLOG_RATE = 100.0  # writes per second while B is down
@@ -50,10 +54,7 @@ WRITERS = {
     "raw": "plain ldap3 add of the same kind of entry (built by the same draft, uidNumbers "
     "taken beforehand in one block), same account, same TLS",
 }
-FAILOVER_WAITING = (
-    "not measured: waiting for the write target (branch ha-write-target has no "
-    "[failover] automatic_after and no `mims failover promote` yet)"
-)
+POOL_LABEL = "ldap3 ServerPool"
 
 
 def run(ctx: Context) -> PhaseResult:
@@ -74,8 +75,7 @@ def run(ctx: Context) -> PhaseResult:
         rows += _catch_up(ctx, pair, writers, details)
     finally:
         writers.close()
-    details["failover"] = {"measured": False, "reason": FAILOVER_WAITING, "kills": ctx.ha_kills}
-    ctx.progress(f"ha: failover {FAILOVER_WAITING}")
+    rows += _failover(ctx, pair, details)
     return PhaseResult(rows, details)
 
 
@@ -149,13 +149,14 @@ def _lag_json(writes: Writes, lags_ms: list[float], answered_ms: list[float]) ->
     }
 
 
-def _spread(values: list[float]) -> dict[str, float]:
+def _spread(values: list[float], digits: int = 2) -> dict[str, Any]:
     return {
-        "p50": round(_pct(values, 0.5), 2),
-        "p90": round(_pct(values, 0.9), 2),
-        "p99": round(_pct(values, 0.99), 2),
-        "max": round(max(values), 2),
-        "mean": round(statistics.fmean(values), 2),
+        "p50": round(_pct(values, 0.5), digits),
+        "p90": round(_pct(values, 0.9), digits),
+        "p99": round(_pct(values, 0.99), digits),
+        "max": round(max(values), digits),
+        "mean": round(statistics.fmean(values), digits),
+        "samples": len(values),
     }
 
 
@@ -210,6 +211,44 @@ def _catch_up(
             RAW_LABEL,
             unit="/s",
         )
+    ]
+
+
+# -- failover ---------------------------------------------------------------------------------
+
+
+def _failover(ctx: Context, pair: ReplicaPair, details: dict[str, Any]) -> list[Measurement]:
+    ctx.progress(f"ha: failover, {ctx.ha_kills} kill(s) of the write target")
+    try:
+        found = failover_pause.measure(pair, ctx.ha_kills, ctx.progress)
+    except (BenchError, LDAPException, BridgeError) as error:
+        reason = f"not measured: {type(error).__name__}: {error}"
+        details["failover"] = {"measured": False, "reason": reason, "kills": ctx.ha_kills}
+        ctx.progress(f"ha: failover {reason}")
+        return []
+    pauses = found["pauses"]
+    details["failover"] = {
+        "measured": True,
+        "kills": ctx.ha_kills,
+        "kill": "SIGKILL of the write target (A); then A restarted, in step, promoted back",
+        "bridge": "LdapClient, [directory] urls = A, B, automatic failover (settings below)",
+        "raw": "plain ldap3, ServerPool([A, B], FIRST): moves to B at once, no write target",
+        "pause_s": {side: _spread(values, 3) for side, values in pauses.items()},
+        **{k: v for k, v in found.items() if k != "pauses"},
+    }
+    automatic = found["settings"]["automatic_after"]
+    return [
+        Measurement(
+            "ha",
+            f"ha: failover pause, kill -9 of the write target, {ctx.ha_kills} kills "
+            f"(automatic_after {automatic:g} s): {name}",
+            Samples((_pct(pauses["bridge"], share),)),
+            Samples((_pct(pauses["raw"], share),)),
+            POOL_LABEL,
+            unit="s",
+            extra={"automatic_after_s": automatic},
+        )
+        for share, name in ((0.5, "p50"), (0.99, "p99"))
     ]
 
 
