@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?= python3
 
-.PHONY: run test test-ha fuzz lint bench system system-test clean
+.PHONY: run test test-ha fuzz lint bench bench-ha system system-test clean
 
 run: system $(STAMP)
 	$(BIN)/mims serve
@@ -44,6 +44,11 @@ lint: $(STAMP)
 # The benchmark (bench/README.md): BENCH_ARGS="--people 10000" for a quick check.
 bench: system $(STAMP)
 	$(BIN)/python bench/run $(BENCH_ARGS)
+
+# Its phase `ha` (bench/README.md): two providers, replication lag, catch-up, failover pause.
+# BENCH_ARGS="--ha-kills 3 --ha-down-seconds 10 --ha-lag-seconds 3" for a quick run.
+bench-ha: system $(STAMP)
+	$(BIN)/python bench/run --only ha $(BENCH_ARGS)
 
 system:
 	@scripts/ensure-system

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from bench import machine
-from bench.phases import Context, registry
+from bench.phases import OPT_IN, Context, registry
 from bench.population import Population
 from bench.report import Measurement, table, write_json
 from bench.workspace import BenchError, Workspace
@@ -30,6 +30,7 @@ SMALL = 10_000
 
 def parse(argv: list[str]) -> argparse.Namespace:
     phases = list(registry())
+    default = [name for name in phases if name not in OPT_IN]
     parser = argparse.ArgumentParser(
         prog="bench/run",
         description=(
@@ -42,8 +43,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
-        default=phases,
-        help=f"comma-separated phases to run (default: all of {','.join(phases)})",
+        default=default,
+        help=f"comma-separated phases to run (default: {','.join(default)}; "
+        f"{','.join(OPT_IN)} only when named)",
     )
     parser.add_argument(
         "--workers", type=_positive, default=4, help="mims import --workers (default: 4)"
@@ -60,6 +62,24 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile", action="store_true", help="also run one import under py-spy (not timed)"
+    )
+    parser.add_argument(
+        "--ha-kills",
+        type=_positive,
+        default=20,
+        help="phase ha: kills of the write target for the failover pause (default: 20)",
+    )
+    parser.add_argument(
+        "--ha-down-seconds",
+        type=_positive,
+        default=60,
+        help="phase ha: seconds the second provider is down before its catch-up (default: 60)",
+    )
+    parser.add_argument(
+        "--ha-lag-seconds",
+        type=_positive,
+        default=20,
+        help="phase ha: seconds each side writes at each rate for the lag (default: 20)",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the temp folder (databases, LDIF, logs)"
@@ -89,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench {time.monotonic() - begun:6.0f}s  {message}", file=sys.stderr, flush=True)
 
     suffix = load_config(env={"HOME": str(Path.home())}).directory.suffix
+    # The ha phase alone does not depend on --people: its file is <date>-ha.json.
+    size = "ha" if args.only == ["ha"] else str(args.people)
     stem = _free_stem(
-        args.results_dir, f"{started:%Y-%m-%d}-{args.people}" + ("-sync" if args.sync else "")
+        args.results_dir, f"{started:%Y-%m-%d}-{size}" + ("-sync" if args.sync else "")
     )
     measurements: list[Measurement] = []
     details: dict[str, Any] = {}
@@ -124,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                 results_dir=args.results_dir,
                 stem=stem,
                 progress=progress,
+                ha_kills=args.ha_kills,
+                ha_down_seconds=args.ha_down_seconds,
+                ha_lag_seconds=args.ha_lag_seconds,
             )
             phase_begun = time.monotonic()
             try:
@@ -168,6 +193,15 @@ def main(argv: list[str] | None = None) -> int:
             "disk_sync": args.sync,
             "olcDbNoSync": not args.sync,
             "profile": args.profile,
+            **(
+                {
+                    "ha_kills": args.ha_kills,
+                    "ha_down_seconds": args.ha_down_seconds,
+                    "ha_lag_seconds": args.ha_lag_seconds,
+                }
+                if "ha" in args.only
+                else {}
+            ),
         },
         "machine": facts,
         "results": [m.as_json() for m in measurements],

@@ -68,6 +68,10 @@ class Workspace:
             self.start(server)
         return server
 
+    def adopt(self, server: ManagedSlapd) -> None:
+        """Have ``close()`` stop a slapd made elsewhere (a replica made by init-replica)."""
+        self._slapds.append(server)
+
     def start(self, server: ManagedSlapd) -> int:
         """Start a slapd on free ports, ldap:// and ldaps:// (a few tries: another program may
         take a port)."""

@@ -201,9 +201,49 @@ def test_a_small_observability_run_compares_metrics_and_json_logs_on_against_off
     assert bridges["off-1"]["metrics_status"] == bridges["off-2"]["metrics_status"] == 404
     assert bridges["on-2"]["log_json_share"] > 0.5 > bridges["off-2"]["log_json_share"]
     assert phase["on"]["ops"] == phase["off"]["ops"] == 2 * 400
+
+
+def test_a_tiny_ha_run_measures_lag_and_catch_up_on_a_replicated_pair(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    done = bench(
+        *("--only", "ha", "--ha-lag-seconds", "1", "--ha-down-seconds", "1", "--ha-kills", "1"),
+        *("--results-dir", str(results)),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "phase ha done" in done.stderr
+    [written] = results.glob("*-ha.json")  # the ha phase alone: its file is named for it
+    document = json.loads(written.read_text())
+    assert document["settings"]["ha_down_seconds"] == 1 and document["settings"]["ha_kills"] == 1
+    rows = document["results"]
+    assert {row["phase"] for row in rows} == {"ha"} and len(rows) == 7
+    assert all(row["met"] is None and row["raw"]["median"] >= 0 for row in rows)
+    assert [row["raw_label"] for row in rows] == ["ldap3 adds"] * 5 + ["ldap3 ServerPool"] * 2
+    assert [row["unit"] for row in rows] == ["ms"] * 4 + ["/s"] + ["s"] * 2
+    assert [row["writes"] for row in rows[:4]] == [100, 100, 500, 500]
+    assert [row["automatic_after_s"] for row in rows[5:]] == [2.0, 2.0]
+    ha = document["phases"]["ha"]
+    for rate in ha["lag"]:
+        assert rate["bridge"]["writes"] == rate["raw"]["writes"] == rate["rate"]
+    catch_up = ha["catch_up"]
+    assert catch_up["kill"] == "SIGKILL"
+    assert catch_up["bridge"]["backlog"] == catch_up["raw"]["backlog"] == 100
+    assert catch_up["bridge"]["per_s"] > 0 and catch_up["raw"]["per_s"] > 0
+    failover = ha["failover"]
+    assert failover["measured"] is True and failover["kills"] == 1
+    assert failover["pause_s"]["bridge"]["samples"] == failover["pause_s"]["raw"]["samples"] == 1
+    assert failover["settings"]["automatic_after"] == 2.0
     work = Path(re.search(r" in (\S+mims-bench-\S+)", done.stderr)[1])
     assert our_processes(work) == []
     assert not work.exists()
+
+
+def test_the_ha_phase_runs_only_when_named() -> None:
+    shown = bench("--help")
+    assert shown.returncode == 0
+    assert "ha only when named" in " ".join(shown.stdout.split())
+    for option in ("--ha-kills", "--ha-down-seconds", "--ha-lag-seconds"):
+        assert option in shown.stdout
 
 
 def test_an_unknown_phase_is_refused_in_one_line_naming_the_phases() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from bench.phases.context import Context, PhaseResult
 
-__all__ = ["Context", "PhaseResult", "registry"]
+__all__ = ["OPT_IN", "Context", "PhaseResult", "registry"]
 
 
 def registry() -> dict[str, Callable[[Context], PhaseResult]]:
@@ -18,6 +18,7 @@ def registry() -> dict[str, Callable[[Context], PhaseResult]]:
     from bench.phases import (
         bulk_import,
         console,
+        ha,
         lookup,
         observability,
         peer,
@@ -37,4 +38,10 @@ def registry() -> dict[str, Callable[[Context], PhaseResult]]:
         "peer": peer.run,
         "sync": sync.run,
         "observability": observability.run,
+        "ha": ha.run,
     }
+
+
+# Run only when named (`make bench-ha`, `--only ha`): its own pair of slapds, nothing to do
+# with --people, and minutes that the full run's 30-minute budget does not have.
+OPT_IN = ("ha",)
