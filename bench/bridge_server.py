@@ -115,7 +115,11 @@ class BridgeServer:
             self.port = free_port()
             log = self.root / "serve.log"
             self._process = ws.spawn(
-                self.ctx.mims("serve", "--port", str(self.port)), log, self.env
+                self.ctx.mims(
+                    "serve", "--port", str(self.port), "--password-port", "0"
+                ),  # no password service: its fixed port would meet another run's
+                log,
+                self.env,
             )
             self._tree = ProcessTree(self._process.pid)
             if self._wait_ready():

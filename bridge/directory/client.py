@@ -320,7 +320,7 @@ class LdapClient:
         """
         url = self.writes.preferred()
         if url is None:
-            raise DirectoryUnavailable("no provider confirms that it is the write target")
+            raise DirectoryUnavailable("the write target is unknown or does not answer")
         with translated():
             try:
                 connection = self._ldap3.bind(url)

@@ -355,8 +355,12 @@ class WriteRoute:
         return [url] if url is not None and not self.servers.quarantined(url) else []
 
     def preferred(self) -> str | None:
-        """Return the write target."""
-        return self.target.current()
+        """Return the write target, or None when none is confirmed or it is quarantined.
+
+        None makes a thread drop a connection it holds to a target that failed since.
+        """
+        order = self.order()
+        return order[0] if order else None
 
     def failed(self, url: str) -> None:
         """Quarantine ``url`` and read the write-target entry again before the next write."""

@@ -77,10 +77,10 @@ def test_a_failover_and_the_quarantine_are_reported(
 ) -> None:
     dead = f"ldap://127.0.0.1:{free_port()}"
     directory = LdapClient(settings_for(slapd, dead, tcp(slapd)))
-    directory.ping()
-    assert seen.held == {"ldap3": 1}
+    # Sign-ins walk every server (writes stay on the write target: write_target.py).
+    signed = directory.try_bind(slapd.service_dn, slapd.service_password(), [])
+    assert signed["result"] == 0
     directory.close()
-    assert seen.held == {"ldap3": 0}  # opened, then let go
     assert seen.failovers == 1
     assert seen.quarantine_counts == [1]  # the dead server, set aside
     assert ("bind", "unavailable") in seen.operations
@@ -103,3 +103,13 @@ def test_without_an_observer_nothing_is_reported(
     directory.ping()
     directory.close()
     assert recorder.operations == []
+
+
+def test_held_connections_are_counted_while_open(
+    slapd: ManagedSlapd, settings_for: Settings, seen: Recorder
+) -> None:
+    directory = LdapClient(settings_for(slapd, tcp(slapd)))
+    directory.ping()
+    assert seen.held == {"ldap3": 1}
+    directory.close()
+    assert seen.held == {"ldap3": 0}  # opened, then let go
