@@ -49,13 +49,19 @@ def create_app(config: Config | None = None, client: LdapClient | None = None) -
 
 def _serve_metrics(app: Flask, backend: Backend) -> None:
     """Count requests and serve /metrics, with the figures read at scrape time."""
-    from bridge.metrics.scrape import CertificateCollector, MonitorCollector, SyncCollector
+    from bridge.metrics.scrape import (
+        CertificateCollector,
+        MonitorCollector,
+        ReplicationCollector,
+        SyncCollector,
+    )
     from bridge.web import metrics
 
     collectors = [
         SyncCollector(backend.sync_statuses),
         MonitorCollector(backend.server_figures),
         CertificateCollector(backend.certificate_files),
+        ReplicationCollector(backend.replication_lags),
     ]
     metrics.init_app(app, backend.config.metrics, collectors)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bridge.audit import AuditFile
 from bridge.config import Config
-from bridge.core import passwords
+from bridge.core import doctor, passwords
 from bridge.core.admin_console import AdminConsole
 from bridge.core.audit import Event, Selection, in_order
 from bridge.core.audited import AuditedImport, Trail, audited
@@ -441,6 +441,28 @@ class Backend:
     def sync_statuses(self) -> list[TargetStatus]:
         """Return every configured target's status, read from the directory (for /metrics)."""
         return [self.sync_status(name) for name in sorted(self.config.sync.targets)]
+
+    def replication_lags(self) -> dict[str, float]:
+        """Return how far each other provider is behind the write target, in seconds.
+
+        Only with several ``[directory] urls``: each scrape reads every provider's contextCSN
+        (one bind each). A provider that does not answer, or lacks a server's changes
+        altogether, is left out (``mims failover status`` says which).
+        """
+        if len(self.config.directory.urls) < 2 or self.config.directory.managed:
+            return {}
+        states = failover(self.config).status()
+        target = next((state for state in states if state.is_target), None)
+        if target is None:
+            return {}
+        lags: dict[str, float] = {}
+        for state in states:
+            if state.is_target or not state.reachable:
+                continue
+            lag = doctor.replication_lag(target.context_csn, state.context_csn)
+            if lag is not None:
+                lags[state.url] = lag
+        return lags
 
     def server_figures(self) -> ServerFigures | None:
         """Return slapd's own figures from cn=Monitor (None where it cannot be read)."""

@@ -96,6 +96,27 @@ class MonitorCollector(Collector):
         yield from (connections, operations, waiters)
 
 
+class ReplicationCollector(Collector):
+    """How far each other provider is behind the write target (several providers only)."""
+
+    def __init__(self, lags: Callable[[], Mapping[str, float]]) -> None:
+        self.lags = lags
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield one lag per other provider that answered; nothing with a single server."""
+        lags = self.lags()
+        if not lags:
+            return
+        family = GaugeMetricFamily(
+            m.REPLICATION_LAG,
+            "Seconds a provider's newest changes are behind the write target's, per provider.",
+            labels=["peer"],
+        )
+        for peer, seconds in sorted(lags.items()):
+            family.add_metric([peer], seconds)
+        yield family
+
+
 class CertificateCollector(Collector):
     """When each certificate the bridge serves stops being valid."""
 
