@@ -40,7 +40,6 @@ FIRST_SERVER_ID = 1
 SECOND_SERVER_ID = 2
 # Retry every 2 s five times, then every 10 s for ever: a peer that restarts is caught up.
 RETRY = "2 5 10 +"
-LOG_FILTER = "(&(objectClass=auditWriteObject)(reqResult=0))"
 PROVIDER = "provider"
 CONSUMER = "consumer"
 CONFIG_DATABASE = "olcDatabase={0}config,cn=config"
@@ -228,7 +227,11 @@ def grant_replicator(connection: ldap3.Connection, suffix: str) -> None:
 
 
 def _stanza(rid: int, provider: str, suffix: str, ca: str, password: str) -> str:
-    """Return a delta-syncrepl from ``provider``'s accesslog over TLS, checked with ``ca``."""
+    """Return a plain syncrepl of ``provider``'s tree over TLS, checked with ``ca``.
+
+    Plain, not delta-syncrepl (no ``logbase``, ``logfilter``, ``syncdata``): with delta,
+    slapd 2.5 lost adds of a 10,000-person import (docs/high-availability.md).
+    """
     return " ".join(
         [
             f"rid={rid:03d}",
@@ -237,9 +240,6 @@ def _stanza(rid: int, provider: str, suffix: str, ca: str, password: str) -> str
             f'binddn="{replicator_dn(suffix)}"',
             f'credentials="{password}"',
             f'searchbase="{suffix}"',
-            f'logbase="{slapd_config.ACCESSLOG_SUFFIX}"',
-            f'logfilter="{LOG_FILTER}"',
-            "syncdata=accesslog",
             "type=refreshAndPersist",
             f'retry="{RETRY}"',
             "schemachecking=on",
