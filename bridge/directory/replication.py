@@ -1,15 +1,22 @@
-"""More servers of the managed directory: delta-syncrepl over TLS (issue 21).
+"""More servers of the managed directory: plain syncrepl over TLS (issue 21).
 
 ``init_replica`` makes one in a data folder of its own from a running first provider on this
 machine: the first's CA (so one ``ca.pem`` trusts all), a copy of its data (slapcat, so both
 start from the same entries, entryUUIDs and contextCSN), the same cn=config from code, and a
 ``cn=replicator`` account on the first that reads everything replicated.
 
-- A second **provider** gets its own serverID; both pull each other's accesslog
-  (``syncdata=accesslog``) with ``olcMultiProvider`` on, so a write to either reaches the other.
-- A read-only **consumer** pulls the first's accesslog and refuses writes: it is a shadow
-  copy (a syncrepl without multi-provider) whose ``olcUpdateRef`` sends writers to the first
-  with a referral.
+- A second **provider** gets its own serverID; each pulls the other's tree with a syncrepl
+  (refreshAndPersist) with ``olcMultiProvider`` on, so a write to either reaches the other.
+- A read-only **consumer** pulls the first's tree and refuses writes: it is a shadow copy (a
+  syncrepl without multi-provider) whose ``olcUpdateRef`` sends writers to the first with a
+  referral.
+
+Plain syncrepl, not delta-syncrepl (``syncdata=accesslog``): on slapd 2.5 delta-syncrepl left
+43 to 47 adds of a 10,000-person import on one provider alone, plain syncrepl none. Its
+weakness, the later of two writes to one entry on both providers winning whole, needs writes
+on both, which one write target (``write_target.py``) leaves to ppolicy's failure times. The
+accesslog stays, for ``mims audit``; ``schema_upgrade`` turns an older delta stanza into a
+plain one (docs/high-availability.md).
 
 ``replication_lag`` compares this server's contextCSN with each peer's, serverID by serverID.
 """
