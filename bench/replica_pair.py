@@ -2,7 +2,7 @@
 
 The first is a private managed slapd of the workspace (`mims slapd init`'s code); the second
 is made from it by the code behind `mims slapd init-replica` (``bridge.services.init_replica``):
-a copy of the first's data, its own serverID, delta-syncrepl both ways over ldaps. Both are
+a copy of the first's data, its own serverID, plain syncrepl both ways over ldaps. Both are
 stopped by their PIDs with the workspace. The benchmark does not import tests/, so this is its
 own small starter; tests/support/replicas.py is the tests' one.
 """

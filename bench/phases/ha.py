@@ -1,7 +1,7 @@
 """Phase "ha": two providers replicating both ways (issue 21): lag, catch-up, failover.
 
 A pair made as a user makes it (bench.replica_pair: `mims slapd init`, then the code of
-`mims slapd init-replica`): A and B, delta-syncrepl both ways over ldaps. Every write goes to
+`mims slapd init-replica`): A and B, plain syncrepl both ways over ldaps. Every write goes to
 A; B is watched with the bridge's change feed (bench.replica_watch).
 
 - **Replication lag at 100 and 500 writes/s.** New people added on A at a paced rate for
@@ -63,7 +63,7 @@ def run(ctx: Context) -> PhaseResult:
     pair = ReplicaPair(ctx.workspace)
     details: dict[str, Any] = {
         "pair": "two providers made by `mims slapd init` and init-replica's code: "
-        "delta-syncrepl both ways over ldaps, serverIDs 1 and 2; writes on A, watched on B",
+        "syncrepl both ways over ldaps, serverIDs 1 and 2; writes on A, watched on B",
         "writers": WRITERS,
         "writer_processes": PROCESSES,
         "watch": "the bridge's change feed (syncrepl refreshAndPersist) on B, "

@@ -140,8 +140,8 @@ def slapd_init_replica(
     """Make and start a second provider that replicates both ways with the first.
 
     The new folder (--data-dir, empty) gets the first's data, schema, overlays, policies,
-    ACLs and CA (one ca.pem trusts both), serverID 2 and delta-syncrepl over ldaps:// from
-    the first; the first gets serverID 1 and delta-syncrepl from the new one (multi-provider).
+    ACLs and CA (one ca.pem trusts both), serverID 2 and a syncrepl over ldaps:// from the
+    first; the first gets serverID 1 and a syncrepl from the new one (multi-provider).
     Both use the account cn=replicator,ou=services; its password is in replication.secret
     in each folder. Send all writes to one provider at a time (docs/high-availability.md).
 

@@ -1,15 +1,22 @@
-"""More servers of the managed directory: delta-syncrepl over TLS (issue 21).
+"""More servers of the managed directory: plain syncrepl over TLS (issue 21).
 
 ``init_replica`` makes one in a data folder of its own from a running first provider on this
 machine: the first's CA (so one ``ca.pem`` trusts all), a copy of its data (slapcat, so both
 start from the same entries, entryUUIDs and contextCSN), the same cn=config from code, and a
 ``cn=replicator`` account on the first that reads everything replicated.
 
-- A second **provider** gets its own serverID; both pull each other's accesslog
-  (``syncdata=accesslog``) with ``olcMultiProvider`` on, so a write to either reaches the other.
-- A read-only **consumer** pulls the first's accesslog and refuses writes: it is a shadow
-  copy (a syncrepl without multi-provider) whose ``olcUpdateRef`` sends writers to the first
-  with a referral.
+- A second **provider** gets its own serverID; each pulls the other's tree with a syncrepl
+  (refreshAndPersist) with ``olcMultiProvider`` on, so a write to either reaches the other.
+- A read-only **consumer** pulls the first's tree and refuses writes: it is a shadow copy (a
+  syncrepl without multi-provider) whose ``olcUpdateRef`` sends writers to the first with a
+  referral.
+
+Plain syncrepl, not delta-syncrepl (``syncdata=accesslog``): on slapd 2.5 delta-syncrepl left
+43 to 47 adds of a 10,000-person import on one provider alone, plain syncrepl none. Its
+weakness, the later of two writes to one entry on both providers winning whole, needs writes
+on both, which one write target (``write_target.py``) leaves to ppolicy's failure times. The
+accesslog stays, for ``mims audit``; ``schema_upgrade`` turns an older delta stanza into a
+plain one (docs/high-availability.md).
 
 ``replication_lag`` compares this server's contextCSN with each peer's, serverID by serverID.
 """
@@ -40,7 +47,6 @@ FIRST_SERVER_ID = 1
 SECOND_SERVER_ID = 2
 # Retry every 2 s five times, then every 10 s for ever: a peer that restarts is caught up.
 RETRY = "2 5 10 +"
-LOG_FILTER = "(&(objectClass=auditWriteObject)(reqResult=0))"
 PROVIDER = "provider"
 CONSUMER = "consumer"
 CONFIG_DATABASE = "olcDatabase={0}config,cn=config"
@@ -228,7 +234,11 @@ def grant_replicator(connection: ldap3.Connection, suffix: str) -> None:
 
 
 def _stanza(rid: int, provider: str, suffix: str, ca: str, password: str) -> str:
-    """Return a delta-syncrepl from ``provider``'s accesslog over TLS, checked with ``ca``."""
+    """Return a plain syncrepl of ``provider``'s tree over TLS, checked with ``ca``.
+
+    Plain, not delta-syncrepl (no ``logbase``, ``logfilter``, ``syncdata``): with delta,
+    slapd 2.5 lost adds of a 10,000-person import (docs/high-availability.md).
+    """
     return " ".join(
         [
             f"rid={rid:03d}",
@@ -237,9 +247,6 @@ def _stanza(rid: int, provider: str, suffix: str, ca: str, password: str) -> str
             f'binddn="{replicator_dn(suffix)}"',
             f'credentials="{password}"',
             f'searchbase="{suffix}"',
-            f'logbase="{slapd_config.ACCESSLOG_SUFFIX}"',
-            f'logfilter="{LOG_FILTER}"',
-            "syncdata=accesslog",
             "type=refreshAndPersist",
             f'retry="{RETRY}"',
             "schemachecking=on",

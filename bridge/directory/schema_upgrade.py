@@ -43,6 +43,9 @@ OLD_EMPTY_MEMBER = ""
 RELAX_RULES = ("1.3.6.1.4.1.4203.666.5.12", True, None)
 # Groups that still hold the empty DN as a member (RFC 4515 allows the empty assertion).
 _EMPTY_MEMBER = "(member=)"
+# What makes a syncrepl delta-syncrepl (its source the peer's accesslog): dropped since
+# delta-syncrepl lost adds (docs/high-availability.md).
+_DELTA_SETTINGS = re.compile(r'\s+(?:logbase|logfilter|syncdata)=(?:"[^"]*"|\S+)', re.IGNORECASE)
 
 
 def shipped_definitions(
@@ -113,6 +116,7 @@ def upgrade(
             _give_hand_made_accounts_a_role(connection, suffix)
         _set_access_rules(connection, suffix)
         _set_limits(connection, suffix)
+        _use_plain_syncrepl(connection, suffix)
         if entries:
             _refuse_own_changes_in_the_default_policy(connection, suffix)
             version = {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]}
@@ -522,6 +526,28 @@ def _replace_keeping_replication(
     values = [*kept, *(_unnumbered(rule) for rule in rules)]
     numbered = [f"{{{index}}}{value}" for index, value in enumerate(values)]
     connection.modify(database, {attribute: [(ldap3.MODIFY_REPLACE, numbered)]})
+
+
+def _use_plain_syncrepl(connection: ldap3.Connection, suffix: str) -> None:
+    """Turn a delta-syncrepl made by an older ``init-replica`` into plain syncrepl.
+
+    Delta-syncrepl lost adds on slapd 2.5 (docs/high-availability.md); the same syncrepl
+    without ``logbase``, ``logfilter`` and ``syncdata`` pulls the peer's tree instead of its
+    accesslog. A plain one is left as it is, so a repeated upgrade changes nothing.
+    """
+    database = _database(connection, suffix)
+    connection.search(database, "(objectClass=*)", ldap3.BASE, attributes=["olcSyncrepl"])
+    present = [
+        value.decode() for value in connection.response[0]["raw_attributes"].get("olcSyncrepl", [])
+    ]
+    wanted = [plain_syncrepl(value) for value in present]
+    if wanted != present:
+        connection.modify(database, {"olcSyncrepl": [(ldap3.MODIFY_REPLACE, wanted)]})
+
+
+def plain_syncrepl(stanza: str) -> str:
+    """Return an ``olcSyncrepl`` value without its delta-syncrepl settings (the rest as is)."""
+    return _DELTA_SETTINGS.sub("", stanza)
 
 
 def _unnumbered(value: str) -> str:

@@ -289,7 +289,7 @@ def accesslog_database(layout: Layout, admin_dn: str, no_sync: bool) -> list[ldi
     The accesslog overlay on the people's database logs every write there, by anyone, with
     its values; so only the rootDN (the data folder's owner over ldapi, as `mims audit`)
     reads it. Its syncprov (no present phase, reload hint) is what delta-syncrepl consumers
-    of a later replica would need.
+    would need; replicas use plain syncrepl (replication.py), so none reads it now.
     """
     settings: list[tuple[str, str | bytes]] = [
         ("objectClass", "olcDatabaseConfig"),

@@ -282,6 +282,57 @@ def test_upgrade_all_brings_every_server_to_this_code_s_config(pair: Pair) -> No
     assert eventually(lambda: present(pair.second, entry) and present(pair.consumer, entry))
 
 
+DELTA = (
+    'logbase="cn=accesslog" logfilter="(&(objectClass=auditWriteObject)(reqResult=0))" '
+    "syncdata=accesslog"
+)
+
+
+def syncrepl(slapd: ManagedSlapd) -> list[str]:
+    with admin_connection(slapd) as connection:
+        database = people_database(connection)
+        connection.search(database, "(objectClass=*)", ldap3.BASE, attributes=["olcSyncrepl"])
+        return [v.decode() for v in connection.response[0]["raw_attributes"]["olcSyncrepl"]]
+
+
+def make_delta(slapd: ManagedSlapd) -> None:
+    """Give a server the delta-syncrepl an init-replica made before plain syncrepl."""
+    (stanza,) = syncrepl(slapd)
+    with admin_connection(slapd) as connection:
+        delta = stanza.replace(" type=refreshAndPersist", f" {DELTA} type=refreshAndPersist")
+        replace = [(ldap3.MODIFY_REPLACE, [delta])]
+        connection.modify(people_database(connection), {"olcSyncrepl": replace})
+
+
+def test_servers_replicate_with_plain_syncrepl(pair: Pair) -> None:
+    for server in (pair.first, pair.second, pair.consumer):
+        (stanza,) = syncrepl(server)
+        assert "type=refreshAndPersist" in stanza
+        assert not any(word in stanza for word in ("syncdata=", "logbase=", "logfilter="))
+
+
+def test_upgrade_all_turns_an_older_delta_syncrepl_into_plain_syncrepl(pair: Pair) -> None:
+    servers = (pair.first, pair.second, pair.consumer)
+    plain = {server.layout.root: syncrepl(server) for server in servers}
+    for server in servers:
+        make_delta(server)
+        assert "syncdata=accesslog" in syncrepl(server)[0]
+    entry = add_person(pair.second, "under_delta_syncrepl")
+    assert eventually(lambda: present(pair.first, entry) and present(pair.consumer, entry))
+
+    for _ in range(2):  # a second run changes nothing
+        done = mims("slapd", "upgrade", "--all", "--data-dir", str(pair.first.layout.root))
+        assert done.returncode == 0, done.stderr
+        assert {server.layout.root: syncrepl(server) for server in servers} == plain
+
+    for name, source in (
+        ("after_plain_from_first", pair.first),
+        ("after_plain_from_second", pair.second),
+    ):
+        entry = add_person(source, name)
+        assert eventually(lambda: all(present(server, entry) for server in servers))  # noqa: B023
+
+
 def test_every_server_purges_its_accesslog(pair: Pair) -> None:
     shown = status_json(pair.first)
     assert shown["config"]["accesslog_purge"] == ["30+00:00 1+00:00"]

@@ -5,11 +5,13 @@ provider is killed with SIGKILL a third of the way in, started again, and the sa
 run again: it finishes, every person of the roster is there once, no login ID is taken
 twice, and both providers' trees are equal entry by entry. Two divergences slapd itself
 causes are known (docs/high-availability.md): the killed provider's id-number counters end
-ahead (checked to be ahead, never behind), and a few adds (about 0.5 % of a 10,000-person
-import, with or without the kill) never reach the peer; the latter makes the test an
-expected failure, with the entries named.
+ahead (checked to be ahead, never behind), and an add or two the killed provider committed
+just before the kill may never reach its peer (plain syncrepl: 1 of 10,000 in 2 of 4 runs;
+delta-syncrepl lost 26 to 30). Up to ``KILL_LOSS`` such adds make the test an expected
+failure, with the entries named; more, or any other difference, fail it. Without a kill
+nothing may be missing at all (delta-syncrepl lost 43 to 47 adds of 10,000 there).
 
-The 10,000-person run is marked ``ha`` (`make test-ha`); a 500-person one runs in `make test`.
+The 10,000-person runs are marked ``ha`` (`make test-ha`); a 500-person one runs in `make test`.
 """
 
 from __future__ import annotations
@@ -32,15 +34,11 @@ KILL_AT = 1 / 3  # of the roster's rows
 # The id-number counters' entry: slapd can replay the killed provider's last increments on
 # it after its restart (see assert_counters_only_ahead and the xfail test below).
 COUNTERS = f"cn=id-numbers,ou=services,{SUFFIX}"
-# Entries the first provider holds and its peer never received, although both then show the
-# same contextCSN: a defect of slapd 2.5's delta-syncrepl, seen with and without the kill
-# (docs/high-availability.md). Any other difference fails; this one is an expected failure.
+# Adds the killed provider committed that its peer never receives, although both then show
+# the same contextCSN (docs/high-availability.md): plain syncrepl lost 1 in 2 of 4
+# 10,000-person runs; more than this is a regression (delta-syncrepl lost 26 to 30).
 LOST = "only on the first: "
-LOST_REASON = (
-    "adds the first provider committed never reached its peer "
-    "(slapd 2.5 delta-syncrepl; docs/high-availability.md)"
-)
-KNOWN = (COUNTERS, LOST)
+KILL_LOSS = 3
 
 
 def roster(provider: Provider, folder: Path, people: int) -> list[str]:
@@ -114,11 +112,24 @@ def import_then_kill(pair: Pair, folder: Path, people: int) -> None:
     assert [login for login, count in logins.items() if count > 1] == []
     wait_in_step(first, pair.second, timeout=300)
     found = differences(first.slapd, pair.second.slapd)
-    known = [line for line in found if line.startswith(KNOWN)]
-    assert [line for line in found if line not in known] == [], report(found)
+    lost = [line for line in found if line.startswith(LOST)]
+    others = [line for line in found if line not in lost and not line.startswith(COUNTERS)]
+    assert others == [], report(found)
+    assert len(lost) <= KILL_LOSS, report(found)
     assert_counters_only_ahead(first, pair.second)
-    if any(line.startswith(LOST) for line in known):
-        pytest.xfail(f"{LOST_REASON}: {report(known)}")
+    if lost:
+        pytest.xfail(f"adds committed just before the kill never reached the peer: {report(lost)}")
+
+
+def import_whole(pair: Pair, folder: Path, people: int) -> None:
+    """Import a roster into the first provider, nothing killed: the peer gets every add."""
+    external_ids = roster(pair.first, folder, people)
+    done = pair.first.mims("import", str(folder / f"roster-{people}.csv"))
+    assert done.returncode == 0, done.stderr
+    assert len(people_of(pair.first)) == len(external_ids)
+    wait_in_step(pair.first, pair.second, timeout=300)
+    found = differences(pair.first.slapd, pair.second.slapd)
+    assert found == [], report(found)
 
 
 def counters(provider: Provider) -> dict[str, int]:
@@ -146,10 +157,17 @@ def test_a_10000_person_import_killed_midway_finishes_when_run_again(tmp_path: P
 
 
 @pytest.mark.ha
+def test_a_10000_person_import_reaches_the_peer_whole(tmp_path: Path) -> None:
+    with replicated_pair() as own:
+        import_whole(own, tmp_path, 10_000)
+
+
+@pytest.mark.ha
 @pytest.mark.xfail(
-    reason="slapd 2.5 delta-syncrepl: a provider killed with -9 restarts with a stale "
-    "contextCSN, pulls its own last changes back from its peer and applies its id-number "
-    "increments twice (docs/high-availability.md)",
+    reason="seen with slapd 2.5 delta-syncrepl: a provider killed with -9 restarts with a "
+    "stale contextCSN, pulls its own last changes back from its peer and applies its "
+    "id-number increments twice; with plain syncrepl it passed in 4 of 4 runs, kept "
+    "until more show it holds (docs/high-availability.md)",
     strict=False,
 )
 def test_the_id_number_counters_agree_after_a_kill(tmp_path: Path) -> None:
