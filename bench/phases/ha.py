@@ -95,7 +95,11 @@ def _lag(
             count = max(1, round(rate * ctx.ha_lag_seconds))
             lags: dict[str, list[float]] = {}
             record: dict[str, Any] = {"rate": rate, "seconds": ctx.ha_lag_seconds}
-            for kind, letter in SIDES:
+            # The side that goes second meets providers still busy with the first side's
+            # echoes (multi-provider: each change comes back from B and is dropped by A),
+            # so the order alternates with the rate (bridge first, then ldap3 first).
+            for kind, letter in SIDES if RATES.index(rate) % 2 == 0 else SIDES[::-1]:
+                pair.wait_in_step(IN_STEP_S)
                 account = pair.account(pair.first)
                 writers.prepare(Plan(kind, account, f"ha{letter}{rate:.0f}", count, rate))
                 writes = writers.run()
