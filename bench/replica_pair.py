@@ -86,9 +86,9 @@ class ReplicaPair:
 def wait_quiet(pair: ReplicaPair, timeout: float, busy: float = 0.05) -> float:
     """Wait until neither slapd used more than ``busy`` of a CPU over a second; return the wait.
 
-    Agreeing contextCSNs do not mean idle providers: after a burst each still works through
-    the other's copy of every change (multi-provider) for a while, and whatever runs next
-    would pay for it.
+    Agreeing contextCSNs say every change arrived, not that the providers are done with the
+    burst (indexes, the accesslog, the other's copy of each change coming back): a guard so
+    that what runs next does not pay for what ran before.
     """
     began = time.monotonic()
     deadline = began + timeout

@@ -95,10 +95,10 @@ def _lag(
             count = max(1, round(rate * ctx.ha_lag_seconds))
             lags: dict[str, list[float]] = {}
             record: dict[str, Any] = {"rate": rate, "seconds": ctx.ha_lag_seconds}
-            # A side that starts while the providers still work through the last burst
-            # pays for it (ldap3 adds at 500/s, run second, lagged 0.9-2.2 s; the bridge,
-            # run second, 2.9 s): each side starts on quiet providers, and the order
-            # alternates with the rate (bridge first, then ldap3 first).
+            # Neither side may inherit the other's leftovers: each starts on providers in
+            # step and idle, and the order alternates with the rate (bridge first, then
+            # ldap3 first). Twice the side run second at 500/s lagged seconds; with these
+            # guards the providers were idle at once and the swing stayed: it is the load.
             for kind, letter in SIDES if RATES.index(rate) % 2 == 0 else SIDES[::-1]:
                 pair.wait_in_step(IN_STEP_S)
                 record.setdefault("quiet_wait_s", {})[kind] = round(wait_quiet(pair, IN_STEP_S), 1)
