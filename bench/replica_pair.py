@@ -15,7 +15,7 @@ import time
 from urllib.parse import urlsplit
 
 from bench.raw_ldap import Account
-from bench.workspace import BenchError, Workspace
+from bench.workspace import BenchError, Workspace, slapd_cpu_s
 from bridge import services
 from bridge.directory import slapd as slapd_module
 from bridge.directory.slapd import ManagedSlapd, free_port
@@ -81,6 +81,27 @@ class ReplicaPair:
                     f"the providers did not agree within {timeout:.0f} s: {first} vs {second}"
                 )
             time.sleep(poll)
+
+
+def wait_quiet(pair: ReplicaPair, timeout: float, busy: float = 0.05) -> float:
+    """Wait until neither slapd used more than ``busy`` of a CPU over a second; return the wait.
+
+    Agreeing contextCSNs say every change arrived, not that the providers are done with the
+    burst (indexes, the accesslog, the other's copy of each change coming back): a guard so
+    that what runs next does not pay for what ran before.
+    """
+    began = time.monotonic()
+    deadline = began + timeout
+    servers = (pair.first, pair.second)
+    before = [slapd_cpu_s(server) for server in servers]
+    while True:
+        time.sleep(1.0)
+        after = [slapd_cpu_s(server) for server in servers]
+        if all(b - a <= busy for a, b in zip(before, after, strict=True)):
+            return time.monotonic() - began
+        if time.monotonic() > deadline:
+            raise BenchError(f"ha: the providers were still busy after {timeout:.0f} s")
+        before = after
 
 
 def _ports(server: ManagedSlapd) -> tuple[int, int]:

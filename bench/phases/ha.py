@@ -35,7 +35,7 @@ from bench import failover_pause
 from bench.paced_writer import Kind, Plan, WriterPool, Writes, add_one
 from bench.phases.context import Context, PhaseResult
 from bench.raw_ldap import RawLdap
-from bench.replica_pair import ReplicaPair
+from bench.replica_pair import ReplicaPair, wait_quiet
 from bench.replica_watch import ReplicaWatch
 from bench.report import Measurement, Samples
 from bench.workspace import BenchError
@@ -95,7 +95,13 @@ def _lag(
             count = max(1, round(rate * ctx.ha_lag_seconds))
             lags: dict[str, list[float]] = {}
             record: dict[str, Any] = {"rate": rate, "seconds": ctx.ha_lag_seconds}
-            for kind, letter in SIDES:
+            # Neither side may inherit the other's leftovers: each starts on providers in
+            # step and idle, and the order alternates with the rate (bridge first, then
+            # ldap3 first). Twice the side run second at 500/s lagged seconds; with these
+            # guards the providers were idle at once and the swing stayed: it is the load.
+            for kind, letter in SIDES if RATES.index(rate) % 2 == 0 else SIDES[::-1]:
+                pair.wait_in_step(IN_STEP_S)
+                record.setdefault("quiet_wait_s", {})[kind] = round(wait_quiet(pair, IN_STEP_S), 1)
                 account = pair.account(pair.first)
                 writers.prepare(Plan(kind, account, f"ha{letter}{rate:.0f}", count, rate))
                 writes = writers.run()
