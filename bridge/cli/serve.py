@@ -15,6 +15,7 @@ from bridge.config import Config, is_loopback
 from bridge.metrics import multiprocess
 from bridge.web import logs
 from bridge.web.certificates import check_certificate
+from bridge.web.metrics_access import Access
 
 
 @main.command()
@@ -79,6 +80,8 @@ def serve(
     logs.configure(config.log)  # here, before the fork: gunicorn and every worker inherit it
     if config.http.https:
         check_certificate(config.http.tls_cert, config.http.tls_key)
+    if config.metrics.enabled:
+        Access(config.metrics)  # a bad token file: one line now, not a worker failing to boot
     started = wiring.ensure_running(config)
     if config.metrics.enabled:
         # After the data folder is made (slapd init wants it empty), before anything

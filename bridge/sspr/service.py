@@ -372,7 +372,7 @@ class Portal:
         return self.store.grant_reset(grant, browser, self.config.token_minutes * 60)
 
     def _count_refusal(self, state: AnswerState | None, usable: bool) -> None:
-        """Count a refused answer set: locked (closed before, or by this try) or wrong."""
+        """Count a refused answer set: locked (closed before), or wrong (a lockout if the last)."""
         outcomes = self.services.outcomes
         if state is not None and not usable:
             outcomes.answer_check("locked")

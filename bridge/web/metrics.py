@@ -9,60 +9,20 @@ anyone else gets 404, the answer for a page that does not exist, so a scan learn
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 
 from bridge.config import MetricsConfig
-from bridge.errors import ConfigError
 from bridge.metrics import definitions as m
 from bridge.metrics.exposition import CONTENT_TYPE, Collector, render
+from bridge.web.metrics_access import Access
 
 blueprint = Blueprint("metrics", __name__)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SCIM_ROOT = "/scim/v2/"
 _EXTENSION = "mims.metrics"
-
-
-class Access:
-    """Who may read /metrics: allowed networks, or the holder of the token."""
-
-    def __init__(self, config: MetricsConfig) -> None:
-        self.networks = config.networks
-        self.token = read_token(config.token_file) if config.token_file else ""
-
-    def admits(self, address: str | None, authorization: str | None) -> bool:
-        """Return whether this client address or Authorization header may scrape."""
-        if self.token and authorization:
-            scheme, _, sent = authorization.partition(" ")
-            if scheme.lower() == "bearer" and hmac.compare_digest(
-                sent.strip().encode(), self.token.encode()
-            ):
-                return True
-        try:
-            client = ipaddress.ip_address(address or "")
-        except ValueError:
-            return False
-        return any(client in network for network in self.networks)
-
-
-def read_token(path: str) -> str:
-    """Return the token in ``path``; ConfigError when it is missing, empty or readable by others."""
-    file = Path(path).expanduser()
-    try:
-        mode = file.stat().st_mode
-        token = file.read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise ConfigError(f"[metrics] token_file: cannot read {file}: {error.strerror}") from None
-    if mode & 0o077:
-        raise ConfigError(f"[metrics] token_file: {file} is readable by others; chmod 600 it")
-    if not token:
-        raise ConfigError(f"[metrics] token_file: {file} is empty")
-    return token
 
 
 def init_app(app: Flask, config: MetricsConfig, collectors: Sequence[Collector]) -> None:

@@ -279,3 +279,30 @@ def test_an_import_on_the_serve_host_shows_its_rows(bridge: Bridge, tmp_path: Pa
     assert moved(before, after, "mims_import_rows_total", result="failed") == 2
     # The progress gauge is there while an import runs, gone with it.
     assert not any(name == "mims_import_progress_ratio" for name, _ in after)
+
+
+@pytest.mark.parametrize(
+    ("mode", "content", "said"),
+    [
+        (0o644, "t0ken-of-the-scraper", "is readable by others; chmod 600 it"),
+        (0o600, "\n", "is empty"),
+        (None, "", "cannot read"),
+    ],
+)
+def test_a_bad_token_file_stops_mims_serve_in_one_line(
+    tmp_path: Path, mode: int | None, content: str, said: str
+) -> None:
+    token_file = tmp_path / "metrics.token"
+    if mode is not None:
+        token_file.write_text(content)
+        token_file.chmod(mode)
+    (tmp_path / "mims.toml").write_text(f'[metrics]\ntoken_file = "{token_file}"\n')
+    env = {"HOME": str(tmp_path), "MIMS_CONFIG": str(tmp_path / "mims.toml")}
+    env |= {"MIMS_DATA_DIR": str(tmp_path / "d"), "MIMS_LDAP_PORT": str(free_port())}
+    run = mims("serve", "--port", str(free_port()), env=env)
+    assert run.returncode != 0
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: [metrics] token_file: "), lines
+    assert said in lines[0]
+    assert "t0ken" not in run.stderr
+    assert not (tmp_path / "d").exists()  # refused before anything was made
