@@ -338,67 +338,12 @@ class WriteTarget:
         self._beaten = self._clock()
 
 
-class WriteRoute:
-    """The servers the ldap3 pool (every write) may use: the write target alone.
-
-    A target that is quarantined gives no server at all, so writes fail fast with
-    DirectoryUnavailable until it answers again or another provider is promoted.
-    """
+class _Route:
+    """What both routes share: the client's servers, the write target, what they learn."""
 
     def __init__(self, servers: Servers, target: WriteTarget) -> None:
         self.servers = servers
         self.target = target
-
-    def order(self) -> list[str]:
-        """Return the write target, or nothing when none is confirmed or it is quarantined."""
-        url = self.target.current()
-        return [url] if url is not None and not self.servers.quarantined(url) else []
-
-    def preferred(self) -> str | None:
-        """Return the write target, or None when none is confirmed or it is quarantined.
-
-        None makes a thread drop a connection it holds to a target that failed since.
-        """
-        order = self.order()
-        return order[0] if order else None
-
-    def failed(self, url: str) -> None:
-        """Quarantine ``url`` and read the write-target entry again before the next write."""
-        self.servers.failed(url)
-        self.target.failed()
-
-    def answered(self, url: str) -> None:
-        """Note that ``url`` answered."""
-        self.servers.answered(url)
-
-    @property
-    def urls(self) -> tuple[str, ...]:
-        """Return every configured server (the metrics count the quarantined among them)."""
-        return self.servers.urls
-
-    def quarantined(self, url: str) -> bool:
-        """Return whether ``url`` is set aside."""
-        return self.servers.quarantined(url)
-
-
-class ReadRoute:
-    """The servers reads and sign-ins may use: any healthy one, the write target first."""
-
-    def __init__(self, servers: Servers, target: WriteTarget) -> None:
-        self.servers = servers
-        self.target = target
-
-    def order(self) -> list[str]:
-        """Return the servers in the usual order (quarantined last), the write target first."""
-        order = self.servers.order()
-        url = self.target.current()
-        if url is None or url not in order or self.servers.quarantined(url):
-            return order
-        return [url] + [other for other in order if other != url]
-
-    def preferred(self) -> str | None:
-        """Return the first server of ``order``."""
-        return self.order()[0]
 
     def failed(self, url: str) -> None:
         """Quarantine ``url``."""
@@ -416,3 +361,45 @@ class ReadRoute:
     def quarantined(self, url: str) -> bool:
         """Return whether ``url`` is set aside."""
         return self.servers.quarantined(url)
+
+
+class WriteRoute(_Route):
+    """The servers the ldap3 pool (every write) may use: the write target alone.
+
+    A target that is quarantined gives no server at all, so writes fail fast with
+    DirectoryUnavailable until it answers again or another provider is promoted.
+    """
+
+    def order(self) -> list[str]:
+        """Return the write target, or nothing when none is confirmed or it is quarantined."""
+        url = self.target.current()
+        return [url] if url is not None and not self.servers.quarantined(url) else []
+
+    def preferred(self) -> str | None:
+        """Return the write target, or None when none is confirmed or it is quarantined.
+
+        None makes a thread drop a connection it holds to a target that failed since.
+        """
+        order = self.order()
+        return order[0] if order else None
+
+    def failed(self, url: str) -> None:
+        """Quarantine ``url`` and read the write-target entry again before the next write."""
+        super().failed(url)
+        self.target.failed()
+
+
+class ReadRoute(_Route):
+    """The servers reads and sign-ins may use: any healthy one, the write target first."""
+
+    def order(self) -> list[str]:
+        """Return the servers in the usual order (quarantined last), the write target first."""
+        order = self.servers.order()
+        url = self.target.current()
+        if url is None or url not in order or self.servers.quarantined(url):
+            return order
+        return [url] + [other for other in order if other != url]
+
+    def preferred(self) -> str | None:
+        """Return the first server of ``order``."""
+        return self.order()[0]
