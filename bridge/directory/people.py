@@ -34,7 +34,14 @@ from bridge.directory.groups import GroupStore
 from bridge.directory.id_numbers import IdNumbers
 from bridge.directory.passwords import refuse_hashed, write_password
 from bridge.directory.people_read import PeopleReadStore
-from bridge.errors import AlreadyExists, InvalidValue, NameTaken, PreconditionFailed
+from bridge.errors import (
+    AlreadyExists,
+    DirectoryUnavailable,
+    InvalidValue,
+    NameTaken,
+    NotFound,
+    PreconditionFailed,
+)
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
@@ -83,8 +90,15 @@ class PeopleStore(PeopleReadStore):
     def create(self, new: NewPerson) -> Person:
         """Add a person; without a chosen login ID take the first free one from the name."""
         entry = self.create_entry(new)
-        self.join_groups(entry, managed_groups(new))
-        return self._read(entry)
+        try:
+            self.join_groups(entry, managed_groups(new))
+            return self._read(entry)
+        except NotFound:
+            # The add landed on a write target that failed just after; its successor has not
+            # seen it yet. The outcome is not known here: say "try again", not "not found".
+            raise DirectoryUnavailable(
+                "the directory changed servers while the person was being added: try again"
+            ) from None
 
     def create_entry(self, new: NewPerson) -> str:
         """Add a person's entry alone (no groups, no read-back) and return its DN; for bulk work."""
