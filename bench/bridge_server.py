@@ -3,10 +3,13 @@
 Production points the bridge at its directory with ``MIMS_LDAP_URL`` (TCP: ldaps, with
 ``[directory] ca_file``), the service account and a portal secret, and runs ``mims serve``:
 gunicorn, gthread workers x threads from the configuration (README). The benchmark does
-exactly that on a free port. The one setting it changes is the portal's per-client rate limit
-(``[sspr] rate_limit``): every benchmark client comes from 127.0.0.1, and the SSPR phase
-measures the work of a reset, not the limiter. A phase may lay more settings over these (the
-observability phase: metrics and the log format).
+exactly that on a free port. It changes two settings: the portal's per-client rate limit
+(``[sspr] rate_limit``), because every benchmark client comes from 127.0.0.1 and the SSPR
+phase measures the work of a reset, not the limiter; and the LDAP password service, off
+(``[password_service] port = 0``): no phase measures it, and its fixed port (1637) is taken
+whenever another bridge runs on the machine (a second one of the benchmark's, or a test's).
+A phase may lay more settings over these (the observability phase: metrics and the log
+format).
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ if TYPE_CHECKING:
     from bench.phases.context import Context
 
 OVERLAY = """\
-# The benchmark's only change to the defaults (bench/bridge_server.py says why).
+# The benchmark's changes to the defaults (bench/bridge_server.py says why).
 [sspr]
 rate_limit = "1000000 per minute"
+[password_service]
+port = 0
 """
 READY_S = 60.0
 

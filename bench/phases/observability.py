@@ -234,8 +234,7 @@ def as_configured(
 def _start(ctx: Context, pop: Populated, name: str, applied: dict[str, dict[str, Any]]) -> Side:
     setting = name.split("-")[0]
     index = 1 if setting == "on" else 0
-    # The populated directory's bridge already serves the LDAP password service on its port.
-    overlay = "[password_service]\nport = 0\n" + "".join(
+    overlay = "".join(
         _toml({section: {key: values[index] for key, values in keys.items()}})
         for section, keys in applied.items()
     )
