@@ -48,7 +48,9 @@ LOST_REASON = (
 )
 
 
-def bridge_env(pair: Pair, name: str, **failover: float) -> dict[str, str]:
+def bridge_env(
+    pair: Pair, name: str, quarantine_seconds: float | None = None, **failover: float
+) -> dict[str, str]:
     """Return the environment of a `mims` command (serve, import) run as a bridge of the pair.
 
     Its config file lists both providers and turns automatic failover on (``failover``
@@ -56,11 +58,14 @@ def bridge_env(pair: Pair, name: str, **failover: float) -> dict[str, str]:
     """
     home = pair.first.home
     timings = AUTOMATIC | failover
+    timeouts = TIMEOUTS | (
+        {} if quarantine_seconds is None else {"quarantine_seconds": quarantine_seconds}
+    )
     config = home / f"{name}.toml"
     config.write_text(
         f"[directory]\nurls = [{pair.first.url!r}, {pair.second.url!r}]\n".replace("'", '"')
         + f'ca_file = "{pair.first.ca_file}"\n'
-        + "".join(f"{key} = {value}\n" for key, value in TIMEOUTS.items())
+        + "".join(f"{key} = {value}\n" for key, value in timeouts.items())
         + "[failover]\n"
         + "".join(f"{key} = {value}\n" for key, value in timings.items())
     )
@@ -85,9 +90,11 @@ class Served:
 
 
 @contextmanager
-def served_bridge(pair: Pair, name: str = "serve", **failover: float) -> Iterator[Served]:
+def served_bridge(
+    pair: Pair, name: str = "serve", quarantine_seconds: float | None = None, **failover: float
+) -> Iterator[Served]:
     """Run `mims serve` (gunicorn: 2 workers of 4 threads) as a bridge of the pair; stop it."""
-    env = bridge_env(pair, name, **failover)
+    env = bridge_env(pair, name, quarantine_seconds, **failover)
     port = free_port()
     log_path = pair.first.home / f"{name}.log"
     log = log_path.open("w")  # a file, not a pipe: a full pipe would stall it
@@ -142,6 +149,11 @@ class ScimClient:
             assert status in (0, 503), (status, body)
             assert time.monotonic() < end, f"503s for {self.patience} s"
             time.sleep(0.2)
+
+    def attempt(self, external_id: str, name: str) -> int:
+        """POST a user once; return the status (0: no answer)."""
+        document = {"schemas": [USER], "externalId": external_id, "name": {"formatted": name}}
+        return self._post("/scim/v2/Users", document)[0]
 
     def _post(self, path: str, document: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         request = urllib.request.Request(
