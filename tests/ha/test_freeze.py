@@ -37,6 +37,7 @@ from tests.support.trees import differences, report
 pytestmark = pytest.mark.ha
 
 FROZEN_FOR = 30.0  # seconds
+GRACE = 1.0  # seconds after the freeze during which an answer the first sent may still arrive
 CLIENTS = 2
 LETTERS = "abcdefghij"
 
@@ -81,18 +82,20 @@ def test_writes_go_on_on_the_other_provider_while_the_target_is_frozen(pair: Pai
             for future in running:
                 future.result()
 
+    writers = {person["id"]: person["writer"] for person in people(second)}
     before = [user for user in acknowledged if user.at < frozen_at]
-    during = [user for user in acknowledged if frozen_at <= user.at < thawed_at]
-    after = [user for user in acknowledged if user.at >= thawed_at]
-    assert during, f"no write was taken in the {FROZEN_FOR:.0f} s the target was frozen"
-    pause = during[0].at - frozen_at
+    moved = [u for u in acknowledged if u.at >= frozen_at and writers.get(u.id) == "second"]
+    resumed = min((user.at for user in moved), default=thawed_at)
+    assert resumed < thawed_at, "no write went on while the target was frozen"
+    pause = resumed - frozen_at
     print(
         f"writes paused {pause:.1f} s (automatic_after {AUTOMATIC['automatic_after']} s, "
         f"operation_timeout {TIMEOUTS['operation_timeout']} s); {len(before)} before, "
-        f"{len(during)} during, {len(after)} after the freeze"
+        f"{len(acknowledged) - len(before)} from the freeze on"
     )
-    writers = {person["id"]: person["writer"] for person in people(second)}
-    assert {writers.get(user.id) for user in during + after} == {"second"}
+    # An answer the first sent just before it stopped may arrive just after: allow a grace.
+    late = [user for user in acknowledged if user.at >= frozen_at + GRACE]
+    assert {writers.get(user.id) for user in late} == {"second"}
 
     wait_in_step(first, second, timeout=120)
     shown = mims("failover", "status", env=bridge_env(pair, "status")).stdout

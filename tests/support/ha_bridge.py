@@ -4,8 +4,8 @@
 (``[directory] urls = [A, B]``) with ``[failover] automatic_after`` small; ``served_bridge``
 runs `mims serve` with it on a free loopback port and makes a SCIM token with `mims token`;
 ``ScimClient`` POSTs users over HTTP and retries on 503 or a lost connection as a real SCIM
-client does. ``people`` and ``written_by`` read which provider took a write from the
-entry's entryCSN (its third field: the serverID, 1 the first, 2 the second).
+client does. ``people`` reads which provider took each person's last write from its
+entryCSN (its third field: the serverID, 1 the first, 2 the second).
 ``known_divergences`` sorts the tree differences slapd itself is known to leave after a
 kill -9 (docs/high-availability.md) from the others.
 """
@@ -24,8 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import ldap3
 
 from tests.support.cli import MIMS, mims, wait_for
 from tests.support.directory import SUFFIX, admin_connection
@@ -77,6 +75,7 @@ def bridge_env(
         "MIMS_LDAP_PASSWORD": pair.first.service_password,
         "MIMS_LDAP_SUFFIX": SUFFIX,
         "MIMS_SECRET_KEY": "ha-scenarios-" + "s" * 32,  # the same on every bridge, as required
+        "MIMS_PASSWORD_PORT": "0",  # no password service: its fixed port would be shared
     }
 
 
@@ -203,17 +202,6 @@ def people(provider: Provider) -> list[dict[str, str]]:
 def repeated(values: list[str]) -> list[str]:
     """Return the values that occur more than once."""
     return sorted(value for value, count in Counter(values).items() if count > 1)
-
-
-def written_by(provider: Provider, entry: str) -> str | None:
-    """Return which provider took the last write of ``entry``; None when it is absent."""
-    with admin_connection(provider.slapd) as admin:
-        try:
-            admin.search(entry, "(objectClass=*)", ldap3.BASE, attributes=["entryCSN"])
-        except ldap3.core.exceptions.LDAPNoSuchObjectResult:
-            return None
-        csn = admin.response[0]["raw_attributes"]["entryCSN"][0].decode()
-    return SERVER_IDS.get(int(csn.split("#")[2], 16))
 
 
 def known_divergences(found: list[str]) -> tuple[list[str], list[str]]:
