@@ -22,6 +22,7 @@ from tests.support.cli import mims
 from tests.support.ha_bridge import (
     AUTOMATIC,
     LOST_REASON,
+    ODD_REASON,
     TIMEOUTS,
     Acknowledged,
     ScimClient,
@@ -52,6 +53,7 @@ def test_writes_go_on_on_the_other_provider_while_the_target_is_frozen(pair: Pai
     acknowledged: list[Acknowledged] = []
     stop = threading.Event()
     lock = threading.Lock()
+    odd: list[str] = []
 
     with served_bridge(pair) as served:
 
@@ -65,6 +67,8 @@ def test_writes_go_on_on_the_other_provider_while_the_target_is_frozen(pair: Pai
                     with lock:
                         acknowledged.append(user)
                 time.sleep(0.05)
+            with lock:
+                odd.extend(scim.odd)
 
         with ThreadPoolExecutor(CLIENTS) as clients:
             running = [clients.submit(load, client) for client in range(CLIENTS)]
@@ -108,3 +112,5 @@ def test_writes_go_on_on_the_other_provider_while_the_target_is_frozen(pair: Pai
     assert known == [], report(found)
     assert {writers.get(user.id) for user in before} == {"first"}
     assert None not in {writers.get(user.id) for user in acknowledged}  # every 201 is there
+    if odd:
+        pytest.xfail(f"{ODD_REASON}: {odd}")

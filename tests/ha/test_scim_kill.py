@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.ha_bridge import (
     LOST_REASON,
+    ODD_REASON,
     Acknowledged,
     ScimClient,
     known_divergences,
@@ -47,6 +48,7 @@ def test_every_acknowledged_user_survives_a_kill_of_the_write_target(pair: Pair)
     acknowledged: list[Acknowledged] = []
     enough = threading.Event()
     lock = threading.Lock()
+    odd: list[str] = []
 
     with served_bridge(pair) as served:
 
@@ -59,6 +61,8 @@ def test_every_acknowledged_user_survives_a_kill_of_the_write_target(pair: Pair)
                         acknowledged.append(user)
                     if len(acknowledged) >= KILL_AFTER:
                         enough.set()
+            with lock:
+                odd.extend(scim.odd)
 
         with ThreadPoolExecutor(CLIENTS) as clients:
             running = [clients.submit(load, client) for client in range(CLIENTS)]
@@ -84,4 +88,6 @@ def test_every_acknowledged_user_survives_a_kill_of_the_write_target(pair: Pair)
     if lost_adds(known):
         pytest.xfail(f"{LOST_REASON}: {report(known)}")
     assert missing == set()
+    if odd:  # those users may or may not be there; everything else holds
+        pytest.xfail(f"{ODD_REASON}: {odd}")
     assert len(held) == CLIENTS * EACH  # every user the clients sent, once
