@@ -108,7 +108,7 @@ class Console:
             outcomes.sign_in("wrong")
             raise WrongSignIn()
         login_id = own_password.login_id(login)
-        person = self.services.people.find_login(login_id) if login_id else None
+        person = self.services.people.find_sign_in(login_id) if login_id else None
         result = self.services.passwords.sign_in(person, password)
         if person is None or not result.ok:
             outcomes.sign_in(
@@ -116,6 +116,7 @@ class Console:
             )
             raise WrongSignIn()
         outcomes.sign_in("success")
+        person = self.services.people.get(person.id)  # whole, now that the password was right
         if person.must_change:
             raise ChangePasswordFirst()
         return Actor(person, self._scoped(person, NoAccess))

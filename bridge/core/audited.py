@@ -136,6 +136,10 @@ class AuditedPeople:
         """Return the person with this login ID, or None."""
         return self.trail.note_person(self.inner.find_login(login_id))
 
+    def find_sign_in(self, login_id: LoginId) -> Person | None:
+        """Return the person with this login ID as a sign-in needs them, or None."""
+        return self.trail.note_person(self.inner.find_sign_in(login_id))
+
     def search(
         self,
         query: Query,

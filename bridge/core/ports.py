@@ -106,6 +106,12 @@ class PeopleReader(Protocol):
     def find_login(self, login_id: LoginId) -> Person | None:
         """Return the person with this login ID, or None."""
 
+    def find_sign_in(self, login_id: LoginId) -> Person | None:
+        """Return the person with this login ID as a sign-in needs them, or None.
+
+        Only id, login ID, role and disabled: a found ID then costs what a missing one does.
+        """
+
     def search(
         self,
         query: Query,

@@ -97,6 +97,9 @@ def numbers(uid_number: int) -> dict[str, list[str]]:
 
 
 # What to ask for when reading a person: operational attributes must be named.
+# What a sign-in reads before the bind (people_read.find_sign_in): enough for the bind's DN
+# and the disabled check, and no more, so found and missing IDs cost alike.
+SIGN_IN_READ = ["mail", "mimsRole", "mimsDisabled", "entryUUID"]
 PERSON_READ = [
     *PERSON_ATTRIBUTES.values(),
     "o",

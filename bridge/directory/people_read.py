@@ -62,6 +62,22 @@ class PeopleReadStore:
         found = self._find(dn.equals("mail", str(login_id)))
         return found[0] if found else None
 
+    def find_sign_in(self, login_id: LoginId) -> Person | None:
+        """Return the person with this login ID as a sign-in needs them, or None.
+
+        A few attributes and no dereferenced group links: a found ID then costs the directory
+        and the mapping about what a missing one does, so the time of a refused sign-in does
+        not tell which IDs exist (security/test_enumeration.py). Read the whole person after.
+        """
+        entries = lookup.entries(
+            self.directory,
+            dn.people_base(self.suffix),
+            f"(&(objectClass=mimsPerson){dn.equals('mail', str(login_id))})",
+            mapping.SIGN_IN_READ,
+            [],
+        )
+        return mapping.to_person(entries[0]) if entries else None
+
     def find_external(self, external_ids: list[str]) -> dict[str, tuple[str, Person]]:
         """Return {external ID: (DN, person)} for those that exist, in one search."""
         if not external_ids:

@@ -190,7 +190,7 @@ class Portal:
             self.services.outcomes.sign_in("wrong")
             raise WrongSignIn()
         login_id = _login_id(login)
-        person = self.services.people.find_login(login_id) if login_id else None
+        person = self.services.people.find_sign_in(login_id) if login_id else None
         result = self.services.passwords.sign_in(person, password)
         if person is None or not result.ok:
             self.services.outcomes.sign_in(
@@ -198,6 +198,7 @@ class Portal:
             )
             raise WrongSignIn()
         self.services.outcomes.sign_in("success")
+        person = self.services.people.get(person.id)  # whole, now that the password was right
         state = self._state(person)
         return SignedIn(
             person.id, state.key, str(person.login_id), self._next(state), stamp_of(person)
