@@ -145,6 +145,18 @@ class PasswordService:
         self._pool.shutdown(wait=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one client; when the service stops under it, drop the connection quietly.
+
+        asyncio cancels the handlers of open connections at shutdown; a handler that ends
+        cancelled is logged by asyncio with a traceback (its stream callback reads the task's
+        exception), so the cancellation ends here, with the socket closed without waiting.
+        """
+        try:
+            await self._handle(reader, writer)
+        except asyncio.CancelledError:
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = _peer(writer)
         if self._open >= self.limits.max_connections:
             log.warning("refused a connection from %s: %d open", peer, self._open)
