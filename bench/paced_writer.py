@@ -32,7 +32,6 @@ from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson
 from bridge.directory.client import LdapClient
 from bridge.directory.people import PeopleStore
-from bridge.directory.servers import ClientSettings
 from bridge.services import Backend
 
 Kind = Literal["bridge", "raw"]
@@ -156,18 +155,6 @@ def add_one(account: Account, prefix: str) -> str:
     return entry
 
 
-def _client(account: Account) -> LdapClient:
-    return LdapClient(
-        ClientSettings(
-            urls=(account.url,),
-            bind_dn=account.bind_dn,
-            password=account.password,
-            suffix=account.suffix,
-            ca_file=account.ca_file,
-        )
-    )
-
-
 def _store(client: LdapClient) -> tuple[PeopleStore, str]:
     config = load_config(env={"HOME": "/nonexistent"})
     return Backend(config, client).people, config.naming.domains["student"]
@@ -188,7 +175,7 @@ def new_person(prefix: str, n: int, domain: str) -> NewPerson:
 
 
 def _bridge_writer(plan: Plan, slots: range) -> Writer:
-    client = _client(plan.account)
+    client = plan.account.bridge_client()
     people, domain = _store(client)
     client.connection()  # connect and bind before the clock starts
     return (lambda n: people.create_entry(new_person(plan.prefix, n, domain))), client.close
@@ -196,7 +183,7 @@ def _bridge_writer(plan: Plan, slots: range) -> Writer:
 
 def _raw_entries(plan: Plan, slots: range) -> dict[int, tuple[str, dict[str, list[str]]]]:
     """Return the entries the bridge would add for these slots, uidNumbers taken in one block."""
-    client = _client(plan.account)
+    client = plan.account.bridge_client()
     try:
         people, domain = _store(client)
         numbers = iter(people.ids.allocate("uid", len(slots)))

@@ -17,6 +17,7 @@ from typing import Any
 from ldap3 import NONE, SUBTREE, Connection, Server, Tls
 
 from bridge.directory import dn, mapping
+from bridge.directory.client import ClientSettings, LdapClient
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,18 @@ class Account:
     @property
     def people_base(self) -> str:
         return dn.people_base(self.suffix)
+
+    def bridge_client(self) -> LdapClient:
+        """Return the bridge's own LDAP client bound as this account to this one server."""
+        return LdapClient(
+            ClientSettings(
+                urls=(self.url,),
+                bind_dn=self.bind_dn,
+                password=self.password,
+                suffix=self.suffix,
+                ca_file=self.ca_file,
+            )
+        )
 
 
 class RawLdap:

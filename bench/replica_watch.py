@@ -20,9 +20,7 @@ from datetime import UTC, datetime
 from bench.raw_ldap import Account
 from bench.workspace import BenchError
 from bridge.core.sync import Change
-from bridge.directory.client import LdapClient
 from bridge.directory.feed import Feed
-from bridge.directory.servers import ClientSettings
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,7 @@ class ReplicaWatch:
     """Follow a replica from its current state; remember when each entry's DN first arrived."""
 
     def __init__(self, account: Account) -> None:
-        self.client = LdapClient(
-            ClientSettings(
-                urls=(account.url,),
-                bind_dn=account.bind_dn,
-                password=account.password,
-                suffix=account.suffix,
-                ca_file=account.ca_file,
-            )
-        )
+        self.client = account.bridge_client()
         self.stop = threading.Event()
         self.feed = Feed(self.client, ["uid", "entryCSN"], self.stop)
         self.lock = threading.Lock()
