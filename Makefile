@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?= python3
 
-.PHONY: run test test-ha fuzz lint bench bench-ha system system-test clean
+.PHONY: run test test-ha fuzz lint bench bench-smoke bench-ha system system-test clean
 
 run: system $(STAMP)
 	$(BIN)/mims serve
@@ -21,7 +21,7 @@ test: system-test $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest --cov --cov-fail-under=0 -m alone
-	$(BIN)/pytest --cov --cov-append -n auto --dist loadfile -m "not alone and not ha"
+	$(BIN)/pytest --cov --cov-append -n auto --dist loadfile -m "not alone and not ha and not bench"
 
 # The long high-availability tests (marker `ha`, tests/ha/): real provider pairs killed with -9
 # during a 10,000-person import, partitions in network namespaces (as root; skipped otherwise).
@@ -44,6 +44,11 @@ lint: $(STAMP)
 # The benchmark (bench/README.md): BENCH_ARGS="--people 10000" for a quick check.
 bench: system $(STAMP)
 	$(BIN)/python bench/run $(BENCH_ARGS)
+
+# The small runs of the phases beyond make test's one smoke run (marker `bench`: peer, console,
+# observability...), each a minute or two: run them after changing bench/.
+bench-smoke: system $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider -m bench tests/
 
 # Its phase `ha` (bench/README.md): two providers, replication lag, catch-up, failover pause.
 # BENCH_ARGS="--ha-kills 3 --ha-down-seconds 10 --ha-lag-seconds 3" for a quick run.

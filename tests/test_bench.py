@@ -122,7 +122,7 @@ def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
     assert not work.exists()
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_a_small_peer_run_compares_with_scim2_server_and_leaves_nothing_running(
     tmp_path: Path,
 ) -> None:
@@ -149,7 +149,7 @@ def test_a_small_peer_run_compares_with_scim2_server_and_leaves_nothing_running(
     assert not work.exists()
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_a_small_console_run_searches_as_both_administrators_and_checks_the_index(
     tmp_path: Path,
 ) -> None:
@@ -178,7 +178,7 @@ def test_a_small_console_run_searches_as_both_administrators_and_checks_the_inde
     assert not work.exists()
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_a_small_observability_run_compares_metrics_and_json_logs_on_against_off(
     tmp_path: Path,
 ) -> None:
