@@ -49,6 +49,10 @@ def mixed_chart(levels: Sequence[dict[str, Any]], title: str, path: Path) -> Pat
     tails.set_title("latency per operation")
     rates.legend(fontsize="small")
     tails.legend(fontsize="small")
+    imports = [lv.get("import", {}) for lv in levels]
+    if all(one.get("wall_s") for one in imports):
+        took = ", ".join(f"{one['wall_s']:.1f} s" for one in imports)
+        title += f"\nnightly import of {imports[0]['rows']} changed rows beside the load: {took}"
     figure.suptitle(title)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
