@@ -394,11 +394,22 @@ def test_every_nightly_delta_moves_each_student_to_another_class_of_their_level(
     assert (tmp_path / "2.csv").read_text().startswith("external_id,role,school,level,class")
 
 
-def test_the_mixed_chart_is_a_png_beside_the_json(tmp_path: Path) -> None:
-    level = {
-        "rate_per_s": 10.0,
-        "by_operation": {"lookup": {"rate_per_s": 9, "p50_ms": 2, "p99_ms": 8}},
-    }
-    levels = [{"clients": k, **level} for k in (8, 32)]
-    drawn = charts.mixed_chart(levels, "test", tmp_path / "run-mixed.png")
-    assert drawn.read_bytes().startswith(b"\x89PNG")
+def test_charts_are_pngs_beside_the_json_one_per_phase(tmp_path: Path) -> None:
+    operation = {"rate_per_s": 9, "p50_ms": 2, "p99_ms": 8}
+    levels = [
+        {"clients": k, "rate_per_s": 10.0, "by_operation": {"lookup": operation}} for k in (8, 32)
+    ]
+    row = Measurement("walk", "walk", Samples((2.0,)), Samples((1.0,)), "raw", max_ratio=3)
+    results = tmp_path / "run.json"
+    results.write_text(
+        json.dumps(
+            {
+                "settings": {"people": 10},
+                "results": [row.as_json()],
+                "phases": {"walk": {}, "mixed": {"levels": levels}, "sync": {"failed": "x"}},
+            }
+        )
+    )
+    drawn = charts.draw_all(results)
+    assert [path.name for path in drawn] == ["run-walk.png", "run-mixed.png"]
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in drawn)
