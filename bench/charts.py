@@ -51,12 +51,13 @@ def mixed_chart(levels: Sequence[dict[str, Any]], title: str, path: Path) -> Pat
         axes.set_xlabel("concurrent clients")
         axes.grid(True, alpha=0.3)
     rates.set_ylabel("operations per second")
-    rates.set_ylim(bottom=0)
+    top = max(lv["rate_per_s"] for lv in levels)
+    rates.set_ylim(0, 1.4 * top if top > 0 else 1)  # room above the lines for the legend
     rates.set_title("throughput")
     tails.set_yscale("log")
     tails.set_ylabel("latency, ms (solid p99, dotted p50)")
     tails.set_title("latency per operation")
-    rates.legend(fontsize="small")
+    rates.legend(fontsize="small", loc="upper center", ncol=3)
     tails.legend(fontsize="small")
     imports = [lv.get("import", {}) for lv in levels]
     if all(one.get("wall_s") for one in imports):
