@@ -174,8 +174,14 @@ def run(ctx: Context) -> PhaseResult:
         _level(ctx, pop, cast, clients, seconds, delta)
         for clients, delta in zip(levels, deltas, strict=True)
     ]
+    portal = load_config(env=pop.bridge.env).sspr
     details: dict[str, Any] = {
         "weights": WEIGHTS,
+        # What the bench's serve allows one address (all clients are 127.0.0.1): said, not hidden.
+        "portal_limits": {
+            "rate_limit": portal.rate_limit,
+            "address_failures": portal.address_failures,
+        },
         "level_seconds": seconds,
         "sign_in_people": len(cast.signers),
         "levels": done,
