@@ -82,6 +82,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="phase ha: seconds each side writes at each rate for the lag (default: 20)",
     )
     parser.add_argument(
+        "--mixed-clients",
+        type=_levels,
+        default=(8, 32, 128),
+        help="phase mixed: concurrent clients of each level (default: 8,32,128)",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the temp folder (databases, LDIF, logs)"
     )
     parser.add_argument(
@@ -149,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 ha_kills=args.ha_kills,
                 ha_down_seconds=args.ha_down_seconds,
                 ha_lag_seconds=args.ha_lag_seconds,
+                mixed_clients=args.mixed_clients,
             )
             phase_begun = time.monotonic()
             try:
@@ -202,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 if "ha" in args.only
                 else {}
             ),
+            **({"mixed_clients": list(args.mixed_clients)} if "mixed" in args.only else {}),
         },
         "machine": facts,
         "results": [m.as_json() for m in measurements],
@@ -230,6 +238,11 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    """Parse "8,32,128": positive client counts."""
+    return tuple(_positive(part.strip()) for part in text.split(",") if part.strip())
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

@@ -79,11 +79,14 @@ def drive(
     connect: Callable[[], C],
     clients: int = 1,
     budget_s: float | None = None,
+    until: Callable[[], bool] | None = None,
 ) -> Load:
     """Apply ``operation`` to every item from ``clients`` threads, each with its own client.
 
     With ``budget_s`` the clients stop taking items once that much time has passed (at least
     one item each is done): for a server so slow that the full list would take too long.
+    With ``until`` they stop once it returns True (the same way): a run as long as something
+    else that runs beside it.
     Any failure stops every client and is raised as a BenchError: a benchmark whose requests
     fail measures nothing.
     """
@@ -111,6 +114,7 @@ def drive(
             while not failures:
                 index = next(taken)
                 over = budget_s is not None and time.perf_counter() - start[0] > budget_s
+                over = over or (until is not None and until())
                 if index >= len(items) or (over and mine):
                     break
                 began = time.perf_counter()

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from bench import ldif, profiling
+from bench import charts, ldif, profiling
+from bench.phases import mixed
 from bench.report import Measurement, Samples, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,7 +243,7 @@ def test_the_ha_phase_runs_only_when_named() -> None:
     shown = bench("--help")
     assert shown.returncode == 0
     assert "ha only when named" in " ".join(shown.stdout.split())
-    for option in ("--ha-kills", "--ha-down-seconds", "--ha-lag-seconds"):
+    for option in ("--ha-kills", "--ha-down-seconds", "--ha-lag-seconds", "--mixed-clients"):
         assert option in shown.stdout
 
 
@@ -361,3 +362,54 @@ def test_a_row_may_hold_the_bridge_to_an_absolute_figure_whatever_the_raw_side()
 def test_a_tiny_ratio_keeps_its_significant_digits() -> None:
     row = Measurement("peer", "emails", Samples((2.4,)), Samples((2600.0,)), "peer", unit="ms")
     assert "0.00092x" in table([row])
+
+
+def test_the_mixed_plan_gives_each_operation_its_weight_in_every_block_of_100() -> None:
+    plan = mixed.Plan(mixed.WEIGHTS, seed=1)
+    for start in (0, 100, 12_300):
+        kinds = [plan[i][0] for i in range(start, start + 100)]
+        assert {kind: kinds.count(kind) for kind in mixed.WEIGHTS} == mixed.WEIGHTS
+    assert [plan[i][1] for i in range(3)] == [0, 1, 2]
+
+
+def test_every_nightly_delta_moves_each_student_to_another_class_of_their_level(
+    tmp_path: Path,
+) -> None:
+    roster = [
+        {"external_id": f"S{i}", "role": "student", "school": "A", "level": "P1", "class": c}
+        for i, c in enumerate(["1A", "1B", "1A", "1C"])
+    ] + [
+        {"external_id": "S9", "role": "student", "school": "A", "level": "P2", "class": "2A"},
+        {"external_id": "T1", "role": "staff", "school": "A", "level": "", "class": ""},
+    ]
+    movable = mixed.movable_students(roster, taken={"S1"})
+    assert sorted(row["external_id"] for row, _ in movable) == ["S0", "S2", "S3"]
+    before = {row["external_id"]: row["class"] for row in roster}
+    for round_ in range(3):
+        rows = mixed.write_delta(tmp_path / f"{round_}.csv", movable, round_)
+        after = {row["external_id"]: row["class"] for row in rows}
+        assert all(after[key] != before[key] for key in after)
+        assert all(value.startswith("1") for value in after.values())
+        before |= after
+    assert (tmp_path / "2.csv").read_text().startswith("external_id,role,school,level,class")
+
+
+def test_charts_are_pngs_beside_the_json_one_per_phase(tmp_path: Path) -> None:
+    operation = {"rate_per_s": 9, "p50_ms": 2, "p99_ms": 8}
+    levels = [
+        {"clients": k, "rate_per_s": 10.0, "by_operation": {"lookup": operation}} for k in (8, 32)
+    ]
+    row = Measurement("walk", "walk", Samples((2.0,)), Samples((1.0,)), "raw", max_ratio=3)
+    results = tmp_path / "run.json"
+    results.write_text(
+        json.dumps(
+            {
+                "settings": {"people": 10},
+                "results": [row.as_json()],
+                "phases": {"walk": {}, "mixed": {"levels": levels}, "sync": {"failed": "x"}},
+            }
+        )
+    )
+    drawn = charts.draw_all(results)
+    assert [path.name for path in drawn] == ["run-walk.png", "run-mixed.png"]
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in drawn)
