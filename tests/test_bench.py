@@ -86,7 +86,16 @@ def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
         assert row["bridge"]["median"] > 0 and row["raw"]["median"] > 0 and row["ratio"] > 0
         assert row["met"] in (True, False, None)
         assert (row["met"] is None) == (row["target"] == "-")
-    assert list(rows) == list(SMOKE_PHASES) and set(document["phases"]) == set(SMOKE_PHASES)
+    assert list(rows) == [*SMOKE_PHASES, "memory"] and set(document["phases"]) == set(SMOKE_PHASES)
+    # The served bridge's memory, a row per phase it served; slapd's memory and disk at the end.
+    memory = rows["memory"]
+    assert [row["during"] for row in memory] == list(SMOKE_PHASES[1:])
+    assert all(
+        row["target_max_value"] == 150.0 and row["raw_label"] == "slapd RSS" for row in memory
+    )
+    held = document["footprint"]
+    assert held["people"] == 500 and held["slapd_rss_mb"] > 0 and held["mdb"]["entries"] > 500
+    assert 0 < held["mdb"]["used_mb"] <= held["db_du_mb"] + 1
 
     headline, cpu, library, floor = rows["import"]
     assert headline["raw_label"] == "ldapadd" and headline["target_max_ratio"] == 2.0
