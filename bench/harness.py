@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         args.results_dir, f"{started:%Y-%m-%d}-{size}" + ("-sync" if args.sync else "")
     )
     records: list[tuple[dict[str, Any], list[Measurement]]] = []
+    stopped: int | None = None  # the exit status of a size that could not finish
     for people in args.sizes:  # smallest first; each size in a workspace of its own
         if len(args.sizes) > 1:
             print(f"{people:,} people:\n", flush=True)
@@ -141,18 +142,24 @@ def main(argv: list[str] | None = None) -> int:
             started,
             progress,
         )
-        if isinstance(done, int):
-            return done
+        if isinstance(done, int):  # the sizes done before are kept
+            if not records:
+                return done
+            stopped = done
+            break
         records.append(done)
         if "failed" in done[0]:
             break
     document = records[0][0]
     if len(args.sizes) > 1:
         document, compared = scale.combined(records)
-        print(f"\n{compared}", flush=True)
+        if compared:
+            print(f"\n{compared}", flush=True)
+        if stopped is not None:
+            document.setdefault("failed", f"stopped at {people:,} people (exit {stopped})")
     path = write_json(args.results_dir / f"{stem}.json", document)
     progress(f"wrote {path}")
-    return 1 if "failed" in document else 0
+    return stopped or (1 if "failed" in document else 0)
 
 
 def _record(

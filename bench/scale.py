@@ -118,8 +118,10 @@ def combined(
     documents = [document for document, _ in records]
     first, last = documents[0], documents[-1]
     people = [document["settings"]["people"] for document in documents]
-    compared = rows(people[0], records[0][1], people[-1], records[-1][1])
-    shown = f"{people[-1]:,} against {people[0]:,} people:\n\n{table(compared)}"
+    compared = (
+        rows(people[0], records[0][1], people[-1], records[-1][1]) if len(records) > 1 else []
+    )
+    shown = f"{people[-1]:,} against {people[0]:,} people:\n\n{table(compared)}" if compared else ""
     record = {
         **last,
         "settings": {**last["settings"], "sizes": people},
@@ -136,7 +138,7 @@ def combined(
         + [{**m.as_json(), "people": people[-1]} for m in compared],
         "table": "\n\n".join(
             [f"{n:,} people:\n\n{d['table']}" for n, d in zip(people, documents, strict=True)]
-            + [shown]
+            + ([shown] if shown else [])
         ),
         "sizes": [
             {"people": n}
