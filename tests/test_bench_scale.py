@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,33 +65,21 @@ def rows_at(people: int, lookup_ms: float, post_per_s: float) -> list[Measuremen
     ]
 
 
+def record_at(
+    people: int, rows: list[Measurement], digest: str, **more: Any
+) -> tuple[dict[str, Any], list[Measurement]]:
+    """Return a one-size record as bench/run makes it, with its rows."""
+    machine = {"load_average_start": [people], "source_digest_start": digest}
+    results = [m.as_json() for m in rows]
+    document = {"settings": {"people": people}, "machine": machine, "results": results}
+    return {**document, "table": f"table {people}", "phases": {"lookup": {}}, **more}, rows
+
+
 def test_the_largest_size_is_held_within_ten_percent_of_the_smallest_figure_by_figure() -> None:
     small = rows_at(1_000, lookup_ms=2.0, post_per_s=100.0)
     large = rows_at(5_000, lookup_ms=2.4, post_per_s=95.0)
     record, shown = scale.combined(
-        [
-            (
-                {
-                    "settings": {"people": 1_000},
-                    "machine": {"load_average_start": [1], "source_digest_start": "a"},
-                    "results": [m.as_json() for m in small],
-                    "table": "small",
-                    "phases": {"lookup": {}},
-                },
-                small,
-            ),
-            (
-                {
-                    "settings": {"people": 5_000},
-                    "machine": {"load_average_start": [2], "source_digest_start": "b"},
-                    "results": [m.as_json() for m in large],
-                    "table": "large",
-                    "phases": {"lookup": {}},
-                    "footprint": {"people": 5_000},
-                },
-                large,
-            ),
-        ]
+        [record_at(1_000, small, "a"), record_at(5_000, large, "b", footprint={"people": 5_000})]
     )
     compared = [row for row in record["results"] if row["phase"] == "scale"]
     # Neither the import (it grows with the people), nor a p99, nor memory is compared.
@@ -109,12 +98,12 @@ def test_the_largest_size_is_held_within_ten_percent_of_the_smallest_figure_by_f
         5_000,
     ]
     assert record["settings"] == {"people": 5_000, "sizes": [1_000, 5_000]}
-    assert record["machine"] == {"load_average_start": [1], "source_digest_start": "a"}
+    assert record["machine"] == {"load_average_start": [1_000], "source_digest_start": "a"}
     assert [one["people"] for one in record["sizes"]] == [1_000, 5_000]
     assert record["footprint"] == record["sizes"][1]["footprint"] == {"people": 5_000}
     assert shown.startswith("5,000 against 1,000 people:\n\n| operation ")
     assert record["table"].startswith(
-        "1,000 people:\n\nsmall\n\n5,000 people:\n\nlarge\n\n5,000 against"
+        "1,000 people:\n\ntable 1000\n\n5,000 people:\n\ntable 5000\n\n5,000 against"
     )
 
 
