@@ -108,19 +108,24 @@ class PhaseMemory:
 
 
 def database(population: Population) -> dict[str, Any] | None:
-    """Return slapd's RSS and its database's size on disk, or None if no phase served one."""
+    """Return slapd's RSS and its database's size on disk, or None if none is running."""
     served = population.served()
     if served is None:
         return None
     pid = served.slapd.pid()
-    files = [p for p in served.slapd.layout.db_dir.iterdir() if p.is_file()]
+    try:
+        files = [(p.name, p.stat()) for p in served.slapd.layout.db_dir.iterdir() if p.is_file()]
+    except OSError:  # a phase failed and took the directory with it: nothing to report
+        return None
+    if pid is None:
+        return None
     return {
         "people": len(served.people),
-        "slapd_rss_mb": round(rss_mb(pid), 1) if pid is not None else None,
-        # du: the blocks the files take (LMDB may leave holes); apparent: their lengths.
-        "db_du_mb": round(sum(p.stat().st_blocks * 512 for p in files) / 2**20, 1),
-        "db_apparent_mb": round(sum(p.stat().st_size for p in files) / 2**20, 1),
-        "db_files": sorted(p.name for p in files),
+        "slapd_rss_mb": round(rss_mb(pid), 1),
+        # du: the blocks the files take (LMDB's map is sparse); apparent: their lengths.
+        "db_du_mb": round(sum(st.st_blocks * 512 for _, st in files) / 2**20, 1),
+        "db_apparent_mb": round(sum(st.st_size for _, st in files) / 2**20, 1),
+        "db_files": sorted(name for name, _ in files),
         "mdb": _mdb_monitor(population),
     }
 
