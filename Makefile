@@ -41,7 +41,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# The benchmark (bench/README.md): BENCH_ARGS="--people 10000" for a quick check.
+# The benchmark (bench/README.md): every phase at 100,000 and 500,000 people in one record;
+# BENCH_ARGS="--people 10000" for a quick check.
 bench: system $(STAMP)
 	$(BIN)/python bench/run $(BENCH_ARGS)
 

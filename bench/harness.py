@@ -9,12 +9,13 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import machine
+from bench import footprint, machine, scale
 from bench.phases import OPT_IN, Context, registry
 from bench.population import Population
 from bench.report import Measurement, table, write_json
@@ -39,7 +40,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
         ),
         epilog="Example: bench/run --people 10000 --only import",
     )
-    parser.add_argument("--people", type=_positive, default=100_000, help="default: 100000")
+    parser.add_argument(
+        "--people",
+        type=scale.sizes,
+        default=scale.sizes("500000"),
+        dest="sizes",
+        metavar="N[,N]",
+        help=f"people, or sizes A,B: every phase runs at each size; one size above "
+        f"{scale.REFERENCE} runs at {scale.REFERENCE} too (default: 500000)",
+    )
     parser.add_argument(
         "--only",
         type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
@@ -97,6 +106,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--work-dir", type=Path, help="where the temp folder goes (default: the system's temp)"
     )
     args = parser.parse_args(argv)
+    if args.only == ["ha"]:  # the ha phase does not depend on the people: once is enough
+        args.sizes = args.sizes[-1:]
+    args.people = args.sizes[-1]
     for name in args.only:
         if name not in phases:
             parser.error(f"unknown phase {name!r}; choose from {', '.join(phases)}")
@@ -116,11 +128,59 @@ def main(argv: list[str] | None = None) -> int:
 
     suffix = load_config(env={"HOME": str(Path.home())}).directory.suffix
     # The ha phase alone does not depend on --people: its file is <date>-ha.json.
-    size = "ha" if args.only == ["ha"] else str(args.people)
+    size = "ha" if args.only == ["ha"] else "-".join(str(n) for n in args.sizes)
     stem = _free_stem(
         args.results_dir, f"{started:%Y-%m-%d}-{size}" + ("-sync" if args.sync else "")
     )
+    records: list[tuple[dict[str, Any], list[Measurement]]] = []
+    stopped: int | None = None  # the exit status of a size that could not finish
+    for people in args.sizes:  # smallest first; each size in a workspace of its own
+        if len(args.sizes) > 1:
+            print(f"{people:,} people:\n", flush=True)
+        one = argparse.Namespace(**{**vars(args), "people": people})
+        # The largest size's files (profiles, charts) sit beside the JSON under its name.
+        done = _record(
+            one,
+            argv,
+            suffix,
+            stem if people == args.people else f"{stem}-at-{people}",
+            begun,
+            started,
+            progress,
+        )
+        if isinstance(done, int):  # the sizes done before are kept
+            if not records:
+                return done
+            stopped = done
+            break
+        records.append(done)
+        if "failed" in done[0]:
+            break
+    document = records[0][0]
+    if len(args.sizes) > 1:
+        document, compared = scale.combined(records)
+        if compared:
+            print(f"\n{compared}", flush=True)
+        if stopped is not None:
+            document.setdefault("failed", f"stopped at {people:,} people (exit {stopped})")
+    path = write_json(args.results_dir / f"{stem}.json", document)
+    progress(f"wrote {path}")
+    return stopped or (1 if "failed" in document else 0)
+
+
+def _record(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    suffix: str,
+    stem: str,
+    begun: float,
+    started: datetime,
+    progress: Callable[[str], None],
+) -> tuple[dict[str, Any], list[Measurement]] | int:
+    """Run every phase at ``args.people``; return the record and its rows, or an exit status."""
     measurements: list[Measurement] = []
+    memory: list[Measurement] = []  # the populated bridge's RSS, a row per phase
+    held: dict[str, Any] | None = None  # slapd's RSS and disk at the end
     details: dict[str, Any] = {}
     population: Population | None = None
     try:
@@ -159,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             phase_begun = time.monotonic()
             try:
-                result = phases[name](context)
+                with footprint.PhaseMemory(population) as sampled:
+                    result = phases[name](context)
             except Exception as error:  # a failed phase keeps what the earlier ones measured
                 traceback.print_exc()
                 failed = f"phase {name} failed: {type(error).__name__}: {error}"
@@ -169,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
             measurements += result.measurements
             details[name] = {**result.details, "wall_s": round(time.monotonic() - phase_begun, 1)}
             progress(f"phase {name} done in {time.monotonic() - phase_begun:.0f} s")
+            memory += sampled.rows(name)
+        held = footprint.database(population)
+        if held is not None:
+            progress(footprint.shown(held))
     except (BenchError, BridgeError) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1
@@ -184,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     facts["source_digest_end"] = machine.source_digest()
     if facts["source_digest_end"] != facts["source_digest_start"]:
         progress("WARNING: bridge/, schemas/ or config/ changed during the run: sides may differ")
+    measurements += memory
     shown = table(measurements)
     print(shown, flush=True)
     document = {
@@ -216,12 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         "table": shown,
         "population": population.as_json() if population else None,
         "phases": details,
+        "footprint": held,
     }
     if failed:
         document["failed"] = failed
-    path = write_json(args.results_dir / f"{stem}.json", document)
-    progress(f"wrote {path}")
-    return 1 if failed else 0
+    return document, measurements
 
 
 def _free_stem(folder: Path, stem: str) -> str:

@@ -101,6 +101,10 @@ class Population:
         """Return how the populated directory was made, or None if no phase needed it."""
         return self._ready.details if self._ready else None
 
+    def served(self) -> Populated | None:
+        """Return the populated directory if a phase has made it, without making it."""
+        return self._ready
+
     def ready(self, ctx: Context) -> Populated:
         """Return the populated directory and its bridge, making them the first time."""
         if self._ready is None:

@@ -49,6 +49,11 @@ def our_processes(folder: Path) -> list[int]:
     return found
 
 
+def phase_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return a record's rows without the memory rows of each phase that the bridge served."""
+    return [row for row in document["results"] if row["phase"] != "memory"]
+
+
 SMOKE_PHASES = ("import", "lookup", "walk", "write", "sspr")
 
 
@@ -87,7 +92,16 @@ def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
         assert row["bridge"]["median"] > 0 and row["raw"]["median"] > 0 and row["ratio"] > 0
         assert row["met"] in (True, False, None)
         assert (row["met"] is None) == (row["target"] == "-")
-    assert list(rows) == list(SMOKE_PHASES) and set(document["phases"]) == set(SMOKE_PHASES)
+    assert list(rows) == [*SMOKE_PHASES, "memory"] and set(document["phases"]) == set(SMOKE_PHASES)
+    # The served bridge's memory, a row per phase it served; slapd's memory and disk at the end.
+    memory = rows["memory"]
+    assert [row["during"] for row in memory] == list(SMOKE_PHASES[1:])
+    assert all(
+        row["target_max_value"] == 150.0 and row["raw_label"] == "slapd RSS" for row in memory
+    )
+    held = document["footprint"]
+    assert held["people"] == 500 and held["slapd_rss_mb"] > 0 and held["mdb"]["entries"] > 500
+    assert 0 < held["mdb"]["used_mb"] <= held["db_du_mb"] + 1
 
     headline, cpu, library, floor = rows["import"]
     assert headline["raw_label"] == "ldapadd" and headline["target_max_ratio"] == 2.0
@@ -134,7 +148,7 @@ def test_a_small_peer_run_compares_with_scim2_server_and_leaves_nothing_running(
     assert "peer: seeded 200 users" in done.stderr and "phase peer done" in done.stderr
     [written] = results.glob("*-200.json")
     document = json.loads(written.read_text())
-    rows = document["results"]
+    rows = phase_rows(document)
     assert {row["phase"] for row in rows} == {"peer"}
     assert all(row["raw_label"] == "scim2-server" and row["raw"]["median"] > 0 for row in rows)
     targets = [(row["unit"], row["target"]) for row in rows if row["met"] is not None]
@@ -160,7 +174,7 @@ def test_a_small_console_run_searches_as_both_administrators_and_checks_the_inde
     assert "phase console done" in done.stderr
     [written] = results.glob("*-300.json")
     document = json.loads(written.read_text())
-    rows = document["results"]
+    rows = phase_rows(document)
     assert {row["phase"] for row in rows} == {"console"} and len(rows) == 8
     assert all(row["raw_label"] == "ldap3, same request" and row["unit"] == "ms" for row in rows)
     assert [row["target_max_value"] for row in rows] == [50.0, None] * 4
@@ -188,12 +202,12 @@ def test_a_small_observability_run_compares_metrics_and_json_logs_on_against_off
     assert done.returncode == 0, done.stderr
     [written] = results.glob("*-200.json")
     document = json.loads(written.read_text())
-    p50, p99, *controls = document["results"]
+    p50, p99, *controls = phase_rows(document)
     assert "metrics + JSON logs on vs off" in p50["operation"]
     assert p50["target_max_ratio"] == 1.03 and p99["met"] is None
     assert [row["raw_label"] for row in controls] == ["off-1", "on-1"]
     assert all(row["met"] is None for row in controls)
-    assert all(len(row["round_ratios"]) == 16 for row in document["results"])
+    assert all(len(row["round_ratios"]) == 16 for row in phase_rows(document))
     phase = document["phases"]["observability"]
     # Each bridge was what its settings say before anything was timed.
     assert phase["problems"] == [] and phase["settings_missing"] == []
@@ -216,7 +230,7 @@ def test_a_tiny_ha_run_measures_lag_and_catch_up_on_a_replicated_pair(tmp_path: 
     [written] = results.glob("*-ha.json")  # the ha phase alone: its file is named for it
     document = json.loads(written.read_text())
     assert document["settings"]["ha_down_seconds"] == 1 and document["settings"]["ha_kills"] == 1
-    rows = document["results"]
+    rows = phase_rows(document)
     assert {row["phase"] for row in rows} == {"ha"} and len(rows) == 7
     assert all(row["met"] is None and row["raw"]["median"] >= 0 for row in rows)
     assert [row["raw_label"] for row in rows] == ["ldap3 adds"] * 5 + ["ldap3 ServerPool"] * 2
