@@ -71,6 +71,10 @@ class ProcessTree:
         """Return the resident memory of the process and its descendants, in MB."""
         return sum(rss_mb(each) for each in self.pids())
 
+    def largest_rss_mb(self) -> float:
+        """Return the resident memory of the largest of the process and its descendants, in MB."""
+        return max((rss_mb(each) for each in self.pids()), default=0.0)
+
 
 class PeakSampler:
     """Sample a memory reading in a thread while a block runs; keep the samples and the peak.
