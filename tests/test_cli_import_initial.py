@@ -143,11 +143,33 @@ def test_a_directory_with_people_is_refused_and_left_alone(
     assert trees.compare(before, _data(env)) == []
 
 
-def test_a_failed_load_leaves_the_directory_as_it_was_and_slapd_running(
+def test_a_directory_of_its_own_is_refused(directories: Directories) -> None:
+    env = {
+        "HOME": str(directories.home),
+        "MIMS_LDAP_URL": "ldaps://127.0.0.1:1",
+        "MIMS_LDAP_BIND_DN": "cn=mims,dc=example",
+        "MIMS_LDAP_PASSWORD": "not used",
+    }
+    result = mims("import", "--initial", str(directories.roster), env=env)
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        "Error: `mims import --initial` loads the managed slapd offline, but this "
+        "configuration's directory is [directory] urls: use `mims import FILE`",
+    )
+
+
+def test_a_bad_row_or_a_failed_load_leaves_the_directory_as_it_was_and_slapd_running(
     directories: Directories,
 ) -> None:
     env = directories.new("full")
     server = _slapd(env)
+    bad = directories.home / "bad.csv"
+    bad.write_text(ROSTER + "S9,Tan Mei Ling,pupil,Clementi Primary School,P4,4A,,\n")
+    result = mims("import", "--initial", str(bad), env=env)
+    assert result.returncode == 1
+    assert result.stdout.strip().endswith("9 rows: 1 rejected (use --rejects FILE to keep them)")
+    assert "nothing was loaded: an initial load is all or nothing" in result.stderr
+    assert not [a for a in _data(env).values() if b"mimsPerson" in a.get("objectclass", ())]
     big = directories.home / "big.csv"
     rows = [f"B{n},Pupil {chr(65 + n % 26)}{n},student,Big School,P1,1A\n" for n in range(400)]
     big.write_text("external_id,full_name,role,school,level,class\n" + "".join(rows))
