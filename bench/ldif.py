@@ -9,6 +9,7 @@ then pays for memberOf as the bridge's own group modifies do.
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,3 +147,64 @@ def count(dump: Path, existing: set[str]) -> tuple[int, int]:
             entries += 1
             member_of += sum(1 for line in record if attribute(line) == "memberof")
     return entries, member_of
+
+
+# What slapd makes itself for every entry it writes (slapadd's values are not slapd's), and the
+# secrets and times two directories initialised apart differ in (the bridge's account, the decoy).
+SERVER_MADE = frozenset(
+    name.lower()
+    for name in (
+        "entryUUID",
+        "entryCSN",
+        "createTimestamp",
+        "modifyTimestamp",
+        "creatorsName",
+        "modifiersName",
+        "contextCSN",
+    )
+)
+PER_FOLDER = frozenset({"userpassword", "pwdchangedtime"})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two dumps compared entry by entry: how many entries, and what differs (a few shown)."""
+
+    entries: int
+    differences: int
+    shown: tuple[str, ...]
+
+    def as_json(self) -> dict[str, int | list[str]]:
+        return {
+            "entries": self.entries,
+            "differences": self.differences,
+            "shown": list(self.shown),
+        }
+
+
+def compare(first: Path, second: Path, existing: set[str], shown: int = 10) -> Comparison:
+    """Compare two slapcat dumps entry by entry, server-made attributes left out.
+
+    ``existing`` (a fresh directory's DNs) also leaves out each folder's own secrets. One
+    side is held as a digest per entry, so that 500,000 entries fit in memory.
+    """
+    digests = {key: digest for key, digest, _ in _digests(first, existing)}
+    found: list[str] = []
+    differences = entries = 0
+    for key, digest, lines in _digests(second, existing):
+        entries += 1
+        if digests.pop(key, None) != digest:
+            differences += 1
+            if len(found) < shown:
+                found.append(f"{key}: {'; '.join(sorted(lines))[:300]}")
+    differences += len(digests)
+    found += [f"only in {first.name}: {key}" for key in list(digests)[: max(0, shown - len(found))]]
+    return Comparison(entries, differences, tuple(found))
+
+
+def _digests(path: Path, existing: set[str]) -> Iterator[tuple[str, bytes, list[str]]]:
+    for record in records(path):
+        key = dn_key(record)
+        left_out = SERVER_MADE | (PER_FOLDER if key in existing else frozenset())
+        lines = sorted(line for line in record[1:] if attribute(line) not in left_out)
+        yield key, hashlib.blake2b("\n".join(lines).encode(), digest_size=16).digest(), lines
