@@ -149,8 +149,7 @@ def count(dump: Path, existing: set[str]) -> tuple[int, int]:
     return entries, member_of
 
 
-# What slapd makes itself for every entry it writes (slapadd's values are not slapd's), and the
-# secrets and times two directories initialised apart differ in (the bridge's account, the decoy).
+# What slapd makes itself for every entry it writes (slapadd's values are not slapd's).
 SERVER_MADE = frozenset(
     name.lower()
     for name in (
@@ -163,7 +162,9 @@ SERVER_MADE = frozenset(
         "contextCSN",
     )
 )
-PER_FOLDER = frozenset({"userpassword", "pwdchangedtime"})
+# Compared for presence only: a salted hash (each folder's bridge account and decoy have their
+# own random password) and the time it was set.
+PRESENCE_ONLY = frozenset({"userpassword", "pwdchangedtime"})
 
 
 @dataclass(frozen=True)
@@ -182,29 +183,31 @@ class Comparison:
         }
 
 
-def compare(first: Path, second: Path, existing: set[str], shown: int = 10) -> Comparison:
+def compare(first: Path, second: Path, shown: int = 10) -> Comparison:
     """Compare two slapcat dumps entry by entry, server-made attributes left out.
 
-    ``existing`` (a fresh directory's DNs) also leaves out each folder's own secrets. One
-    side is held as a digest per entry, so that 500,000 entries fit in memory.
+    One side is held as a digest per entry, so that 500,000 entries fit in memory.
     """
-    digests = {key: digest for key, digest, _ in _digests(first, existing)}
+    digests = {key: digest for key, digest, _ in _digests(first)}
     found: list[str] = []
     differences = entries = 0
-    for key, digest, lines in _digests(second, existing):
+    for key, digest, lines in _digests(second):
         entries += 1
         if digests.pop(key, None) != digest:
             differences += 1
             if len(found) < shown:
-                found.append(f"{key}: {'; '.join(sorted(lines))[:300]}")
+                found.append(f"{key}: {'; '.join(lines)[:300]}")
     differences += len(digests)
     found += [f"only in {first.name}: {key}" for key in list(digests)[: max(0, shown - len(found))]]
     return Comparison(entries, differences, tuple(found))
 
 
-def _digests(path: Path, existing: set[str]) -> Iterator[tuple[str, bytes, list[str]]]:
+def _digests(path: Path) -> Iterator[tuple[str, bytes, list[str]]]:
     for record in records(path):
-        key = dn_key(record)
-        left_out = SERVER_MADE | (PER_FOLDER if key in existing else frozenset())
-        lines = sorted(line for line in record[1:] if attribute(line) not in left_out)
-        yield key, hashlib.blake2b("\n".join(lines).encode(), digest_size=16).digest(), lines
+        lines = sorted(
+            f"{attribute(line)}: (set)" if attribute(line) in PRESENCE_ONLY else line
+            for line in record[1:]
+            if attribute(line) not in SERVER_MADE
+        )
+        digest = hashlib.blake2b("\n".join(lines).encode(), digest_size=16).digest()
+        yield dn_key(record), digest, lines

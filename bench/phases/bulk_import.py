@@ -180,7 +180,7 @@ def _repeat(ctx: Context, roster: Path, i: int) -> dict[str, Any]:
     ws.discard(floor)
 
     # 5. `mims import --initial`: the offline first-day load, entry by entry the same directory.
-    initial = _initial(ctx, roster, dump, existing, step, i)
+    initial = _initial(ctx, roster, dump, step, i)
     if not ws.keep:
         dump.unlink()
         fresh.unlink()
@@ -197,9 +197,7 @@ def _repeat(ctx: Context, roster: Path, i: int) -> dict[str, Any]:
     }
 
 
-def _initial(
-    ctx: Context, roster: Path, online: Path, existing: set[str], step: str, i: int
-) -> dict[str, Any]:
+def _initial(ctx: Context, roster: Path, online: Path, step: str, i: int) -> dict[str, Any]:
     """Time `mims import --initial` into a fresh directory; compare it with the online one."""
     ws = ctx.workspace
     target = ws.slapd(f"initial-{i}")
@@ -210,7 +208,7 @@ def _initial(
     dump = ws.root / f"initial-{i}.ldif"
     _slapcat(ctx, target.layout.config_dir, dump)
     ws.discard(target)
-    same = ldif.compare(online, dump, existing)
+    same = ldif.compare(online, dump)
     if same.differences:
         ctx.progress(
             f"WARNING: mims import --initial differs from mims import in {same.differences} "
