@@ -18,6 +18,7 @@ is reported the same way (see ``run``); the caller loads nothing then.
 
 from __future__ import annotations
 
+import bisect
 import re
 from array import array
 from collections import defaultdict
@@ -137,6 +138,10 @@ class InitialEntries:
         self.batch_size = batch_size
         self.suffix = people.suffix
         self._dns: list[str] = []  # every person's DN; groups hold indexes into it
+        self._lines = 0  # LDIF lines written so far
+        self._last_person_line = 0
+        self._starts = array("L")  # the line each person's entry starts on (1 is the first)
+        self._rows = array("L")  # and the roster row it came from
         self._groups: dict[str, _Group] = {}
 
     def write(
@@ -170,8 +175,15 @@ class InitialEntries:
             attributes = dict(group.attributes)
             if group.members:
                 attributes["member"] = [self._dns[i] for i in group.members]
-            _write(out, group.dn, attributes)
+            self._write(out, group.dn, attributes)
         return summary
+
+    def row_at(self, line: int) -> int | None:
+        """Return the roster row whose entry starts on this line of the LDIF (None: a group)."""
+        found = bisect.bisect_right(self._starts, line) - 1
+        if found < 0 or (found + 1 == len(self._starts) and line > self._last_person_line):
+            return None
+        return self._rows[found]
 
     @property
     def entries(self) -> int:
@@ -253,7 +265,16 @@ class InitialEntries:
         for group in groups.values():
             group.members.append(index)
         member_of = {"memberOf": list(groups)} if groups else {}
-        _write(out, entry, attributes | member_of)
+        self._starts.append(self._lines + 1)
+        self._rows.append(person.row.number)
+        self._write(out, entry, attributes | member_of)
+        self._last_person_line = self._lines
+
+    def _write(self, out: IO[str], entry: str, attributes: dict[str, list[str]]) -> None:
+        lines = [ldif.line("dn", entry)]
+        lines += [ldif.line(name, v) for name, values in attributes.items() for v in values]
+        out.write("\n".join(lines) + "\n\n")
+        self._lines += len(lines) + 1
 
     def _group(self, kind: GroupKind, name: str) -> _Group:
         """Return the managed group of that name, made (numbered and named) at first sight."""
@@ -300,12 +321,6 @@ class InitialEntries:
         numbers = [group_address.suffix_number(m, address_base, rules) for m in self.taken.mails]
         numbers += [posix_group_name.suffix_number(p, posix_base) for p in self.taken.posix_names]
         return max((n for n in numbers if n is not None), default=1)
-
-
-def _write(out: IO[str], entry: str, attributes: dict[str, list[str]]) -> None:
-    lines = [ldif.line("dn", entry)]
-    lines += [ldif.line(name, value) for name, values in attributes.items() for value in values]
-    out.write("\n".join(lines) + "\n\n")
 
 
 def _rejected(row: Row, error: BridgeError) -> Rejected:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -54,6 +55,8 @@ NOT_EMPTY = (
     "directory; use `mims import FILE`"
 )
 
+# slapadd's refusal of one entry by an LDAP result code (a schema rule), not for lack of room
+_AT_LINE = re.compile(r"\(line=(?P<line>\d+)\): (?P<reason>\(\d+\) .*)$")
 LoadProgress = Callable[[int, int], None]  # entries loaded, entries to load
 
 
@@ -99,7 +102,7 @@ class InitialLoad:
             if summary.rejected or not summary.created:
                 return summary  # all or nothing: nothing is loaded
             self.client.close()  # slapd goes away under this process's connections
-            _load(self.server, Path(out.name), before, counters, entries.entries, self.on_load)
+            _load(self.server, Path(out.name), before, counters, entries, self.on_load)
         return summary
 
 
@@ -134,7 +137,7 @@ def _load(
     entries: Path,
     before: Counters,
     after: Counters,
-    total: int,
+    written: InitialEntries,
     on_load: LoadProgress,
 ) -> None:
     """Stop slapd, load the dump and ``entries`` into a fresh database, swap it in, start."""
@@ -155,7 +158,7 @@ def _load(
         fresh_db.mkdir(mode=0o700)
         shutil.copytree(layout.config_dir, fresh_config)
         _point_at(fresh_config, fresh_db)
-        _slapadd(fresh_config, server.suffix, dump, entries, total, on_load)
+        _slapadd(fresh_config, server.suffix, dump, entries, written, on_load)
         if server.pid() is not None:
             raise SlapdError(
                 "slapd was started again during the load (is `mims serve` running?): stop it "
@@ -258,7 +261,12 @@ def _point_at(config_dir: Path, db_dir: Path) -> None:
 
 
 def _slapadd(
-    config_dir: Path, suffix: str, dump: bytes, entries: Path, total: int, on_load: LoadProgress
+    config_dir: Path,
+    suffix: str,
+    dump: bytes,
+    entries: Path,
+    written: InitialEntries,
+    on_load: LoadProgress,
 ) -> None:
     """Run ``slapadd -q -w`` on the dump, then the entries; report entries added as it goes.
 
@@ -269,11 +277,12 @@ def _slapadd(
         command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
     )
     assert process.stdin is not None and process.stderr is not None
+    dump = dump.rstrip(b"\n") + b"\n\n"
     writer = threading.Thread(
         target=_feed, args=(process.stdin, dump, entries), name="slapadd-feed", daemon=True
     )
     writer.start()
-    existing = dump.count(b"\ndn:") + dump.startswith(b"dn:")
+    existing, total = dump.count(b"\ndn:") + dump.startswith(b"dn:"), written.entries
     added, last = 0, time.monotonic()
     said: list[bytes] = []
     for raw in process.stderr:
@@ -288,9 +297,22 @@ def _slapadd(
     code = process.wait()
     writer.join()
     if code != 0:
-        reason = _last_line(b"".join(said))
-        raise SlapdError(f"slapadd refused the load ({reason}); the directory is as it was")
+        raise SlapdError(_refusal(b"".join(said), dump.count(b"\n"), written))
     on_load(total, total)
+
+
+def _refusal(stderr: bytes, dump_lines: int, written: InitialEntries) -> str:
+    """Return slapadd's refusal in one line, naming the roster row (not the DN) when it can."""
+    reason = _last_line(stderr)
+    where = _AT_LINE.search(reason)
+    if where is None:
+        return f"slapadd refused the load ({reason}); the directory is as it was"
+    row = written.row_at(int(where["line"]) - dump_lines)
+    entry = f"row {row}" if row is not None else "an entry made for the roster's groups"
+    return (
+        f"slapadd refused {entry} ({where['reason']}); nothing was loaded, the directory is as "
+        "it was"
+    )
 
 
 def _feed(pipe: IO[bytes], dump: bytes, entries: Path) -> None:
