@@ -33,9 +33,9 @@ from bridge.core.people import GroupKind
 from bridge.core.posix import IdKind, PosixRules
 from bridge.core.roster import Rejected, Row, Summary
 from bridge.directory import dn, ldif, mapping
-from bridge.directory.id_numbers import KIND_NAMES
+from bridge.directory.id_numbers import exhausted
 from bridge.directory.people import Draft, PeopleStore, managed_groups
-from bridge.errors import BridgeError, NameTaken, NumbersExhausted
+from bridge.errors import BridgeError, NameTaken
 
 BATCH = 1000  # the online importer's batch: its uidNumber blocks and namesake rounds
 _SUFFIXED = re.compile(r"^(?P<head>.+)_(?P<n>\d+)$")
@@ -55,17 +55,14 @@ class Counters:
         start = max(getattr(self, kind), limits.first)
         taken = range(start, start + count)
         if taken.stop - 1 > limits.last:
-            raise NumbersExhausted(
-                f"every {KIND_NAMES[kind]} from {limits.first} to {limits.last} is taken: "
-                f"raise {limits.setting} and try again"
-            )
+            raise exhausted(kind, limits)
         setattr(self, kind, taken.stop)
         return taken
 
 
 @dataclass
 class Taken:
-    """The names in use: uids (any role), and groups' addresses and NSS names."""
+    """The names in use: uids (any role), addresses (but people's own) and groups' NSS names."""
 
     uids: set[str] = field(default_factory=set)
     mails: set[str] = field(default_factory=set)
@@ -233,7 +230,12 @@ class InitialEntries:
         return len(made), rejected
 
     def _free(self, entry: tuple[str, dict[str, list[str]]]) -> bool:
-        return entry[1]["uid"][0].lower() not in self.taken.uids
+        """Return whether the unique overlay would take it: uid over people, mail over all."""
+        attributes = entry[1]
+        return (
+            attributes["uid"][0].lower() not in self.taken.uids
+            and attributes["mail"][0].lower() not in self.taken.mails
+        )
 
     def _take(self, entry: tuple[str, dict[str, list[str]]]) -> tuple[str, dict[str, list[str]]]:
         self.taken.add_uid(entry[1]["uid"][0])
