@@ -65,8 +65,8 @@ def import_roster(
 
     --initial loads a new managed directory that holds no people and no groups yet, offline:
     the same names, numbers, groups and policies, written with slapadd while slapd is
-    stopped (a few minutes for 500,000 people), then slapd starts again. All or nothing: a
-    rejected row, or a load that fails, leaves the directory as it was.
+    stopped (minutes, not hours, for a country's schools), then slapd starts again. All or
+    nothing: a rejected row, or a load that fails, leaves the directory as it was.
 
     \b
     Examples:
@@ -151,11 +151,14 @@ def _import_initial(
 
 
 def _load_progress() -> Callable[[int, int], None]:
-    """Report slapadd's progress, a line every few seconds, with its rate."""
-    started = time.monotonic()
+    """Report slapadd's progress, a line every few seconds, with its rate since it began."""
+    started: list[float] = []
 
     def report(done: int, total: int) -> None:
-        rate = done / max(time.monotonic() - started, 1e-9)
+        if not started:
+            started.append(time.monotonic())
+            return
+        rate = done / max(time.monotonic() - started[0], 1e-9)
         click.echo(f"loaded {done}/{total} entries, {rate:.0f} entries/s", err=True)
 
     return report

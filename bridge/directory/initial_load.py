@@ -57,7 +57,7 @@ NOT_EMPTY = (
 
 # slapadd's refusal of one entry by an LDAP result code (a schema rule), not for lack of room
 _AT_LINE = re.compile(r"\(line=(?P<line>\d+)\): (?P<reason>\(\d+\) .*)$")
-LoadProgress = Callable[[int, int], None]  # entries loaded, entries to load
+LoadProgress = Callable[[int, int], None]  # entries loaded (0: the load begins), to load
 
 
 class InitialLoad:
@@ -283,6 +283,7 @@ def _slapadd(
     )
     writer.start()
     existing, total = dump.count(b"\ndn:") + dump.startswith(b"dn:"), written.entries
+    on_load(0, total)
     added, last = 0, time.monotonic()
     said: list[bytes] = []
     for raw in process.stderr:
