@@ -58,3 +58,20 @@ def mims_import(ctx: Context, path: Path, target: ManagedSlapd) -> Imported:
     if match is None or run.returncode not in (0, 1):
         raise BenchError(f"mims import failed (exit {run.returncode}): see {run.log}")
     return Imported(run, {k: int(v) for k, v in match.groupdict().items()}, slapd)
+
+
+def mims_import_initial(ctx: Context, path: Path, target: ManagedSlapd) -> Imported:
+    """Run `mims import --initial` of a roster into a new, running slapd; relay progress."""
+    ws = ctx.workspace
+    run = ws.run(
+        ctx.mims("import", "--initial", str(path)),
+        ws.root / f"{target.layout.root.name}-import.log",
+        env=ctx.bridge_env(target.layout.root),
+        relay=lambda line: (
+            ctx.progress(f"  | {line}") if line.startswith(("prepared", "loaded")) else None
+        ),
+    )
+    match = _SUMMARY.search(run.log.read_text(errors="replace"))
+    if match is None or run.returncode != 0:
+        raise BenchError(f"mims import --initial failed (exit {run.returncode}): see {run.log}")
+    return Imported(run, {k: int(v) for k, v in match.groupdict().items()}, {})

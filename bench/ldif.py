@@ -9,6 +9,7 @@ then pays for memberOf as the bridge's own group modifies do.
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,3 +147,67 @@ def count(dump: Path, existing: set[str]) -> tuple[int, int]:
             entries += 1
             member_of += sum(1 for line in record if attribute(line) == "memberof")
     return entries, member_of
+
+
+# What slapd makes itself for every entry it writes (slapadd's values are not slapd's).
+SERVER_MADE = frozenset(
+    name.lower()
+    for name in (
+        "entryUUID",
+        "entryCSN",
+        "createTimestamp",
+        "modifyTimestamp",
+        "creatorsName",
+        "modifiersName",
+        "contextCSN",
+    )
+)
+# Compared for presence only: a salted hash (each folder's bridge account and decoy have their
+# own random password) and the time it was set.
+PRESENCE_ONLY = frozenset({"userpassword", "pwdchangedtime"})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two dumps compared entry by entry: how many entries, and what differs (a few shown)."""
+
+    entries: int
+    differences: int
+    shown: tuple[str, ...]
+
+    def as_json(self) -> dict[str, int | list[str]]:
+        return {
+            "entries": self.entries,
+            "differences": self.differences,
+            "shown": list(self.shown),
+        }
+
+
+def compare(first: Path, second: Path, shown: int = 10) -> Comparison:
+    """Compare two slapcat dumps entry by entry, server-made attributes left out.
+
+    One side is held as a digest per entry, so that 500,000 entries fit in memory.
+    """
+    digests = {key: digest for key, digest, _ in _digests(first)}
+    found: list[str] = []
+    differences = entries = 0
+    for key, digest, lines in _digests(second):
+        entries += 1
+        if digests.pop(key, None) != digest:
+            differences += 1
+            if len(found) < shown:
+                found.append(f"{key}: {'; '.join(lines)[:300]}")
+    differences += len(digests)
+    found += [f"only in {first.name}: {key}" for key in list(digests)[: max(0, shown - len(found))]]
+    return Comparison(entries, differences, tuple(found))
+
+
+def _digests(path: Path) -> Iterator[tuple[str, bytes, list[str]]]:
+    for record in records(path):
+        lines = sorted(
+            f"{attribute(line)}: (set)" if attribute(line) in PRESENCE_ONLY else line
+            for line in record[1:]
+            if attribute(line) not in SERVER_MADE
+        )
+        digest = hashlib.blake2b("\n".join(lines).encode(), digest_size=16).digest()
+        yield dn_key(record), digest, lines

@@ -54,6 +54,7 @@ from bridge.directory.failover import Providers
 from bridge.directory.feed import Feed
 from bridge.directory.grants import GrantStore
 from bridge.directory.group_addresses import GroupAddresses
+from bridge.directory.initial_load import InitialLoad, LoadProgress
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
 from bridge.directory.replica_config import PeerConfig, ServerConfig
@@ -381,6 +382,17 @@ class Backend:
         bulk = BulkWriter(self.client)
         importer = Importer(self.people, bulk, workers=workers, dry_run=dry_run)
         return importer if dry_run else AuditedImport(importer, Trail(self.audit))
+
+    def initial_import(self, on_load: LoadProgress = lambda done, total: None) -> RosterImport:
+        """Return the offline first-day load of the empty managed directory (``--initial``)."""
+        load = InitialLoad(
+            managed_slapd(self.config),
+            self.people,
+            self.client,
+            address_rules(self.config),
+            on_load,
+        )
+        return AuditedImport(load, Trail(self.audit))
 
     def group_addresses(self) -> GroupAddresses:
         """Return the backfill of groups' e-mail addresses."""

@@ -103,14 +103,18 @@ def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
     assert held["people"] == 500 and held["slapd_rss_mb"] > 0 and held["mdb"]["entries"] > 500
     assert 0 < held["mdb"]["used_mb"] <= held["db_du_mb"] + 1
 
-    headline, cpu, library, floor = rows["import"]
+    headline, cpu, library, initial, floor = rows["import"]
     assert headline["raw_label"] == "ldapadd" and headline["target_max_ratio"] == 2.0
     assert cpu["unit"] == "CPU s" and cpu["met"] is None
     assert library["raw_label"] == "ldap3" and library["met"] is None
+    assert initial["raw_label"] == "slapadd -q" and initial["target_max_ratio"] == 3.0
     assert floor["raw_label"] == "slapadd -q" and floor["met"] is None
     [repeat] = document["phases"]["import"]["repeats"]
     assert repeat["summary"]["created"] == 500
     assert repeat["same_result"] is True
+    # `mims import --initial` built the directory `mims import` built, entry by entry.
+    assert repeat["initial"]["same_as_online"]["differences"] == 0
+    assert repeat["initial"]["same_as_online"]["entries"] > 500
 
     # The SCIM phases served the people the import phase made.
     assert document["population"]["source"] == "the import phase's last mims import"

@@ -17,7 +17,7 @@ from bridge.cli.files import open_private_text
 from bridge.config import Config
 from bridge.core import demo as demo_roster
 from bridge.core import roster
-from bridge.errors import InvalidValue
+from bridge.errors import ConfigError, InvalidValue
 from bridge.metrics import multiprocess
 from bridge.services import naming_rules
 
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     help="Write rejected rows here (row number, reason, values).",
 )
 @click.option(
+    "--initial",
+    is_flag=True,
+    help="First-day load of a new, empty managed directory: offline with slapadd, all or nothing.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 32),
     default=4,
@@ -48,6 +53,7 @@ def import_roster(
     csv_file: Path,
     dry_run: bool,
     rejects: Path | None,
+    initial: bool,
     workers: int,
 ) -> None:
     """Create or update people from a roster CSV, keyed by external ID.
@@ -57,13 +63,22 @@ def import_roster(
     login_id. Running the same file twice changes nothing the second time; an import stopped
     at any point finishes when run again. Exit 1 if any row was rejected.
 
+    --initial loads a new managed directory that holds no people and no groups yet, offline:
+    the same names, numbers, groups and policies, written with slapadd while slapd is
+    stopped (minutes, not hours, for a country's schools), then slapd starts again. All or
+    nothing: a rejected row, or a load that fails, leaves the directory as it was.
+
     \b
     Examples:
       mims demo --people 1000 --out roster.csv && mims import roster.csv
       mims import roster.csv --dry-run
       mims import roster.csv --rejects rejected.csv
+      mims slapd init && mims import --initial roster.csv --rejects rejected.csv
     """
     config = load(ctx, slapd={"data_dir": data_dir})
+    if initial:
+        _import_initial(ctx, config, csv_file, dry_run, rejects)
+        return
     rules = naming_rules(config)
     total = _count_rows(csv_file)
     importer = open_backend(config).roster_import(workers=workers, dry_run=dry_run)
@@ -97,6 +112,56 @@ def import_roster(
         where = f" (see {rejects})" if rejects else " (use --rejects FILE to keep them)"
         click.echo(f"{summary.rejected} rows were rejected{where}", err=True)
         ctx.exit(1)
+
+
+def _import_initial(
+    ctx: click.Context, config: Config, csv_file: Path, dry_run: bool, rejects: Path | None
+) -> None:
+    """Load the whole roster offline into the empty managed directory, or nothing."""
+    if dry_run:
+        raise click.UsageError("--initial loads nothing with --dry-run; leave one out")
+    if not config.directory.managed:
+        raise ConfigError(
+            "`mims import --initial` loads the managed slapd offline, but this configuration's "
+            "directory is [directory] urls: use `mims import FILE`"
+        )
+    rules = naming_rules(config)
+    total = _count_rows(csv_file)
+    importer = open_backend(config).initial_import(on_load=_load_progress())
+    with (
+        _open_roster(csv_file) as lines,
+        _rejects_writer(rejects) as on_reject,
+        _progress(total, "prepared") as shown,
+    ):
+        try:
+            summary = importer.run(roster.read(lines, rules), on_reject, shown)
+        except roster.RosterError as error:
+            raise InvalidValue(f"{csv_file}: {error}") from None
+    if summary.rejected:
+        where = f" (see {rejects})" if rejects else " (use --rejects FILE to keep them)"
+        click.echo(f"{summary.total} rows: {summary.rejected} rejected{where}")
+        click.echo(
+            "nothing was loaded: an initial load is all or nothing; fix the rows and run again",
+            err=True,
+        )
+        ctx.exit(1)
+    click.echo(
+        f"{summary.total} rows: {summary.created} created, 0 updated, 0 unchanged, 0 rejected"
+    )
+
+
+def _load_progress() -> Callable[[int, int], None]:
+    """Report slapadd's progress, a line every few seconds, with its rate since it began."""
+    started: list[float] = []
+
+    def report(done: int, total: int) -> None:
+        if not started:
+            started.append(time.monotonic())
+            return
+        rate = done / max(time.monotonic() - started[0], 1e-9)
+        click.echo(f"loaded {done}/{total} entries, {rate:.0f} entries/s", err=True)
+
+    return report
 
 
 @main.command()
@@ -157,7 +222,7 @@ def _rejects_writer(path: Path | None) -> Iterator[Callable[[roster.Rejected], N
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None]]:
+def _progress(total: int, verb: str = "imported") -> Iterator[Callable[[int], None]]:
     """Report progress: a bar with rate and ETA on a terminal, a line every 5 s otherwise."""
     if sys.stderr.isatty():
         from rich.progress import (
@@ -169,7 +234,7 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
         )
 
         columns = (
-            TextColumn("importing"),
+            TextColumn("importing" if verb == "imported" else verb),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} rows/s"),
@@ -197,7 +262,7 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
             rate = done_so_far / max(now - started, 1e-9)
             left = (total - done_so_far) / rate if rate else 0
             click.echo(
-                f"imported {done_so_far}/{total} rows, {rate:.0f} rows/s, about {left:.0f} s left",
+                f"{verb} {done_so_far}/{total} rows, {rate:.0f} rows/s, about {left:.0f} s left",
                 err=True,
             )
             last = now

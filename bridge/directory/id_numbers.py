@@ -73,11 +73,11 @@ def allocate(
     if taken.start < limits.first:  # pragma: no cover - only if MAX_JUMPS writers raced
         raise DirectoryError(f"the {KIND_NAMES[kind]} counter did not reach its range")
     if taken.stop - 1 > limits.last:
-        raise _exhausted(kind, limits)
+        raise exhausted(kind, limits)
     return taken
 
 
-def _exhausted(kind: IdKind, limits: IdRange) -> NumbersExhausted:
+def exhausted(kind: IdKind, limits: IdRange) -> NumbersExhausted:
     """Return the error for a range with no numbers left, naming the setting to widen."""
     return NumbersExhausted(
         f"every {KIND_NAMES[kind]} from {limits.first} to {limits.last} is taken: raise "

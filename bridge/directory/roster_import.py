@@ -155,10 +155,21 @@ class Importer:
                 index: self.people.numbered(draft, number)
                 for (index, draft), number in zip(drafts.items(), numbers, strict=True)
             }
-        entries = [self.people.first_choice(draft) for draft in drafts.values()]
+        # Of namesakes in one batch the first row takes the name: the adds are pipelined, and
+        # slapd may apply a later one first (`mims import --initial` gives the same names).
+        firsts: dict[int, tuple[str, dict[str, list[str]]]] = {}
         taken: list[int] = []
-        outcomes = self.bulk.add_all(entries)
-        for index, (entry, _), failure in zip(drafts, entries, outcomes, strict=True):
+        sent: set[str] = set()
+        for index, draft in drafts.items():
+            first = self.people.first_choice(draft)
+            uid = first[1]["uid"][0].lower()
+            if uid in sent:
+                taken.append(index)
+            else:
+                sent.add(uid)
+                firsts[index] = first
+        outcomes = self.bulk.add_all(list(firsts.values()))
+        for index, (entry, _), failure in zip(firsts, firsts.values(), outcomes, strict=True):
             if failure is None:
                 results[index] = ("created", entry, _groups(plans[index]))
             elif _maybe_taken(failure, drafts[index]):
@@ -166,7 +177,7 @@ class Importer:
             else:
                 results[index] = (_rejected(plans[index], failure), "", [])
 
-        results |= self._add_namesakes(plans, drafts, taken, pool)
+        results |= self._add_namesakes(plans, drafts, sorted(taken), pool)
         return results
 
     def _add_namesakes(

@@ -404,6 +404,11 @@ class ManagedSlapd:
             return pid
         return None
 
+    def ports(self) -> tuple[int, int | None] | None:
+        """Return the running slapd's ldap:// and ldaps:// ports (None: none), or None."""
+        run = self._read_run_state() if self.pid() is not None else None
+        return (run["port"], run["ldaps_port"] or None) if run else None
+
     def answers(self) -> bool:
         """Return whether slapd accepts a connection on its socket."""
         with socket.socket(socket.AF_UNIX) as probe:
