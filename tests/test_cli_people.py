@@ -16,7 +16,7 @@ import pytest
 
 from bridge.config import Config
 from bridge.directory.client import LdapClient
-from tests.support.cli import mims
+from tests.support.cli import first_line, mims
 from tests.support.directory import SUFFIX
 
 HEADER = "external_id,full_name,role,school,level,class\n"
@@ -218,6 +218,11 @@ def test_an_import_killed_midway_finishes_when_run_again(
     assert len(people) == 3000
     assert len({p["external_id"] for p in people}) == 3000
     assert len({p["login_id"] for p in people}) == 3000
+    # The list is printed as it is read: a reader that stops early (`| head -1`) ends it
+    # cleanly, with no broken-pipe traceback (3,000 lines of JSON outgrow the pipe's buffer).
+    line, status, errors = first_line("user", "list", "--json", env=env)
+    assert json.loads(line)["login_id"] in {p["login_id"] for p in people}
+    assert (status, errors) == (0, "")
     students = [p for p in people if p["role"] == "student"]
     assert all(len(p["groups"]) == 3 for p in students)  # group memberships were finished too
 

@@ -31,10 +31,12 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ldap3 import BASE, SUBTREE
 
+from bench import console_filters
 from bench.load import Load
 from bench.phases.context import Context, PhaseResult
 from bench.population import Populated
@@ -45,6 +47,7 @@ from bench.workspace import BenchError
 from bridge.config import load_config
 from bridge.core.admin_console import ScopedConsole, name_query
 from bridge.core.administration import AllSchools, School
+from bridge.core.class_actions import Group, members
 from bridge.core.naming import LoginId
 from bridge.core.query import Sort, all_of
 from bridge.directory import controls, dn, mapping
@@ -106,6 +109,7 @@ def run(ctx: Context) -> PhaseResult:
             scoped = backend.admin_console().for_actor(role.login_id)
             measurements += _measure(ctx, role, scoped, sorts, signed_in(pop, role), details)
         details["index_check"] = _index_check(ctx, roles[0], backend, sorts)
+        details["filters"] = _filters(ctx, pop, roles, backend)
         return PhaseResult(measurements, details)
     finally:
         sorts.close()
@@ -364,6 +368,52 @@ def _index_check(ctx: Context, role: Role, backend: Backend, raw: RawSorts) -> d
             f"scan's {median_scan:.1f} ms"
         )
     return found
+
+
+def _filters(
+    ctx: Context, pop: Populated, roles: Sequence[Role], backend: Backend
+) -> dict[str, Any]:
+    """List each filter the console's searches sent, and the slapd index of each assertion.
+
+    Untimed: each search the console makes (by part of a name, of 2, 3 and 6 letters; its
+    whole list; by class; by level; one person by login ID and by id; a class's members for a
+    bulk action; the grants read at sign-in) runs once per administrator, through the same
+    core service the console's pages and API call, with every filter sent noted
+    (bench/console_filters.py).
+    """
+    console = backend.admin_console()
+    calls: list[tuple[str, Callable[[], object]]] = []
+    for role in roles:
+        scoped = console.for_actor(role.login_id)
+        text = max(role.fragments, key=len)
+        _, found = scoped.search(text, count=PAGE)
+        someone = next((p for p in found if p.class_name and p.school and p.level), None)
+        if someone is None:
+            raise BenchError(f"console filters: nobody with a class found by {text!r}")
+        short = min(role.fragments, key=len)
+        group = Group(someone.school or "", class_name=someone.class_name)
+        calls += [
+            ("sign-in: the administrator's grants", partial(console.for_actor, role.login_id)),
+            ("search by part of a name, 2 letters", partial(scoped.search, short[:2])),
+            ("search by part of a name, 3 letters", partial(scoped.search, short[:3])),
+            ("search by part of a name, 6 letters", partial(scoped.search, text)),
+            ("the whole list in scope", partial(scoped.search, None)),
+            ("search by class", partial(scoped.search, None, someone.class_name)),
+            ("search by level and name", partial(scoped.search, text, None, someone.level)),
+            ("one person by login ID", partial(scoped.find, someone.login_id)),
+            ("one person by id", partial(scoped.get, someone.id)),
+            ("a class's members (bulk actions)", partial(members, scoped, group)),
+        ]
+    rows = console_filters.report(
+        console_filters.capture(calls), console_filters.slapd_indexes(pop.slapd)
+    )
+    unserved = [row["filter"] for row in rows if not row["served_by_index"]]
+    unindexed = sorted({a for row in rows for a in row["unindexed"]})
+    ctx.progress(
+        f"console filters: {len(rows)} distinct; not served by an index: {len(unserved)}; "
+        f"unindexed assertions: {', '.join(unindexed) or 'none'}"
+    )
+    return {"sent": rows, "not_served_by_index": unserved, "unindexed_assertions": unindexed}
 
 
 def _by_length(

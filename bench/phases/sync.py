@@ -27,11 +27,13 @@ runner's start-up probe does not take it for a target that lost its data.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import statistics
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from ldap3 import BASE, MODIFY_REPLACE
@@ -57,6 +59,9 @@ REQUEST_TIMEOUT_S = 2.0
 ARRIVAL_TIMEOUT_S = 300.0
 LABEL = "direct PUT to scim2-server"
 PREFIX = "sync-bench-"
+STATUS_RUNS = 5
+STATUS_TARGET_S = 1.0  # issue 22: `mims sync status` under 1 s at 500,000 people (past start-up)
+EVERYTHING = "rid=000,csn=20000101000000.000000Z#000000#000#000000"  # before any entry
 
 
 def outage_seconds(people: int) -> float:
@@ -126,7 +131,11 @@ def run(ctx: Context) -> PhaseResult:
     ctx.workspace.on_close(peer.stop)
     peer.start()
     try:
-        return _measure(ctx, pop, peer)
+        result = _measure(ctx, pop, peer)
+        rows, status = _status(ctx, pop, peer)
+        result.measurements.extend(rows)
+        result.details["status"] = status
+        return result
     finally:
         peer.stop()
 
@@ -189,6 +198,95 @@ def _measure(ctx: Context, pop: Populated, peer: PeerServer) -> PhaseResult:
         directory.close()
     direct = _direct_puts(peer, 500)
     return _rows(lag, arrived, backlog, thawed, outage, direct, runner)
+
+
+def _status(
+    ctx: Context, pop: Populated, peer: PeerServer
+) -> tuple[list[Measurement], dict[str, Any]]:
+    """Time `mims sync status --json` as a sysadmin runs it: caught up, then behind by all.
+
+    Each is a whole process (Python's start-up and imports included), against the populated
+    directory, with the target the phase synced. "Behind by everything" stores a cookie older
+    than any entry, so every person and group waits: the status must still answer from the
+    target's stored entry and a bounded count (bridge/directory/sync_state.py), not a read of
+    them all. The baseline is `mims --version`, run in turn with it: the same process start,
+    doing nothing. The target is on the difference (at most 1 s): start-up does not grow with
+    the directory, and on a loaded machine it alone can take seconds.
+    """
+    overlay = Path(pop.bridge.env["MIMS_CONFIG"]).read_text()
+    config_file = ctx.workspace.root / "sync-status.toml"
+    config_file.write_text(
+        f'{overlay}\n[sync.targets.{TARGET_NAME}]\nkind = "scim"\n'
+        f'url = "{peer.base_url}"\ntoken_env = "{TOKEN_ENV}"\n'
+    )
+    env = pop.bridge.env | {"MIMS_CONFIG": str(config_file)}
+    config = load_config(env=env)
+    directory = LdapClient(directory_settings.client_settings(config))
+    backend = Backend(config, directory)
+    state = SyncStateStore(directory, config.directory.suffix, TARGET_NAME)
+    kept = state.cookie()
+    rows: list[Measurement] = []
+    details: dict[str, Any] = {}
+    try:
+        for case, cookie in (("caught up", kept), ("behind by every entry", EVERYTHING)):
+            state.save_cookie(cookie, 0)
+            start_up, runs, cpu = [], [], []
+            for _ in range(STATUS_RUNS):
+                version = _run_mims(ctx, env, "--version")
+                status = _run_mims(ctx, env, "sync", "status", "--json")
+                start_up.append(version[0])
+                runs.append(status[:2])
+                cpu.append(status[2] - version[2])
+            inside = []
+            for _ in range(STATUS_RUNS):
+                began = time.perf_counter()
+                backend.sync_status(TARGET_NAME)
+                inside.append(time.perf_counter() - began)
+            shown = runs[-1][1][0]
+            ctx.progress(
+                f"sync status, {case}: {statistics.median(t for t, _ in runs):.2f} s a process, "
+                f"{1000 * statistics.median(inside):.0f} ms of it the status itself; "
+                f"pending {shown['pending_changes']}{'+' if shown.get('pending_capped') else ''}"
+            )
+            details[case] = {
+                "process_s": [round(t, 3) for t, _ in runs],
+                "start_up_s": [round(t, 3) for t in start_up],
+                # CPU seconds of the status process less those of `mims --version`: what the
+                # status itself cost, whatever else the machine was doing.
+                "cpu_beyond_start_up_s": [round(t, 3) for t in cpu],
+                "in_process_ms": [round(1000 * t, 2) for t in inside],
+                "pending_changes": shown["pending_changes"],
+                "pending_capped": shown.get("pending_capped"),
+            }
+            rows.append(
+                Measurement(
+                    "sync",
+                    f"sync: `mims sync status` at {len(pop.people):,} people, {case}: a process",
+                    Samples(tuple(t for t, _ in runs)),
+                    Samples(tuple(start_up)),
+                    "`mims --version` (start-up alone)",
+                    unit="s",
+                    max_delta=STATUS_TARGET_S,
+                    extra={
+                        "in_process_ms": round(1000 * statistics.median(inside), 2),
+                        "cpu_beyond_start_up_s": round(statistics.median(cpu), 3),
+                    },
+                )
+            )
+    finally:
+        state.save_cookie(kept, 0)
+        directory.close()
+    return rows, details
+
+
+def _run_mims(ctx: Context, env: dict[str, str], *args: str) -> tuple[float, Any, float]:
+    """Run `mims ARGS`; return its wall time, its output as JSON (None: not JSON), CPU time."""
+    log = ctx.workspace.root / "sync-status.log"
+    run = ctx.workspace.check(ctx.workspace.run(ctx.mims(*args), log, env), f"mims {args[0]}")
+    try:
+        return run.wall_s, json.loads(log.read_text()), run.cpu_s
+    except ValueError:
+        return run.wall_s, None, run.cpu_s
 
 
 def _follow(runner: Runner, directory: LdapClient) -> None:

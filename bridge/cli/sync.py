@@ -106,8 +106,10 @@ def sync_status(ctx: click.Context, data_dir: Path | None, as_json: bool) -> Non
     """Show each target's lag, last success, lease, failures and dead letters.
 
     Lag is what the directory changed after the last change the target confirmed: how many
-    people and groups, and how long ago the oldest of them changed. The lease says which
-    process (host:pid) runs the target's sync, and until when its hold lasts unless renewed.
+    people and groups, and how long ago the oldest of them changed. Changes and dead letters
+    are counted up to 1000 ("1000+"), so the status stays quick however far behind a target
+    is. The lease says which process (host:pid) runs the target's sync, and until when its
+    hold lasts unless renewed.
 
     \b
     Examples:
@@ -128,7 +130,7 @@ def sync_status(ctx: click.Context, data_dir: Path | None, as_json: bool) -> Non
     for status in statuses:
         click.echo(
             f"{status.name:<16} {_lag(status):<24} {_when(status.last_success):<22} "
-            f"{status.failures:>8} {status.dead_letters:>6}  {_lease(status)}"
+            f"{status.failures:>8} {_dead(status):>6}  {_lease(status)}"
         )
         if status.failures and status.last_error:
             click.echo(f"  last error: {status.last_error}")
@@ -176,7 +178,12 @@ def _lag(status: TargetStatus) -> str:
     if status.oldest_pending is not None:
         seconds = (datetime.now(UTC) - status.oldest_pending).total_seconds()
         age = f", oldest {max(0, int(seconds))} s"
-    return f"{status.pending} changes{age}"
+    more = "+" if status.pending_capped else ""
+    return f"{status.pending}{more} changes{age}"
+
+
+def _dead(status: TargetStatus) -> str:
+    return f"{status.dead_letters}{'+' if status.dead_letters_capped else ''}"
 
 
 def _lease(status: TargetStatus) -> str:
@@ -204,4 +211,6 @@ def _as_dict(status: TargetStatus) -> dict[str, object]:
         "dead_letters": status.dead_letters,
         "lease_holder": status.lease_holder,
         "lease_until": status.lease_until.isoformat() if status.lease_until else None,
+        "pending_capped": status.pending_capped,
+        "dead_letters_capped": status.dead_letters_capped,
     }

@@ -142,6 +142,10 @@ class TargetStatus:
     oldest_pending: datetime | None = None
     lease_holder: str | None = None
     lease_until: datetime | None = None
+    # More changes wait than were counted (``pending`` is the bound): a read of every one of
+    # them would grow with the directory, and the status must stay quick at any size.
+    pending_capped: bool = False
+    dead_letters_capped: bool = False
 
 
 @dataclass(frozen=True)

@@ -45,14 +45,21 @@ LETTER_READ = [
 ]
 # A CSN (change sequence number) such as 20261204150102.123456Z#000000#000#000000.
 _CSN = re.compile(r"\d{14}(?:\.\d+)?Z#[0-9a-f]{6}#[0-9a-f]{3}#[0-9a-f]{6}")
+# `mims sync status` and /metrics count at most this many waiting changes and dead letters
+# ("1000+"): reading every one made the status take tens of seconds for a target far behind
+# at 100,000 people, and a scrape must stay quick whatever the backlog.
+COUNT_LIMIT = 1000
 _MAX_TEXT = 1000
 
 
 class SyncStateStore:
     """Read and write one target's sync entry and dead letters as the bridge's account."""
 
-    def __init__(self, directory: LdapClient, suffix: str, target: str) -> None:
+    def __init__(
+        self, directory: LdapClient, suffix: str, target: str, count_limit: int = COUNT_LIMIT
+    ) -> None:
         self.directory = directory
+        self.count_limit = count_limit
         self.suffix = suffix
         self.target = target
         self.entry = dn.sync_target_dn(target, suffix)
@@ -225,31 +232,45 @@ class SyncStateStore:
 
     def dead_letters(self) -> list[DeadLetter]:
         """Return the dead letters, oldest first."""
+        letters = [_letter(entry) for entry in self._letters(LETTER_READ)]
+        return sorted(letters, key=lambda d: (d.time or datetime.min.replace(tzinfo=UTC), d.uuid))
+
+    def _letters(self, attributes: list[str], limit: int = 0) -> list[dict[str, Any]]:
+        """Return the dead-letter entries (at most ``limit``, 0: all) with these attributes."""
 
         def search(connection: Connection) -> list[dict[str, Any]]:
             connection.search(
-                self.entry, "(objectClass=mimsSyncDeadLetter)", LEVEL, attributes=LETTER_READ
+                self.entry,
+                "(objectClass=mimsSyncDeadLetter)",
+                LEVEL,
+                attributes=attributes,
+                size_limit=limit,
             )
             return list(connection.response)
 
         try:
-            entries = self.directory.run(search)
+            return self.directory.run(search)
         except NotFound:
             return []
-        letters = [_letter(entry) for entry in entries]
-        return sorted(letters, key=lambda d: (d.time or datetime.min.replace(tzinfo=UTC), d.uuid))
 
     # -- status ------------------------------------------------------------------------------
 
     def status(self) -> TargetStatus:
-        """Return the target's state, and how many directory changes it has not confirmed."""
+        """Return the target's state, with its waiting changes and dead letters counted.
+
+        Both counts stop past ``count_limit`` (``pending_capped``, ``dead_letters_capped``), so
+        the status costs a few small reads however far behind the target is.
+        """
         position = self.position()
-        pending, oldest = self._pending(position.cookie)
+        pending, oldest, capped = self._pending(position.cookie)
+        letters = len(self._letters(["1.1"], self.count_limit + 1))
         return replace(
             position,
-            dead_letters=len(self.dead_letters()),
+            dead_letters=min(letters, self.count_limit),
+            dead_letters_capped=letters > self.count_limit,
             pending=pending,
             oldest_pending=oldest,
+            pending_capped=capped,
         )
 
     def position(self) -> TargetStatus:
@@ -271,28 +292,41 @@ class SyncStateStore:
             lease_until=lease.until,
         )
 
-    def _pending(self, cookie: str | None) -> tuple[int | None, datetime | None]:
-        """Count people and groups changed after the cookie's CSN (None: never synced)."""
+    def _pending(self, cookie: str | None) -> tuple[int | None, datetime | None, bool]:
+        """Count people and groups changed after the cookie's CSN, up to ``count_limit``.
+
+        Return the count (None: never synced), when the oldest counted one changed (its
+        entryCSN's time), and whether more wait than were counted. Past the limit the oldest
+        is that of the changes counted, so the lag shown is at least that.
+        """
         found = _CSN.findall(cookie or "")
         if not found:
-            return None, None
+            return None, None, False
         csn = max(found)  # one per server id; the newest bounds what was confirmed
         # Strictly after: the cookie's own change was confirmed.
         after = f"(entryCSN>={escape_filter_chars(csn)})(!{dn.equals('entryCSN', csn)})"
         query = f"(&{feed_filter(self.suffix)}{after})"
 
         def search(connection: Connection) -> list[dict[str, Any]]:
-            connection.search(self.suffix, query, SUBTREE, attributes=["modifyTimestamp"])
+            connection.search(
+                self.suffix,
+                query,
+                SUBTREE,
+                attributes=["entryCSN"],
+                size_limit=self.count_limit + 1,
+            )
             return list(connection.response)
 
         entries = self.directory.run(search)
-        times = [
-            generalized_time(e["raw_attributes"]["modifyTimestamp"][0].decode())
-            for e in entries
-            if e.get("raw_attributes", {}).get("modifyTimestamp")
-        ]
-        known = [t for t in times if t is not None]
-        return len(entries), min(known) if known else None
+        # CSNs sort as their times do (a fixed-width timestamp first): parse only the oldest.
+        csns = [v[0] for e in entries if (v := e.get("raw_attributes", {}).get("entryCSN"))]
+        oldest = csn_time(min(csns).decode()) if csns else None
+        return min(len(entries), self.count_limit), oldest, len(entries) > self.count_limit
+
+
+def csn_time(csn: str) -> datetime:
+    """Return when a change happened, from its CSN's timestamp (to the microsecond)."""
+    return parse_lease_time(csn.partition("#")[0])
 
 
 def lease_time(moment: datetime) -> str:

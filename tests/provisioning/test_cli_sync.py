@@ -98,6 +98,7 @@ def test_once_then_status_then_retry(
     assert shown["synced"] is True
     assert shown["pending_changes"] == 0
     assert shown["dead_letters"] == 1
+    assert (shown["pending_capped"], shown["dead_letters_capped"]) == (False, False)
     assert shown["last_success"] is not None
     table = mims("sync", "status", env=variables)
     assert table.stdout.splitlines()[1].split()[:3] == [TARGET, "up", "to"]

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from bench.peer_server import PeerServer
 from bridge.config import Config
+from bridge.core.sync import Change
 from bridge.core.tokens import new_token, token_hash
 from bridge.directory.client import LdapClient
 from bridge.directory.slapd import ManagedSlapd
@@ -89,6 +90,10 @@ def test_people_arrive_then_renames_deactivations_and_deletes_follow(
     waiting = state.status()
     assert waiting.pending == 2  # Mary and Ali changed; a deleted entry is not counted
     assert waiting.oldest_pending is not None
+    assert not waiting.pending_capped
+    counted = SyncStateStore(directory, SUFFIX, TARGET, count_limit=1).status()
+    assert (counted.pending, counted.pending_capped) == (1, True)
+    assert counted.oldest_pending is not None
     run_once(sync_config, directory)
     assert state.status().pending == 0
     assert peer_user(empty_peer, str(mary["id"]))["userName"] == "mary_lim@students.edu.sg"  # type: ignore[index]
@@ -152,6 +157,12 @@ def test_a_refused_change_is_a_dead_letter_until_a_retry_succeeds(
     assert letter.kind == "person:present"
     assert "400" in letter.reason
     assert state.status().dead_letters == 1
+    other = Change(uuid="00000000-0000-4000-8000-000000000001", kind="person")
+    state.dead_letter(other, "refused")
+    counted = SyncStateStore(directory, SUFFIX, TARGET, count_limit=1).status()
+    assert (counted.dead_letters, counted.dead_letters_capped) == (1, True)
+    assert (state.status().dead_letters, state.status().dead_letters_capped) == (2, False)
+    state.clear_dead_letter(other.uuid)
     # Still refused: the letter stays, one more attempt counted.
     assert retry_dead_letters(make_runner(config, directory)) == (0, 1)
     assert state.dead_letters()[0].attempts == 2

@@ -55,6 +55,31 @@ def mims(
     )
 
 
+def first_line(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[str, int, str]:
+    """Run `mims ARGS`, read one line of its output and close the pipe, as `| head -1` does.
+
+    Return that line, the exit status and what it wrote on stderr.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMS_")} | env
+    with subprocess.Popen(
+        [*MIMS, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        line = process.stdout.readline()
+        process.stdout.close()
+        try:
+            errors = process.stderr.read()
+            process.wait(timeout)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    return line, process.returncode, errors
+
+
 def wait_for(url: str, timeout: float, ca: Path | None = None) -> int:
     """Poll a URL until it answers or ``timeout`` passes; return its last status (0: no answer).
 
