@@ -160,22 +160,24 @@ class PeopleReadStore:
         return self.dns_of([person_id]).get(person_id)
 
     def _people(self, entries: list[dict[str, Any]]) -> list[Person]:
-        """Return people from entries; managers the directory left unresolved, in one search."""
-        people = [mapping.to_person(entry) for entry in entries]
-        managers = {
-            manager
-            for person, entry in zip(people, entries, strict=True)
-            if person.manager_id is None and (manager := mapping.manager_dn(entry))
-        }
-        if not managers:
-            return people
-        ids = self._ids_of(sorted(managers))
-        return [
-            person
-            if person.manager_id is not None
-            else replace(person, manager_id=ids.get(mapping.manager_dn(entry) or ""))
-            for person, entry in zip(people, entries, strict=True)
-        ]
+        """Return people from entries; managers the directory left unresolved, in one search.
+
+        Empties ``entries`` as it goes: a page of 1,000 is not held as entries and people.
+        """
+        people: list[Person] = []
+        managers: dict[int, str] = {}  # index in people -> the manager's DN
+        entries.reverse()
+        while entries:
+            entry = entries.pop()
+            person = mapping.to_person(entry)
+            if person.manager_id is None and (manager := mapping.manager_dn(entry)):
+                managers[len(people)] = manager
+            people.append(person)
+        if managers:
+            ids = self._ids_of(sorted(set(managers.values())))
+            for index, manager in managers.items():
+                people[index] = replace(people[index], manager_id=ids.get(manager))
+        return people
 
     def _ids_of(self, entries: list[str]) -> dict[str, str]:
         def read(connection: Connection) -> dict[str, str]:

@@ -6,6 +6,7 @@ them (filtering, sorting and paging are all done by the directory).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -135,3 +136,15 @@ def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> di
         "itemsPerPage": len(resources),
         "Resources": resources,
     }
+
+
+def list_text(total: int, start: int, resources: list[str]) -> str:
+    """Return a ListResponse's JSON text around resources already encoded one by one.
+
+    A page of 1,000 people is then never held as dicts and as text at once.
+    """
+    shell = json.dumps(
+        {"schemas": [LIST_SCHEMA], "totalResults": total, "startIndex": start}
+        | {"itemsPerPage": len(resources)}
+    )
+    return f'{shell[:-1]}, "Resources": [{", ".join(resources)}]}}'
