@@ -32,8 +32,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import ldap
 from ldap.controls import RequestControl, ResponseControl
@@ -52,17 +53,18 @@ FRESH_SECONDS = 60.0
 IDLE_SECONDS = 300.0
 BUSY = 51  # RFC 4511: slapd's answer when it holds olcSssVlvMax sorts already
 
+T = TypeVar("T")
 _Key = tuple[str, str, tuple[SortKey, ...]]
 # The response controls a page may carry, kept undecoded (python-ldap drops unknown ones).
 _KEEP = {controls.DEREF: ResponseControl, controls.VLV_RESPONSE: ResponseControl}
 
 
 @dataclass
-class Page:
-    """One page of a sorted result and the size of the whole result."""
+class Page(Generic[T]):
+    """One page of a sorted result, each entry as ``convert`` made it, and the result's size."""
 
     total: int
-    entries: list[dict[str, Any]]
+    entries: list[T]
 
 
 @dataclass
@@ -114,15 +116,18 @@ class SortedPager:
         sort: list[SortKey],
         start: int,
         count: int,
+        convert: Callable[[dict[str, Any]], T],
         extra: list[controls.Control] | None = None,
-    ) -> Page:
+    ) -> Page[T]:
         """Return ``count`` entries from 1-based ``start`` of the sorted result, and its size.
 
-        ``extra`` controls go with the request (the deref control of people reads).
+        Each entry (``dn``, ``raw_attributes``, ``controls``, as ldap3 shapes them) is handed
+        to ``convert`` as it arrives: a page of 1,000 is never held as entries and as what
+        they become. ``extra`` controls go with the request (the deref control of people).
         """
         key: _Key = (base, ldap_filter, tuple(sort))
         kept = self._take(key)
-        request = _Request(key, attributes, max(start, 1), max(count, 0), extra or [])
+        request = _Request(key, attributes, max(start, 1), max(count, 0), extra or [], convert)
         try:
             with kept.lock:
                 return self._serve(kept, request)
@@ -209,7 +214,7 @@ class SortedPager:
 
     # -- one page ------------------------------------------------------------------------------
 
-    def _serve(self, kept: _Kept, request: _Request) -> Page:
+    def _serve(self, kept: _Kept, request: _Request[T]) -> Page[T]:
         """Serve a page from the kept sort, or sort again; retry once on another server."""
         for attempt in (1, 2):
             with translated():
@@ -225,7 +230,7 @@ class SortedPager:
                         raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _page(self, kept: _Kept, request: _Request) -> Page:
+    def _page(self, kept: _Kept, request: _Request[T]) -> Page[T]:
         suffix = self.directory.settings.suffix
         reuse = kept.context is not None
         if reuse and (request.start == 1 or time.monotonic() - kept.made > self.fresh_seconds):
@@ -242,12 +247,13 @@ class SortedPager:
 
 
 @dataclass(frozen=True)
-class _Request:
+class _Request(Generic[T]):
     key: _Key
     attributes: list[str]
     start: int
     count: int
     extra: list[controls.Control]
+    convert: Callable[[dict[str, Any]], T]
 
 
 def _context_csn(kept: _Kept, suffix: str) -> frozenset[bytes]:
@@ -258,7 +264,7 @@ def _context_csn(kept: _Kept, suffix: str) -> frozenset[bytes]:
     return frozenset(value for _, values in found for value in values.get("contextCSN", []))
 
 
-def _search(kept: _Kept, request: _Request) -> Page:
+def _search(kept: _Kept, request: _Request[T]) -> Page[T]:
     """Ask for the page on the kept sort (a new sort when it has none); keep its context."""
     assert kept.line is not None
     connection = kept.line.connection
@@ -275,33 +281,40 @@ def _search(kept: _Kept, request: _Request) -> Page:
         request.attributes,
         serverctrls=[RequestControl(oid, critical, value) for oid, critical, value in sent],
     )
-    try:
-        _, found, _, returned, _, _ = connection.result4(
-            message, all=1, add_ctrls=1, resp_ctrl_classes=_KEEP
-        )
-    except ldap.VLV_ERROR as error:  # ``start`` lies past the end: no entries, and the size
-        details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-        raw = {oid: value for oid, _, value in details.get("ctrls", [])}.get(controls.VLV_RESPONSE)
-        if raw is None:
-            raise
-        return Page(total=_remember(kept, raw).count, entries=[])
+    entries: list[T] = []
+    while True:  # one message at a time: each entry is converted and let go as it comes
+        try:
+            kind, found, _, returned, _, _ = connection.result4(
+                message, all=0, add_ctrls=1, resp_ctrl_classes=_KEEP
+            )
+        except ldap.VLV_ERROR as error:  # ``start`` lies past the end: no entries, and the size
+            details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+            ctrls = details.get("ctrls", [])
+            raw = {oid: value for oid, _, value in ctrls}.get(controls.VLV_RESPONSE)
+            if raw is None:
+                raise
+            return Page(total=_remember(kept, raw).count, entries=[])
+        if kind == ldap.RES_SEARCH_RESULT:
+            break
+        for entry_dn, values, entry_controls in found:
+            if entry_dn is None or len(entries) >= request.count:
+                continue  # a search reference; or the one entry VLV sends for a count of 0
+            entry = {
+                "type": "searchResEntry",
+                "dn": entry_dn,
+                "raw_attributes": values,
+                "controls": {
+                    c.controlType: {"value": c.encodedControlValue} for c in entry_controls
+                },
+            }
+            entries.append(request.convert(entry))
     vlv = next((c for c in returned if c.controlType == controls.VLV_RESPONSE), None)
-    entries = [
-        {
-            "type": "searchResEntry",
-            "dn": entry_dn,
-            "raw_attributes": values,
-            "controls": {c.controlType: {"value": c.encodedControlValue} for c in entry_controls},
-        }
-        for entry_dn, values, entry_controls in found
-        if entry_dn is not None  # search references have no DN
-    ]
     if vlv is None:
-        return Page(total=len(entries), entries=entries[: request.count])
+        return Page(total=len(entries), entries=entries)
     result = _remember(kept, vlv.encodedControlValue)
     if result.result != 0:
         raise error_for_code(result.result)
-    return Page(total=result.count, entries=entries[: request.count])
+    return Page(total=result.count, entries=entries)
 
 
 def _remember(kept: _Kept, raw: bytes) -> controls.VlvResult:

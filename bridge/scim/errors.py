@@ -92,17 +92,17 @@ def error_body(status: int, detail: str, scim_type: str | None = None) -> dict[s
 
 def scim_json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Return a response with a SCIM JSON body."""
-    return scim_text(json_text(body), status, headers)
+    return scim_encoded(json_bytes(body), status, headers)
 
 
-def json_text(value: object) -> str:
-    """Return a value as the JSON text SCIM responses carry (UTF-8, not \\u-escaped)."""
-    return json.dumps(value, ensure_ascii=False)
+def json_bytes(value: object) -> bytes:
+    """Return a value as the JSON SCIM responses carry: UTF-8, characters not \\u-escaped."""
+    return json.dumps(value, ensure_ascii=False).encode()
 
 
-def scim_text(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """Return a response whose SCIM JSON body is already text, sent as UTF-8 bytes."""
-    return Response(text.encode(), status, headers=headers, content_type=SCIM_JSON)
+def scim_encoded(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Return a response whose SCIM JSON body is already encoded."""
+    return Response(body, status, headers=headers, content_type=SCIM_JSON)
 
 
 def body_refusal(status: int, detail: str) -> Refusal:

@@ -138,13 +138,17 @@ def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> di
     }
 
 
-def list_text(total: int, start: int, resources: list[str]) -> str:
-    """Return a ListResponse's JSON text around resources already encoded one by one.
+def list_body(total: int, start: int, resources: list[bytes]) -> bytes:
+    """Return a ListResponse's UTF-8 JSON around resources already encoded one by one.
 
-    A page of 1,000 people is then never held as dicts and as text at once.
+    A page of 1,000 people is then never held as dicts and as text at once, nor joined twice.
     """
     shell = json.dumps(
         {"schemas": [LIST_SCHEMA], "totalResults": total, "startIndex": start}
         | {"itemsPerPage": len(resources)}
     )
-    return f'{shell[:-1]}, "Resources": [{", ".join(resources)}]}}'
+    pieces = [shell[:-1].encode(), b', "Resources": [']
+    for index, resource in enumerate(resources):
+        pieces += [b", ", resource] if index else [resource]
+    pieces.append(b"]}")
+    return b"".join(pieces)
