@@ -196,6 +196,9 @@ class SortedPager:
         self._shut(kept)
         with self._lock:
             line = self._spares.pop() if self._spares else None
+        if line is not None and line.url != self.pool.servers.preferred():
+            self._close(line)
+            line = None
         if line is None:
             line = _Line(*self.pool.connect(self.pool.dialer.bind))
             observation.opened(self.pool.dialer)
@@ -232,6 +235,8 @@ class SortedPager:
 
     def _page(self, kept: _Kept, request: _Request[T]) -> Page[T]:
         suffix = self.directory.settings.suffix
+        if kept.line is not None and kept.line.url != self.pool.servers.preferred():
+            self._shut(kept)  # the write target moved, or a quarantine ended: follow, as pools do
         reuse = kept.context is not None
         if reuse and (request.start == 1 or time.monotonic() - kept.made > self.fresh_seconds):
             csn = _context_csn(kept, suffix)
