@@ -129,7 +129,10 @@ def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
     for walk in walks:
         assert walk["bridge"]["users"] == walk["raw"]["users"] == 500
         assert walk["bridge"]["complete"] and walk["bridge"]["rss"]["samples"] >= 2
-    assert [r["target_max_delta"] for r in rows["walk"] if r["unit"] == "MB"] == [50.0, 50.0]
+    assert [r["target_max_delta"] for r in rows["walk"] if r["unit"] == "MB"] == [10.0, 10.0]
+    again = [r for r in rows["walk"] if "started again" in r["operation"]]
+    assert [r["target_max_value"] for r in again] == [50.0, None]
+    assert all(len(w["bridge"]["first_page_again_ms"]) == 5 for w in walks)
     post, patch = rows["write"]
     assert post["unit"] == "/s" and post["target_min_ratio"] == 0.5 and patch["met"] is None
     [verify] = rows["sspr"]

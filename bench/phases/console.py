@@ -52,7 +52,7 @@ from bridge.core.naming import LoginId
 from bridge.core.query import Sort, all_of
 from bridge.directory import controls, dn, mapping
 from bridge.directory.filters import to_ldap
-from bridge.directory.search import CONTEXTS_PER_CONNECTION
+from bridge.directory.search import SORTS_PER_LINE
 from bridge.directory.sorting import sort_keys
 from bridge.services import Backend
 
@@ -290,7 +290,7 @@ class RawSorts:
 
     slapd's sssvlv keeps every VLV sort on its connection until the connection closes and
     refuses more than olcSssVlvMaxPerConn (busy), so a client must reconnect every few sorts;
-    this one does it after ``CONTEXTS_PER_CONNECTION`` sorts, as bridge/directory/search.py
+    this one does it after ``SORTS_PER_LINE`` sorts, as bridge/directory/search.py
     does: both sides pay the same TLS handshakes and binds.
     """
 
@@ -301,7 +301,7 @@ class RawSorts:
 
     def renew(self) -> None:
         """Reconnect if this connection holds as many sorts as the bridge lets one hold."""
-        if self.made >= CONTEXTS_PER_CONNECTION:
+        if self.made >= SORTS_PER_LINE:
             self.raw.close()
             self.raw = self.pop.ldap()
             self.made = 0

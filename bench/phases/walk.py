@@ -13,7 +13,14 @@ one (issue 5: slapd must not sort everything again for each page); and the bridg
 (gunicorn master + workers, sampled every ~100 ms) at its peak during each walk against
 its memory at rest just before.
 
-Target (issue 8): the bridge's peak RSS grows by less than 50 MB during a walk.
+Then, the directory unchanged, a walk is started again ``AGAIN`` times, each by a new client
+(so on either gunicorn worker): the first page, which the bridge serves from the sort it kept
+while the suffix's contextCSN has not moved (bridge/directory/search.py). The first page of the
+first walk is the cost of a sort of every user, which any change brings back.
+
+Targets (issue 22): a walk's first page under 50 ms (pages of 100), later pages (middle,
+end) within 1.5x raw, and the bridge's peak RSS less than 10 MB above rest during a walk
+(issue 8 asked 50).
 """
 
 from __future__ import annotations
@@ -34,7 +41,10 @@ from bench.workspace import BenchError
 
 SIZES = (100, 1000)
 SMALL = 10_000  # up to this many people the raw side is walked with each page size
-TARGET_RSS_MB = 50.0
+TARGET_RSS_MB = 10.0
+TARGET_FIRST_MS = 50.0
+TARGET_LATER = 1.5  # bridge / raw, for a page in the middle and at the end of a walk
+AGAIN = 5  # walks started again for the first-page row
 WINDOW = 5  # pages per start / middle / end median
 PROGRESS_S = 15.0
 
@@ -143,8 +153,24 @@ def figure(size: int) -> str:
 
 
 def bridge_walk(ctx: Context, pop: Populated, size: int) -> dict[str, Any]:
-    """Walk every user through the bridge, watching gunicorn's memory."""
-    return walk_server(ctx, "bridge", pop.scim(), pop.bridge.rss_mb, size)
+    """Walk every user through the bridge, watching gunicorn's memory; then start again."""
+    walked = walk_server(ctx, "bridge", pop.scim(), pop.bridge.rss_mb, size)
+    walked["first_page_again_ms"] = [round(1000 * s, 2) for s in first_pages(pop, size)]
+    return walked
+
+
+def first_pages(pop: Populated, size: int) -> list[float]:
+    """Start a walk ``AGAIN`` times, each by a new client; return each first page's seconds."""
+    seconds = []
+    for _ in range(AGAIN):
+        client = pop.scim()
+        try:
+            began = time.perf_counter()
+            client.get("/Users", {"startIndex": 1, "count": size}).expect(200)
+            seconds.append(time.perf_counter() - began)
+        finally:
+            client.close()
+    return seconds
 
 
 def run(ctx: Context) -> PhaseResult:
@@ -177,6 +203,16 @@ def run(ctx: Context) -> PhaseResult:
             )
         )
         if size == SIZES[0]:
+            measurements.append(
+                Measurement(
+                    "walk",
+                    f"walk, pages of {size:,}: the first page of the first walk (a sort of all)",
+                    Samples((bridge["first_page_ms"],)),
+                    Samples((raw["first_page_ms"],)),
+                    label,
+                    unit="ms",
+                )
+            )
             for where in ("start", "middle", "end"):
                 measurements.append(
                     Measurement(
@@ -186,8 +222,22 @@ def run(ctx: Context) -> PhaseResult:
                         Samples((raw["page_ms"][where],)),
                         label,
                         unit="ms",
+                        max_ratio=None if where == "start" else TARGET_LATER,
                     )
                 )
+        measurements.append(
+            Measurement(
+                "walk",
+                f"walk, pages of {size:,}: the first page of a walk started again, "
+                f"directory unchanged ({AGAIN} new clients)",
+                Samples(tuple(bridge["first_page_again_ms"])),
+                Samples((raw["first_page_ms"],)),
+                label + ", first page",
+                unit="ms",
+                # Issue 22's figure is for pages of 100; 1,000 people cost their decoding.
+                max_value=TARGET_FIRST_MS if size == SIZES[0] else None,
+            )
+        )
         measurements.append(
             Measurement(
                 "walk",

@@ -175,10 +175,14 @@ class Pool(Generic[C]):
         """Quarantine the server of this thread's connection and drop the connection."""
         held: _Held[C] | None = getattr(self._local, "held", None)
         if held is not None:
-            log.warning("LDAP server %s failed during an operation", held.url)
-            self.servers.failed(held.url)
-            observation.quarantine(self.servers.quarantined, self.servers.urls)
+            self.failed(held.url)
         self.discard()
+
+    def failed(self, url: str) -> None:
+        """Quarantine ``url``: an operation on a connection to it met a connection error."""
+        log.warning("LDAP server %s failed during an operation", url)
+        self.servers.failed(url)
+        observation.quarantine(self.servers.quarantined, self.servers.urls)
 
     def discard(self) -> None:
         """Drop this thread's connection so the next call opens a fresh one."""

@@ -106,6 +106,8 @@ def split(dn: str) -> list[str]:
 
     ldap3's parse_dn refuses a '#' inside a value, which RFC 4514 allows unescaped.
     """
+    if "\\" not in dn:  # no escapes: every comma ends an RDN (each person read splits several)
+        return dn.split(",")
     rdns, start, index = [], 0, 0
     while index < len(dn):
         if dn[index] == "\\":
@@ -129,6 +131,8 @@ _ESCAPED = re.compile(rb"\\([0-9a-fA-F]{2}|.)", re.DOTALL)
 
 def unescape(value: str) -> str:
     """Undo RFC 4514 escaping: ``\\,`` and ``\\2c`` both become ``,`` (hex pairs are UTF-8)."""
+    if "\\" not in value:
+        return value
 
     def one(match: re.Match[bytes]) -> bytes:
         token = match.group(1)
@@ -216,7 +220,8 @@ def grant_group_dn(label: str, suffix: str) -> str:
 
 def is_grant_group(value: str) -> bool:
     """Return whether a DN (a person's memberOf value) names a grant's group, not a group."""
-    return normalised(value)[1:3] == (("ou", "admins"), ("ou", "services"))
+    parent = tuple((a.lower(), v.lower()) for a, v in map(_pair, split(value)[1:3]))
+    return parent == (("ou", "admins"), ("ou", "services"))
 
 
 def tokens_base(suffix: str) -> str:

@@ -229,6 +229,7 @@ class GroupStore:
             sort_keys("Group", order),
             start,
             count,
+            dict,
         )
         found = []
         for entry in page.entries:

@@ -216,6 +216,9 @@ def generalized_time(text: str | None) -> datetime | None:
     if not text or text == PERMANENT_LOCK:
         return None
     digits = text.rstrip("Z").split(".")[0]
+    if len(digits) == 14 and digits.isdigit():  # slapd's own form; strptime costs ~10x more
+        month, day, hour, minute, second = (int(digits[i : i + 2]) for i in range(4, 14, 2))
+        return datetime(int(digits[:4]), month, day, hour, minute, second, tzinfo=UTC)
     return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 

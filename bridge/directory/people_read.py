@@ -143,38 +143,42 @@ class PeopleReadStore:
         if filters.selects_one(query, "User"):
             matched = self._find(ldap_filter)
             return len(matched), matched[start - 1 :][:count]
-        page = self.pager.page(
-            dn.people_base(self.suffix),
-            f"(&(objectClass=mimsPerson){ldap_filter})",
+        base = dn.people_base(self.suffix)
+        wanted = f"(&(objectClass=mimsPerson){ldap_filter})"
+        keys = sort_keys("User", order)
+        if not links:
+            page = self.pager.page(
+                base, wanted, mapping.PERSON_READ, keys, start, count, mapping.to_person
+            )
+            return page.total, page.entries
+        read = self.pager.page(
+            base,
+            wanted,
             mapping.PERSON_READ,
-            sort_keys("User", order),
+            keys,
             start,
             count,
-            [mapping.RESOLVE_LINKS] if links else [],
+            _read_person,
+            [mapping.RESOLVE_LINKS],
         )
-        if not links:
-            return page.total, [mapping.to_person(entry) for entry in page.entries]
-        return page.total, self._people(page.entries)
+        return read.total, self._resolved(read.entries)
 
     def _dn_of_id(self, person_id: str) -> str | None:
         return self.dns_of([person_id]).get(person_id)
 
     def _people(self, entries: list[dict[str, Any]]) -> list[Person]:
         """Return people from entries; managers the directory left unresolved, in one search."""
-        people = [mapping.to_person(entry) for entry in entries]
-        managers = {
-            manager
-            for person, entry in zip(people, entries, strict=True)
-            if person.manager_id is None and (manager := mapping.manager_dn(entry))
-        }
+        return self._resolved([_read_person(entry) for entry in entries])
+
+    def _resolved(self, read: list[tuple[Person, str | None]]) -> list[Person]:
+        """Return people, with the managers ``_read_person`` could not name looked up."""
+        managers = {manager for _, manager in read if manager}
         if not managers:
-            return people
+            return [person for person, _ in read]
         ids = self._ids_of(sorted(managers))
         return [
-            person
-            if person.manager_id is not None
-            else replace(person, manager_id=ids.get(mapping.manager_dn(entry) or ""))
-            for person, entry in zip(people, entries, strict=True)
+            person if manager is None else replace(person, manager_id=ids.get(manager))
+            for person, manager in read
         ]
 
     def _ids_of(self, entries: list[str]) -> dict[str, str]:
@@ -239,6 +243,12 @@ class PeopleReadStore:
             return dict(connection.response[0]) if connection.response else None
 
         return self.directory.run(read)
+
+
+def _read_person(entry: dict[str, Any]) -> tuple[Person, str | None]:
+    """Return the person an entry describes, and their manager's DN if deref did not resolve it."""
+    person = mapping.to_person(entry)
+    return person, (mapping.manager_dn(entry) if person.manager_id is None else None)
 
 
 def person_dns(client: LdapClient, suffix: str, person_ids: Iterable[str]) -> dict[str, str]:

@@ -92,9 +92,17 @@ def error_body(status: int, detail: str, scim_type: str | None = None) -> dict[s
 
 def scim_json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Return a response with a SCIM JSON body."""
-    return Response(
-        json.dumps(body, ensure_ascii=False), status, headers=headers, content_type=SCIM_JSON
-    )
+    return scim_encoded(json_bytes(body), status, headers)
+
+
+def json_bytes(value: object) -> bytes:
+    """Return a value as the JSON SCIM responses carry: UTF-8, characters not \\u-escaped."""
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+def scim_encoded(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Return a response whose SCIM JSON body is already encoded."""
+    return Response(body, status, headers=headers, content_type=SCIM_JSON)
 
 
 def body_refusal(status: int, detail: str) -> Refusal:

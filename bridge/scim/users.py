@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -11,9 +12,9 @@ from bridge.core.people import NewPerson, Person, PersonChange, Role, change_bet
 from bridge.errors import AlreadyExists, PreconditionFailed
 from bridge.scim import patch, read_only, usernames, validation
 from bridge.scim.blueprint import ScimContext, blueprint, body, context
-from bridge.scim.errors import scim_json
+from bridge.scim.errors import json_bytes, scim_encoded, scim_json
 from bridge.scim.filters import parse_filter
-from bridge.scim.listing import ListQuery, list_response, read_query
+from bridge.scim.listing import ListQuery, list_body, read_query
 from bridge.scim.mapping import (
     UserInput,
     canonical,
@@ -39,11 +40,24 @@ def render(found: ScimContext, people: list[Person], groups: bool = True) -> lis
     without the overlay) they are looked up in one search. ``groups`` False leaves groups out
     and saves that search, for responses that drop them.
     """
+    return list(rendered(found, list(people), groups))
+
+
+def rendered(
+    found: ScimContext, people: list[Person], groups: bool = True
+) -> Iterator[dict[str, Any]]:
+    """Yield people as SCIM Users one by one (``render``), taking each off ``people``.
+
+    A page of 1,000 is then encoded as it is rendered, and never held as people and as text.
+    """
     unresolved = [person for person in people if person.group_ids is None] if groups else []
     looked_up = found.groups.ids_of(group for person in unresolved for group in person.groups)
     base = base_url()
     client = _client_names(found)
-    return [to_scim_user(person, base, person.group_ids or looked_up, client) for person in people]
+    people.reverse()
+    while people:
+        person = people.pop()
+        yield to_scim_user(person, base, person.group_ids or looked_up, client)
 
 
 def _client_names(found: ScimContext) -> bool:
@@ -122,10 +136,14 @@ def search_users(query: ListQuery) -> Response:
     total, people = found.people.search(parsed, sort, query.start, query.count)
     groups = patch.returns("groups", query.attributes, query.excluded)
     resources = [
-        _returned(found, patch.project(item, query.attributes, query.excluded), query.attributes)
-        for item in render(found, people, groups)
+        json_bytes(
+            _returned(
+                found, patch.project(item, query.attributes, query.excluded), query.attributes
+            )
+        )
+        for item in rendered(found, people, groups)
     ]
-    return scim_json(list_response(total, query.start, resources))
+    return scim_encoded(list_body(total, query.start, resources))
 
 
 @blueprint.put("/Users/<user_id>")

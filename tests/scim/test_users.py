@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ldap3 import MODIFY_REPLACE
 
+from bridge.scim.listing import SORT_FIELDS
 from tests.support.directory import ldaps_server
 from tests.support.scim import ENTERPRISE, MIMS, PATCH, USER, Scim, is_error, new_user
 
@@ -158,6 +160,94 @@ def test_paging_and_sorting_are_done_by_the_directory(scim: Scim) -> None:
     assert [u["name"]["familyName"] for u in by_family["Resources"]] == ["Yeo", "Tan"]
     assert is_error(scim.get("/Users?sortBy=password"), 400)
     assert is_error(scim.get("/Users?count=abc"), 400)
+
+
+def test_a_new_walk_sees_everyone_added_before_it(scim: Scim) -> None:
+    for name in ("Ben Koh", "Cara Lim", "Dan Ng"):
+        new_user(scim, name={"formatted": name})
+    assert scim.get("/Users?count=2").json["totalResults"] == 3  # the bridge keeps this sort
+    new_user(scim, name={"formatted": "Al Ang"})
+    walked, start, total = [], 1, 0
+    while start == 1 or start <= total:
+        page = scim.get(f"/Users?startIndex={start}&count=2").json
+        total = page["totalResults"]
+        assert total == 4
+        walked += [user["userName"].split("@")[0] for user in page["Resources"]]
+        start += 2
+    assert walked == ["al_ang", "ben_koh", "cara_lim", "dan_ng"]  # each once, in order
+
+
+def _mims(user: dict[str, Any], name: str) -> Any:
+    return user.get(MIMS, {}).get(name)
+
+
+# Every sortBy the bridge takes (listing.SORT_FIELDS), and where a User shows its value.
+SORTED_BY: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "id": lambda u: u["id"],
+    "externalId": lambda u: u["externalId"],
+    "meta.created": lambda u: u["meta"]["created"],
+    "meta.lastModified": lambda u: u["meta"]["lastModified"],
+    "userName": lambda u: u["userName"],
+    "name.formatted": lambda u: u["name"]["formatted"],
+    "name.givenName": lambda u: u["name"]["givenName"],
+    "name.familyName": lambda u: u["name"]["familyName"],
+    "displayName": lambda u: u["displayName"],
+    "emails": lambda u: u["emails"][0]["value"],
+    "emails.value": lambda u: u["emails"][0]["value"],
+    "employeeNumber": lambda u: u[ENTERPRISE]["employeeNumber"],
+    "department": lambda u: u[ENTERPRISE]["department"],
+    "organization": lambda u: u[ENTERPRISE]["organization"],
+    "school": lambda u: _mims(u, "school"),
+    "level": lambda u: _mims(u, "level"),
+    "className": lambda u: _mims(u, "className"),
+    "role": lambda u: _mims(u, "role"),
+    "loginId": lambda u: _mims(u, "loginId"),
+}
+
+
+def test_every_sort_attribute_orders_the_list(scim: Scim) -> None:
+    assert {name.lower() for name in SORTED_BY} == set(SORT_FIELDS["User"])
+    # Ascending by most attributes the order is the reverse of the login IDs' (the default).
+    rows = [
+        ("Eve Ng", "Al", "Ang", "Ava", "10", "Art", "Alpha", "Ang Mo Kio School", None, None),
+        ("Dee Lim", "Bo", "Bee", "Bex", "20", "Bio", "Beta", "Bedok Primary School", "P1", "1A"),
+        ("Cy Ho", "Cal", "Chua", "Cat", "30", "Chem", "Delta", "Clementi School", "P2", "2B"),
+        ("Ann Yeo", "Dee", "Dass", "Dot", "40", "Drama", "Gamma", "Dover School", "P3", "3C"),
+    ]
+    for index, (
+        full,
+        given,
+        family,
+        shown,
+        number,
+        department,
+        org,
+        school,
+        level,
+        form,
+    ) in enumerate(rows):
+        new_user(
+            scim,
+            name={"formatted": full, "givenName": given, "familyName": family},
+            displayName=shown,
+            externalId=f"e{index}",
+            **{
+                ENTERPRISE: {
+                    "employeeNumber": number,
+                    "department": department,
+                    "organization": org,
+                },
+                MIMS: {"school": school, "level": level, "className": form}
+                | {"role": "staff" if level is None else "student"},
+            },
+        )
+    for name, value in SORTED_BY.items():
+        for order in ("ascending", "descending"):
+            page = scim.get(f"/Users?sortBy={name}&sortOrder={order}").json
+            assert page["totalResults"] == 4, name
+            values = [value(user) for user in page["Resources"]]
+            shown = [str(v).casefold() for v in values if v is not None]
+            assert shown == sorted(shown, reverse=order == "descending"), (name, order, values)
 
 
 def test_put_replaces_and_clears(scim: Scim) -> None:
