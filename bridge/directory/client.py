@@ -244,11 +244,14 @@ class LdapClient:
 
     def add(
         self, entry: str, attributes: Mapping[str, Any], controls: list[Any] | None = None
-    ) -> None:
-        """Add an entry; a retry that finds it there already, as sent, counts as done."""
+    ) -> dict[str, Any] | None:
+        """Add an entry; a retry that finds it there already, as sent, counts as done.
+
+        Return the add's result (with its response controls), or None after such a retry.
+        """
         attempts = 0
 
-        def send(connection: Connection) -> None:
+        def send(connection: Connection) -> dict[str, Any] | None:
             nonlocal attempts
             attempts += 1
             try:
@@ -256,8 +259,10 @@ class LdapClient:
             except ldap.LDAPEntryAlreadyExistsResult:
                 if attempts == 1 or not self._holds(connection, entry, attributes):
                     raise
+                return None
+            return dict(connection.result or {})
 
-        self.ldap3.run(send)
+        return self.ldap3.run(send)
 
     def _holds(self, connection: Connection, entry: str, attributes: Mapping[str, Any]) -> bool:
         names = [name for name in attributes if name.lower() not in UNCOMPARABLE]

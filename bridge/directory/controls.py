@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ldap3.operation.search import compile_filter, parse_filter
 from pyasn1.codec.ber import decoder, encoder
@@ -164,6 +166,22 @@ def post_read(attributes: list[str]) -> Control:
     for position, name in enumerate(attributes):
         names[position] = name
     return (POST_READ, True, encoder.encode(names))
+
+
+def post_read_values(result: Mapping[str, Any] | None) -> dict[str, list[bytes]] | None:
+    """Return the attributes a post-read response control carried, as raw values; else None.
+
+    ldap3 decodes the control's entry into text (UTF-8) where it can; encoded again, the values
+    are the bytes a search returns.
+    """
+    answer = ((result or {}).get("controls") or {}).get(POST_READ)
+    if not answer:
+        return None
+    return {
+        str(name): [value.encode() if isinstance(value, str) else bytes(value) for value in values]
+        for name, values in (answer["value"]["result"] or {}).items()
+        if values
+    }
 
 
 def deref_request(specs: dict[str, list[str]]) -> Control:

@@ -267,12 +267,15 @@ def to_person(entry: Mapping[str, Any]) -> Person:
         version=_text(raw, "entrycsn"),
         password_changed=generalized_time(_text(raw, "pwdchangedtime")),
         must_change=_text(raw, "pwdreset") == "TRUE",
+        locator=str(entry["dn"]),
         **fields,
     )
 
 
 # Sent with every read of people: their groups' and manager's ids come back with the entry.
 RESOLVE_LINKS = controls.deref_request({"memberOf": ["entryUUID"], "manager": ["entryUUID"]})
+# Sent with a write that returns the person: the entry as it left it (RFC 4527), encoded once.
+READ_BACK = controls.post_read(PERSON_READ)
 
 
 def dereferenced(entry: Mapping[str, Any]) -> list[controls.Dereferenced] | None:
