@@ -229,6 +229,20 @@ def deref_response(raw: bytes) -> list[Dereferenced]:
     return found
 
 
+def post_read_entry(raw: bytes) -> dict[str, list[bytes]]:
+    """Decode a post-read response control's value: the entry's attributes (RFC 4527 3.2).
+
+    The value is a SearchResultEntry (RFC 4511 4.5.2): the DN, then each attribute's type and
+    values; read here as deref_response reads its TLVs, without pyasn1.
+    """
+    _, attributes = _tlvs(raw, *_header(raw, 0))
+    values: dict[str, list[bytes]] = {}
+    for partial in _tlvs(raw, *attributes):
+        name, vals = _tlvs(raw, *partial)
+        values[raw[slice(*name)].decode()] = [raw[start:stop] for start, stop in _tlvs(raw, *vals)]
+    return values
+
+
 def _header(data: bytes, at: int) -> tuple[int, int]:
     """Return where the value of the BER element at ``at`` starts and ends."""
     length, at = data[at + 1], at + 2

@@ -216,6 +216,10 @@ def generalized_time(text: str | None) -> datetime | None:
     if not text or text == PERMANENT_LOCK:
         return None
     digits = text.rstrip("Z").split(".")[0]
+    if len(digits) == 14 and digits.isascii() and digits.isdigit():  # strptime is slow
+        year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+        hour, minute, second = int(digits[8:10]), int(digits[10:12]), int(digits[12:14])
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 

@@ -28,7 +28,7 @@ from bridge.core.people import (
 )
 from bridge.core.policy_book import PolicyBook
 from bridge.core.posix import DEFAULT_RULES, PosixRules
-from bridge.directory import controls, dn, mapping
+from bridge.directory import controls, dn, mapping, read_back
 from bridge.directory.client import LdapClient
 from bridge.directory.groups import GroupStore
 from bridge.directory.id_numbers import IdNumbers
@@ -411,11 +411,9 @@ class PeopleStore(PeopleReadStore):
         elif modify and old == new:
             # The entry as the modify left it comes back with it (post-read, RFC 4527): no
             # read after the write. Not when groups change next: those change memberOf.
-            read_back = [*(asserted or []), mapping.READ_BACK]
-            result = self.directory.run(
-                lambda c: (c.modify(entry, modify, controls=read_back), c.result)[1], retry=False
+            values = read_back.modify(
+                self.directory, entry, modify, [*(asserted or []), mapping.READ_BACK]
             )
-            values = controls.post_read_values(result)
             kept = "manager" not in modify
             written = self._written(entry, values, before, kept) if values else None
         elif modify:

@@ -1,0 +1,57 @@
+"""A modify that brings the entry back as it left it (post-read, RFC 4527), through python-ldap.
+
+A SCIM PATCH answers with the person as the write left them. Asking slapd for the entry in the
+modify itself saves a search after it; sending the modify through python-ldap (libldap, in C)
+rather than ldap3 (pyasn1, in Python) saves most of the bridge's own work on the request, as
+lookup.py does for reads. The changes are given in ldap3's form, as everywhere else in the
+directory layer; refusals become domain errors through the same table (errors.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ldap
+from ldap.controls import RequestControl, ResponseControl
+from ldap.ldapobject import SimpleLDAPObject
+from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE
+
+from bridge.directory.client import LdapClient
+from bridge.directory.controls import POST_READ, Control, post_read_entry
+
+Changes = Mapping[str, Sequence[tuple[str, Sequence[Any]]]]
+
+_OPERATIONS = {
+    MODIFY_ADD: ldap.MOD_ADD,
+    MODIFY_DELETE: ldap.MOD_DELETE,
+    MODIFY_REPLACE: ldap.MOD_REPLACE,
+}
+# The response control kept undecoded (python-ldap would decode it with pyasn1).
+_KEEP = {POST_READ: ResponseControl}
+
+
+def modify(
+    client: LdapClient, entry: str, changes: Changes, controls: Sequence[Control]
+) -> dict[str, list[bytes]] | None:
+    """Modify ``entry`` (never retried); return the post-read entry if ``controls`` asked for it."""
+    modlist = [
+        (_OPERATIONS[operation], name, [_raw(value) for value in values] or None)
+        for name, steps in changes.items()
+        for operation, values in steps
+    ]
+    requested = [RequestControl(oid, critical, value) for oid, critical, value in controls]
+
+    def send(connection: SimpleLDAPObject) -> dict[str, list[bytes]] | None:
+        message = connection.modify_ext(entry, modlist, serverctrls=requested)
+        _, _, _, returned = connection.result3(message, all=1, resp_ctrl_classes=_KEEP)
+        for control in returned or []:
+            if control.controlType == POST_READ:
+                return post_read_entry(control.encodedControlValue)
+        return None
+
+    return client.libldap_writes.run(send, retry=False, kind="modify")
+
+
+def _raw(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
