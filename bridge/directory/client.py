@@ -244,14 +244,11 @@ class LdapClient:
 
     def add(
         self, entry: str, attributes: Mapping[str, Any], controls: list[Any] | None = None
-    ) -> dict[str, Any] | None:
-        """Add an entry; a retry that finds it there already, as sent, counts as done.
-
-        Return the add's result (with its response controls), or None after such a retry.
-        """
+    ) -> None:
+        """Add an entry; a retry that finds it there already, as sent, counts as done."""
         attempts = 0
 
-        def send(connection: Connection) -> dict[str, Any] | None:
+        def send(connection: Connection) -> None:
             nonlocal attempts
             attempts += 1
             try:
@@ -259,10 +256,8 @@ class LdapClient:
             except ldap.LDAPEntryAlreadyExistsResult:
                 if attempts == 1 or not self._holds(connection, entry, attributes):
                     raise
-                return None
-            return dict(connection.result or {})
 
-        return self.ldap3.run(send)
+        self.ldap3.run(send)
 
     def _holds(self, connection: Connection, entry: str, attributes: Mapping[str, Any]) -> bool:
         names = [name for name in attributes if name.lower() not in UNCOMPARABLE]

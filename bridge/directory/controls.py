@@ -5,7 +5,7 @@
   response ...4.10.
 - Assertion, RFC 4528: 1.3.6.1.1.12, whose value is a BER-encoded search filter.
 - Post-read, RFC 4527: 1.3.6.1.1.13.2, the entry's attributes as the operation left them
-  (ldap3 decodes the response itself).
+  (ldap3 decodes its response for ldap3 writes; post_read_entry for python-ldap ones).
 - Dereference, draft-masarati-ldap-deref-00 (slapd's ``deref`` overlay): 1.3.6.1.4.1.4203.666.5.16.
   Each entry comes back with attributes of the entries its DN-valued attributes name (a person's
   groups' and manager's ``entryUUID``), which saves a second search per read.
@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ldap3.operation.search import compile_filter, parse_filter
 from pyasn1.codec.ber import decoder, encoder
@@ -166,22 +164,6 @@ def post_read(attributes: list[str]) -> Control:
     for position, name in enumerate(attributes):
         names[position] = name
     return (POST_READ, True, encoder.encode(names))
-
-
-def post_read_values(result: Mapping[str, Any] | None) -> dict[str, list[bytes]] | None:
-    """Return the attributes a post-read response control carried, as raw values; else None.
-
-    ldap3 decodes the control's entry into text (UTF-8) where it can; encoded again, the values
-    are the bytes a search returns.
-    """
-    answer = ((result or {}).get("controls") or {}).get(POST_READ)
-    if not answer:
-        return None
-    return {
-        str(name): [value.encode() if isinstance(value, str) else bytes(value) for value in values]
-        for name, values in (answer["value"]["result"] or {}).items()
-        if values
-    }
 
 
 def deref_request(specs: dict[str, list[str]]) -> Control:

@@ -238,8 +238,7 @@ class PeopleStore(PeopleReadStore):
         """Add a person's entry; return its DN and what a post-read control in ``asked`` got."""
         entry = dn.person_dn(login_id.local, role, self.suffix)
         attributes = attributes | mapping.login_attributes(login_id, self.posix)
-        result = self.directory.add(entry, attributes, asked)
-        return entry, controls.post_read_values(result) if asked else None
+        return entry, read_back.add(self.directory, entry, attributes, asked or ())
 
     def _allocate(
         self,
