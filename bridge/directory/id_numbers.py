@@ -28,6 +28,10 @@ from bridge.errors import NumbersExhausted
 
 COUNTER_CLASS = "mimsIdNumbers"
 COUNTER_ATTRIBUTES: dict[IdKind, str] = {"uid": "mimsNextUidNumber", "gid": "mimsNextGidNumber"}
+# The post-read control asking for each counter, encoded once (pyasn1 is slow).
+READ_COUNTER: dict[IdKind, controls.Control] = {
+    kind: controls.post_read([attribute]) for kind, attribute in COUNTER_ATTRIBUTES.items()
+}
 # What each kind is called where an administrator reads it.
 KIND_NAMES: dict[IdKind, str] = {"uid": "uidNumber", "gid": "gidNumber"}
 # A counter below its range's start (a new counter, or a range moved up) jumps to the start;
@@ -56,7 +60,7 @@ class IdNumbers:
                 self.client,
                 dn.id_numbers_dn(self.suffix),
                 {attribute: [(MODIFY_INCREMENT, [str(by)])]},
-                [controls.post_read([attribute])],
+                [READ_COUNTER[kind]],
             )
             return _counter_value(attribute, answer)
 
