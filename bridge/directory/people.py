@@ -94,7 +94,7 @@ class PeopleStore(PeopleReadStore):
         RFC 4527): no read after the write.
         """
         groups = managed_groups(new)
-        entry, values = self._create(new, read_back=not groups)
+        entry, values = self._create(new, want_entry=not groups)
         try:
             if values:
                 return self._people([{"dn": entry, "raw_attributes": values}])[0]
@@ -112,11 +112,11 @@ class PeopleStore(PeopleReadStore):
         return self._create(new)[0]
 
     def _create(
-        self, new: NewPerson, read_back: bool = False
+        self, new: NewPerson, want_entry: bool = False
     ) -> tuple[str, dict[str, list[bytes]] | None]:
-        """Add a person's entry; return its DN, and with ``read_back`` what the add wrote."""
+        """Add a person's entry; return its DN, and with ``want_entry`` what the add wrote."""
         draft = self.numbered(self.draft(new), self.ids.uid_number())
-        asked = [mapping.READ_BACK] if read_back else None
+        asked = [mapping.READ_BACK] if want_entry else None
         if draft.login_id is not None:
             return self._add(draft.login_id, draft.role, draft.attributes, asked)
         return self._allocate(draft.base, draft.role, draft.attributes, asked)
@@ -336,8 +336,8 @@ class PeopleStore(PeopleReadStore):
         if before is not None and before.id == person_id and before.locator:
             try:
                 return self._update(before.locator, before, change, version, password, locked)
-            except NotFound:
-                pass  # renamed or removed since the caller read it: find it again
+            except _NotThere:
+                pass  # renamed or removed since the caller read it, nothing written: find it
         entry, found = self.located(person_id)
         return self._update(entry, found, change, version, password, locked)
 
@@ -403,25 +403,42 @@ class PeopleStore(PeopleReadStore):
         if version and not UNIQUE_ATTRIBUTES & set(modify):
             asserted = [controls.assertion(dn.equals("entryCSN", version))]
         old, new = managed_groups(before), managed_groups(after)
-        written = None
         if "userPassword" in modify:
             self._check_new_password(after, modify["userPassword"][0][1][0])
-            write_password(self.directory, entry, modify, asserted)
-        elif modify and old == new:
-            # The entry as the modify left it comes back with it (post-read, RFC 4527): no
-            # read after the write. Not when groups change next: those change memberOf.
-            values = read_back.modify(
-                self.directory, entry, modify, [*(asserted or []), mapping.READ_BACK]
-            )
-            kept = "manager" not in modify
-            written = self._written(entry, values, before, kept) if values else None
-        elif modify:
-            self.directory.run(lambda c: c.modify(entry, modify, controls=asserted), retry=False)
+        # The entry as the modify left it comes back with it (post-read, RFC 4527): no read
+        # after the write. Not when groups change next: those change memberOf.
+        values = self._write_entry(entry, modify, asserted, want_entry=old == new)
+        written = self._written(entry, values, before, "manager" not in modify) if values else None
         if old != new:  # only then: a school office may have taken someone out of a group
             self._leave_groups(entry, [group for group in old if group not in new])
             if join:
                 self.join_groups(entry, [group for group in new if group not in old])
         return written
+
+    def _write_entry(
+        self,
+        entry: str,
+        modify: dict[str, list[tuple[str, list[str]]]],
+        asserted: list[controls.Control] | None,
+        want_entry: bool,
+    ) -> dict[str, list[bytes]] | None:
+        """Send a person's modify; return the entry it left if ``want_entry`` (not with passwords).
+
+        Raise _NotThere when the entry is not there: nothing was written.
+        """
+        try:
+            if "userPassword" in modify:
+                write_password(self.directory, entry, modify, asserted)
+            elif modify and want_entry:
+                sent = [*(asserted or []), mapping.READ_BACK]
+                return read_back.modify(self.directory, entry, modify, sent)
+            elif modify:
+                self.directory.run(
+                    lambda c: c.modify(entry, modify, controls=asserted), retry=False
+                )
+        except NotFound as error:
+            raise _NotThere(str(error)) from None
+        return None
 
     def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
         """Give a person a new login ID (chosen, or made again from their current name).
@@ -517,6 +534,10 @@ class PeopleStore(PeopleReadStore):
     def _leave_groups(self, entry: str, groups: list[tuple[GroupKind, str]]) -> None:
         for _, name in groups:
             self.groups.remove_members(dn.group_dn(name, self.suffix), [entry])
+
+
+class _NotThere(NotFound):
+    """A person's modify named an entry that is not there (moved or removed): nothing written."""
 
 
 def managed_groups(person: PersonFields) -> list[tuple[GroupKind, str]]:
