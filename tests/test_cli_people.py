@@ -84,6 +84,7 @@ def test_import_then_show_and_list(tmp_path: Path, env: dict[str, str]) -> None:
         True,
     )
     assert "Clementi Primary School / P4 / 4A" in data["groups"]
+    assert "locator" not in data  # the entry's DN is the directory's, not the person's
     text = mims("user", "show", "mary_tan@students.edu.sg", env=env).stdout
     assert "login ID        mary_tan@students.edu.sg" in text
 

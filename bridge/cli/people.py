@@ -187,6 +187,7 @@ def _plain(person: Person) -> dict[str, Any]:
         return value
 
     data = convert(asdict(person))
+    data.pop("locator", None)  # where the directory keeps them: not part of the person
     data["login_id"] = str(person.login_id)
     data["active"] = person.active
     return data  # type: ignore[no-any-return]

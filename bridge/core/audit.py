@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -89,7 +89,8 @@ class Event:
 
     def as_json(self) -> dict[str, Any]:
         """Return the event as a JSON object (the time in ISO 8601, UTC)."""
-        data = asdict(self)
+        # Field by field: dataclasses.asdict deep-copies each value, a tenth of a PATCH's time.
+        data = {item.name: getattr(self, item.name) for item in fields(self)}
         data["time"] = self.time.astimezone(UTC).isoformat(timespec="milliseconds")
         data["attributes"] = list(self.attributes)
         return data

@@ -175,6 +175,7 @@ class AuditedPeople:
         version: str | None = None,
         password: str | None = None,
         locked: bool | None = None,
+        before: Person | None = None,
     ) -> Person:
         """Change fields, password and lock, recorded with the names of what changed."""
         names: list[str] = [*change.changed()]
@@ -183,7 +184,7 @@ class AuditedPeople:
         if locked is not None and self.trail.known(f"locked:{person_id}") != str(locked):
             names.append("locked")
         with self.trail.change("person.update", person_id, names) as pending:
-            person = self.inner.update(person_id, change, version, password, locked)
+            person = self.inner.update(person_id, change, version, password, locked, before)
             pending.login = str(person.login_id)
         return person
 

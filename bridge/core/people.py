@@ -115,6 +115,9 @@ class Person(PersonFields):
     # The password is a temporary one (an administrator's reset): it must be changed before
     # the account is used (ppolicy's pwdReset); read-only, set and cleared by password writes.
     must_change: bool = False
+    # Where the directory keeps the person, opaque to the core (an LDAP DN): a change made
+    # just after a read passes the person read, and the directory need not find them again.
+    locator: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def active(self) -> bool:

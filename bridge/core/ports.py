@@ -146,8 +146,12 @@ class PeopleWriter(Protocol):
         version: str | None = None,
         password: str | None = None,
         locked: bool | None = None,
+        before: Person | None = None,
     ) -> Person:
-        """Change fields, password and lock in one write, only at ``version`` if given."""
+        """Change fields, password and lock in one write, only at ``version`` if given.
+
+        ``before``: the person as the caller has just read them, so they need not be found again.
+        """
 
     def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
         """Give a person a new login ID (chosen, or made again from their name).

@@ -5,7 +5,7 @@
   response ...4.10.
 - Assertion, RFC 4528: 1.3.6.1.1.12, whose value is a BER-encoded search filter.
 - Post-read, RFC 4527: 1.3.6.1.1.13.2, the entry's attributes as the operation left them
-  (ldap3 decodes the response itself).
+  (ldap3 decodes its response for ldap3 writes; post_read_entry for python-ldap ones).
 - Dereference, draft-masarati-ldap-deref-00 (slapd's ``deref`` overlay): 1.3.6.1.4.1.4203.666.5.16.
   Each entry comes back with attributes of the entries its DN-valued attributes name (a person's
   groups' and manager's ``entryUUID``), which saves a second search per read.
@@ -209,6 +209,20 @@ def deref_response(raw: bytes) -> list[Dereferenced]:
             ]
         found.append(Dereferenced(attribute, target, values))
     return found
+
+
+def post_read_entry(raw: bytes) -> dict[str, list[bytes]]:
+    """Decode a post-read response control's value: the entry's attributes (RFC 4527 3.2).
+
+    The value is a SearchResultEntry (RFC 4511 4.5.2): the DN, then each attribute's type and
+    values; read here as deref_response reads its TLVs, without pyasn1.
+    """
+    _, attributes = _tlvs(raw, *_header(raw, 0))
+    values: dict[str, list[bytes]] = {}
+    for partial in _tlvs(raw, *attributes):
+        name, vals = _tlvs(raw, *partial)
+        values[raw[slice(*name)].decode()] = [raw[start:stop] for start, stop in _tlvs(raw, *vals)]
+    return values
 
 
 def _header(data: bytes, at: int) -> tuple[int, int]:

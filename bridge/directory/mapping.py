@@ -216,9 +216,10 @@ def generalized_time(text: str | None) -> datetime | None:
     if not text or text == PERMANENT_LOCK:
         return None
     digits = text.rstrip("Z").split(".")[0]
-    if len(digits) == 14 and digits.isdigit():  # slapd's own form; strptime costs ~10x more
-        month, day, hour, minute, second = (int(digits[i : i + 2]) for i in range(4, 14, 2))
-        return datetime(int(digits[:4]), month, day, hour, minute, second, tzinfo=UTC)
+    if len(digits) == 14 and digits.isascii() and digits.isdigit():  # strptime is slow
+        year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+        hour, minute, second = int(digits[8:10]), int(digits[10:12]), int(digits[12:14])
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
@@ -270,12 +271,15 @@ def to_person(entry: Mapping[str, Any]) -> Person:
         version=_text(raw, "entrycsn"),
         password_changed=generalized_time(_text(raw, "pwdchangedtime")),
         must_change=_text(raw, "pwdreset") == "TRUE",
+        locator=str(entry["dn"]),
         **fields,
     )
 
 
 # Sent with every read of people: their groups' and manager's ids come back with the entry.
 RESOLVE_LINKS = controls.deref_request({"memberOf": ["entryUUID"], "manager": ["entryUUID"]})
+# Sent with a write that returns the person: the entry as it left it (RFC 4527), encoded once.
+READ_BACK = controls.post_read(PERSON_READ)
 
 
 def dereferenced(entry: Mapping[str, Any]) -> list[controls.Dereferenced] | None:

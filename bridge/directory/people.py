@@ -28,7 +28,7 @@ from bridge.core.people import (
 )
 from bridge.core.policy_book import PolicyBook
 from bridge.core.posix import DEFAULT_RULES, PosixRules
-from bridge.directory import controls, dn, mapping
+from bridge.directory import controls, dn, mapping, read_back
 from bridge.directory.client import LdapClient
 from bridge.directory.groups import GroupStore
 from bridge.directory.id_numbers import IdNumbers
@@ -88,10 +88,17 @@ class PeopleStore(PeopleReadStore):
     # -- create --------------------------------------------------------------------------------
 
     def create(self, new: NewPerson) -> Person:
-        """Add a person; without a chosen login ID take the first free one from the name."""
-        entry = self.create_entry(new)
+        """Add a person; without a chosen login ID take the first free one from the name.
+
+        Without groups to join, the entry as added comes back with the add (post-read,
+        RFC 4527): no read after the write.
+        """
+        groups = managed_groups(new)
+        entry, values = self._create(new, want_entry=not groups)
         try:
-            self.join_groups(entry, managed_groups(new))
+            if values:
+                return self._people([{"dn": entry, "raw_attributes": values}])[0]
+            self.join_groups(entry, groups)
             return self._read(entry)
         except NotFound:
             # The add landed on a write target that failed just after; its successor has not
@@ -102,10 +109,17 @@ class PeopleStore(PeopleReadStore):
 
     def create_entry(self, new: NewPerson) -> str:
         """Add a person's entry alone (no groups, no read-back) and return its DN; for bulk work."""
+        return self._create(new)[0]
+
+    def _create(
+        self, new: NewPerson, want_entry: bool = False
+    ) -> tuple[str, dict[str, list[bytes]] | None]:
+        """Add a person's entry; return its DN, and with ``want_entry`` what the add wrote."""
         draft = self.numbered(self.draft(new), self.ids.uid_number())
+        asked = [mapping.READ_BACK] if want_entry else None
         if draft.login_id is not None:
-            return self._add(draft.login_id, draft.role, draft.attributes)
-        return self._allocate(draft.base, draft.role, draft.attributes)
+            return self._add(draft.login_id, draft.role, draft.attributes, asked)
+        return self._allocate(draft.base, draft.role, draft.attributes, asked)
 
     def draft(self, new: NewPerson) -> Draft:
         """Check a new person and return the entry to add, with its first-choice login ID.
@@ -158,8 +172,8 @@ class PeopleStore(PeopleReadStore):
         if "uidNumber" not in draft.attributes:
             draft = self.numbered(draft, self.ids.uid_number())
         if draft.login_id is not None:
-            return self._add(draft.login_id, draft.role, draft.attributes)
-        return self._allocate(draft.base, draft.role, draft.attributes)
+            return self._add(draft.login_id, draft.role, draft.attributes)[0]
+        return self._allocate(draft.base, draft.role, draft.attributes)[0]
 
     def _policy_attributes(
         self, role: Role, school: str | None, level: str | None
@@ -214,13 +228,25 @@ class PeopleStore(PeopleReadStore):
             raise InvalidValue(f"a {role}'s login ID must end with @{self.domains[role]}")
         return found
 
-    def _add(self, login_id: LoginId, role: Role, attributes: dict[str, list[str]]) -> str:
+    def _add(
+        self,
+        login_id: LoginId,
+        role: Role,
+        attributes: dict[str, list[str]],
+        asked: list[controls.Control] | None = None,
+    ) -> tuple[str, dict[str, list[bytes]] | None]:
+        """Add a person's entry; return its DN and what a post-read control in ``asked`` got."""
         entry = dn.person_dn(login_id.local, role, self.suffix)
         attributes = attributes | mapping.login_attributes(login_id, self.posix)
-        self.directory.add(entry, attributes)
-        return entry
+        return entry, read_back.add(self.directory, entry, attributes, asked or ())
 
-    def _allocate(self, base: str, role: Role, attributes: dict[str, list[str]]) -> str:
+    def _allocate(
+        self,
+        base: str,
+        role: Role,
+        attributes: dict[str, list[str]],
+        asked: list[controls.Control] | None = None,
+    ) -> tuple[str, dict[str, list[bytes]] | None]:
         """Take base, base_1, base_2... by atomic adds: a taken uid means try the next one.
 
         A search for the highest suffix in use only chooses where to start; correctness rests
@@ -233,7 +259,7 @@ class PeopleStore(PeopleReadStore):
         for _ in range(MAX_SUFFIX_ATTEMPTS):
             local = naming.with_suffix(base, n, self.rules)
             try:
-                return self._add(LoginId(local, self.domains[role]), role, attributes)
+                return self._add(LoginId(local, self.domains[role]), role, attributes, asked)
             except AlreadyExists as error:
                 self._raise_unless_uid_taken(error, local)
                 n = max(n + 1, self._next_suffix(base)) if n == 0 else n + 1
@@ -296,15 +322,34 @@ class PeopleStore(PeopleReadStore):
         version: str | None = None,
         password: str | None = None,
         locked: bool | None = None,
+        before: Person | None = None,
     ) -> Person:
         """Change some fields; school, level and class changes move group memberships too.
 
         With ``version`` (an entryCSN) the change is made only if the entry still has it,
         checked by slapd in the same operation (assertion control, RFC 4528). ``password`` is
         written in that same operation (slapd hashes it); ``locked`` False unlocks a ppolicy
-        lock and True locks the account until an administrator unlocks it.
+        lock and True locks the account until an administrator unlocks it. ``before``: the
+        person as the caller has just read them, whose entry is then not looked up again (if it
+        has moved or gone since, it is).
         """
-        entry, before = self.located(person_id)
+        if before is not None and before.id == person_id and before.locator:
+            try:
+                return self._update(before.locator, before, change, version, password, locked)
+            except _NotThere:
+                pass  # renamed or removed since the caller read it, nothing written: find it
+        entry, found = self.located(person_id)
+        return self._update(entry, found, change, version, password, locked)
+
+    def _update(
+        self,
+        entry: str,
+        before: Person,
+        change: PersonChange,
+        version: str | None,
+        password: str | None,
+        locked: bool | None,
+    ) -> Person:
         if version is not None and before.version != version:
             raise PreconditionFailed("the resource has changed since the version you sent")
         extra: dict[str, list[tuple[str, list[str]]]] = {}
@@ -314,8 +359,8 @@ class PeopleStore(PeopleReadStore):
             extra["pwdAccountLockedTime"] = [(MODIFY_REPLACE, [mapping.PERMANENT_LOCK])]
         elif locked is False and (before.lock.locked or before.lock.failures):
             extra["pwdAccountLockedTime"] = mapping.UNLOCK  # and the failure times with it
-        self._modify(entry, before, change, version=version, extra=extra)
-        return self._read(entry)
+        after = self._modify(entry, before, change, version=version, extra=extra)
+        return after if after is not None else self._read(entry)
 
     def update_entry(self, entry: str, before: Person, change: PersonChange) -> None:
         """Change fields of a person already read; leave old groups but join none (bulk work)."""
@@ -329,7 +374,8 @@ class PeopleStore(PeopleReadStore):
         join: bool = True,
         version: str | None = None,
         extra: dict[str, list[tuple[str, list[str]]]] | None = None,
-    ) -> None:
+    ) -> Person | None:
+        """Write a change; return the person as it left them when the directory said so."""
         self._check(change)
         after = change.applied_to(before)
         self._check_schools(after)
@@ -356,16 +402,43 @@ class PeopleStore(PeopleReadStore):
         asserted = None
         if version and not UNIQUE_ATTRIBUTES & set(modify):
             asserted = [controls.assertion(dn.equals("entryCSN", version))]
+        old, new = managed_groups(before), managed_groups(after)
         if "userPassword" in modify:
             self._check_new_password(after, modify["userPassword"][0][1][0])
-            write_password(self.directory, entry, modify, asserted)
-        elif modify:
-            self.directory.run(lambda c: c.modify(entry, modify, controls=asserted), retry=False)
-        old, new = managed_groups(before), managed_groups(after)
+        # The entry as the modify left it comes back with it (post-read, RFC 4527): no read
+        # after the write. Not when groups change next: those change memberOf.
+        values = self._write_entry(entry, modify, asserted, want_entry=old == new)
+        written = self._written(entry, values, before, "manager" not in modify) if values else None
         if old != new:  # only then: a school office may have taken someone out of a group
             self._leave_groups(entry, [group for group in old if group not in new])
             if join:
                 self.join_groups(entry, [group for group in new if group not in old])
+        return written
+
+    def _write_entry(
+        self,
+        entry: str,
+        modify: dict[str, list[tuple[str, list[str]]]],
+        asserted: list[controls.Control] | None,
+        want_entry: bool,
+    ) -> dict[str, list[bytes]] | None:
+        """Send a person's modify; return the entry it left if ``want_entry`` (not with passwords).
+
+        Raise _NotThere when the entry is not there: nothing was written.
+        """
+        try:
+            if "userPassword" in modify:
+                write_password(self.directory, entry, modify, asserted)
+            elif modify and want_entry:
+                sent = [*(asserted or []), mapping.READ_BACK]
+                return read_back.modify(self.directory, entry, modify, sent)
+            elif modify:
+                self.directory.run(
+                    lambda c: c.modify(entry, modify, controls=asserted), retry=False
+                )
+        except NotFound as error:
+            raise _NotThere(str(error)) from None
+        return None
 
     def rename_login(self, person_id: str, login_id: LoginId | None = None) -> Person:
         """Give a person a new login ID (chosen, or made again from their current name).
@@ -461,6 +534,10 @@ class PeopleStore(PeopleReadStore):
     def _leave_groups(self, entry: str, groups: list[tuple[GroupKind, str]]) -> None:
         for _, name in groups:
             self.groups.remove_members(dn.group_dn(name, self.suffix), [entry])
+
+
+class _NotThere(NotFound):
+    """A person's modify named an entry that is not there (moved or removed): nothing written."""
 
 
 def managed_groups(person: PersonFields) -> list[tuple[GroupKind, str]]:

@@ -231,6 +231,27 @@ class PeopleReadStore:
             raise NotFound("no person has that id")
         return self._people(entries[:1])[0]
 
+    def _written(
+        self,
+        entry: str,
+        values: dict[str, list[bytes]],
+        before: Person,
+        same_manager: bool,
+    ) -> Person:
+        """Return the person a write's post-read control describes (no deref comes with it).
+
+        Their groups' ids are those read before when the groups are the same; their manager's
+        id too when the write left the manager as it was; otherwise they are looked up.
+        """
+        found = {"dn": entry, "raw_attributes": values}
+        if same_manager:
+            after = replace(mapping.to_person(found), manager_id=before.manager_id)
+        else:
+            after = self._people([found])[0]
+        if after.groups == before.groups and before.group_ids is not None:
+            after = replace(after, group_ids=before.group_ids)
+        return after
+
     def _search_one(self, query: str, attributes: list[str]) -> dict[str, Any] | None:
         def read(connection: Connection) -> dict[str, Any] | None:
             connection.search(

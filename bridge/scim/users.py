@@ -198,7 +198,7 @@ def _write(
     if not changes.changed() and password is None and locked in (None, person.lock.locked):
         return person
     return found.people.update(
-        person.id, changes, version=version, password=password, locked=locked
+        person.id, changes, version=version, password=password, locked=locked, before=person
     )
 
 

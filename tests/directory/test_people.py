@@ -162,6 +162,16 @@ def test_a_name_change_keeps_the_login_id_unless_asked(people: PeopleStore) -> N
     assert asked.groups == person.groups  # refint followed the rename
 
 
+def test_a_change_to_a_person_read_before_a_rename_finds_them_again(people: PeopleStore) -> None:
+    read = people.create(student("Mary Tan", "T1"))  # what a PATCH read, with its entry's DN
+    people.rename_login(read.id, LoginId.parse("mary_lim@students.edu.sg"))  # meanwhile
+    changed = people.update(read.id, PersonChange(title="Prefect"), before=read)
+    assert (changed.title, str(changed.login_id)) == ("Prefect", "mary_lim@students.edu.sg")
+    people.delete(read.id)
+    with pytest.raises(NotFound):  # and gone since: not found
+        people.update(read.id, PersonChange(title="Monitor"), before=read)
+
+
 def test_a_role_change_moves_the_entry_and_keeps_its_id(people: PeopleStore) -> None:
     person = people.create(student("Mary Tan", "T1"))
     staff = people.change_role(person.id, "staff")

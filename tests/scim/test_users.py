@@ -456,3 +456,32 @@ def test_a_teacher_namesake_of_a_student_gets_a_uid_of_her_own(scim: Scim) -> No
     teacher = new_user(scim, name={"formatted": "Tan Mei Ling"}, **{MIMS: {"role": "staff"}})
     assert student["userName"] == "tan_mei_ling@students.edu.sg"
     assert teacher["userName"] == "tan_mei_ling_1@schools.gov.sg"
+
+
+def test_post_and_patch_answer_what_a_get_reads_just_after(scim: Scim) -> None:
+    """The written person comes back with the write (post-read): exactly as a read shows them."""
+    boss = new_user(scim, name={"formatted": "Ann Boss"}, userType="staff")
+    other = new_user(scim, name={"formatted": "Ben Boss"}, userType="staff")
+    posted = new_user(
+        scim,
+        name={"formatted": "Kim Lee"},
+        password="Correct-Horse-9",
+        **{ENTERPRISE: {"manager": {"value": boss["id"]}}},
+    )
+    assert scim.get(f"/Users/{posted['id']}").json == posted
+    placed = new_user(scim, name={"formatted": "Siti Rahman"}, **{MIMS: {"school": "Bedok"}})
+    for person, operation in (
+        (posted, {"op": "Replace", "path": "displayName", "value": "Kim"}),  # manager kept
+        (posted, {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": other["id"]}),
+        (placed, {"op": "Replace", "path": "title", "value": "Prefect"}),  # groups kept
+        (placed, {"op": "Replace", "path": f"{MIMS}:level", "value": "P4"}),  # groups change
+    ):
+        patched = scim.patch(
+            f"/Users/{person['id']}", {"schemas": [PATCH], "Operations": [operation]}
+        )
+        assert patched.status_code == 200, patched.json
+        assert scim.get(f"/Users/{person['id']}").json == patched.json
+        assert patched.json["meta"]["version"] != person["meta"]["version"]
+        person.update(patched.json)
+    assert posted[ENTERPRISE]["manager"]["value"] == other["id"] and posted["displayName"] == "Kim"
+    assert {g["display"] for g in placed["groups"]} == {"Bedok", "Bedok / P4"}
