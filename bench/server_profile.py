@@ -66,9 +66,9 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("pyasn1/", "ldap_client"),
 )
 ORDER = ("http", "scim", "core", "ldap_client", "slapd", "other")
-# A request thread is inside the app from here (a2wsgi runs the WSGI app in its pool).
+# A request thread is inside the app from here (bridge.web.threaded_wsgi, or a2wsgi before it).
 # Frames are matched by function and file, not by the class py-spy names (that of ``self``).
-_APP = ("wsgi", "a2wsgi/wsgi.py")
+_APPS = (("_run", "bridge/web/threaded_wsgi.py"), ("wsgi", "a2wsgi/wsgi.py"))
 _LOOP = ("_run_once", "stdlib/asyncio/base_events.py")
 # The thread waits for slapd's answer in these frames (the loopback round trip included).
 _LDAP_WAIT = (
@@ -220,7 +220,7 @@ def _code_frames(stack: str) -> list[str]:
 
 def _place(frames: Sequence[str]) -> str | None:
     """Return where a sample spent the request's time, or None for an idle thread."""
-    app = _index(frames, _APP)
+    app = next((i for where in _APPS if (i := _index(frames, where)) is not None), None)
     if app is not None:
         if _index(frames, _LOOP_WAIT) is not None:
             return None  # counted by the event loop's own samples
