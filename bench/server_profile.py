@@ -21,6 +21,7 @@ the kernel's loopback, the moments py-spy missed).
 from __future__ import annotations
 
 import gzip
+import os
 import signal
 import subprocess
 import time
@@ -142,6 +143,18 @@ class ServerSpy:
         if not self.raw.exists():
             raise BenchError(f"py-spy wrote nothing: {self.raw.with_suffix('.log').read_text()}")
         return self.raw.read_text().splitlines()
+
+
+def cpu_s(pids: Sequence[int]) -> float:
+    """Return the CPU seconds (user + system) these processes have used so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def layer_of(frames: Sequence[str]) -> str:

@@ -30,6 +30,7 @@ from typing import Any
 
 from bench import server_profile
 from bench.load import Load, drive, merged
+from bench.memory import ProcessTree
 from bench.phases.context import Context, PhaseResult
 from bench.population import Populated, Someone
 from bench.raw_ldap import RawLdap
@@ -174,14 +175,20 @@ def profile_split(ctx: Context, pop: Populated, people: Sequence[Someone]) -> di
     for lookup in LOOKUPS:
         raw = ctx.workspace.root / f"lookup-{lookup.name}.raw.txt"
         slapd_before = slapd_cpu_s(pop.slapd)
+        bridge_pids = ProcessTree(pid).pids()
+        bridge_before = server_profile.cpu_s(bridge_pids)
         with server_profile.ServerSpy(pid, raw) as spy:
             load = drive(people, scim_lookup(lookup), pop.scim, clients=1)
+        bridge_cpu = server_profile.cpu_s(bridge_pids) - bridge_before
         lines = spy.lines()
         mean_ms = 1000 * sum(load.latencies_s) / load.ops
         split = server_profile.split(lines, spy.wall_s, load.ops, mean_ms)
         split["slapd_cpu_ms_per_request"] = round(
             1000 * (slapd_cpu_s(pop.slapd) - slapd_before) / load.ops, 3
         )
+        # The workers' CPU: what the bridge spends, whatever the machine's load (py-spy reads
+        # their memory from its own process, so it adds none).
+        split["bridge_cpu_ms_per_request"] = round(1000 * bridge_cpu / load.ops, 3)
         split["p50_ms_under_profile"] = round(load.percentile_ms(0.5), 3)
         found[FILTER_TEXT[lookup.name]] = split
         stacks[lookup.name] = lines
