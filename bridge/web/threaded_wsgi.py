@@ -2,9 +2,10 @@
 
 a2wsgi's responder hands each part of a response (its start, every chunk, its end) from the
 app's thread to the event loop and waits for the loop each time: three round trips between
-two threads for every request, about a sixth of a one-client SCIM lookup in the benchmark's
-profile (bench/README.md, "profile split"). Here the thread runs the app and gathers the
-response, and the loop sends it in one go. A body longer than ``BUFFER_BYTES`` is not held
+two threads for every request, which the benchmark's profile of a one-client lookup found in
+5-30% of the HTTP layer's samples, the more the busier the machine (bench/README.md,
+"profile split"). Here the thread runs the app and gathers the response, and the loop sends
+it in one go. A body longer than ``BUFFER_BYTES`` is not held
 whole: the loop asks the thread for each further chunk. The environ is a2wsgi's
 (``build_environ``), so the app sees every request as it did.
 """
