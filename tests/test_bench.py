@@ -104,7 +104,7 @@ def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
     lookups = rows["lookup"]
     assert len(lookups) == 13 and all(row["unit"] == "ms" for row in lookups)
     assert lookups[-1]["raw_label"] == "ldapi"  # the TLS row: ldaps against the local socket
-    assert [row["target_max_delta"] for row in lookups if row["met"] is not None] == [2.0] * 3
+    assert [row["target_max_delta"] for row in lookups if row["met"] is not None] == [0.5] * 3
     walks = document["phases"]["walk"]["walks"]
     assert [walk["page_size"] for walk in walks] == [100, 1000]
     for walk in walks:
