@@ -70,7 +70,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="keep slapd's disk sync on, as production does (default: olcDbNoSync for all sides)",
     )
     parser.add_argument(
-        "--profile", action="store_true", help="also run one import under py-spy (not timed)"
+        "--profile",
+        action="store_true",
+        help="also profile with py-spy, untimed: one more import, and each lookup's split by layer",
     )
     parser.add_argument(
         "--ha-kills",

@@ -12,9 +12,13 @@ The TLS row (issue 17): the same raw userName lookup, one client, over ldaps (wh
 tools and SSSD on other machines use) against the ldapi socket (what the bridge uses with the
 managed slapd), in alternating rounds: what TLS costs a lookup.
 
-Target (issues 5 and 8): with one client, the bridge's p50 within 2 ms of the raw p50 for each
-of these indexed filters. The 8-client rows are informative: with 8 requests in flight on two
-cores their latency is mostly queueing, i.e. throughput.
+Target (issue 22; 2 ms in issues 5 and 8): with one client, the bridge's p50 within 0.5 ms of
+the raw p50 for each of these indexed filters. The 8-client rows are informative: with 8
+requests in flight on two cores their latency is mostly queueing, i.e. throughput.
+
+With ``--profile``, each lookup is then run once more with one client while py-spy samples
+the bridge's workers (untimed, bench.server_profile): ``profile_split`` in the JSON says how
+much of a request each layer took (HTTP, SCIM, core, LDAP client, slapd).
 """
 
 from __future__ import annotations
@@ -24,15 +28,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench import server_profile
 from bench.load import Load, drive, merged
+from bench.memory import ProcessTree
 from bench.phases.context import Context, PhaseResult
 from bench.population import Populated, Someone
 from bench.raw_ldap import RawLdap
 from bench.report import Measurement, Samples
 from bench.scim_client import ScimClient
-from bench.workspace import BenchError
+from bench.workspace import BenchError, slapd_cpu_s
 
-TARGET_DELTA_MS = 2.0
+TARGET_DELTA_MS = 0.5
 CONCURRENCY = (1, 8)
 ROUNDS = 4
 # With 8 clients the rows are informative (throughput, mostly): half the people are enough.
@@ -154,7 +160,46 @@ def run(ctx: Context) -> PhaseResult:
                 }
             )
     measurements.append(tls_cost(ctx, pop, people, details))
+    if ctx.profile:
+        details["profile_split"] = profile_split(ctx, pop, people)
     return PhaseResult(measurements, details)
+
+
+def profile_split(ctx: Context, pop: Populated, people: Sequence[Someone]) -> dict[str, Any]:
+    """Profile each lookup with one client (py-spy on the bridge, untimed): time by layer."""
+    pid = pop.bridge.pid()
+    if pid is None:
+        raise BenchError("the bridge is not running: nothing to profile")
+    found: dict[str, Any] = {}
+    stacks: dict[str, list[str]] = {}
+    for lookup in LOOKUPS:
+        raw = ctx.workspace.root / f"lookup-{lookup.name}.raw.txt"
+        slapd_before = slapd_cpu_s(pop.slapd)
+        bridge_pids = ProcessTree(pid).pids()
+        bridge_before = server_profile.cpu_s(bridge_pids)
+        with server_profile.ServerSpy(pid, raw) as spy:
+            load = drive(people, scim_lookup(lookup), pop.scim, clients=1)
+        bridge_cpu = server_profile.cpu_s(bridge_pids) - bridge_before
+        lines = spy.lines()
+        mean_ms = 1000 * sum(load.latencies_s) / load.ops
+        split = server_profile.split(lines, spy.wall_s, load.ops, mean_ms)
+        split["slapd_cpu_ms_per_request"] = round(
+            1000 * (slapd_cpu_s(pop.slapd) - slapd_before) / load.ops, 3
+        )
+        # The workers' CPU: what the bridge spends, whatever the machine's load (py-spy reads
+        # their memory from its own process, so it adds none).
+        split["bridge_cpu_ms_per_request"] = round(1000 * bridge_cpu / load.ops, 3)
+        split["p50_ms_under_profile"] = round(load.percentile_ms(0.5), 3)
+        found[FILTER_TEXT[lookup.name]] = split
+        stacks[lookup.name] = lines
+        ctx.progress(
+            f"lookup profile {lookup.name}: "
+            + ", ".join(f"{k} {v} ms" for k, v in split["ms_per_request"].items())
+            + f", outside {split['outside_ms']} ms (mean {mean_ms:.2f} ms)"
+        )
+    out = ctx.results_dir / f"{ctx.stem}-lookup.folded.gz"
+    server_profile.keep_folded(stacks, out)
+    return {"stacks": out.name, "method": "bench/server_profile.py", "by_lookup": found}
 
 
 def tls_cost(

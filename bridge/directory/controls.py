@@ -195,19 +195,29 @@ class Dereferenced:
 def deref_response(raw: bytes) -> list[Dereferenced]:
     """Decode a deref response control's value (a few TLVs per entry, read without pyasn1).
 
-    pyasn1 would cost more per entry than the search it saves on a page of 1,000 people.
+    pyasn1 would cost more per entry than the search it saves on a page of 1,000 people; the
+    elements are walked in place (every person read carries one, one per group).
     """
     found = []
-    for result in _tlvs(raw, *_header(raw, 0)):
-        parts = _tlvs(raw, *result)
-        attribute, target = raw[slice(*parts[0])].decode(), raw[slice(*parts[1])].decode()
+    at, end = _header(raw, 0)
+    while at < end:  # DerefRes ::= SEQUENCE { derefAttr, derefValDN, attrVals [0] OPTIONAL }
+        start, at = _header(raw, at)
+        attribute = _header(raw, start)
+        target = _header(raw, attribute[1])
         values: dict[str, list[bytes]] = {}
-        for partial in _tlvs(raw, *parts[2]) if len(parts) > 2 else []:
-            name, vals = _tlvs(raw, *partial)
-            values[raw[slice(*name)].decode().lower()] = [
-                raw[start:stop] for start, stop in _tlvs(raw, *vals)
-            ]
-        found.append(Dereferenced(attribute, target, values))
+        listed, listed_end = _header(raw, target[1]) if target[1] < at else (at, at)
+        while listed < listed_end:  # PartialAttribute ::= SEQUENCE { type, vals SET OF }
+            partial, listed = _header(raw, listed)
+            name = _header(raw, partial)
+            value, values_end = _header(raw, name[1])
+            read = []
+            while value < values_end:
+                value_start, value = _header(raw, value)
+                read.append(raw[value_start:value])
+            values[raw[slice(*name)].decode().lower()] = read
+        found.append(
+            Dereferenced(raw[slice(*attribute)].decode(), raw[slice(*target)].decode(), values)
+        )
     return found
 
 
@@ -232,13 +242,3 @@ def _header(data: bytes, at: int) -> tuple[int, int]:
         size = length & 0x7F
         length, at = int.from_bytes(data[at : at + size], "big"), at + size
     return at, at + length
-
-
-def _tlvs(data: bytes, start: int, stop: int) -> list[tuple[int, int]]:
-    """Return the value spans of the BER elements between ``start`` and ``stop``."""
-    spans = []
-    while start < stop:
-        span = _header(data, start)
-        spans.append(span)
-        start = span[1]
-    return spans

@@ -6,6 +6,7 @@ Nothing else in the bridge builds a DN or a filter from a value it was given.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
@@ -85,6 +86,12 @@ def role_of(dn: str) -> Role | None:
     return OU_ROLES.get(parts[1][1])
 
 
+# Pure functions of a string, asked again for the same few group DNs with every person read
+# (each memberOf value and each dereferenced group): remembered, not split again.
+_REMEMBERED = 4096
+
+
+@lru_cache(maxsize=_REMEMBERED)
 def first_value(dn: str) -> str:
     """Return the value of a DN's first RDN, unescaped (a group's name, a person's uid)."""
     return _pair(split(dn)[0])[1]
@@ -218,6 +225,7 @@ def grant_group_dn(label: str, suffix: str) -> str:
     return f"cn={escape_rdn(label)},{admins_base(suffix)}"
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def is_grant_group(value: str) -> bool:
     """Return whether a DN (a person's memberOf value) names a grant's group, not a group."""
     parent = tuple((a.lower(), v.lower()) for a, v in map(_pair, split(value)[1:3]))

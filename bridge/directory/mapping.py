@@ -216,7 +216,8 @@ def generalized_time(text: str | None) -> datetime | None:
     if not text or text == PERMANENT_LOCK:
         return None
     digits = text.rstrip("Z").split(".")[0]
-    if len(digits) == 14 and digits.isascii() and digits.isdigit():  # strptime is slow
+    if len(digits) == 14 and digits.isascii() and digits.isdigit():
+        # What slapd writes; read without strptime, which costs ~10x more (3 per person read).
         year, month, day = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
         hour, minute, second = int(digits[8:10]), int(digits[10:12]), int(digits[12:14])
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
@@ -228,6 +229,10 @@ def to_generalized_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
 
 
+# PERSON_ATTRIBUTES as the keys of _lower_keys, lowered once rather than with every read.
+_PERSON_KEYS = tuple((field, attribute.lower()) for field, attribute in PERSON_ATTRIBUTES.items())
+
+
 def to_person(entry: Mapping[str, Any]) -> Person:
     """Return the Person an ldap3 search response entry describes."""
     raw: Mapping[str, Sequence[bytes]] = _lower_keys(entry["raw_attributes"])
@@ -235,9 +240,7 @@ def to_person(entry: Mapping[str, Any]) -> Person:
     mail = _text(raw, "mail") or ""
     role = _text(raw, "mimsrole") or dn.role_of(entry["dn"]) or "student"
     locked_time = _text(raw, "pwdaccountlockedtime")
-    fields: dict[str, Any] = {}
-    for field, attribute in PERSON_ATTRIBUTES.items():
-        fields[field] = _text(raw, attribute.lower())
+    fields: dict[str, Any] = {field: _text(raw, key) for field, key in _PERSON_KEYS}
     fields["disabled"] = fields["disabled"] == "TRUE"
     fields["client_removed"] = frozenset(_texts(raw, "mimsscimremoved"))
     if fields["family_name"] == fields["full_name"] and not fields["given_name"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from bridge.config import Config
@@ -22,6 +22,16 @@ def init_app(app: Flask, config: Config, shared: Services) -> None:
     app.extensions["mims.scim"] = ScimContext(config, shared.people, shared.groups, checker)
     app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, http_error)
+    limiter = app.extensions.get("mims.limiter")  # the portal's, shared with the console
+    if limiter is not None:
+        # No limit applies under /scim/v2 (clients hold tokens); without this the limiter
+        # resolves the limits of every SCIM request only to find none.
+        limiter.request_filter(_is_scim)
+
+
+def _is_scim() -> bool:
+    """Return whether the current request is SCIM's."""
+    return request.blueprint == blueprint.name
 
 
 def body_limit(config: Config) -> BodyLimit:

@@ -26,6 +26,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from scim2_models import InvalidFilterException, ScimFilter
@@ -161,16 +162,56 @@ def parse_filter(text: str, resource: Resource, client_names: bool = False) -> Q
     type does not take (RFC 7644 section 3.4.2.2).
     """
     _check_size(text)
+    found = _one_string_eq(text, resource) or _read(text, resource)
+    terms = _terms(found)
+    if terms > MAX_FILTER_TERMS:
+        raise InvalidFilter(f"the filter has {terms} terms; at most {MAX_FILTER_TERMS} are allowed")
+    return _by_client_name(found) if client_names and resource == "User" else found
+
+
+def _read(text: str, resource: Resource) -> Query:
+    """Parse a filter with scim2-models' grammar and read it over the resource's table."""
     try:
         tree = ScimFilter(text).ast
     except InvalidFilterException as exc:
         detail = " ".join(exc.detail.split())  # one line, whatever the parser said
         raise InvalidFilter(f"invalid filter: {detail}") from None
-    found = _Reader(_TABLES[resource]).visit(tree)
-    terms = _terms(found)
-    if terms > MAX_FILTER_TERMS:
-        raise InvalidFilter(f"the filter has {terms} terms; at most {MAX_FILTER_TERMS} are allowed")
-    return _by_client_name(found) if client_names and resource == "User" else found
+    return _Reader(_TABLES[resource]).visit(tree)
+
+
+# ``PATH eq "VALUE"``, the filter clients send before every create and update: a path without
+# spaces (but for one ``[...]``) and a string with no escape or control character, which
+# therefore means its characters as they are.
+_ONE_STRING_EQ = re.compile(
+    r'\s*(?P<path>[^\s"\[\]()]+(?:\[[^\]]*\][^\s"\[\]()]*)?)\s+(?i:eq)\s+"(?P<value>[^"\\\x00-\x1f]*)"\s*'
+)
+_PLACEHOLDER = "\ue000"  # a private-use character: no client's value in any template
+
+
+def _one_string_eq(text: str, resource: Resource) -> Query | None:
+    """Return ``PATH eq "VALUE"`` read from the path's parsed template, or None.
+
+    Parsing is most of a lookup's SCIM work and the paths are few, so each path is parsed
+    once with a placeholder for the value (``_template``). Only a plain string comparison is
+    read this way; anything else (a fixed, boolean or dateTime attribute) takes the parser.
+    """
+    match = _ONE_STRING_EQ.fullmatch(text)
+    if match is None:
+        return None
+    template = _template(text[: match.start("value")], text[match.end("value") :], resource)
+    return replace(template, value=match["value"]) if template is not None else None
+
+
+@lru_cache(maxsize=256)
+def _template(head: str, tail: str, resource: Resource) -> query.Compare | None:
+    """Return the comparison ``head + placeholder + tail`` parses to, if it keeps the value."""
+    try:
+        found = _read(head + _PLACEHOLDER + tail, resource)
+    except InvalidFilter:
+        return None
+    if isinstance(found, query.Compare) and found.op == "eq" and found.value == _PLACEHOLDER:
+        return found
+    return None
 
 
 # A string literal in a filter (JSON, RFC 7644 section 3.4.2.2): its brackets nest nothing.

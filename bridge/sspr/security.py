@@ -11,8 +11,8 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import Flask, Response, abort, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, abort, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from bridge.config import SsprConfig
 from bridge.web.headers import add_security_headers
@@ -30,6 +30,22 @@ class PortalSessions(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         """Return whether this answer's cookie is marked Secure."""
         return bool(app.config["SESSION_COOKIE_SECURE"]) and request.is_secure
+
+    # Every request of every door opens and saves a session; most (SCIM, health) carry no
+    # cookie and touch none. Flask's own methods build a signer and read seven settings
+    # even then: these two skip that work, and do what Flask would do (nothing) without it.
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Return an empty session at once when the request carries no session cookie."""
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Write the cookie unless the session is empty and was never read or changed."""
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
 
 
 def configure(app: Flask, config: SsprConfig, secret: str) -> None:

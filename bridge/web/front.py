@@ -6,7 +6,8 @@ thread. Here gunicorn's asyncio worker reads each request on its event loop, whe
 client costs a little memory and no thread; ``Front`` refuses a body over its route's limit
 before reading it (413 when the ``Content-Length`` says so, or as soon as a chunked body
 passes the limit), gives a body a deadline (408), and only then runs the Flask app in a
-thread of a fixed pool (a2wsgi), with the body in memory. The LDAP libraries block (python-ldap
+thread of a fixed pool (``threaded_wsgi``: a2wsgi's environ, the response gathered in the
+thread and sent by the loop), with the body in memory. The LDAP libraries block (python-ldap
 is C), so the app keeps a thread per request: only the waiting for clients moved to the loop.
 Why this and not gevent or an nginx in front: docs/decisions.md, "Slow clients".
 """
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Seque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from a2wsgi import WSGIMiddleware
+from bridge.web.threaded_wsgi import ThreadedWsgi, lifespan
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -89,9 +90,7 @@ class Front:
         self.limits = tuple(limits)
         self.other = BodyLimit("/", OTHER_BODY_BYTES, plain_refusal)
         self.body_seconds = body_seconds
-        # Typed loosely: a2wsgi's own types are TypedDicts this module need not build.
-        wsgi: Any = WSGIMiddleware(app, workers=threads)  # type: ignore[arg-type]
-        self.app: Callable[[Scope, Receive, Send], Awaitable[None]] = wsgi
+        self.app = ThreadedWsgi(app, threads)
 
     def limit_for(self, path: str) -> BodyLimit:
         """Return the limit of the route a path is under."""
@@ -99,8 +98,10 @@ class Front:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
-            await self.app(scope, receive, send)  # lifespan: a2wsgi answers it
             return
         limit = self.limit_for(scope["path"])
         declared = _content_length(scope["headers"])
@@ -121,7 +122,7 @@ class Front:
             return
         buffered = dict(scope)
         buffered["headers"] = _framed(scope["headers"], len(body))
-        await self.app(buffered, _replay(body, receive), send)
+        await self.app(buffered, body, send)
 
 
 def _too_large(limit: BodyLimit) -> str:
@@ -164,20 +165,6 @@ def _framed(headers: Iterable[tuple[bytes, bytes]], length: int) -> list[tuple[b
         if name.lower() not in (b"content-length", b"transfer-encoding")
     ]
     return [*kept, (b"content-length", str(length).encode())]
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """Return a receive that gives the buffered body once, then waits on the client."""
-    given = False
-
-    async def replayed() -> Message:
-        nonlocal given
-        if given:
-            return await receive()
-        given = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
 
 
 async def _send(send: Send, refusal: Refusal) -> None:

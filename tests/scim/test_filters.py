@@ -200,6 +200,13 @@ def test_group_filters(text: str, expected: Query) -> None:
     assert parse_filter(text, "Group") == expected
 
 
+def test_each_lookup_by_a_path_read_before_keeps_its_own_value() -> None:
+    # The lookups clients repeat are read from their path's parsed template.
+    for value in ("a@x.sg", "b@x.sg", "\ue000", "é 日本", ""):
+        for path, field in (("userName", "login_id"), ('emails[type eq "work"].value', "email")):
+            assert parse_filter(f'{path} eq "{value}"', "User") == c(field, "eq", value)
+
+
 def test_the_label_keeps_the_path_as_written() -> None:
     parsed = parse_filter('Name.FamilyName eq "x"', "User")
     assert isinstance(parsed, Compare)
