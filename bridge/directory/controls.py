@@ -242,3 +242,13 @@ def _header(data: bytes, at: int) -> tuple[int, int]:
         size = length & 0x7F
         length, at = int.from_bytes(data[at : at + size], "big"), at + size
     return at, at + length
+
+
+def _tlvs(data: bytes, start: int, stop: int) -> list[tuple[int, int]]:
+    """Return the value spans of the BER elements between ``start`` and ``stop``."""
+    spans = []
+    while start < stop:
+        span = _header(data, start)
+        spans.append(span)
+        start = span[1]
+    return spans
