@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bridge.web.threaded_wsgi import BUFFER_BYTES, ThreadedWsgi
@@ -49,7 +50,11 @@ def serve(parts: list[bytes]) -> tuple[list[dict[str, Any]], Body, dict[str, Any
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(ThreadedWsgi(app, threads=2)(SCOPE, b"hello", send))  # type: ignore[arg-type]
+    served = ThreadedWsgi(app, threads=2)(SCOPE, b"hello", send)  # type: ignore[arg-type]
+    # A loop of its own on a thread of its own: a test before this one in the same worker
+    # (the browser tests' Playwright) may leave an event loop running on the main thread.
+    with ThreadPoolExecutor(max_workers=1) as alone:
+        alone.submit(asyncio.run, served).result()
     return sent, body, seen
 
 
