@@ -26,6 +26,7 @@ from typing import Any
 import ldap3
 from ldap.ldapobject import SimpleLDAPObject
 
+from bridge.directory.ldap3_connections import root_connection
 from bridge.directory.slapd import ManagedSlapd
 
 # `(attr[:rule]OPvalue)`: values are escaped (RFC 4515), so no raw parenthesis is in one.
@@ -62,14 +63,7 @@ def sent_filters() -> Iterator[list[str]]:
 
 def slapd_indexes(server: ManagedSlapd) -> Indexes:
     """Return the people database's olcDbIndex and the substring key lengths (cn=config)."""
-    connection = ldap3.Connection(
-        ldap3.Server(server.ldapi_url, get_info=ldap3.NONE),
-        authentication=ldap3.SASL,
-        sasl_mechanism=ldap3.EXTERNAL,
-        sasl_credentials="",
-        auto_bind=True,
-    )
-    try:
+    with root_connection(server.ldapi_url, raise_exceptions=False) as connection:
         connection.search(
             "cn=config",
             "(objectClass=*)",
@@ -93,8 +87,6 @@ def slapd_indexes(server: ManagedSlapd) -> Indexes:
             if entry.get("type") == "searchResEntry"
             for v in entry["raw_attributes"].get("olcDbIndex", [])
         ]
-    finally:
-        connection.unbind()
     indexes: dict[str, set[str]] = {}
     for value in values:
         names, _, kinds = value.partition(" ")

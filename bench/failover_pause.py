@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ldap3 import BASE, EXTERNAL, FIRST, NONE, SASL, Connection, Server, ServerPool, Tls
+from ldap3 import BASE, FIRST, NONE, Connection, Server, ServerPool, Tls
 from ldap3.core.exceptions import LDAPException, LDAPNoSuchObjectResult
 
 from bench.raw_ldap import Account
@@ -34,6 +34,7 @@ from bench.workspace import BenchError
 from bridge.directory import dn
 from bridge.directory.client import LdapClient
 from bridge.directory.failover import Providers
+from bridge.directory.ldap3_connections import root_connection
 from bridge.directory.servers import ClientSettings
 
 INTERVAL_S = 0.02  # 50 writes a second per client
@@ -254,14 +255,7 @@ def _server_id(pair: ReplicaPair, entry: str) -> int | None:
     for server in (pair.first, pair.second):
         if server.pid() is None:
             continue
-        with Connection(
-            Server(server.ldapi_url, get_info=NONE),
-            authentication=SASL,
-            sasl_mechanism=EXTERNAL,
-            sasl_credentials="",  # slapd takes the peer's credentials (the rootDN)
-            auto_bind=True,
-            raise_exceptions=True,
-        ) as connection:
+        with root_connection(server.ldapi_url) as connection:
             try:
                 connection.search(entry, "(objectClass=*)", BASE, attributes=["entryCSN"])
             except LDAPNoSuchObjectResult:

@@ -19,6 +19,7 @@ from ldap3.core.exceptions import LDAPException
 from bridge.core.audit import SUCCESS, Event
 from bridge.directory import dn, slapd_config
 from bridge.directory.errors import RESULTS
+from bridge.directory.ldap3_connections import root_connection
 from bridge.directory.slapd import ManagedSlapd
 
 _TIME = "%Y%m%d%H%M%S"
@@ -54,39 +55,29 @@ def events(server: ManagedSlapd, since: datetime | None = None) -> Iterator[Even
     """Yield the logged writes not made by the bridge, oldest first; none if slapd is down."""
     if not server.is_initialised() or server.pid() is None:
         return
-    try:
-        connection = ldap3.Connection(
-            ldap3.Server(server.ldapi_url, get_info=ldap3.NONE),
-            authentication=ldap3.SASL,
-            sasl_mechanism=ldap3.EXTERNAL,
-            sasl_credentials="",
-            auto_bind=True,
-        )
-    except LDAPException:
-        return
     bridge = dn.normalised(server.service_dn)
     query = "(objectClass=auditWriteObject)"
     if since is not None:
         stamp = since.astimezone(UTC).strftime(_TIME) + "Z"
         query = f"(&{query}{dn.at_least('reqStart', stamp)})"
     try:
-        found = connection.extend.standard.paged_search(
-            slapd_config.ACCESSLOG_SUFFIX,
-            query,
-            ldap3.LEVEL,
-            attributes=_ATTRIBUTES,
-            paged_size=500,
-            generator=False,
-        )
-        entries = [e["attributes"] for e in found if e.get("type") == "searchResEntry"]
-        entries = [
-            a for a in entries if dn.normalised(_text(a, "reqAuthzID") or "cn=-") != bridge
-        ]  # the bridge's own writes: its audit file says who asked for them
-        logins = _logins(connection, server.suffix, {_text(a, "reqEntryUUID") for a in entries})
+        with root_connection(server.ldapi_url, raise_exceptions=False) as connection:
+            found = connection.extend.standard.paged_search(
+                slapd_config.ACCESSLOG_SUFFIX,
+                query,
+                ldap3.LEVEL,
+                attributes=_ATTRIBUTES,
+                paged_size=500,
+                generator=False,
+            )
+            entries = [e["attributes"] for e in found if e.get("type") == "searchResEntry"]
+            entries = [
+                a for a in entries if dn.normalised(_text(a, "reqAuthzID") or "cn=-") != bridge
+            ]  # the bridge's own writes: its audit file says who asked for them
+            uuids = {_text(a, "reqEntryUUID") for a in entries}
+            logins = _logins(connection, server.suffix, uuids)
     except LDAPException:
         return
-    finally:
-        connection.unbind()
     for attributes in sorted(entries, key=lambda a: _text(a, "reqStart")):
         yield _event(attributes, _text(attributes, "reqAuthzID"), logins)
 

@@ -26,6 +26,7 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 
 from bridge.directory import slapd_config
+from bridge.directory.ldap3_connections import root_connection
 from bridge.directory.slapd import ManagedSlapd, tool
 from bridge.errors import SlapdError
 
@@ -183,21 +184,15 @@ def _live_context_csn(server: ManagedSlapd) -> list[bytes]:
     """Return a running slapd's contextCSN, which syncprov writes to disk only now and then."""
     if not server.answers():
         return []
-    connection = ldap3.Connection(
-        ldap3.Server(server.ldapi_url, get_info=ldap3.NONE),
-        authentication=ldap3.SASL,
-        sasl_mechanism=ldap3.EXTERNAL,
-        sasl_credentials="",
-    )
     try:
-        connection.bind()
-        connection.search(server.suffix, "(objectClass=*)", ldap3.BASE, attributes=["contextCSN"])
-        found = connection.response or []
-        return [bytes(v) for e in found for v in e.get("raw_attributes", {}).get("contextCSN", [])]
+        with root_connection(server.ldapi_url, raise_exceptions=False) as connection:
+            connection.search(
+                server.suffix, "(objectClass=*)", ldap3.BASE, attributes=["contextCSN"]
+            )
+            found = connection.response or []
     except LDAPException:
         return []  # the copy keeps the stored value: older, never wrong
-    finally:
-        connection.unbind()
+    return [bytes(v) for e in found for v in e.get("raw_attributes", {}).get("contextCSN", [])]
 
 
 def _with_context_csn(data: bytes, live: list[bytes]) -> bytes:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import ssl
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from ldap3 import NONE, Connection, Server, Tls
+from ldap3 import EXTERNAL, NONE, SASL, Connection, Server, Tls
 from ldap3.core import exceptions as ldap
 
 from bridge.directory.errors import CONNECTION_ERRORS, translated
@@ -160,6 +160,32 @@ class VerifiedTls(Tls):  # type: ignore[misc]
             do_handshake_on_connect=do_handshake,
             server_hostname=connection.server.host,
         )
+
+
+@contextmanager
+def root_connection(ldapi_url: str, *, raise_exceptions: bool = True) -> Iterator[Connection]:
+    """Bind to a managed slapd as its rootDN over its ldapi socket; close on every path.
+
+    SASL EXTERNAL: slapd takes the socket peer's uid and gid as the identity, and the data
+    folder's owner is the rootDN (``slapd_config.peercred_dn``). No password, no TLS, no
+    timeout (the socket is local). Failing to open or bind raises ldap3's exception, whatever
+    ``raise_exceptions`` (which only says whether refused operations raise or return False):
+    each caller words it for its own job.
+    """
+    connection = Connection(
+        Server(ldapi_url, get_info=NONE),
+        authentication=SASL,
+        sasl_mechanism=EXTERNAL,
+        sasl_credentials="",
+        raise_exceptions=raise_exceptions,
+    )
+    try:
+        connection.open(read_server_info=False)
+        if not connection.bind(read_server_info=False):
+            raise ldap.LDAPBindError(f"bind not successful - {connection.last_error}")
+        yield connection
+    finally:
+        close(connection)
 
 
 def forget_response(connection: Connection) -> None:

@@ -28,7 +28,8 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from urllib.parse import urlsplit
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
-from bridge.directory import csn, dn, slapd_config
+from bridge.directory import csn, dn, ldap3_connections, slapd_config
 from bridge.directory.ldap3_connections import VerifiedTls
 from bridge.directory.slapd import ManagedSlapd, tool
 from bridge.errors import SlapdError
@@ -440,30 +441,15 @@ def _tls_server(url: str, slapd: ManagedSlapd) -> ldap3.Server:
     )
 
 
-class root_connection:
-    """A rootDN connection over the folder's ldapi socket (SASL EXTERNAL), closed on leaving."""
-
-    def __init__(self, slapd: ManagedSlapd) -> None:
-        self.slapd = slapd
-        self.connection: ldap3.Connection | None = None
-
-    def __enter__(self) -> ldap3.Connection:
+@contextmanager
+def root_connection(slapd: ManagedSlapd) -> Iterator[ldap3.Connection]:
+    """Bind as the folder's rootDN over its ldapi socket; its slapd down is a SlapdError."""
+    with ExitStack() as stack:
         try:
-            self.connection = ldap3.Connection(
-                ldap3.Server(self.slapd.ldapi_url, get_info=ldap3.NONE),
-                authentication=ldap3.SASL,
-                sasl_mechanism=ldap3.EXTERNAL,
-                sasl_credentials="",
-                auto_bind=True,
-                raise_exceptions=True,
-            )
+            connection = stack.enter_context(ldap3_connections.root_connection(slapd.ldapi_url))
         except LDAPException:
-            raise SlapdError(f"cannot reach the slapd of {self.slapd.layout.root}") from None
-        return self.connection
-
-    def __exit__(self, *exc: object) -> None:
-        if self.connection is not None:
-            self.connection.unbind()
+            raise SlapdError(f"cannot reach the slapd of {slapd.layout.root}") from None
+        yield connection
 
 
 def _ensure_replicator(connection: ldap3.Connection, suffix: str, password: str) -> None:

@@ -22,6 +22,7 @@ from bridge.core import posix_group_name
 from bridge.core.people import PersonFields
 from bridge.core.posix import DEFAULT_RULES, PosixRules
 from bridge.directory import dn, id_numbers, ldif, mapping, slapd_config
+from bridge.directory.ldap3_connections import root_connection
 from bridge.errors import BridgeError, SlapdError
 
 # The oldest version this code knows how to bring forward.
@@ -87,44 +88,48 @@ def upgrade(
     changed here: its provider's changes reach it.
     """
     try:
-        connection = ldap3.Connection(
-            ldap3.Server(ldapi_url, get_info=ldap3.NONE),
-            authentication=ldap3.SASL,
-            sasl_mechanism=ldap3.EXTERNAL,
-            sasl_credentials="",
-            auto_bind=True,
-            raise_exceptions=True,
-        )
-    except LDAPException as exc:
+        with root_connection(ldapi_url) as connection:
+            try:
+                _upgrade(connection, suffix, wanted, accesslog, posix, config_only=config_only)
+            except (LDAPException, BridgeError) as exc:
+                raise SlapdError(f"upgrading to schema version {wanted} failed: {exc}") from None
+    except LDAPException as exc:  # only the connection's: the steps' own are worded above
         raise SlapdError(f"cannot reach the directory to upgrade it: {exc}") from None
-    try:
-        entries = not config_only and not _is_consumer(connection, suffix)
-        _add_system_schemas(connection)
-        _retire_obsolete_definitions(connection)
-        _add_schema_definitions(connection)
-        _load_missing_modules(connection)
-        _add_accesslog_database(connection, accesslog)
-        _add_monitor_database(connection, suffix)
-        _add_missing_overlays(connection, suffix)
-        _set_substring_key_length(connection, suffix)
-        _add_missing_indexes(connection, suffix)
-        _set_unique_rules(connection, suffix)
-        if entries:
-            _upgrade_entries(connection, suffix, posix)
-        _set_member_of_group_class(connection, suffix)
-        if entries:
-            _give_hand_made_accounts_a_role(connection, suffix)
-        _set_access_rules(connection, suffix)
-        _set_limits(connection, suffix)
-        _use_plain_syncrepl(connection, suffix)
-        if entries:
-            _refuse_own_changes_in_the_default_policy(connection, suffix)
-            version = {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]}
-            connection.modify(suffix, version)
-    except (LDAPException, BridgeError) as exc:
-        raise SlapdError(f"upgrading to schema version {wanted} failed: {exc}") from None
-    finally:
-        connection.unbind()
+
+
+def _upgrade(
+    connection: ldap3.Connection,
+    suffix: str,
+    wanted: int,
+    accesslog: list[ldif.Entry],
+    posix: PosixRules,
+    *,
+    config_only: bool,
+) -> None:
+    """Run every step, each safe to repeat, and record the version last."""
+    entries = not config_only and not _is_consumer(connection, suffix)
+    _add_system_schemas(connection)
+    _retire_obsolete_definitions(connection)
+    _add_schema_definitions(connection)
+    _load_missing_modules(connection)
+    _add_accesslog_database(connection, accesslog)
+    _add_monitor_database(connection, suffix)
+    _add_missing_overlays(connection, suffix)
+    _set_substring_key_length(connection, suffix)
+    _add_missing_indexes(connection, suffix)
+    _set_unique_rules(connection, suffix)
+    if entries:
+        _upgrade_entries(connection, suffix, posix)
+    _set_member_of_group_class(connection, suffix)
+    if entries:
+        _give_hand_made_accounts_a_role(connection, suffix)
+    _set_access_rules(connection, suffix)
+    _set_limits(connection, suffix)
+    _use_plain_syncrepl(connection, suffix)
+    if entries:
+        _refuse_own_changes_in_the_default_policy(connection, suffix)
+        version = {"mimsSchemaVersion": [(ldap3.MODIFY_REPLACE, [str(wanted)])]}
+        connection.modify(suffix, version)
 
 
 def _upgrade_entries(connection: ldap3.Connection, suffix: str, posix: PosixRules) -> None:
