@@ -380,3 +380,24 @@ def test_namesakes_in_two_roles_never_share_a_uid_through_import_rename_and_role
     )
     assert "1 created" in mims("import", str(again), env=env).stdout
     assert "tan_mei_ling_2@students.edu.sg" in mims("user", "list", env=env).stdout.split()
+
+
+def test_an_import_names_people_by_the_configured_naming_rules(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    rules = write(
+        tmp_path / "naming.toml", '[naming]\nconnector_words = ["van"]\nmax_local_length = 12\n'
+    )
+    roster = write(
+        tmp_path / "r.csv",
+        HEADER + "N1,Jan van Dijk,student,Clementi Primary School,P4,4A\n"
+        "N2,Siti Binte Ahmad,staff,Clementi Primary School,,\n"
+        "N3,Siti Binte Ahmad,staff,Clementi Primary School,,\n",
+    )
+    result = mims("import", str(roster), env=env | {"MIMS_CONFIG": str(rules)})
+    assert result.returncode == 0, result.stderr
+    assert sorted(mims("user", "list", env=env).stdout.split()) == [
+        "jan_dijk@students.edu.sg",
+        "siti_binte@schools.gov.sg",
+        "siti_binte_1@schools.gov.sg",
+    ]

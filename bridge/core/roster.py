@@ -33,11 +33,17 @@ class RosterError(ValueError):
 
 @dataclass(frozen=True)
 class Row:
-    """A good row: the person it describes, and which optional columns the file has."""
+    """A good row: the person it describes, and which optional columns the file has.
+
+    ``base`` is the login ID base made from the full name (``naming.base_local_part`` with the
+    rules ``read`` was given): reading checks the name with it, and the import names the person
+    with it, so it is made once per row.
+    """
 
     number: int
     person: NewPerson
     columns: frozenset[str]
+    base: str
 
 
 @dataclass
@@ -135,7 +141,7 @@ def _row(
     if role not in ROLES:
         return Rejected(number, f"role '{clean['role']}' is not one of {', '.join(ROLES)}", values)
     try:
-        base_local_part(clean["full_name"], rules)
+        base = base_local_part(clean["full_name"], rules)
     except InvalidName as error:
         return Rejected(number, str(error), values)
     login_id = None
@@ -164,7 +170,7 @@ def _row(
         check_schools(person)
     except InvalidField as error:
         return Rejected(number, str(error), values)
-    return Row(number, person, frozenset(name for name in OPTIONAL if name in header))
+    return Row(number, person, frozenset(name for name in OPTIONAL if name in header), base)
 
 
 def _printable(values: dict[str, str]) -> dict[str, str]:

@@ -193,7 +193,7 @@ class InitialEntries:
         drafted: list[_Person] = []
         for row in rows:
             try:
-                drafted.append(_Person(row, self.people.draft(row.person)))
+                drafted.append(_Person(row, self.people.draft(row.person, row.base)))
             except BridgeError as error:
                 rejected.append(_rejected(row, error))
         if not drafted:

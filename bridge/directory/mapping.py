@@ -166,9 +166,9 @@ def person_attributes(new: PersonFields, role: Role) -> dict[str, list[str]]:
     """Return the attributes of a new person entry, but for its login ID and manager."""
     attributes: dict[str, list[str]] = {"objectClass": PERSON_CLASSES, "mimsRole": [role]}
     for field, value in PersonChange.setting(new, PERSON_ATTRIBUTES).items():
-        if ldap_value(value):
-            attributes[PERSON_ATTRIBUTES[field]] = ldap_value(value)
-    derived = derived_attributes(replace(new, role=role))
+        if values := ldap_value(value):
+            attributes[PERSON_ATTRIBUTES[field]] = values
+    derived = derived_attributes(new if new.role == role else replace(new, role=role))
     attributes |= {name: values for name, values in derived.items() if values}
     return attributes
 

@@ -121,16 +121,18 @@ class PeopleStore(PeopleReadStore):
             return self._add(draft.login_id, draft.role, draft.attributes, asked)
         return self._allocate(draft.base, draft.role, draft.attributes, asked)
 
-    def draft(self, new: NewPerson) -> Draft:
+    def draft(self, new: NewPerson, base: str | None = None) -> Draft:
         """Check a new person and return the entry to add, with its first-choice login ID.
 
         The draft has no uidNumber yet: give it one with ``numbered`` (bulk work takes a block).
+        ``base``: the login ID base already made from ``new.full_name`` with this store's naming
+        rules (a roster row's, ``roster.Row.base``), so that an import does not make it twice.
         """
         self._check(PersonChange.setting(new))
         role = new.role
         if new.login_id is not None:
             role = self.role_for(new.login_id, new.role)
-        self._check_schools(replace(new, role=role))
+        self._check_schools(new if role == new.role else replace(new, role=role))
         attributes = mapping.person_attributes(new, role)
         attributes |= mapping.posix_attributes(role, bool(new.disabled), self.posix)
         attributes |= self._policy_attributes(role, new.school, new.level)
@@ -140,12 +142,13 @@ class PeopleStore(PeopleReadStore):
             refuse_hashed(new.password)
             self._check_password(new, role)
             attributes["userPassword"] = [new.password]  # slapd hashes it (ppolicy hash cleartext)
-        try:
-            base = naming.base_local_part(new.full_name, self.rules)
-        except naming.InvalidName as error:
-            if new.login_id is None:
-                raise InvalidValue(str(error)) from None
-            base = new.login_id.local
+        if base is None:
+            try:
+                base = naming.base_local_part(new.full_name, self.rules)
+            except naming.InvalidName as error:
+                if new.login_id is None:
+                    raise InvalidValue(str(error)) from None
+                base = new.login_id.local
         return Draft(role, attributes, base, new.login_id)
 
     def numbered(self, draft: Draft, uid_number: int) -> Draft:

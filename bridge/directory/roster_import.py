@@ -146,7 +146,7 @@ class Importer:
             if plan.existing is not None:
                 continue
             try:
-                drafts[index] = self.people.draft(plan.row.person)
+                drafts[index] = self.people.draft(plan.row.person, plan.row.base)
             except BridgeError as error:
                 results[index] = (_rejected(plan, error), "", [])
         if drafts:  # one block of uidNumbers for the batch: one modify, not one per person
