@@ -51,6 +51,7 @@ import functools
 import random
 import re
 import secrets
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -118,6 +119,11 @@ _KEPT_CATEGORIES = ("L", "M", "N")  # letters, marks, numbers; the rest separate
 
 # Never the result of normalise, so verifying it against a stored hash fails.
 _NO_ANSWER = ""
+
+# One Argon2id hash at a time per process: each takes memory_kib (19 MiB) for its run, so a
+# worker's 4 threads hashing at once held 4 x 19 MiB more than one. One per process is the
+# CPU's pace when workers match cores ([http] workers); more workers, more hashes at once.
+_HASHING = threading.Lock()
 
 # Tells whether a normalised answer matches a PHC string; tests pass a counting one.
 Verifier: TypeAlias = Callable[[str, str], bool]
@@ -233,7 +239,10 @@ def hash_answer(question_id: str, answer: str, params: HashParams = DEFAULT_PARA
         lanes=params.lanes,
         memory_cost=params.memory_kib,
     )
-    return f"{question_id}:{kdf.derive_phc_encoded(normalise(answer).encode())}"
+    typed = normalise(answer).encode()
+    with _HASHING:
+        phc = kdf.derive_phc_encoded(typed)
+    return f"{question_id}:{phc}"
 
 
 def parse_stored(value: str) -> tuple[str, str]:
@@ -261,7 +270,8 @@ def needs_rehash(value: str, params: HashParams = DEFAULT_PARAMS) -> bool:
 def verify_phc(normalised_answer: str, phc: str) -> bool:
     """Tell whether a normalised answer matches an Argon2id PHC string."""
     try:
-        Argon2id.verify_phc_encoded(normalised_answer.encode(), phc)
+        with _HASHING:
+            Argon2id.verify_phc_encoded(normalised_answer.encode(), phc)
     except InvalidKey:
         return False
     return True
