@@ -13,7 +13,6 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from bridge import malloc
 from bridge.config import Config
 from bridge.metrics import multiprocess
 
@@ -42,8 +41,6 @@ class BridgeServer(BaseApplication):  # type: ignore[misc]
 
     def __init__(self, config: Config) -> None:
         self.bridge_config = config
-        # Before the fork, so every worker inherits it: an answer check's 19 MiB goes back.
-        malloc.return_large_blocks()
         super().__init__()
 
     def load_config(self) -> None:

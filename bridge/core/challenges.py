@@ -51,7 +51,6 @@ import functools
 import random
 import re
 import secrets
-import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -60,6 +59,8 @@ from typing import TypeAlias
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from bridge.core import hashers
 
 __all__ = [
     "ANIMALS",
@@ -119,11 +120,6 @@ _KEPT_CATEGORIES = ("L", "M", "N")  # letters, marks, numbers; the rest separate
 
 # Never the result of normalise, so verifying it against a stored hash fails.
 _NO_ANSWER = ""
-
-# One Argon2id hash at a time per process: each takes memory_kib (19 MiB) for its run, so a
-# worker's 4 threads hashing at once held 4 x 19 MiB more than one. One per process is the
-# CPU's pace when workers match cores ([http] workers); more workers, more hashes at once.
-_HASHING = threading.Lock()
 
 # Tells whether a normalised answer matches a PHC string; tests pass a counting one.
 Verifier: TypeAlias = Callable[[str, str], bool]
@@ -240,9 +236,7 @@ def hash_answer(question_id: str, answer: str, params: HashParams = DEFAULT_PARA
         memory_cost=params.memory_kib,
     )
     typed = normalise(answer).encode()
-    with _HASHING:
-        phc = kdf.derive_phc_encoded(typed)
-    return f"{question_id}:{phc}"
+    return f"{question_id}:{hashers.run(lambda: kdf.derive_phc_encoded(typed))}"
 
 
 def parse_stored(value: str) -> tuple[str, str]:
@@ -269,9 +263,9 @@ def needs_rehash(value: str, params: HashParams = DEFAULT_PARAMS) -> bool:
 
 def verify_phc(normalised_answer: str, phc: str) -> bool:
     """Tell whether a normalised answer matches an Argon2id PHC string."""
+    typed = normalised_answer.encode()
     try:
-        with _HASHING:
-            Argon2id.verify_phc_encoded(normalised_answer.encode(), phc)
+        hashers.run(lambda: Argon2id.verify_phc_encoded(typed, phc))
     except InvalidKey:
         return False
     return True
