@@ -1,10 +1,10 @@
-"""The few threads every Argon2id hash of a challenge answer runs on, per process.
+"""The threads every Argon2id hash of a challenge answer runs on: ``HASHES_AT_ONCE`` per process.
 
 An Argon2id hash takes its memory cost (19 MiB) from the allocator of the thread that runs it.
 glibc keeps a freed block that size in that thread's arena (its mmap threshold rises to the
 block's size on the first free), so a `mims serve` worker whose 4 request threads hashed kept
 4 x 19 MiB (99 MB -> 176 MB measured; bench/README.md, "Phase sspr"). Here, hashes run on at
-most ``HASHES_AT_ONCE`` threads of their own: a worker holds that many blocks, reused by every
+most ``HASHES_AT_ONCE`` thread(s) of their own: a worker holds that many blocks, reused by every
 later hash without new page faults. Giving the block back after each hash instead (a fixed
 mmap threshold) made each hash twice as slow: 4,900 page faults to map 19 MiB again.
 """
@@ -19,9 +19,10 @@ from typing import TypeVar
 
 __all__ = ["HASHES_AT_ONCE", "run"]
 
-# Two, not one: a client's connection stays with one worker, so a worker may get most of the
-# load; with two threads it can still use both cores of a 2-core machine.
-HASHES_AT_ONCE = 2
+# One per process: `mims serve` runs a worker per core ([http] workers), so the workers' hashing
+# threads keep the cores busy (measured: the same answer checks a second as 4 threads hashing,
+# 19 MiB held per worker instead of 76); two held 38 MiB, too near the 150 MB per process.
+HASHES_AT_ONCE = 1
 
 T = TypeVar("T")
 
