@@ -60,6 +60,8 @@ from typing import TypeAlias
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from bridge.core import hashers
+
 __all__ = [
     "ANIMALS",
     "COLOURS",
@@ -233,7 +235,8 @@ def hash_answer(question_id: str, answer: str, params: HashParams = DEFAULT_PARA
         lanes=params.lanes,
         memory_cost=params.memory_kib,
     )
-    return f"{question_id}:{kdf.derive_phc_encoded(normalise(answer).encode())}"
+    typed = normalise(answer).encode()
+    return f"{question_id}:{hashers.run(lambda: kdf.derive_phc_encoded(typed))}"
 
 
 def parse_stored(value: str) -> tuple[str, str]:
@@ -260,8 +263,9 @@ def needs_rehash(value: str, params: HashParams = DEFAULT_PARAMS) -> bool:
 
 def verify_phc(normalised_answer: str, phc: str) -> bool:
     """Tell whether a normalised answer matches an Argon2id PHC string."""
+    typed = normalised_answer.encode()
     try:
-        Argon2id.verify_phc_encoded(normalised_answer.encode(), phc)
+        hashers.run(lambda: Argon2id.verify_phc_encoded(typed, phc))
     except InvalidKey:
         return False
     return True
