@@ -71,8 +71,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile",
-        action="store_true",
-        help="also profile with py-spy, untimed: one more import, and each lookup's split by layer",
+        nargs="?",
+        const="all",
+        choices=("all", "lookups"),
+        help="also profile with py-spy, untimed: one more import, and each lookup's split by "
+        "layer; `--profile lookups` only the lookups (one more import at 500,000 takes ~30 min)",
     )
     parser.add_argument(
         "--ha-kills",
@@ -208,7 +211,8 @@ def _record(
                 workers=args.workers,
                 repeat=args.repeat,
                 sync=args.sync,
-                profile=args.profile,
+                profile=args.profile is not None,
+                profile_import=args.profile == "all",
                 workspace=workspace,
                 population=population,
                 results_dir=args.results_dir,
@@ -267,7 +271,8 @@ def _record(
             "repeat": args.repeat,
             "disk_sync": args.sync,
             "olcDbNoSync": not args.sync,
-            "profile": args.profile,
+            "profile": args.profile is not None,
+            "profiled": args.profile,
             **(
                 {
                     "ha_kills": args.ha_kills,

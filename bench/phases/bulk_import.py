@@ -108,7 +108,7 @@ def run(ctx: Context) -> PhaseResult:
         "replay": repeats[0]["replay"],
         "repeats": repeats,
     }
-    if ctx.profile:
+    if ctx.profile and ctx.profile_import:
         details["profile"] = _profile(ctx, path)
     return PhaseResult(measurements, details)
 

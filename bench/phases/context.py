@@ -34,6 +34,7 @@ class Context:
     ha_down_seconds: float = 60.0  # how long B is down before its catch-up
     ha_lag_seconds: float = 20.0  # how long each side writes at each rate for the lag
     mixed_clients: tuple[int, ...] = ()  # the `mixed` phase's levels (empty: its default)
+    profile_import: bool = True  # with ``profile``: also profile one more import (--profile all)
 
     def bridge_env(self, data_dir: Path) -> dict[str, str]:
         """Return the environment of a `mims` command: no MIMS_* of the caller, our data dir.
