@@ -13,7 +13,8 @@ run: system $(STAMP)
 # timeouts and 1 ms timing comparisons mean something only there (run after the parallel run,
 # its after-effects slowed one path more than another). Then pytest on one pytest-xdist worker
 # per core, a test file per worker at a time (a module's costly fixture, such as the
-# 10,000-person backup, is built once), adding to the same coverage, whose floor is checked on
+# 10,000-person backup, is built once), the longest files first (tests/conftest.py's order,
+# kept by --no-loadscope-reorder), adding to the same coverage, whose floor is checked on
 # the whole. Plain `pytest` stays serial.
 test: system-test $(STAMP)
 	$(BIN)/ruff check .
@@ -21,7 +22,7 @@ test: system-test $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest --cov --cov-fail-under=0 -m alone
-	$(BIN)/pytest --cov --cov-append -n auto --dist loadfile -m "not alone and not ha and not bench"
+	$(BIN)/pytest --cov --cov-append -n auto --dist loadfile --no-loadscope-reorder -m "not alone and not ha and not bench"
 
 # The long high-availability tests (marker `ha`, tests/ha/): real provider pairs killed with -9
 # during a 10,000-person import, partitions in network namespaces (as root; skipped otherwise).

@@ -3,25 +3,79 @@
 from __future__ import annotations
 
 import getpass
+import importlib
 import os
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bridge.cli.errors import report
-from bridge.config import Config, load_config
 from bridge.core.audit import Origin, set_origin
-from bridge.core.ports import People
-from bridge.core.services import Services
 from bridge.errors import BridgeError
-from bridge.services import Backend, ensure_running, managed_slapd
+
+if TYPE_CHECKING:
+    from bridge.config import Config
+    from bridge.core.ports import People
+    from bridge.core.services import Services
+    from bridge.services import Backend
+
+# Every command of `mims`: the module of bridge.cli that defines it and its name there. A
+# command's module is imported only when that command runs (or help lists it), so `mims`
+# starts without loading the directory, web and PDF code that other commands need.
+COMMANDS: dict[str, str] = {
+    "admin": "admins:admin",
+    "answers": "portal:answers",
+    "audit": "audit:audit",
+    "backup": "backup:backup",
+    "cards": "portal:cards",
+    "check": "checks:check",
+    "cohort": "portal:cohort",
+    "demo": "roster:demo",
+    "directory": "directory:directory",
+    "doctor": "doctor:doctor",
+    "failover": "failover:failover",
+    "group": "groups:group",
+    "import": "roster:import_roster",
+    "login-id": "people:login_id",
+    "password": "passwords:password",
+    "password-service": "password_service:password_service",
+    "policy": "passwords:policy",
+    "restore": "backup:restore",
+    "serve": "serve:serve",
+    "service": "services:service",
+    "slapd": "slapd:slapd",
+    "sync": "sync:sync",
+    "token": "tokens:token",
+    "user": "people:user",
+}
+
+# Modules that add subcommands to a group another module defines.
+EXTENSIONS: dict[str, tuple[str, ...]] = {"user": ("people_changes", "passwords")}
 
 
 class _Group(click.Group):
-    """A click group whose errors are one clear line on stderr, never a traceback."""
+    """The ``mims`` group: one clear line on stderr for an error, never a traceback.
+
+    A command's module is imported when that command is first needed.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return every command's name, sorted, without importing any of them."""
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return the named command, importing its module (and its extensions) the first time."""
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, name = COMMANDS[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(f"bridge.cli.{module}"), name)
+        for extension in EXTENSIONS.get(cmd_name, ()):
+            importlib.import_module(f"bridge.cli.{extension}")
+        self.add_command(command, cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -44,6 +98,8 @@ class _Group(click.Group):
 
 def load(ctx: click.Context, **sections: dict[str, Any]) -> Config:
     """Load the configuration once per command, with command-line flags laid over it."""
+    from bridge.config import load_config
+
     config: Config = load_config(ctx.find_root().params.get("config_file"))
     for url in config.directory.cleartext_urls:
         click.echo(
@@ -95,6 +151,8 @@ def open_backend(config: Config) -> Backend:
     The configured password policies are written to the directory each time (a few
     idempotent operations), so people always point at entries that exist and match.
     """
+    from bridge.services import Backend, ensure_running, managed_slapd
+
     if ensure_running(config):
         slapd = managed_slapd(config)
         click.echo(
@@ -113,50 +171,3 @@ def open_services(config: Config) -> Services:
 def people_directory(config: Config) -> People:
     """Return the people of the configured directory, starting the managed slapd if needed."""
     return open_services(config).people
-
-
-# The command modules register themselves on `main` when imported.
-from bridge.cli import (  # noqa: E402
-    admins,
-    audit,
-    backup,
-    checks,
-    directory,
-    doctor,
-    failover,
-    groups,
-    password_service,
-    passwords,
-    people,
-    people_changes,
-    portal,
-    roster,
-    serve,
-    services,
-    slapd,
-    sync,
-    tokens,
-)
-
-__all__ = [
-    "admins",
-    "audit",
-    "backup",
-    "checks",
-    "directory",
-    "doctor",
-    "failover",
-    "groups",
-    "main",
-    "password_service",
-    "passwords",
-    "people",
-    "people_changes",
-    "portal",
-    "roster",
-    "serve",
-    "services",
-    "slapd",
-    "sync",
-    "tokens",
-]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_backend
+from bridge.cli import data_dir_option, load, open_backend
 from bridge.cli.people import find_person
 from bridge.core.admin_console import known_scope
 from bridge.core.administration import (
@@ -31,7 +31,7 @@ KIND_WORDS = {
 }
 
 
-@main.group("admin")
+@click.group("admin")
 def admin() -> None:
     """Give, list and take away administrators' grants (the console's roles).
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from bridge.cli import load, main
+from bridge.cli import load
 from bridge.core.audit import Selection
 from bridge.services import audit_events
 
@@ -30,7 +30,7 @@ def since_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@main.command("audit")
+@click.command("audit")
 @click.option("--person", help="Only changes to this person (login ID or id, the entryUUID).")
 @click.option("--actor", help="Only changes by this actor (a token's name, a user, a login ID).")
 @click.option("--since", "since", help="Only changes since: 2025-03-01, 2025-03-01T08:00, 2h, 7d.")

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from bridge import services as wiring
-from bridge.cli import data_dir_option, load, main
+from bridge.cli import data_dir_option, load
 
 
-@main.command("backup")
+@click.command("backup")
 @data_dir_option
 @click.option(
     "--out",
@@ -40,7 +40,7 @@ def backup(ctx: click.Context, data_dir: Path | None, out: Path | None) -> None:
     )
 
 
-@main.command("restore")
+@click.command("restore")
 @click.argument("archive", type=click.Path(path_type=Path))
 @data_dir_option
 @click.pass_context

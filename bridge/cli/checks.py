@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_backend
+from bridge.cli import data_dir_option, load, open_backend
 from bridge.core.gcds import KINDS, Checker, Problem, Report
 
 
-@main.group()
+@click.group()
 def check() -> None:
     """Check the directory for what other tools would skip or get wrong.
 

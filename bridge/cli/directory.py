@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import load, main
+from bridge.cli import load
 from bridge.errors import InvalidValue
 from bridge.services import (
     DEFAULT_DATABASE_DN,
@@ -20,7 +20,7 @@ CONFIG_FILE = "mims-config.ldif"
 DATA_FILE = "mims-data.ldif"
 
 
-@main.group()
+@click.group()
 def directory() -> None:
     """Use a directory the bridge does not run itself: an existing OpenLDAP 2.5 or 2.6.
 

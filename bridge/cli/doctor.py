@@ -9,14 +9,14 @@ from pathlib import Path
 import click
 
 from bridge import services as wiring
-from bridge.cli import data_dir_option, load, main
+from bridge.cli import data_dir_option, load
 from bridge.config import Config
 from bridge.core import doctor as checks
 from bridge.core.health import Check
 from bridge.errors import BridgeError, ConfigError
 
 
-@main.command()
+@click.command()
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead.")
 @click.pass_context

@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from bridge import services as wiring
-from bridge.cli import load, main
+from bridge.cli import load
 from bridge.core.failover import ServerState
 from bridge.errors import InvalidValue
 
 
-@main.group()
+@click.group()
 def failover() -> None:
     """Show or move the write target of a replicated directory ([directory] urls).
 

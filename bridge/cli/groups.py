@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_backend
+from bridge.cli import data_dir_option, load, open_backend
 
 PROGRESS_SECONDS = 5.0
 
 
-@main.group("group")
+@click.group("group")
 def group() -> None:
     """Look after the groups: schools, levels, classes and the groups SCIM clients make.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from bridge import services as wiring
-from bridge.cli import data_dir_option, load, main
+from bridge.cli import data_dir_option, load
 from bridge.config import Config
 from bridge.errors import BridgeError, ConfigError
 from bridge.web import logs
@@ -27,7 +27,7 @@ READY_SECONDS = 30
 STOP_SECONDS = 15
 
 
-@main.command("password-service")
+@click.command("password-service")
 @data_dir_option
 @click.option("--port", type=click.IntRange(1, 65535), help="ldaps port (default 1637).")
 @click.option("--host", help="Address to listen on (default: [http] host, 127.0.0.1).")

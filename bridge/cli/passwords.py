@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_backend, open_services
+from bridge.cli import data_dir_option, load, open_backend, open_services
 from bridge.cli.people import find_person, user
 from bridge.core import passwords
 from bridge.core.admin_console import ScopedConsole
@@ -37,7 +37,7 @@ def _actor() -> str:
     return f"{getpass.getuser()}@{socket.gethostname()} (mims command)"
 
 
-@main.group()
+@click.group()
 def password() -> None:
     """Check passwords against the configured policies.
 
@@ -75,7 +75,7 @@ def password_check(
     ctx.exit(1 if failures else 0)
 
 
-@main.group()
+@click.group()
 def policy() -> None:
     """Keep the directory's password policies in step with the configuration.
 

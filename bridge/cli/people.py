@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bridge.cli import data_dir_option, load, main, people_directory
+from bridge.cli import data_dir_option, load, people_directory
 from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, base_local_part
 from bridge.core.people import ROLES, Person
 from bridge.core.ports import People
@@ -18,7 +18,7 @@ from bridge.errors import InvalidValue, NotFound
 from bridge.services import naming_rules
 
 
-@main.command("login-id")
+@click.command("login-id")
 @click.argument("full_name")
 @click.option("--role", type=click.Choice(ROLES), default="student", show_default=True)
 @click.pass_context
@@ -39,7 +39,7 @@ def login_id(ctx: click.Context, full_name: str, role: str) -> None:
     click.echo(f"{local}@{config.naming.domains[role]}")  # type: ignore[index]
 
 
-@main.group()
+@click.group()
 def user() -> None:
     """Look at the people in the directory, and change their accounts.
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_services
+from bridge.cli import data_dir_option, load, open_services
 from bridge.cli.cards import Card, write_cards
 from bridge.cli.files import open_private_text
 from bridge.cli.passwords import _actor
@@ -34,7 +34,7 @@ def _people(
     return sorted(found, key=lambda p: (p.level or "", p.class_name or "", p.full_name))
 
 
-@main.group()
+@click.group()
 def answers() -> None:
     """Challenge answers that schools set for young children.
 
@@ -107,7 +107,7 @@ def _read_answers(path: Path, config: Config) -> dict[str, tuple[tuple[str, str]
     return {row[0]: tuple(zip(questions, row[3:], strict=False)) for row in rows[1:] if row}
 
 
-@main.command("cards")
+@click.command("cards")
 @click.option("--school", required=True, help="The school, as in the roster.")
 @click.option("--level", help="Only this level, such as P2.")
 @click.option("--class", "class_name", help="Only this class, such as 2A.")
@@ -163,7 +163,7 @@ def cards(
     click.echo(f"{len(made)} cards on {pages} pages written to {out}")
 
 
-@main.group()
+@click.group()
 def cohort() -> None:
     """Whole-level account tasks for the school year.
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_backend
+from bridge.cli import data_dir_option, load, open_backend
 from bridge.cli.files import open_private_text
 from bridge.config import Config
 from bridge.core import demo as demo_roster
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bridge.metrics.imports import ImportMetrics
 
 
-@main.command("import")
+@click.command("import")
 @data_dir_option
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
@@ -164,7 +164,7 @@ def _load_progress() -> Callable[[int, int], None]:
     return report
 
 
-@main.command()
+@click.command()
 @click.option("--people", type=click.IntRange(1, 10_000_000), default=1000, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--seed", type=int, default=2026, show_default=True, help="Same seed, same file.")

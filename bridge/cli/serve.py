@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from bridge import services as wiring
-from bridge.cli import data_dir_option, load, main
+from bridge.cli import data_dir_option, load
 from bridge.cli.password_service import Beside
 from bridge.config import Config, is_loopback
 from bridge.metrics import multiprocess
@@ -18,7 +18,7 @@ from bridge.web.certificates import check_certificate
 from bridge.web.metrics_access import Access
 
 
-@main.command()
+@click.command()
 @data_dir_option
 @click.option("--port", type=click.IntRange(1, 65535), help="HTTP port (default 8080).")
 @click.option("--host", help="HTTP address to listen on (default 127.0.0.1).")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_backend
+from bridge.cli import data_dir_option, load, open_backend
 from bridge.config import Config
 from bridge.core.service_accounts import ROLES, ServiceAccount, check_name, check_role, new_secret
 from bridge.errors import InvalidValue
@@ -80,7 +80,7 @@ def _hand_over(
     click.echo(f"try: {backend.service_search_command(account.dn, secret_file)}")
 
 
-@main.group()
+@click.group()
 def service() -> None:
     """Make, list, rotate and revoke the accounts programs bind to the directory with.
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from bridge import services as wiring
-from bridge.cli import data_dir_option, load, main
+from bridge.cli import data_dir_option, load
 from bridge.services import PeerConfig, PeerLag
 
 port_option = click.option(
@@ -20,7 +20,7 @@ ldaps_port_option = click.option(
 )
 
 
-@main.group()
+@click.group()
 def slapd() -> None:
     """Run the project's own OpenLDAP server in a data folder.
 

@@ -11,7 +11,7 @@ from types import FrameType
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_backend
+from bridge.cli import data_dir_option, load, open_backend
 from bridge.config import Config
 from bridge.core.sync import Lease, TargetStatus, Unavailable
 from bridge.core.sync_lease import LeaseHeld, who
@@ -29,7 +29,7 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
-@main.group()
+@click.group()
 def sync() -> None:
     """Keep downstream targets in step with the directory ([sync.targets.NAME] in config).
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli import data_dir_option, load, main, open_services
+from bridge.cli import data_dir_option, load, open_services
 from bridge.core.ports import Tokens
 from bridge.core.tokens import SCOPES, InvalidTokenName, Scope, check_name, new_token, token_hash
 from bridge.errors import InvalidValue
@@ -16,7 +16,7 @@ def _tokens(ctx: click.Context, data_dir: Path | None) -> Tokens:
     return open_services(load(ctx, slapd={"data_dir": data_dir})).tokens
 
 
-@main.group()
+@click.group()
 def token() -> None:
     """Make, list and revoke the bearer tokens SCIM clients send.
 
