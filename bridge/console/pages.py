@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from bridge.console import present, security, sessions
 from bridge.console.errors import BY_STATUS, json_error
 from bridge.console.service import Actor, ConsoleError, NotSignedIn
-from bridge.core.admin_console import CARD_LEVELS
+from bridge.core.admin_console import CARD_LEVELS, SearchTooShort
 from bridge.core.administration import Action as CoreAction
 from bridge.core.administration import same_name
 from bridge.core.card_sheet import render as render_cards
@@ -202,14 +202,19 @@ def search() -> Page:
     level = request.args.get("level", "")[:50].strip()
     page = _page_number()
     asked = bool(q or class_name or level or request.args.get("all"))
-    total, found = 0, list[Person]()
+    total, found, error = 0, list[Person](), None
     if asked:
-        total, found = actor.scoped.search(
-            q, class_name, level, (page - 1) * PAGE_SIZE + 1, PAGE_SIZE
-        )
+        try:
+            total, found = actor.scoped.search(
+                q, class_name, level, (page - 1) * PAGE_SIZE + 1, PAGE_SIZE
+            )
+        except SearchTooShort as exc:  # said beside the form, which keeps what was typed
+            error = exc.detail
     pages = max(1, -(-total // PAGE_SIZE))
     return render(
         "search.html",
+        400 if error else 200,
+        error=error,
         q=q,
         class_name=class_name,
         level=level,

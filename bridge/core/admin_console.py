@@ -39,13 +39,16 @@ from bridge.core.people import Person, PersonChange
 from bridge.core.ports import Audit, AuditReader, Grants, PeopleReader
 from bridge.core.query import ALL, Compare, Query, Sort, all_of, any_of
 from bridge.core.services import Services
-from bridge.errors import Forbidden, InvalidValue, NotFound
+from bridge.errors import Forbidden, InvalidValue, NotFound, Refused
 
 __all__ = [
+    "ANYWHERE_FROM",
     "CARD_LEVELS",
+    "SHORTEST_SEARCH",
     "START_YEAR_LEVELS",
     "AdminConsole",
     "ScopedConsole",
+    "SearchTooShort",
     "check_level",
     "known_scope",
     "name_query",
@@ -61,29 +64,57 @@ CARD_LEVELS = ("P1", "P2", "P3")
 START_YEAR_LEVELS = ("P4", "P5", "P6")
 CARDS_ONLY = "login cards are for P1 to P3"
 START_YEAR_ONLY = "the start-of-year reset is for P4 to P6"
+# Part of a name is looked for anywhere in a name or login ID from this many characters on:
+# the directory's substring index holds keys of this length (bridge/directory/slapd_config.py
+# SUBSTRING_KEY_LENGTH), and a shorter piece found anywhere could only be answered by reading
+# every entry. A shorter piece is looked for where a word of the name, or the login ID,
+# begins, which the index answers too (the start of a value, and a space before a word).
+ANYWHERE_FROM = 3
+# One letter would start the names of a tenth of the country: it is refused with words.
+SHORTEST_SEARCH = 2
+
+
+class SearchTooShort(Refused):
+    """A search by one letter: too many people for a page, and no index answers it."""
+
+    code = "search_too_short"
+    words = "Type at least 2 letters of the name or login ID."
 
 
 def name_query(text: str) -> Query:
-    """Return people whose name or login ID contains ``text``, without regard to case or accents.
+    """Return people whose name or login ID holds ``text``, without regard to case or accents.
 
+    From ``ANYWHERE_FROM`` characters on, ``text`` may be anywhere ("mei" finds Tan Mei Ling
+    and Ahmei Ong). Shorter, it is the start of a word of the name or of the login ID ("li"
+    finds Li Na and Tan Mei Ling, not Alice); one character is refused (SearchTooShort).
     The directory compares names without regard to case; accents are met through the login
     ID, which is the name transliterated ("Chloé Tan" is chloe_tan), so "chloe" finds both.
     """
     words = " ".join(text.split())
     if not words:
         return ALL
-    parts: list[Query] = [
-        Compare("full_name", "co", words),
-        Compare("display_name", "co", words),
-        Compare("login_id", "co", words),
-    ]
+    if len(words) < SHORTEST_SEARCH:
+        raise SearchTooShort()
     try:
         folded = base_local_part(words)
     except (InvalidName, ValueError):
         folded = ""
-    if folded and folded != words:
-        parts.append(Compare("login_id", "co", folded))
-    return any_of(*parts)
+    logins = [words] + ([folded] if folded and folded != words else [])
+    if len(words) < ANYWHERE_FROM:
+        return any_of(*_word_starts(words), *(Compare("login_id", "sw", x) for x in logins))
+    names = (Compare(field, "co", words) for field in ("full_name", "display_name"))
+    return any_of(*names, *(Compare("login_id", "co", x) for x in logins))
+
+
+def _word_starts(words: str) -> list[Query]:
+    """Return "a word of the name starts with ``words``": at its start or after a space."""
+    starts: list[Query] = [
+        Compare(field, "sw", words)
+        for field in ("full_name", "display_name", "given_name", "family_name")
+    ]
+    # A space and the piece make a piece as long as the index's keys ("* li" in "tan mei ling").
+    starts += [Compare(field, "co", " " + words) for field in ("full_name", "display_name")]
+    return starts
 
 
 def known_scope(people: PeopleReader, scope: Scope) -> Scope:

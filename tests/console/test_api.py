@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from bridge.core.naming import LoginId
+from bridge.core.people import NewPerson
 from bridge.services import Backend
-from tests.support.console import PASSWORD, Cast, sign_in
+from tests.support.console import CLEMENTI, PASSWORD, Cast, sign_in
 
 ACTIONS = ("unlock", "reset", "clear-answers", "disable", "enable")
 
@@ -84,6 +86,28 @@ def test_a_school_administrator_finds_by_partial_name_and_class(
     assert everyone["totalResults"] == 3
     page = people(client, level="P5", startIndex="2", count="1")
     assert page["totalResults"] == 3 and page["startIndex"] == 2 and len(page["items"]) == 1  # type: ignore[arg-type]
+
+
+def test_two_letters_find_the_names_and_login_ids_that_start_with_them(
+    client: FlaskClient, cast: Cast, backend: Backend
+) -> None:
+    login = LoginId.parse("office_clementi@schools.gov.sg")
+    backend.services.people.create(
+        NewPerson(full_name="Nur Aini", role="staff", school=CLEMENTI, login_id=login)
+    )
+    sign_in(client, cast.school_admin)
+    # Mei Ling's given name and Lim start with "li"; Ahmad Bin Ali and Kumar Pillai only hold it.
+    assert names(people(client, q="LI")) == {"Tan Mei Ling", "Chloé Lim"}
+    assert names(people(client, q="ta")) == {"Tan Mei Ling"}  # not Tan Mei Hua of Bukit Timah
+    assert names(people(client, q="of")) == {"Nur Aini"}  # the login ID's start
+    too_short = {
+        "error": "search_too_short",
+        "detail": "Type at least 2 letters of the name or login ID.",
+    }
+    response = client.get("/admin/api/people", query_string={"q": " a "})
+    assert (response.status_code, response.get_json()) == (400, too_short)
+    page = client.get("/admin/people", query_string={"q": "a", "class": "5A"})
+    assert page.status_code == 400 and too_short["detail"] in page.get_data(as_text=True)
 
 
 def test_a_school_administrator_unlocks_resets_and_disables(
