@@ -18,6 +18,11 @@ password at least 90% of slapd's own Argon2 bound, and PATCH at least 50% of the
 rate (issue 22). The bridge reads the person before a PATCH (SCIM patches the resource) and
 returns it after; the raw modify does neither.
 The people added are deleted afterwards (untimed), so later phases see N people again.
+
+With ``--profile``, PATCHes are then sent once more with one client while py-spy samples the
+bridge's workers (untimed, bench.server_profile): ``patch_profile`` in the JSON says how much of
+a PATCH each layer took (HTTP, SCIM, core, LDAP client, slapd), and how many LDAP operations of
+each kind slapd saw per PATCH (cn=Monitor's counts, before and after).
 """
 
 from __future__ import annotations
@@ -26,15 +31,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ldap3 import MODIFY_REPLACE
+from ldap3 import MODIFY_REPLACE, SUBTREE
 from ldap3.core.exceptions import LDAPNoSuchObjectResult
 
+from bench import server_profile
 from bench.load import Load, drive, merged
+from bench.memory import ProcessTree
 from bench.phases.context import Context, PhaseResult
 from bench.population import Populated, Someone
 from bench.raw_ldap import RawLdap
 from bench.report import Measurement, Samples
 from bench.scim_client import ScimClient
+from bench.workspace import BenchError, slapd_cpu_s
 from bridge.config import load_config
 from bridge.core.naming import LoginId
 from bridge.core.people import NewPerson
@@ -51,6 +59,8 @@ ROUNDS = 2
 SEED = 3
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+PROFILED = 300  # PATCHes sent under py-spy with --profile
+MONITOR_OPERATIONS = "cn=Operations,cn=Monitor"
 NAMES = [("Wei Ling", "Tan"), ("Arjun", "Pillai"), ("Nur Aisyah", "Rahman"), ("Jia Hao", "Lim")]
 
 
@@ -149,6 +159,8 @@ def run(ctx: Context) -> PhaseResult:
             ctx,
             f"PATCH/modify {count:,} people",
         )
+        if ctx.profile:  # before the deletes: refint's work after them would fill slapd's time
+            details["patch_profile"] = patch_profile(ctx, pop, targets[:PROFILED])
     finally:
         delete(pop, [one.dn for one in posts + adds])
     rows = [
@@ -186,6 +198,64 @@ def run(ctx: Context) -> PhaseResult:
     ):
         details[name] = merged(loads).as_json()
     return PhaseResult(rows, details)
+
+
+def patch_profile(ctx: Context, pop: Populated, people: Sequence[Someone]) -> dict[str, Any]:
+    """Profile PATCHes with one client (py-spy on the bridge, untimed): time by layer."""
+    pid = pop.bridge.pid()
+    if pid is None:
+        raise BenchError("the bridge is not running: nothing to profile")
+    raw = ctx.workspace.root / "write-patch.raw.txt"
+    operations_before = ldap_operations(pop)
+    slapd_before = slapd_cpu_s(pop.slapd)
+    bridge_pids = ProcessTree(pid).pids()
+    bridge_before = server_profile.cpu_s(bridge_pids)
+    with server_profile.ServerSpy(pid, raw) as spy:
+        load = drive(people, _patch_again, pop.scim, clients=1)
+    bridge_cpu = server_profile.cpu_s(bridge_pids) - bridge_before
+    slapd_cpu = slapd_cpu_s(pop.slapd) - slapd_before
+    operations_after = ldap_operations(pop)
+    lines = spy.lines()
+    mean_ms = 1000 * sum(load.latencies_s) / load.ops
+    split = server_profile.split(lines, spy.wall_s, load.ops, mean_ms)
+    split["slapd_cpu_ms_per_request"] = round(1000 * slapd_cpu / load.ops, 3)
+    split["bridge_cpu_ms_per_request"] = round(1000 * bridge_cpu / load.ops, 3)
+    split["p50_ms_under_profile"] = round(load.percentile_ms(0.5), 3)
+    # What slapd saw (anyone's, so the bridge's background work is in it too), per PATCH.
+    split["ldap_operations_per_request"] = {
+        kind: round((operations_after[kind] - operations_before.get(kind, 0)) / load.ops, 2)
+        for kind in operations_after
+        if operations_after[kind] != operations_before.get(kind, 0)
+    }
+    out = ctx.results_dir / f"{ctx.stem}-write.folded.gz"
+    server_profile.keep_folded({"patch": lines}, out)
+    ctx.progress(
+        "write profile patch: "
+        + ", ".join(f"{k} {v} ms" for k, v in split["ms_per_request"].items())
+        + f", outside {split['outside_ms']} ms (mean {mean_ms:.2f} ms); LDAP per PATCH "
+        + ", ".join(f"{k} {v}" for k, v in split["ldap_operations_per_request"].items())
+    )
+    return {"stacks": out.name, "method": "bench/server_profile.py", "patch": split}
+
+
+def ldap_operations(pop: Populated) -> dict[str, int]:
+    """Return slapd's count of completed operations by kind (cn=Monitor), e.g. "Search"."""
+    raw = pop.local_ldap()
+    try:
+        raw.connection.search(
+            MONITOR_OPERATIONS,
+            "(monitorOpCompleted=*)",
+            SUBTREE,
+            attributes=["cn", "monitorOpCompleted"],
+        )
+        found = {}
+        for entry in raw.connection.response:
+            values = entry.get("raw_attributes", {})
+            if entry.get("type") == "searchResEntry" and values.get("cn"):
+                found[bytes(values["cn"][0]).decode()] = int(values["monitorOpCompleted"][0])
+        return found
+    finally:
+        raw.close()
 
 
 def _interleaved(
@@ -247,11 +317,16 @@ def _add(raw: RawLdap, one: NewOne) -> None:
     raw.connection.add(one.dn, attributes=one.attributes)
 
 
-def _patch(client: ScimClient, person: Someone) -> None:
-    operation = {"op": "Replace", "path": "displayName", "value": f"Patched {person.external_id}"}
+def _patch(client: ScimClient, person: Someone, value: str = "Patched") -> None:
+    operation = {"op": "Replace", "path": "displayName", "value": f"{value} {person.external_id}"}
     client.patch(f"/Users/{person.id}", {"schemas": [PATCH_OP], "Operations": [operation]}).expect(
         200
     )
+
+
+def _patch_again(client: ScimClient, person: Someone) -> None:
+    """PATCH to another value than the timed rounds' (a PATCH changing nothing writes nothing)."""
+    _patch(client, person, "Profiled")
 
 
 def _modify(raw: RawLdap, person: Someone) -> None:

@@ -76,7 +76,8 @@ def canonical(value: Any) -> Any:
         return value
     result: dict[str, Any] = {}
     for key, item in value.items():
-        urn, attribute = split_urn(key)
+        # Every schema URN holds a colon: a key without one is a plain attribute name.
+        urn, attribute = split_urn(key) if ":" in key else (None, key)
         if urn is not None and urn in EXTENSIONS and attribute:
             result.setdefault(urn, {})[CANONICAL.get(attribute.lower(), attribute)] = item
         elif urn is not None and urn == CORE_USER and attribute:
@@ -90,13 +91,20 @@ def canonical(value: Any) -> Any:
     return result
 
 
+# Each schema URN, lowered, and as the prefix of its attributes' full names.
+_URNS = tuple(
+    (urn, urn.lower(), urn.lower() + ":")
+    for urn in (ENTERPRISE_USER, MIMS_USER, CORE_USER, CORE_GROUP)
+)
+
+
 def split_urn(key: str) -> tuple[str | None, str]:
     """Split ``urn:...:User:attr`` into (schema URN, attr); other keys have no URN."""
     lowered = key.lower()
-    for urn in (ENTERPRISE_USER, MIMS_USER, CORE_USER, CORE_GROUP):
-        if lowered == urn.lower():
+    for urn, urn_lowered, prefix in _URNS:
+        if lowered == urn_lowered:
             return urn, ""
-        if lowered.startswith(urn.lower() + ":"):
+        if lowered.startswith(prefix):
             return urn, key[len(urn) + 1 :]
     return None, key
 

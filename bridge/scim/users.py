@@ -169,7 +169,7 @@ def patch_user(user_id: str) -> Response:
     read_only.check(current, wanted, partial=False)
     # What the operations removed is remembered; what they set again is shown again.
     removed = (before.client_removed | present(current)) - present(wanted)
-    valid = validation.user(wanted, validation.REPLACEMENT)
+    valid = validation.user(wanted, validation.REPLACEMENT, stored=current)
     return _one(found, _write(found, before, from_scim_user(valid), removed))
 
 

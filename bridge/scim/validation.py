@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from scim2_models import Context, ScimPolicy
+from scim2_models import Context, Mutability, ScimPolicy
 
 from bridge.errors import InvalidValue
 from bridge.scim.filters import ENTERPRISE_USER
@@ -35,6 +35,13 @@ Model = TypeVar("Model", ScimUser, Group)
 _TOLERANT = ScimPolicy(unknown=ScimPolicy.Unknown.ignore)
 # Stands in for a missing userName while the library validates (see the module docstring).
 _NO_USER_NAME = "-"
+# The User's readOnly attributes (id, meta, emails, groups) by their SCIM names: in a
+# replacement the library checks their types, then drops them (RFC 7643 section 7).
+_READ_ONLY = tuple(
+    field.serialization_alias or name
+    for name, field in ScimUser.model_fields.items()
+    if ScimUser.get_field_annotation(name, Mutability) == Mutability.read_only
+)
 
 _WORDS = {
     "string_type": "must be a string",
@@ -48,9 +55,20 @@ _WORDS = {
 }
 
 
-def user(document: Mapping[str, Any], context: Context) -> ScimUser:
-    """Return a User body (canonical case or not) validated for ``context``."""
+def user(
+    document: Mapping[str, Any], context: Context, stored: Mapping[str, Any] | None = None
+) -> ScimUser:
+    """Return a User body (canonical case or not) validated for ``context``.
+
+    ``stored``: the resource as the bridge rendered it (canonical), which a PATCH started from.
+    Its readOnly attributes that the body holds unchanged are not validated again: the bridge
+    wrote them, and the library would drop them after checking (half its time on a PATCH).
+    """
     doc = canonical(dict(document))
+    if stored is not None:
+        for name in _READ_ONLY:
+            if name in doc and doc[name] == stored.get(name):
+                del doc[name]
     enterprise = doc.get(ENTERPRISE_USER)
     if isinstance(enterprise, dict) and isinstance(enterprise.get("manager"), str):
         doc[ENTERPRISE_USER] = enterprise | {"manager": {"value": enterprise["manager"]}}

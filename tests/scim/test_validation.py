@@ -50,6 +50,10 @@ def test_a_put_and_a_patch_with_a_value_of_the_wrong_type_change_nothing(scim: S
     operation = {"op": "replace", "path": "active", "value": "perhaps"}
     patched = scim.patch(f"/Users/{user['id']}", {"schemas": [PATCH], "Operations": [operation]})
     assert refused(patched, "active"), patched.json
+    # A read-only attribute a PATCH leaves as it was is not checked again; one it changes is.
+    operation = {"op": "replace", "path": "meta", "value": "yesterday"}
+    patched = scim.patch(f"/Users/{user['id']}", {"schemas": [PATCH], "Operations": [operation]})
+    assert refused(patched, "meta"), patched.json
     after = scim.get(f"/Users/{user['id']}").json
     assert (after["displayName"], after["active"]) == ("Mary", True)
 
