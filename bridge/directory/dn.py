@@ -62,6 +62,11 @@ def decoy_dn(suffix: str) -> str:
     return f"cn=sign-in-decoy,ou=policies,{suffix}"
 
 
+def locked_decoy_dn(suffix: str) -> str:
+    """Return the locked sign-in decoy's entry (``directory/decoy.py``), beside the decoy."""
+    return f"cn=sign-in-decoy-locked,ou=policies,{suffix}"
+
+
 def person_rdn(local_part: str) -> str:
     """Return a person's RDN, ``uid=<login ID local part>`` (RFC 4514 escaped)."""
     return f"uid={escape_rdn(local_part)}"

@@ -71,7 +71,7 @@ class CredentialStore:
     def sync_policies(self) -> list[str]:
         """Write every configured policy as a pwdPolicy entry; return their names.
 
-        The sign-in decoy (``decoy.py``), a policy of its own, is made here too if missing.
+        The sign-in decoys (``decoy.py``), policies of their own, are made here too if missing.
         """
         for name, policy in self.book.policies.items():
             self._upsert(dn.policy_dn(name, self.suffix), name, policy_attributes(policy))
@@ -155,15 +155,19 @@ class CredentialStore:
     def sign_in(self, person: Person | None, password: str) -> SignIn:
         """Bind as the person (so ppolicy counts a failure) and report lock and must-change.
 
-        Every refusal costs what a wrong password costs (``decoy.py``): nobody (None) and a
-        disabled person bind to the decoy instead, and a locked person's bind, which slapd
-        refuses without checking the password, is followed by one to the decoy.
+        Every sign-in makes two binds on one connection, so the time does not tell why it was
+        refused (``decoy.py``): one that slapd refuses before it checks the password, and one
+        that checks it. Nobody (None) and a disabled person bind to the locked decoy and the
+        decoy; a person binds as themselves, then to the decoy if slapd refused them as locked,
+        else to the locked decoy.
         """
         if person is None or person.disabled:
-            self.directory.try_bind(dn.decoy_dn(self.suffix), password, [ppolicy.REQUEST])
+            self.directory.try_bind(
+                dn.locked_decoy_dn(self.suffix), password, [ppolicy.REQUEST], then=self._decoy
+            )
             return SignIn(ok=False, disabled=person is not None)
         result = self.directory.try_bind(
-            self._dn(person), password, [ppolicy.REQUEST], then=self._decoy_if_locked
+            self._dn(person), password, [ppolicy.REQUEST], then=self._second_bind
         )
         error = ppolicy.error(result)
         ok = result.get("result") == 0
@@ -171,9 +175,19 @@ class CredentialStore:
             ok=ok, locked=error == "accountLocked", must_change=error == "changeAfterReset"
         )
 
-    def _decoy_if_locked(self, result: dict[str, Any]) -> str | None:
-        """Return the decoy's DN when slapd refused a bind as locked (it did no work)."""
-        return dn.decoy_dn(self.suffix) if ppolicy.error(result) == "accountLocked" else None
+    def _decoy(self, result: dict[str, Any]) -> str:
+        """Return the decoy's DN: the password check after the locked decoy's refusal."""
+        return dn.decoy_dn(self.suffix)
+
+    def _second_bind(self, result: dict[str, Any]) -> str:
+        """Return the DN of a person's second bind: the one their first did not make.
+
+        Refused as locked, slapd did not check the password: the decoy does. Otherwise it did,
+        and the locked decoy stands in for the refusal before any check.
+        """
+        if ppolicy.error(result) == "accountLocked":
+            return dn.decoy_dn(self.suffix)
+        return dn.locked_decoy_dn(self.suffix)
 
     def _write(self, person: Person, changes: dict[str, list[tuple[str, list[str]]]]) -> None:
         write_password(self.directory, self._dn(person), changes)

@@ -165,7 +165,7 @@ def test_counters_move_by_exactly_what_was_done_across_both_workers(bridge: Brid
     assert moved(before, after, "mims_answer_checks_total", outcome="wrong") == 1
     assert moved(before, after, "mims_answer_checks_total", outcome="right") == 1
     assert moved(before, after, "mims_password_resets_total", outcome="success") == 1
-    # Each sign-in is one bind as the person (the locked one a second, to the decoy).
+    # Each sign-in's first bind is counted: as the person, or as the locked decoy.
     binds = moved(
         before, after, "mims_ldap_operations_total", operation="bind", result="invalidCredentials"
     )
