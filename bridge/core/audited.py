@@ -378,7 +378,9 @@ class AuditedAnswers:
         with self._about("answers.rehash", key, ["answers"]):
             self.inner.replace_answer(key, old, new)
 
-    def claim_attempt(self, key: AccountKey | None, limit: AttemptLimit) -> bool:
+    def claim_attempt(
+        self, key: AccountKey | None, limit: AttemptLimit, known: AnswerState | None = None
+    ) -> bool:
         """Count one attempt at the answers, recorded (``closed`` when reset is closed).
 
         Without a key (an unknown login ID, or an account without answers) the same work is
@@ -387,11 +389,11 @@ class AuditedAnswers:
         """
         if key is None:
             with self.trail.change("answers.attempt", "", ["reset_attempts"]) as pending:
-                claimed = self.inner.claim_attempt(key, limit)
+                claimed = self.inner.claim_attempt(key, limit, known)
                 pending.outcome = "no_account"
             return claimed
         with self._about("answers.attempt", key, ["reset_attempts"]) as pending:
-            claimed = self.inner.claim_attempt(key, limit)
+            claimed = self.inner.claim_attempt(key, limit, known)
             pending.outcome = SUCCESS if claimed else "closed"
         return claimed
 

@@ -260,11 +260,14 @@ class Answers(Protocol):
     def replace_answer(self, key: AccountKey, old: str, new: str) -> None:
         """Swap one stored hash for a rehashed one."""
 
-    def claim_attempt(self, key: AccountKey | None, limit: AttemptLimit) -> bool:
+    def claim_attempt(
+        self, key: AccountKey | None, limit: AttemptLimit, known: AnswerState | None = None
+    ) -> bool:
         """Count one attempt at the answers atomically, before they are checked.
 
         Return False, counting nothing, when self-service reset is closed for the account, or
         when there is no account to count for (None); both cost what a counted attempt costs.
+        ``known``: the account's state as just read, which spares the first try a read.
         """
 
     def clear_failures(self, key: AccountKey) -> None:

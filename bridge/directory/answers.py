@@ -119,20 +119,25 @@ class AnswerStore:
 
         self.directory.run(swap, retry=False)
 
-    def claim_attempt(self, entry: AccountKey | None, limit: AttemptLimit) -> bool:
+    def claim_attempt(
+        self, entry: AccountKey | None, limit: AttemptLimit, known: AnswerState | None = None
+    ) -> bool:
         """Count one attempt before the answers are checked; False when SSPR is closed.
 
-        With no account (None), or a closed one, the decoy (``decoy.py``) takes the read and
-        the write a counted attempt would have cost, so the time does not tell them apart.
+        ``known``: the account's state as the caller just read it, so the first try writes
+        without reading again (a stale one only costs a retry). With no account (None), or a
+        closed one, the decoy (``decoy.py``) takes the write a counted attempt would have
+        cost, so the time does not tell them apart.
         """
         if entry is None:
             self._claim_nothing()
             return False
+        state = known if known is not None and known.key == entry else None
         for _ in range(_CLAIM_TRIES):
-            state = self.get(entry)
+            state = state or self.get(entry)
             claimed = challenges.claim_attempt(state.attempts, limit, datetime.now(UTC))
             if claimed is None:
-                self._claim_nothing(read=False)
+                self._claim_nothing()
                 return False
             locked = claimed.locked_time
             changes = {
@@ -141,36 +146,39 @@ class AnswerStore:
                     (MODIFY_REPLACE, [mapping.to_generalized_time(locked)] if locked else [])
                 ],
             }
-            if self._write_unless_changed(entry, changes, state.version):
+            if self._write_if(entry, changes, assertion_control("entryCSN", state.version)):
                 return True
+            state = None
         return False
 
-    def _claim_nothing(self, read: bool = True) -> None:
-        """Read and write the decoy as a claim reads and writes a person's entry.
+    def _claim_nothing(self) -> None:
+        """Write the decoy as a claim writes a person's entry.
 
-        ``read`` False: the person's entry was read already, so only the write is left.
+        The same two replacements (one value, and one attribute emptied) under an assertion,
+        here one that always holds.
         """
-        entry = dn.decoy_dn(self.suffix)
-        changes = {"description": [(MODIFY_REPLACE, [decoy.DESCRIPTION])]}
+        changes: dict[str, list[tuple[str, list[str]]]] = {
+            "description": [(MODIFY_REPLACE, [decoy.DESCRIPTION])],
+            "ou": [(MODIFY_REPLACE, [])],
+        }
+        holds = assertion_control("objectClass", "pwdPolicy")
         try:
-            found = self._read(entry, "BASE", "(objectClass=*)") if read else None
-            if found is not None:
-                self._write_unless_changed(found.key, changes, found.version)
-            elif not read:
-                self.directory.run(lambda c: c.modify(entry, changes), retry=False)
+            self._write_if(dn.decoy_dn(self.suffix), changes, holds)
         except NotFound:  # deleted by hand: made again at the next start
             return
 
-    def _write_unless_changed(
-        self, entry: AccountKey, changes: dict[str, list[tuple[str, list[str]]]], version: str
+    def _write_if(
+        self,
+        entry: str,
+        changes: dict[str, list[tuple[str, list[str]]]],
+        assertion: tuple[str, bool, bytes],
     ) -> bool:
-        """Apply changes only if the entry is still at ``version`` (its entryCSN); say if so."""
-        controls = [assertion_control("entryCSN", version)]
+        """Apply changes only if the entry meets ``assertion`` (RFC 4528); say if it did."""
 
         def modify(connection: Connection) -> bool:
             connection.raise_exceptions = False
             try:
-                connection.modify(entry, changes, controls=controls)
+                connection.modify(entry, changes, controls=[assertion])
             finally:
                 connection.raise_exceptions = True
             if connection.result["result"] == _ASSERTION_FAILED:

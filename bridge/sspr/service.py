@@ -354,7 +354,7 @@ class Portal:
         # nothing counted.
         has_answers = state is not None and not state.disabled and len(state.stored) >= required
         key = state.key if has_answers and state is not None else None
-        usable = self.services.answers.claim_attempt(key, self.attempt_limit)
+        usable = self.services.answers.claim_attempt(key, self.attempt_limit, state)
         stored = state.stored if usable and state is not None else ()
         answers = {str(k): str(v) for k, v in answers.items()}
         right = challenges.verify_all(stored, answers, required, self.params)
