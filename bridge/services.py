@@ -7,66 +7,55 @@ its factories) and never import ``bridge.directory``.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bridge.audit import AuditFile
 from bridge.config import Config
-from bridge.core import doctor, passwords
-from bridge.core.admin_console import AdminConsole
-from bridge.core.audit import Event, Selection, in_order
-from bridge.core.audited import AuditedImport, Trail, audited
+from bridge.core import passwords
+from bridge.core.audited import Trail, audited
 from bridge.core.audited_grants import AuditedGrants
-from bridge.core.certificates import Settings as CertificateSettings
-from bridge.core.certificates import check_files
-from bridge.core.failover import Failover
-from bridge.core.gcds import GroupEntry, PersonEntry
 from bridge.core.group_address import AddressRules
-from bridge.core.health import Readiness
-from bridge.core.monitor import ServerFigures
 from bridge.core.naming import NamingRules
-from bridge.core.own_password import OwnPassword
 from bridge.core.policy_book import PolicyBook, Rule
-from bridge.core.ports import Grants, NoOutcomes, Outcomes, RosterImport, ServiceAccounts
+from bridge.core.ports import Grants, NoOutcomes, Outcomes
 from bridge.core.posix import PosixRules
-from bridge.core.request_desk import RequestDesk
 from bridge.core.services import Services
-from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
-from bridge.directory import (
-    accesslog,
-    check,
-    export,
-    gcds,
-    local_ca,
-    monitor,
-    replica_config,
-    replication,
-    settings,
-)
-from bridge.directory import backup as backups
-from bridge.directory import password_service as passwd
+from bridge.directory import export, settings
 from bridge.directory.answers import AnswerStore
-from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
-from bridge.directory.failover import Providers
-from bridge.directory.feed import Feed
 from bridge.directory.grants import GrantStore
-from bridge.directory.group_addresses import GroupAddresses
-from bridge.directory.initial_load import InitialLoad, LoadProgress
 from bridge.directory.passwords import CredentialStore
 from bridge.directory.people import PeopleStore
-from bridge.directory.replica_config import PeerConfig, ServerConfig
-from bridge.directory.replication import PeerLag
-from bridge.directory.reset_requests import ResetRequestStore
-from bridge.directory.roster_import import Importer
-from bridge.directory.service_accounts import ServiceAccountStore, search_command
 from bridge.directory.slapd import ManagedSlapd
-from bridge.directory.supervisor import SlapdSupervisor
-from bridge.directory.sync_state import SyncStateStore
 from bridge.directory.tokens import TokenStore
 from bridge.errors import ConfigError, SlapdError
+
+# What only some commands use is imported inside the function that uses it: each `mims`
+# command is a process of its own, and one that needs the people store does not also load
+# the backup, replication, initial-load, password-service and console code (a few tenths of
+# a second of CPU each time).
+if TYPE_CHECKING:
+    from bridge.core.admin_console import AdminConsole
+    from bridge.core.audit import Event, Selection
+    from bridge.core.failover import Failover
+    from bridge.core.gcds import GroupEntry, PersonEntry
+    from bridge.core.health import Readiness
+    from bridge.core.monitor import ServerFigures
+    from bridge.core.ports import RosterImport, ServiceAccounts
+    from bridge.core.request_desk import RequestDesk
+    from bridge.core.sync import ChangeFeed, SyncState, TargetStatus
+    from bridge.directory.backup import Manifest as BackupManifest
+    from bridge.directory.check import Finding as DirectoryFinding
+    from bridge.directory.group_addresses import GroupAddresses
+    from bridge.directory.initial_load import LoadProgress
+    from bridge.directory.replica_config import PeerConfig, ServerConfig
+    from bridge.directory.replication import PeerLag
+    from bridge.directory.supervisor import SlapdSupervisor
 
 __all__ = [
     "Backend",
@@ -99,9 +88,24 @@ __all__ = [
     "slapd_supervisor",
 ]
 
-BackupManifest = backups.Manifest
-DirectoryFinding = check.Finding
 DEFAULT_DATABASE_DN = export.DEFAULT_DATABASE
+
+# The directory's record types this module names, loaded when first asked for.
+_LAZY_NAMES = {
+    "BackupManifest": ("bridge.directory.backup", "Manifest"),
+    "DirectoryFinding": ("bridge.directory.check", "Finding"),
+    "PeerConfig": ("bridge.directory.replica_config", "PeerConfig"),
+    "ServerConfig": ("bridge.directory.replica_config", "ServerConfig"),
+    "PeerLag": ("bridge.directory.replication", "PeerLag"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Return one of the directory's record types of ``_LAZY_NAMES``, importing its module."""
+    if name not in _LAZY_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY_NAMES[name]
+    return getattr(importlib.import_module(module), attribute)
 
 
 def policy_book(config: Config) -> PolicyBook:
@@ -147,42 +151,58 @@ def init_replica(
     read_only: bool = False,
 ) -> None:
     """Make and start ``second``, a provider or read-only consumer of ``first`` (issue 21)."""
+    from bridge.directory import replication
+
     replication.init_replica(first, second, from_url, port, ldaps_port, read_only=read_only)
 
 
 def failover(config: Config) -> Failover:
     """Return the write target of the configured directory's providers (`mims failover`)."""
+    from bridge.directory.failover import Providers
+
     return Providers(settings.client_settings(config))
 
 
 def context_csn(server: ManagedSlapd) -> list[str]:
     """Return the running managed slapd's contextCSN values, sorted."""
+    from bridge.directory import replication
+
     return replication.local_context_csn(server)
 
 
 def replication_peer(server: ManagedSlapd) -> str | None:
     """Return the URL of the folder's replication partner, None when it has none."""
+    from bridge.directory import replication
+
     known = replication.partner(server)
     return known.peer_url if known else None
 
 
 def peer_context_csn(server: ManagedSlapd, url: str) -> list[str]:
     """Return the contextCSN of the provider at ``url``, read with the folder's replicator."""
+    from bridge.directory import replication
+
     return replication.peer_context_csn(server, url)
 
 
 def replication_lag(server: ManagedSlapd, peers: Sequence[str] = ()) -> list[PeerLag]:
     """Return each peer's contextCSN and lag behind the running managed slapd (issue 21)."""
+    from bridge.directory import replication
+
     return replication.replication_lag(server, peers)
 
 
 def directory_config(server: ManagedSlapd) -> ServerConfig:
     """Return the running managed slapd's cn=config generation and accesslog purge."""
+    from bridge.directory import replica_config
+
     return replica_config.local_config(server)
 
 
 def compare_configs(server: ManagedSlapd, urls: list[str]) -> list[PeerConfig]:
     """Return each peer's cn=config generation next to the managed slapd's (issue 21)."""
+    from bridge.directory import replica_config
+
     return replica_config.compare_configs(server, urls)
 
 
@@ -193,6 +213,8 @@ def upgrade_directory(
 
     Return whether every server was done (one on another machine is told to ``say``).
     """
+    from bridge.directory import replica_config
+
     if every_server:
         return replica_config.upgrade_all(server, say)
     if server.pid() is None:
@@ -205,6 +227,8 @@ def upgrade_directory(
 
 def has_replicas(server: ManagedSlapd) -> bool:
     """Return whether the folder replicates with other servers (init-replica)."""
+    from bridge.directory import replication
+
     return replication.partner(server) is not None
 
 
@@ -220,6 +244,8 @@ def local_https(config: Config) -> Config:
     host's name and ``[http] host``; it is made or renewed now, and browsers and ``curl``
     trust it with ``DATA/tls/ca.pem``, the CA the managed slapd's certificate comes from.
     """
+    from bridge.directory import local_ca
+
     folder = managed_slapd(config).layout.tls_dir
     files = local_ca.ensure(folder, local_ca.server_names([config.http.host]), stem="http")
     return config.with_overrides(http={"tls_cert": str(files.cert), "tls_key": str(files.key)})
@@ -242,6 +268,10 @@ def password_service_tls(config: Config) -> tuple[str, str]:
     Without ``[password_service] tls_cert``, the data folder's CA signs one
     (``DATA/tls/password-service.pem``) for localhost, this host and the listen address.
     """
+    from bridge.core.certificates import Settings as CertificateSettings
+    from bridge.core.certificates import check_files
+    from bridge.directory import local_ca
+
     section = config.password_service
     if section.tls_cert:
         names = CertificateSettings("password_service.tls_cert", "password_service.tls_key")
@@ -259,6 +289,9 @@ def run_password_service(config: Config, ready: Callable[[str], None]) -> None:
     ``ready`` gets its ldaps:// URL once it listens. Changes go through the core's one rule
     path (``core/own_password.py``) over the configured directory, audited as the person's.
     """
+    from bridge.core.own_password import OwnPassword
+    from bridge.directory import password_service as passwd
+
     cert, key = password_service_tls(config)
     backend = Backend(config)
     names = passwd.BindNames(config.directory.suffix, config.naming.domains)
@@ -279,16 +312,22 @@ def slapd_supervisor(config: Config) -> SlapdSupervisor:
 
 def backup_name(config: Config) -> str:
     """Return the default file name of a backup of the configured directory, made now."""
+    from bridge.directory import backup as backups
+
     return backups.default_name(config.directory.suffix)
 
 
 def backup(config: Config, out: Path) -> BackupManifest:
     """Back up the managed slapd's folder (running or not) into the archive ``out``."""
+    from bridge.directory import backup as backups
+
     return backups.backup(managed_slapd(config), out)
 
 
 def restore(config: Config, archive: Path) -> BackupManifest:
     """Restore an archive into the configured data folder, which must be empty."""
+    from bridge.directory import backup as backups
+
     return backups.restore(archive, managed_slapd(config))
 
 
@@ -319,6 +358,9 @@ def audit_events(config: Config, selection: Selection, ldap: bool = True) -> lis
     The accesslog shows writes made over LDAP directly, not through the bridge (whose own
     writes are in the file already); it is read as slapd's rootDN over ldapi.
     """
+    from bridge.core.audit import in_order
+    from bridge.directory import accesslog
+
     sources: list[Iterable[Event]] = [audit_file(config).events()]
     if ldap:
         sources.append(accesslog.events(managed_slapd(config), selection.since))
@@ -327,6 +369,8 @@ def audit_events(config: Config, selection: Selection, ldap: bool = True) -> lis
 
 def directory_check(config: Config) -> Iterator[DirectoryFinding]:
     """Yield what the configured directory has, lacks or has otherwise, as the bridge sees it."""
+    from bridge.directory import check
+
     return check.check(settings.client_settings(config), policy_book(config).policies)
 
 
@@ -368,23 +412,35 @@ class Backend:
 
     def admin_console(self) -> AdminConsole:
         """Return the scoped administration service (the console, its API, ``--as``)."""
+        from bridge.core.admin_console import AdminConsole
+
         sspr = self.config.sspr
         questions = tuple((q.id, q.text) for q in sspr.questions)[: sspr.answers_required]
         return AdminConsole(self.services, self.grants, self.audit, self.audit, questions)
 
     def request_desk(self) -> RequestDesk:
         """Return the desk of parents' reset requests (the portal's form, the console's queue)."""
+        from bridge.core.request_desk import RequestDesk
+        from bridge.directory.reset_requests import ResetRequestStore
+
         store = ResetRequestStore(self.client, self.config.directory.suffix)
         return RequestDesk(store, self.audit, self.config.console.request_days)
 
     def roster_import(self, workers: int = 4, dry_run: bool = False) -> RosterImport:
         """Return the bulk importer of roster rows."""
+        from bridge.core.audited import AuditedImport
+        from bridge.directory.bulk import BulkWriter
+        from bridge.directory.roster_import import Importer
+
         bulk = BulkWriter(self.client)
         importer = Importer(self.people, bulk, workers=workers, dry_run=dry_run)
         return importer if dry_run else AuditedImport(importer, Trail(self.audit))
 
     def initial_import(self, on_load: LoadProgress = lambda done, total: None) -> RosterImport:
         """Return the offline first-day load of the empty managed directory (``--initial``)."""
+        from bridge.core.audited import AuditedImport
+        from bridge.directory.initial_load import InitialLoad
+
         load = InitialLoad(
             managed_slapd(self.config),
             self.people,
@@ -400,14 +456,20 @@ class Backend:
 
     def gcds_people(self) -> Iterator[PersonEntry]:
         """Yield people as Google Cloud Directory Sync reads them."""
+        from bridge.directory import gcds
+
         return gcds.people(self.client, self.config.directory.suffix)
 
     def gcds_groups(self) -> Iterator[GroupEntry]:
         """Yield groups as Google Cloud Directory Sync reads them."""
+        from bridge.directory import gcds
+
         return gcds.groups(self.client, self.config.directory.suffix)
 
     def service_accounts(self) -> ServiceAccounts:
         """Return the accounts of programs under ou=services and their roles."""
+        from bridge.directory.service_accounts import ServiceAccountStore
+
         return ServiceAccountStore(self.client, self.config.directory.suffix)
 
     def service_search_command(self, account: str, secret_file: Path | None) -> str:
@@ -416,6 +478,8 @@ class Backend:
         It reaches the directory as other machines do: the managed slapd's TCP listener, or
         the first configured URL, with the bridge's TLS settings.
         """
+        from bridge.directory.service_accounts import search_command
+
         settings = self.config.directory
         secret = str(secret_file) if secret_file else None
         if settings.urls:
@@ -432,12 +496,17 @@ class Backend:
 
     def sync_state(self, target: str) -> SyncState:
         """Return a downstream target's stored place in the feed, creating it if needed."""
+        from bridge.directory.sync_state import SyncStateStore
+
         state = SyncStateStore(self.client, self.config.directory.suffix, target)
         state.ensure()
         return state
 
     def readiness(self) -> Readiness:
         """Return the checks of ``/readyz`` and ``mims doctor``: directory, enabled sync targets."""
+        from bridge.core.health import Readiness
+        from bridge.directory.sync_state import SyncStateStore
+
         suffix = self.config.directory.suffix
         targets = {
             name: SyncStateStore(self.client, suffix, name).position
@@ -448,6 +517,8 @@ class Backend:
 
     def sync_status(self, target: str) -> TargetStatus:
         """Return what ``mims sync status`` shows for one target."""
+        from bridge.directory.sync_state import SyncStateStore
+
         return SyncStateStore(self.client, self.config.directory.suffix, target).status()
 
     def sync_statuses(self) -> list[TargetStatus]:
@@ -461,6 +532,8 @@ class Backend:
         (one bind each). A provider that does not answer, or lacks a server's changes
         altogether, is left out (``mims failover status`` says which).
         """
+        from bridge.core import doctor
+
         if len(self.config.directory.urls) < 2 or self.config.directory.managed:
             return {}
         states = failover(self.config).status()
@@ -478,6 +551,8 @@ class Backend:
 
     def server_figures(self) -> ServerFigures | None:
         """Return slapd's own figures from cn=Monitor (None where it cannot be read)."""
+        from bridge.directory import monitor
+
         return monitor.read(self.client)
 
     def certificate_files(self) -> dict[str, Path]:
@@ -498,6 +573,8 @@ class Backend:
 
     def change_feed(self, attributes: Iterable[str], stop: threading.Event) -> ChangeFeed:
         """Return a feed of the directory's changes carrying these attributes."""
+        from bridge.directory.feed import Feed
+
         return Feed(self.client, attributes, stop)
 
     def close(self) -> None:

@@ -63,11 +63,14 @@ LONGEST_FILES = (
     "tests/admin/test_scoped_console.py",
 )
 
+# Groups first: a person deleted while still a member makes slapd's refint overlay rewrite
+# each of their groups (a school's has thousands of members); with the groups gone, a person's
+# delete touches nothing else. Clearing 3,000 imported people: slapd's CPU 32 s -> 17 s.
 CLEARED_SUBTREES = (
+    "ou=groups",
     "ou=students,ou=people",
     "ou=staff,ou=people",
     "ou=hq,ou=people",
-    "ou=groups",
     "ou=requests,ou=services",
 )
 

@@ -33,7 +33,7 @@ def https_toml(cert: Path, key: Path) -> str:
 
 def test_mims_serve_answers_https_to_curl_with_the_ca(tmp_path: Path) -> None:
     certs = make_certificates(tmp_path)
-    with serving(https_toml(certs.cert, certs.key), ca=certs.ca) as served:
+    with serving(https_toml(certs.cert, certs.key), ca=certs.ca, workers=1) as served:
         assert served.base.startswith("https://127.0.0.1:")
         ready = curl("--cacert", str(certs.ca), "-w", "%{http_code}", f"{served.base}/readyz")
         assert ready.returncode == 0, ready.stderr
@@ -65,7 +65,7 @@ def test_mims_serve_answers_https_to_curl_with_the_ca(tmp_path: Path) -> None:
 
 
 def test_mims_serve_https_uses_a_certificate_from_the_data_folders_ca() -> None:
-    with serving(local_https=True) as served:
+    with serving(local_https=True, workers=1) as served:
         ca = Path(served.env["MIMS_DATA_DIR"]) / "tls" / "ca.pem"
         assert served.base.startswith("https://127.0.0.1:")
         ready = curl("--cacert", str(ca), "-w", "%{http_code}", f"{served.base}/readyz")
@@ -87,7 +87,7 @@ def test_mims_serve_https_uses_a_certificate_from_the_data_folders_ca() -> None:
 
 
 def test_plain_http_off_loopback_warns_and_sends_no_hsts() -> None:
-    with serving(host="0.0.0.0") as served:
+    with serving(host="0.0.0.0", workers=1) as served:
         assert served.base.startswith("http://")
         lines = [line for line in served.output().splitlines() if "Warning" in line]
         assert len(lines) == 1 and "plain HTTP on 0.0.0.0" in lines[0], served.output()
@@ -103,7 +103,7 @@ def test_plain_http_off_loopback_warns_and_sends_no_hsts() -> None:
 
 
 def test_plain_http_on_loopback_does_not_warn() -> None:
-    with serving() as served:
+    with serving(workers=1) as served:
         assert "Warning" not in served.output()
 
 

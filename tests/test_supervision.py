@@ -54,7 +54,7 @@ def wait_for_log(served: Served, text: str, timeout: float) -> str:
 
 
 def test_a_killed_slapd_is_back_with_nothing_committed_lost() -> None:
-    with serving() as served:
+    with serving(workers=1) as served:
         made = scim(served, "POST", "/Users", {"schemas": [USER], "name": {"formatted": "Kay Tan"}})
         before = slapd_pid(served)
 
@@ -70,7 +70,7 @@ def test_a_killed_slapd_is_back_with_nothing_committed_lost() -> None:
 
 
 def test_a_slapd_that_keeps_dying_is_reported_and_not_restarted_past_the_limit() -> None:
-    with serving() as served:
+    with serving(workers=1) as served:
         config_dir = Path(served.env["MIMS_DATA_DIR"]) / "slapd.d"
         away = config_dir.with_name("slapd.d.away")
         config_dir.rename(away)  # every restart now fails: slapd finds no configuration

@@ -32,7 +32,7 @@ from bridge.core.administration import (
 )
 from bridge.core.audit import Event, origin, reset_origin, set_origin
 from bridge.core.audited import Trail
-from bridge.core.card_sheet import Card
+from bridge.core.cards import Card
 from bridge.core.challenges import hash_answer, preset_answers
 from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, base_local_part
 from bridge.core.people import Person, PersonChange

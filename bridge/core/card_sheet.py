@@ -12,7 +12,6 @@ the school made them, the portal address and a QR code of it (drawn as vector sq
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -23,23 +22,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from bridge.core.cards import CARD, SLIP, Card
+
 __all__ = ["CARD", "SLIP", "Card", "render"]
 COLUMNS, ROWS = 2, 4
 MARGIN = 10 * mm
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
-CARD = "MIMS login card"  # P1-3: a new temporary password, and the pre-set answers if any
-SLIP = "MIMS password slip"  # P4-6 and older: a temporary password, changed at first sign-in
-
-
-@dataclass(frozen=True)
-class Card:
-    """What one child's card says."""
-
-    name: str
-    class_name: str
-    login_id: str
-    password: str
-    answers: tuple[tuple[str, str], ...] = ()
 
 
 def _fonts() -> tuple[str, str, str]:

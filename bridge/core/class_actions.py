@@ -23,7 +23,7 @@ from bridge.core.admin_console import (
     ScopedConsole,
     check_level,
 )
-from bridge.core.card_sheet import Card
+from bridge.core.cards import Card
 from bridge.core.people import Person
 from bridge.core.query import ALL, Compare, Sort, all_of
 from bridge.errors import BridgeError, InvalidValue, NotFound

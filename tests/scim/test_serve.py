@@ -19,7 +19,7 @@ SCIM2 = Path(sys.executable).with_name("scim2")
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    with serving() as running:
+    with serving(workers=1) as running:
         yield running
 
 

@@ -126,12 +126,15 @@ def serving(
     host: str = "127.0.0.1",
     ca: Path | None = None,
     local_https: bool = False,
+    workers: int | None = None,
 ) -> Iterator[Served]:
     """Run `mims serve` (its own slapd, free ports) with this config; stop it, exit 0 asserted.
 
     ``host``: the address it listens on (it is reached at 127.0.0.1). ``ca``: it serves HTTPS
     (the config names the certificate) that chains to this CA. ``local_https``: it runs with
-    ``--https``, its certificate from the data folder's CA (``DATA/tls/ca.pem``).
+    ``--https``, its certificate from the data folder's CA (``DATA/tls/ca.pem``). ``workers``:
+    gunicorn's workers (MIMS_HTTP_WORKERS; default: the config's): 1 where the behaviour does
+    not depend on how many, since each worker costs a second or two of CPU to boot.
     """
     # The system's temp folder: pytest's paths are too long for slapd's ldapi socket.
     home = Path(tempfile.mkdtemp(prefix="mims-serve-"))
@@ -146,7 +149,7 @@ def serving(
         "MIMS_LDAP_PORT": str(free_port()),
         "MIMS_LDAPS_PORT": str(free_port()),
         "MIMS_PASSWORD_PORT": str(free_port()),
-    }
+    } | ({"MIMS_HTTP_WORKERS": str(workers)} if workers else {})
     log = (home / "serve.log").open("w")  # a file, not a pipe: a full pipe would stall it
     process = subprocess.Popen(
         [*MIMS, "serve", "--port", str(http_port), "--host", host]
