@@ -114,6 +114,7 @@ def _upgrade(
     _load_missing_modules(connection)
     _add_accesslog_database(connection, accesslog)
     _add_monitor_database(connection, suffix)
+    _write_through_map(connection, suffix)
     _add_missing_overlays(connection, suffix)
     _set_substring_key_length(connection, suffix)
     _add_missing_indexes(connection, suffix)
@@ -294,6 +295,23 @@ def _add_monitor_database(connection: ldap3.Connection, suffix: str) -> None:
     entry_dn, attributes = slapd_config.monitor_database(suffix, admin_dn)
     # cn=config numbers a new database itself: add it by its type alone.
     _add(connection, re.sub(r"=\{\d+\}", "=", entry_dn, count=1), attributes)
+
+
+def _write_through_map(connection: ldap3.Connection, suffix: str) -> None:
+    """Give both mdb databases the writable memory map (version 13), unless they have it.
+
+    slapd reopens a database whose environment flags change, so it applies without a restart.
+    """
+    for database_suffix in (suffix, slapd_config.ACCESSLOG_SUFFIX):
+        connection.search(
+            "cn=config", dn.equals("olcSuffix", database_suffix), attributes=["olcDbEnvFlags"]
+        )
+        for entry in connection.entries:
+            present = {str(flag).lower() for flag in entry.olcDbEnvFlags.values}
+            missing = [flag for flag in slapd_config.ENV_FLAGS if flag not in present]
+            if missing:
+                change = {"olcDbEnvFlags": [(ldap3.MODIFY_ADD, missing)]}
+                connection.modify(entry.entry_dn, change)
 
 
 def _database_root_dn(connection: ldap3.Connection, suffix: str) -> str:

@@ -73,6 +73,7 @@ def v1_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             lambda *args: [e for e in every_base_entry(*args) if e[0] != COUNTER],
         )
         patch.setattr(slapd_config, "MODULES", V1_MODULES)
+        patch.setattr(slapd_config, "ENV_FLAGS", ())
         patch.setattr(slapd_config, "INDEXES", V1_INDEXES)
         patch.setattr(slapd_config, "unique_uris", lambda suffix: V1_UNIQUE)
         patch.setattr(slapd_config, "access_rules", v4_access)
@@ -143,6 +144,8 @@ def test_the_v1_fixture_really_is_version_1(v1_folder: ManagedSlapd) -> None:
     assert json.loads(v1_folder.layout.marker.read_text())["schema_version"] == 1
     names = schema_upgrade.shipped_definitions(V1_SCHEMA)["olcObjectClasses"]
     assert not any("mimsSyncTarget" in name for name in names)
+    database = v1_folder.layout.config_dir / "cn=config" / "olcDatabase={1}mdb.ldif"
+    assert "olcDbEnvFlags" not in database.read_text()
 
 
 def loaded_modules_and_overlays(server: ManagedSlapd) -> tuple[set[str], set[str]]:
@@ -160,6 +163,34 @@ def test_starting_a_v1_folder_adds_the_deref_overlay(v1_folder: ManagedSlapd) ->
     assert "deref.la" in modules and "deref" in overlays
     assert modules == {f"{name}.la" for name in slapd_config.MODULES}
     assert overlays == {name for name, _ in slapd_config.overlays(SUFFIX)}
+
+
+def environment_flags(server: ManagedSlapd) -> dict[str, list[str]]:
+    with admin_connection(server) as admin:
+        admin.search(
+            "cn=config", "(objectClass=olcMdbConfig)", attributes=["olcSuffix", "olcDbEnvFlags"]
+        )
+        return {str(e.olcSuffix.value): list(e.olcDbEnvFlags.values) for e in admin.entries}
+
+
+def test_an_upgrade_writes_both_databases_through_a_writable_map(v1_folder: ManagedSlapd) -> None:
+    fresh = ManagedSlapd(v1_folder.layout.root.parent / "fresh", SUFFIX, no_sync=True)
+    fresh.init()
+    fresh.start(free_port())
+    try:
+        assert environment_flags(fresh) == {SUFFIX: ["writemap"], "cn=accesslog": ["writemap"]}
+    finally:
+        fresh.stop()
+    v1_folder.start(free_port())
+    assert environment_flags(v1_folder) == {SUFFIX: ["writemap"], "cn=accesslog": ["writemap"]}
+    # Applied without a restart (slapd reopened the database), and written to disk for good.
+    with admin_connection(v1_folder) as admin:
+        assert admin.modify(PERSON, {"description": [(ldap3.MODIFY_REPLACE, ["mapped"])]})
+    v1_folder.stop()
+    v1_folder.start(free_port())
+    with admin_connection(v1_folder) as admin:
+        admin.search(PERSON, "(objectClass=*)", ldap3.BASE, attributes=["description"])
+        assert admin.entries[0].description.value == "mapped"
 
 
 def test_an_upgraded_folder_logs_writes_made_over_ldap(v1_folder: ManagedSlapd) -> None:
