@@ -291,6 +291,15 @@ class PeopleStore(PeopleReadStore):
 
     def _next_suffix(self, base: str) -> int:
         """Return one more than the highest suffix already used for this base, in any role."""
+        highest = 0
+        for uid in self.namesake_uids(base):
+            match = _SUFFIXED.match(uid)
+            if match and naming.with_suffix(base, int(match["n"]), self.rules) == uid:
+                highest = max(highest, int(match["n"]))
+        return highest + 1
+
+    def namesake_uids(self, base: str) -> list[str]:
+        """Return the uids in use, in any role, that begin as this base's suffixed ones do."""
         stem = naming.with_suffix(base, 1, self.rules).rsplit("_", 1)[0]
 
         def read(connection: Connection) -> list[str]:
@@ -302,12 +311,7 @@ class PeopleStore(PeopleReadStore):
             )
             return [e["raw_attributes"]["uid"][0].decode() for e in connection.response]
 
-        highest = 0
-        for uid in self.directory.run(read):
-            match = _SUFFIXED.match(uid)
-            if match and naming.with_suffix(base, int(match["n"]), self.rules) == uid:
-                highest = max(highest, int(match["n"]))
-        return highest + 1
+        return self.directory.run(read)
 
     def _manager_dn(self, manager_id: str) -> str:
         """Return the DN of the person a manager id names; refuse an unknown id."""
