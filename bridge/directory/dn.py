@@ -178,6 +178,18 @@ def starts_and_ends_with(attribute: str, initial: str, final: str) -> str:
     return f"({attribute}={escape_filter_chars(initial)}*{escape_filter_chars(final)})"
 
 
+def one_word_after(attribute: str, head: str, separator: str) -> str:
+    """Return a filter for ``head<separator>word`` values with no separator in the word.
+
+    ``(&(uid=tan_*)(!(uid=tan_*_*)))`` matches tan_1 and tan_12, a name's suffixed login IDs,
+    and not tan_wei_1, which every longer name that begins the same way would add (RFC 4515
+    section 3: substrings with an initial and an any part).
+    """
+    initial = escape_filter_chars(head + separator)
+    inner = escape_filter_chars(separator)
+    return f"(&({attribute}={initial}*)(!({attribute}={initial}*{inner}*)))"
+
+
 def any_of(attribute: str, values: list[str]) -> str:
     """Return a filter matching any of the values (one round trip for a batch)."""
     if len(values) == 1:

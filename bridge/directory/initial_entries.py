@@ -29,6 +29,7 @@ from typing import IO
 
 from bridge.core import group_address, naming, posix_group_name
 from bridge.core.group_address import AddressRules
+from bridge.core.namesakes import HighestSuffixes
 from bridge.core.people import GroupKind
 from bridge.core.posix import IdKind, PosixRules
 from bridge.core.roster import Rejected, Row, Summary
@@ -39,7 +40,6 @@ from bridge.errors import BridgeError, NameTaken
 
 BATCH = 1000  # the online importer's batch: its uidNumber blocks and namesake rounds
 _SUFFIXED = re.compile(r"^(?P<head>.+)_(?P<n>\d+)$")
-_LONGEST_SUFFIX = 7  # digits of the largest suffix number searched for
 
 
 @dataclass
@@ -67,31 +67,21 @@ class Taken:
     uids: set[str] = field(default_factory=set)
     mails: set[str] = field(default_factory=set)
     posix_names: set[str] = field(default_factory=set)
-    # (head, digits of n) -> the highest n of a uid ``head_n``: namesakes' next suffix at once
-    _suffixes: dict[tuple[str, int], int] = field(default_factory=dict)
+    # The highest n of each uid ``head_n``: namesakes' next suffix at once
+    suffixes: HighestSuffixes = field(default_factory=HighestSuffixes)
 
     def add_uid(self, uid: str) -> None:
         """Record a uid as taken."""
         uid = uid.lower()
         self.uids.add(uid)
-        match = _SUFFIXED.match(uid)
-        if match:
-            key = (match["head"], len(match["n"]))
-            self._suffixes[key] = max(self._suffixes.get(key, 0), int(match["n"]))
+        self.suffixes.add(uid)
 
     def next_suffix(self, base: str, rules: naming.NamingRules) -> int:
         """Return one past the highest suffix in use for a base (``PeopleStore._next_suffix``)."""
-        stem = naming.with_suffix(base, 1, rules).rsplit("_", 1)[0]
-        highest = 0
-        for digits in range(1, _LONGEST_SUFFIX + 1):
-            head = naming.with_suffix(base, 10 ** (digits - 1), rules).rsplit("_", 1)[0]
-            found = self._suffixes.get((head, digits), 0)
-            if head != stem or not found:
-                continue
-            if naming.with_suffix(base, found, rules) == f"{head}_{found}":
-                highest = max(highest, found)
-            else:  # a base cut one more for its suffix: look at each (never seen in practice)
-                highest = max(highest, self._scan(base, stem, rules))
+        highest = self.suffixes.highest(base, rules)
+        if highest is None:  # a base cut one more for its suffix: look at each uid
+            stem = naming.with_suffix(base, 1, rules).rsplit("_", 1)[0]
+            highest = self._scan(base, stem, rules)
         return highest + 1
 
     def _scan(self, base: str, stem: str, rules: naming.NamingRules) -> int:

@@ -26,9 +26,18 @@ _KEEP = {DEREF: ResponseControl}
 
 
 def entries(
-    client: LdapClient, base: str, ldap_filter: str, attributes: list[str], controls: list[Control]
+    client: LdapClient,
+    base: str,
+    ldap_filter: str,
+    attributes: list[str],
+    controls: list[Control],
+    write_target: bool = False,
 ) -> list[dict[str, Any]]:
-    """Return the entries under ``base`` that match (NotFound when ``base`` does not exist)."""
+    """Return the entries under ``base`` that match (NotFound when ``base`` does not exist).
+
+    ``write_target``: read from the server writes go to, as ldap3's reads do (a read that
+    decides what to write next must not come from a replica that lags behind it).
+    """
     requested = [RequestControl(oid, critical, value) for oid, critical, value in controls]
 
     def search(connection: SimpleLDAPObject) -> list[dict[str, Any]]:
@@ -52,4 +61,4 @@ def entries(
             if entry_dn is not None  # search references have no DN
         ]
 
-    return client.libldap.run(search)
+    return (client.libldap_writes if write_target else client.libldap).run(search)

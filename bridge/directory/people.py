@@ -28,7 +28,7 @@ from bridge.core.people import (
 )
 from bridge.core.policy_book import PolicyBook
 from bridge.core.posix import DEFAULT_RULES, PosixRules
-from bridge.directory import controls, dn, mapping, read_back
+from bridge.directory import controls, dn, lookup, mapping, read_back
 from bridge.directory.client import LdapClient
 from bridge.directory.groups import GroupStore
 from bridge.directory.id_numbers import IdNumbers
@@ -291,23 +291,30 @@ class PeopleStore(PeopleReadStore):
 
     def _next_suffix(self, base: str) -> int:
         """Return one more than the highest suffix already used for this base, in any role."""
-        stem = naming.with_suffix(base, 1, self.rules).rsplit("_", 1)[0]
-
-        def read(connection: Connection) -> list[str]:
-            connection.search(
-                dn.people_base(self.suffix),
-                dn.starts_with("uid", f"{stem}_"),
-                SUBTREE,
-                attributes=["uid"],
-            )
-            return [e["raw_attributes"]["uid"][0].decode() for e in connection.response]
-
         highest = 0
-        for uid in self.directory.run(read):
+        for uid in self.namesake_uids(base):
             match = _SUFFIXED.match(uid)
             if match and naming.with_suffix(base, int(match["n"]), self.rules) == uid:
                 highest = max(highest, int(match["n"]))
         return highest + 1
+
+    def namesake_uids(self, base: str) -> list[str]:
+        """Return the uids in use, in any role, of the form ``<base's stem>_<one word>``.
+
+        Only those can be the base's suffixed IDs; longer names that begin the same way
+        (``tan_wei_ming_3`` for ``tan_wei``) are left to slapd's filter, and what is read is
+        decoded in C (python-ldap), from the write target, as ldap3 would read it.
+        """
+        stem = naming.with_suffix(base, 1, self.rules).rsplit("_", 1)[0]
+        entries = lookup.entries(
+            self.directory,
+            dn.people_base(self.suffix),
+            dn.one_word_after("uid", stem, "_"),
+            ["uid"],
+            [],
+            write_target=True,
+        )
+        return [entry["raw_attributes"]["uid"][0].decode() for entry in entries]
 
     def _manager_dn(self, manager_id: str) -> str:
         """Return the DN of the person a manager id names; refuse an unknown id."""

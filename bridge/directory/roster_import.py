@@ -8,13 +8,16 @@ duplicated and nothing half-written.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
 from typing import Literal
 
+from bridge.core.namesakes import HighestSuffixes
 from bridge.core.people import (
     GroupKind,
     NewPerson,
@@ -50,6 +53,44 @@ OPTIONAL_FIELDS: dict[str, PersonField] = {
 _Written = tuple["Outcome | Rejected", str, list[tuple[GroupKind, str]]]
 
 
+class _Namesakes:
+    """Where each base's suffixes go on, for the length of one import run.
+
+    The directory is searched once per base, the first time one of its namesakes needs a
+    suffix; after that the uids this run adds keep the count (``HighestSuffixes``), so a
+    namesake costs one add: no refused first choice, no search that reads every earlier
+    namesake (which grew as n^2 with the roster's namesakes). A guess another writer took
+    meanwhile is refused by the directory (the add is atomic) and the row goes to the allocator;
+    the base is then searched again.
+    """
+
+    def __init__(self, people: PeopleStore) -> None:
+        self.people = people
+        self.seen = HighestSuffixes()
+        self.searched: set[str] = set()  # bases whose first choice was found taken
+
+    def known_taken(self, draft: Draft) -> bool:
+        """Return whether this draft's first choice is known to be taken: skip it."""
+        return draft.login_id is None and draft.base in self.searched
+
+    def took(self, attributes: dict[str, list[str]]) -> None:
+        """Record the uid of an entry this run added."""
+        self.seen.add(attributes["uid"][0])
+
+    def next_suffix(self, draft: Draft) -> int:
+        """Return one past the highest suffix in use for the draft's base."""
+        if draft.base not in self.searched:
+            for uid in self.people.namesake_uids(draft.base):
+                self.seen.add(uid)
+            self.searched.add(draft.base)
+        highest = self.seen.highest(draft.base, self.people.rules)
+        return self.people.next_suffix(draft) if highest is None else highest + 1
+
+    def forget(self, draft: Draft) -> None:
+        """Search the directory again next time: another writer took one of this base's uids."""
+        self.searched.discard(draft.base)
+
+
 @dataclass(frozen=True)
 class _Plan:
     row: Row
@@ -83,6 +124,7 @@ class Importer:
     ) -> Summary:
         """Import every row; report rejected rows and progress (rows done) as it goes."""
         summary = Summary()
+        namesakes = _Namesakes(self.people)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="import") as pool:
             for batch in _batches(iter(items), self.batch_size):
                 rows = []
@@ -92,19 +134,38 @@ class Importer:
                         on_reject(item)
                     else:
                         rows.append(item)
-                for outcome in self._apply(rows, pool, on_reject):
+                for outcome in self._apply(rows, pool, namesakes, on_reject):
                     setattr(summary, outcome, getattr(summary, outcome) + 1)
                 on_progress(len(batch))
+            self._close_connections(pool)
         return summary
 
+    def _close_connections(self, pool: ThreadPoolExecutor) -> None:
+        """Close each worker's own connections, which would stay open until collected.
+
+        One call per worker thread: each waits at the barrier until every worker holds one.
+        """
+        barrier = threading.Barrier(self.workers)
+
+        def close(_: int) -> None:
+            with suppress(threading.BrokenBarrierError):  # never hang an import that is done
+                barrier.wait(timeout=10)
+            self.people.directory.close()
+
+        list(pool.map(close, range(self.workers)))
+
     def _apply(
-        self, rows: list[Row], pool: ThreadPoolExecutor, on_reject: Callable[[Rejected], None]
+        self,
+        rows: list[Row],
+        pool: ThreadPoolExecutor,
+        namesakes: _Namesakes,
+        on_reject: Callable[[Rejected], None],
     ) -> list[Outcome]:
         existing = self.people.find_external([str(row.person.external_id) for row in rows])
         plans = [self._plan(row, existing.get(str(row.person.external_id))) for row in rows]
         if self.dry_run:
             return [self._dry_outcome(plan) for plan in plans]
-        results = self._add_new(plans, pool)
+        results = self._add_new(plans, pool, namesakes)
         results |= dict(
             zip(
                 [i for i, plan in enumerate(plans) if plan.existing is not None],
@@ -138,8 +199,10 @@ class Importer:
                 raise DirectoryError(f"{group} refused new members: {failure}")
         return outcomes
 
-    def _add_new(self, plans: list[_Plan], pool: ThreadPoolExecutor) -> dict[int, _Written]:
-        """Add the batch's new people pipelined; namesakes then take their suffix one by one."""
+    def _add_new(
+        self, plans: list[_Plan], pool: ThreadPoolExecutor, namesakes: _Namesakes
+    ) -> dict[int, _Written]:
+        """Add the batch's new people pipelined; namesakes then take their suffixes."""
         results: dict[int, _Written] = {}
         drafts: dict[int, Draft] = {}
         for index, plan in enumerate(plans):
@@ -161,6 +224,9 @@ class Importer:
         taken: list[int] = []
         sent: set[str] = set()
         for index, draft in drafts.items():
+            if namesakes.known_taken(draft):  # its add would be refused: go on to the suffixes
+                taken.append(index)
+                continue
             first = self.people.first_choice(draft)
             uid = first[1]["uid"][0].lower()
             if uid in sent:
@@ -169,15 +235,18 @@ class Importer:
                 sent.add(uid)
                 firsts[index] = first
         outcomes = self.bulk.add_all(list(firsts.values()))
-        for index, (entry, _), failure in zip(firsts, firsts.values(), outcomes, strict=True):
+        for index, (entry, attributes), failure in zip(
+            firsts, firsts.values(), outcomes, strict=True
+        ):
             if failure is None:
+                namesakes.took(attributes)
                 results[index] = ("created", entry, _groups(plans[index]))
             elif _maybe_taken(failure, drafts[index]):
                 taken.append(index)
             else:
                 results[index] = (_rejected(plans[index], failure), "", [])
 
-        results |= self._add_namesakes(plans, drafts, sorted(taken), pool)
+        results |= self._add_namesakes(plans, drafts, sorted(taken), pool, namesakes)
         return results
 
     def _add_namesakes(
@@ -186,8 +255,9 @@ class Importer:
         drafts: dict[int, Draft],
         taken: list[int],
         pool: ThreadPoolExecutor,
+        namesakes: _Namesakes,
     ) -> dict[int, _Written]:
-        """Give namesakes the next free suffixes: one search per name, then pipelined adds.
+        """Give namesakes the next free suffixes (``_Namesakes``), then pipelined adds.
 
         A uid is unique across roles, so a student and a teacher of one name share the count.
         Rows whose guess was taken meanwhile (another writer) take the atomic allocator.
@@ -205,17 +275,19 @@ class Importer:
                 by_name[drafts[index].base].append(index)
         guesses: list[tuple[int, tuple[str, dict[str, list[str]]]]] = []
         for indexes in by_name.values():
-            start = self.people.next_suffix(drafts[indexes[0]])
+            start = namesakes.next_suffix(drafts[indexes[0]])
             guesses += [
                 (index, self.people.candidate(drafts[index], start + k))
                 for k, index in enumerate(indexes)
             ]
         retry = []
         outcomes = self.bulk.add_all([entry for _, entry in guesses])
-        for (index, (entry, _)), failure in zip(guesses, outcomes, strict=True):
+        for (index, (entry, attributes)), failure in zip(guesses, outcomes, strict=True):
             if failure is None:
+                namesakes.took(attributes)
                 results[index] = ("created", entry, _groups(plans[index]))
             elif _maybe_taken(failure, drafts[index]):
+                namesakes.forget(drafts[index])
                 retry.append(index)
             else:
                 results[index] = (_rejected(plans[index], failure), "", [])

@@ -1,0 +1,61 @@
+"""The roster importer's namesakes, against the session's slapd, batch by batch."""
+
+from __future__ import annotations
+
+from bridge.core import roster
+from bridge.core.people import NewPerson
+from bridge.directory.bulk import BulkWriter
+from bridge.directory.client import LdapClient
+from bridge.directory.people import PeopleStore
+from bridge.directory.roster_import import Importer
+
+HEADER = "external_id,full_name,role,school,level,class,login_id\n"
+
+
+def _rows(store: PeopleStore, lines: str) -> list[roster.Row | roster.Rejected]:
+    return list(roster.read((HEADER + lines).splitlines(keepends=True), store.rules))
+
+
+def test_namesakes_across_batches_runs_and_a_concurrent_add_get_distinct_login_ids(
+    people_store: PeopleStore, directory: LdapClient
+) -> None:
+    # Batches of two, one worker: the importer remembers each name's suffixes from one batch
+    # to the next, and must not trust that memory over the directory.
+    importer = Importer(people_store, BulkWriter(directory), workers=1, batch_size=2)
+    pupil = "Tan Mei Ling,student,Clementi Primary School,P4,4A"
+    batches = 0
+
+    def between_batches(_: int) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 1:  # another writer (SCIM) takes the suffix the next batch would guess
+            teacher = NewPerson(
+                full_name="Tan Mei Ling", role="staff", school="Clementi Primary School"
+            )
+            assert str(people_store.create(teacher).login_id) == "tan_mei_ling_2@schools.gov.sg"
+
+    chosen = "Chosen One,student,Clementi Primary School,P4,4A,tan_mei_ling_8@students.edu.sg"
+    rows = _rows(
+        people_store,
+        f"S1,{pupil},\nS2,{pupil},\n"  # tan_mei_ling, tan_mei_ling_1
+        f"S3,{pupil},\nS4,{pupil},\n"  # _2 was taken meanwhile (refused, then retried)
+        f"S5,{pupil},\nS6,{pupil},\n"
+        f"S7,{chosen}\nS8,{pupil},\n",  # a chosen ID above the count: namesakes go past it
+    )
+    summary = importer.run(rows, on_progress=between_batches)
+    assert (summary.created, summary.rejected) == (8, 0)
+    again = Importer(people_store, BulkWriter(directory), workers=1, batch_size=2)
+    assert again.run(_rows(people_store, f"S9,{pupil},\n")).created == 1
+
+    logins = {str(p.external_id): p.login_id.local for p in people_store.iter_people()}
+    assert logins.pop("None") == "tan_mei_ling_2"  # the teacher
+    assert {logins.pop("S3"), logins.pop("S4")} == {"tan_mei_ling_3", "tan_mei_ling_4"}
+    assert logins == {
+        "S1": "tan_mei_ling",
+        "S2": "tan_mei_ling_1",
+        "S5": "tan_mei_ling_5",
+        "S6": "tan_mei_ling_6",
+        "S7": "tan_mei_ling_8",
+        "S8": "tan_mei_ling_9",
+        "S9": "tan_mei_ling_10",
+    }
