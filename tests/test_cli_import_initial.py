@@ -128,6 +128,17 @@ def test_the_initial_load_gives_the_directory_the_online_import_gives(loaded: Lo
     assert "tan_mei_ling_4@students.edu.sg" in _run("user", "list", env=loaded.initial)
 
 
+def test_the_loaded_directory_tells_replicas_it_changed(loaded: Loaded) -> None:
+    # syncprov answers a replica's refresh from the suffix's contextCSN: one older than the
+    # loaded entries (the dump's, from before the load) would tell a replica nothing changed.
+    with admin_connection(_slapd(loaded.initial)) as admin:
+        admin.search(SUFFIX, "(objectClass=*)", ldap3.BASE, attributes=["contextCSN"])
+        context = max(admin.entries[0].contextCSN.values)
+        admin.search(f"ou=people,{SUFFIX}", "(objectClass=mimsPerson)", attributes=["entryCSN"])
+        newest = max(entry.entryCSN.value for entry in admin.entries)
+    assert context >= newest
+
+
 def test_a_directory_with_people_is_refused_and_left_alone(
     directories: Directories, loaded: Loaded
 ) -> None:
