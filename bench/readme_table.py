@@ -70,7 +70,7 @@ def readme_table(document: dict[str, Any], name: str) -> str:
             )
             + "."
         )
-    return f"{table(shown)}\n\n{caption}"
+    return f"{table(shown, padded=False)}\n\n{caption}"
 
 
 def main(argv: list[str] | None = None) -> int:

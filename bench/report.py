@@ -118,8 +118,11 @@ class Measurement:
         }
 
 
-def table(measurements: Sequence[Measurement]) -> str:
-    """Return the results as a Markdown table (pasteable into README)."""
+def table(measurements: Sequence[Measurement], padded: bool = True) -> str:
+    """Return the results as a Markdown table (pasteable into README).
+
+    ``padded``: columns lined up for a terminal; the README's copy is not, to stay small.
+    """
     rows = [["operation", "bridge", "raw or peer", "ratio", "target", "met?"]]
     for m in measurements:
         rows.append(
@@ -132,7 +135,7 @@ def table(measurements: Sequence[Measurement]) -> str:
                 {True: "yes", False: "NO", None: "-"}[m.met],
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(len(row[i]) for row in rows) if padded else 1 for i in range(len(rows[0]))]
     lines = [
         "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
         for row in rows
