@@ -68,14 +68,23 @@ class _Namesakes:
         self.people = people
         self.seen = HighestSuffixes()
         self.searched: set[str] = set()  # bases whose first choice was found taken
+        self.named: set[str] = set()  # bases whose first choice this run added
 
     def known_taken(self, draft: Draft) -> bool:
-        """Return whether this draft's first choice is known to be taken: skip it."""
-        return draft.login_id is None and draft.base in self.searched
+        """Return whether this draft's first choice is known to be taken: skip it.
+
+        Taken by this run, or found taken in the directory: either way its add would be refused.
+        """
+        return draft.login_id is None and (draft.base in self.searched or draft.base in self.named)
 
     def took(self, attributes: dict[str, list[str]]) -> None:
         """Record the uid of an entry this run added."""
         self.seen.add(attributes["uid"][0])
+
+    def took_first_choice(self, draft: Draft) -> None:
+        """Record that this run added a base's first choice: its next namesake skips it."""
+        if draft.login_id is None:  # a chosen login ID leaves the base's own first choice free
+            self.named.add(draft.base)
 
     def next_suffix(self, draft: Draft) -> int:
         """Return one past the highest suffix in use for the draft's base."""
@@ -240,6 +249,7 @@ class Importer:
         ):
             if failure is None:
                 namesakes.took(attributes)
+                namesakes.took_first_choice(drafts[index])
                 results[index] = ("created", entry, _groups(plans[index]))
             elif _maybe_taken(failure, drafts[index]):
                 taken.append(index)
