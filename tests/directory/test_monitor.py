@@ -38,10 +38,13 @@ def test_a_person_finds_nothing_under_cn_monitor(
             "userPassword": PASSWORD,
         },
     )
-    with bound(slapd, entry, PASSWORD) as person:
-        person.search(monitor.CURRENT_CONNECTIONS, "(objectClass=*)", ldap3.BASE)
-        assert person.result["description"] in ("noSuchObject", "insufficientAccessRights")
-        assert not person.entries
-    with bound(slapd, slapd.service_dn, slapd.service_password()) as bridge:
-        bridge.search(monitor.CURRENT_CONNECTIONS, "(objectClass=*)", ldap3.BASE)
-        assert bridge.entries
+    try:
+        with bound(slapd, entry, PASSWORD) as person:
+            person.search(monitor.CURRENT_CONNECTIONS, "(objectClass=*)", ldap3.BASE)
+            assert person.result["description"] in ("noSuchObject", "insufficientAccessRights")
+            assert not person.entries
+        with bound(slapd, slapd.service_dn, slapd.service_password()) as bridge:
+            bridge.search(monitor.CURRENT_CONNECTIONS, "(objectClass=*)", ldap3.BASE)
+            assert bridge.entries
+    finally:  # no `directory` fixture here to clear the people after the test
+        admin.delete(entry)
