@@ -19,6 +19,7 @@ always sees the first when it looks, so at least one moves; both may, which only
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ldap3 import BASE, LEVEL, MODIFY_ADD, MODIFY_REPLACE, SUBTREE, Connection
@@ -34,6 +35,7 @@ MAX_ATTEMPTS = 10_000
 # The backfill writes only to a group that still has no address (RFC 4528).
 _HAS_NO_ADDRESS = "(!(mail=*))"
 _PAGE = 500
+NAMES_AT_ONCE = 100  # values in one search's filter
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,34 @@ class GroupAddresses:
 
         NameTaken when an entry with that DN exists already: nothing is written then.
         """
-        bases = _Bases(
+        bases = self._bases(name)
+        return self._settle(group, bases, self._place(group, attributes, bases))
+
+    def add_groups(self, groups: Sequence[tuple[str, dict[str, list[str]], str]]) -> None:
+        """Add many groups (DN, attributes, name) as ``add_group`` does; skip those that exist.
+
+        Each add is checked as ``add_group`` checks it, but one search checks them all
+        (``_crowded``): only a group whose names another entry shares settles on its own.
+        """
+        placed = []
+        for group, attributes, name in groups:
+            bases = self._bases(name)
+            try:
+                placed.append((group, bases, self._place(group, attributes, bases)))
+            except NameTaken:
+                continue  # made meanwhile, by another process
+        crowded = self._crowded([self._names(bases, n) for _, bases, n in placed])
+        for group, bases, n in placed:
+            if not crowded.isdisjoint(_values(self._names(bases, n))):
+                self._settle(group, bases, n)
+
+    def _bases(self, name: str) -> _Bases:
+        return _Bases(
             group_address.base_local_part(name, self.rules), posix_group_name.base_name(name)
         )
+
+    def _place(self, group: str, attributes: dict[str, list[str]], bases: _Bases) -> int:
+        """Add the group under the first names the unique overlay lets by; return their suffix."""
         n = 1
         for _ in range(MAX_ATTEMPTS):
             try:
@@ -71,8 +98,8 @@ class GroupAddresses:
                     raise NameTaken("a group with that name already exists") from None
                 n = self._next(bases, n)
                 continue
-            return self._settle(group, bases, n)
-        raise InvalidValue(f"could not find a free address for the group {name!r}")
+            return n
+        raise InvalidValue(f"could not find a free address for the group {attributes['cn'][0]!r}")
 
     def give(self, group: str, name: str) -> str | None:
         """Give a group without an address the first free one; None if it has one by now.
@@ -231,6 +258,30 @@ class GroupAddresses:
 
         return self.directory.run(read)
 
+    def _crowded(self, names: Sequence[dict[str, list[str]]]) -> set[tuple[str, str]]:
+        """Return the (attribute, value) of these names that more than one entry holds."""
+        wanted = [(attribute, value) for each in names for attribute, value in _values(each)]
+
+        def read(connection: Connection) -> set[tuple[str, str]]:
+            held: dict[tuple[str, str], int] = {}
+            for attribute in sorted({attribute for attribute, _ in wanted}):
+                values = [value for a, value in wanted if a == attribute]
+                base = self.suffix if attribute == "mail" else dn.groups_base(self.suffix)
+                for start in range(0, len(values), NAMES_AT_ONCE):
+                    chunk = values[start : start + NAMES_AT_ONCE]
+                    connection.search(
+                        base, dn.any_of(attribute, chunk), SUBTREE, attributes=[attribute]
+                    )
+                    asked = {value.lower() for value in chunk}
+                    for entry in connection.response:
+                        for value in entry["raw_attributes"][attribute]:
+                            key = (attribute, value.decode().lower())
+                            if key[1] in asked:
+                                held[key] = held.get(key, 0) + 1
+            return {key for key, count in held.items() if count > 1}
+
+        return self.directory.run(read)
+
     def _exists(self, group: str) -> bool:
         def read(connection: Connection) -> bool:
             connection.search(group, "(objectClass=*)", BASE, attributes=["1.1"])
@@ -240,3 +291,8 @@ class GroupAddresses:
             return self.directory.run(read)
         except NotFound:
             return False
+
+
+def _values(names: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """Return the names as (attribute, value) pairs, values lowercased (both match so)."""
+    return {(attribute, value.lower()) for attribute, values in names.items() for value in values}

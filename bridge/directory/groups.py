@@ -24,6 +24,7 @@ from bridge.errors import AlreadyExists, InvalidValue, NameTaken, NotFound, Prec
 
 # RFC 2696-free batch edits: ADD of a present value or DELETE of an absent one is not an error.
 PERMISSIVE_MODIFY = ("1.2.840.113556.1.4.1413", False, None)
+GROUPS_AT_ONCE = 100  # names in one search's filter
 
 
 class GroupStore:
@@ -50,44 +51,76 @@ class GroupStore:
         self._known: set[str] = set()  # groups this process has seen exist: skip the add
 
     def ensure(self, kind: GroupKind, name: str) -> str:
-        """Create the group if it does not exist yet; return its DN.
+        """Create the group if it does not exist yet; return its DN."""
+        return self.ensure_all([(kind, name)])[0]
 
-        A group is looked for before a gidNumber is taken for it: numbers are never reused, so
-        each import run would otherwise spend one on every group it names.
+    def ensure_all(self, wanted: Sequence[tuple[GroupKind, str]]) -> list[str]:
+        """Create those of these groups that do not exist yet; return their DNs, in order.
+
+        Groups are looked for before gidNumbers are taken for them: numbers are never reused,
+        so each import run would otherwise spend one on every group it names. One search
+        finds the groups that exist and one modify numbers the rest: an import names
+        thousands of groups, and round trips for each kept slapd waiting on the importer.
         """
-        group = dn.group_dn(name, self.suffix)
-        if group in self._known or self._exists(group):
-            self._known.add(group)
-            return group
-        try:
-            self._add(group, name, mapping.group_kind_value(kind))
-        except NameTaken:
-            pass  # made meanwhile, by another process
-        self._known.add(group)
-        return group
+        groups = [dn.group_dn(name, self.suffix) for _, name in wanted]
+        unknown = {
+            group: (kind, name)
+            for group, (kind, name) in zip(groups, wanted, strict=True)
+            if group not in self._known
+        }
+        if not unknown:
+            return groups
+        self._known |= self._existing(list(unknown))
+        missing = [(group, kn) for group, kn in unknown.items() if group not in self._known]
+        if missing:
+            numbers = self.ids.allocate("gid", len(missing))
+            made = [
+                (group, self._attributes(name, mapping.group_kind_value(kind), number), name)
+                for (group, (kind, name)), number in zip(missing, numbers, strict=True)
+            ]
+            self.addresses.add_groups(made)  # one made meanwhile elsewhere is left as it is
+            self._known.update(group for group, _ in missing)
+        return groups
 
     def _add(
         self, group: str, name: str, kind: str, extra: dict[str, list[str]] | None = None
     ) -> None:
         """Add a group with a new gidNumber and its unique names; NameTaken if it exists."""
-        attributes = {
+        attributes = self._attributes(name, kind, self.ids.allocate("gid")[0])
+        self.addresses.add_group(group, attributes | (extra or {}), name)
+
+    @staticmethod
+    def _attributes(name: str, kind: str, gid_number: int) -> dict[str, list[str]]:
+        return {
             "objectClass": mapping.GROUP_CLASSES,
             "cn": [name],
             mapping.GROUP_KIND_ATTRIBUTE: [kind],
-            "gidNumber": [str(self.ids.allocate("gid")[0])],
-            **(extra or {}),
+            "gidNumber": [str(gid_number)],
         }
-        self.addresses.add_group(group, attributes, name)
 
-    def _exists(self, group: str) -> bool:
-        def read(connection: Connection) -> bool:
-            connection.search(group, mapping.IS_GROUP, BASE, attributes=["1.1"])
-            return bool(connection.response)
+    def _existing(self, groups: list[str]) -> set[str]:
+        """Return those of these group DNs (``cn=<name>,ou=groups``) that exist, as given."""
+        by_name = {dn.normalised(group): group for group in groups}
+        names = [dn.first_value(group) for group in groups]
 
-        try:
-            return self.directory.run(read)
-        except NotFound:
-            return False
+        def read(connection: Connection) -> set[str]:
+            found = set()
+            for start in range(0, len(names), GROUPS_AT_ONCE):
+                wanted = dn.any_of("cn", names[start : start + GROUPS_AT_ONCE])
+                connection.search(
+                    dn.groups_base(self.suffix),
+                    f"(&{mapping.IS_GROUP}{wanted})",
+                    LEVEL,
+                    attributes=["1.1"],
+                )
+                found |= {
+                    by_name[key]
+                    for entry in connection.response
+                    if (key := dn.normalised(str(entry["dn"]))) in by_name
+                }
+            return found
+
+        return self.directory.run(read)
 
     def add_members(self, group: str, members: Iterable[str]) -> None:
         """Add member DNs to a group; members already there are left alone."""

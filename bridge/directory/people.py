@@ -6,7 +6,7 @@ Reads are in people_read.py (PeopleReadStore), which the writer extends.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from ldap3 import MODIFY_REPLACE, SUBTREE, Connection
@@ -45,6 +45,7 @@ from bridge.errors import (
 
 # Past this many taken candidates something is wrong (a loop, not a popular name).
 MAX_SUFFIX_ATTEMPTS = 100_000
+NAMESAKE_BASES_AT_ONCE = 100  # substring filters in one search: ~8 KB of filter
 _SUFFIXED = re.compile(r"^(?P<base>.+)_(?P<n>\d+)$")
 # slapd's unique overlay makes its own search under the request's assertion control, which
 # then fails on that search's base: a change to an attribute it guards always answered
@@ -292,29 +293,40 @@ class PeopleStore(PeopleReadStore):
     def _next_suffix(self, base: str) -> int:
         """Return one more than the highest suffix already used for this base, in any role."""
         highest = 0
-        for uid in self.namesake_uids(base):
+        for uid in self.namesake_uids([base]):
             match = _SUFFIXED.match(uid)
             if match and naming.with_suffix(base, int(match["n"]), self.rules) == uid:
                 highest = max(highest, int(match["n"]))
         return highest + 1
 
-    def namesake_uids(self, base: str) -> list[str]:
-        """Return the uids in use, in any role, of the form ``<base's stem>_<one word>``.
+    def namesake_uids(self, bases: Iterable[str]) -> list[str]:
+        """Return the uids in use, in any role, of the form ``<a base's stem>_<one word>``.
 
-        Only those can be the base's suffixed IDs; longer names that begin the same way
-        (``tan_wei_ming_3`` for ``tan_wei``) are left to slapd's filter, and what is read is
-        decoded in C (python-ldap), from the write target, as ldap3 would read it.
+        Only those can the bases' suffixed IDs be; longer names that begin the same way
+        (``tan_wei_ming_3`` for ``tan_wei``) are left to slapd's filter. NAMESAKE_BASES_AT_ONCE
+        bases go to a search (an import asks for thousands: one round trip each kept slapd
+        waiting on the importer). What is read is decoded in C (python-ldap), from the write
+        target, as ldap3 would read it.
         """
-        stem = naming.with_suffix(base, 1, self.rules).rsplit("_", 1)[0]
-        entries = lookup.entries(
-            self.directory,
-            dn.people_base(self.suffix),
-            dn.one_word_after("uid", stem, "_"),
-            ["uid"],
-            [],
-            write_target=True,
+        stems = sorted(
+            {naming.with_suffix(base, 1, self.rules).rsplit("_", 1)[0] for base in bases}
         )
-        return [entry["raw_attributes"]["uid"][0].decode() for entry in entries]
+        found: list[str] = []
+        for start in range(0, len(stems), NAMESAKE_BASES_AT_ONCE):
+            filters = [
+                dn.one_word_after("uid", s, "_")
+                for s in stems[start : start + NAMESAKE_BASES_AT_ONCE]
+            ]
+            entries = lookup.entries(
+                self.directory,
+                dn.people_base(self.suffix),
+                "(|" + "".join(filters) + ")",  # RFC 4515: an OR of one is fine
+                ["uid"],
+                [],
+                write_target=True,
+            )
+            found += [entry["raw_attributes"]["uid"][0].decode() for entry in entries]
+        return found
 
     def _manager_dn(self, manager_id: str) -> str:
         """Return the DN of the person a manager id names; refuse an unknown id."""

@@ -1,9 +1,10 @@
 """Bulk import of a roster: idempotent by external ID, parallel, safe to kill and run again.
 
-Each person is one atomic LDAP add or modify; group memberships are added per batch in small
-permissive modifies (``bulk.py``), and every run re-checks them against each person's
-memberOf, so an import killed at any point and run again finishes the job with nothing
-duplicated and nothing half-written.
+Each person is one atomic LDAP add or modify. Group memberships are held until a group has a
+modify's worth of new members, and the rest added when the last batch is in (``held_joins.py``),
+in permissive modifies (``bulk.py``); every run re-checks them against each person's memberOf,
+so an import killed at any point and run again finishes the job with nothing duplicated and
+nothing half-written.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bridge.core.roster import Rejected, Row, Summary
 from bridge.directory import dn
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.errors import DirectoryError
+from bridge.directory.held_joins import HeldJoins, Joins
 from bridge.directory.people import Draft, PeopleStore, managed_groups
 from bridge.errors import AlreadyExists, BridgeError, DirectoryUnavailable, NameTaken
 
@@ -86,12 +88,17 @@ class _Namesakes:
         if draft.login_id is None:  # a chosen login ID leaves the base's own first choice free
             self.named.add(draft.base)
 
+    def look_up(self, drafts: Iterable[Draft]) -> None:
+        """Read the suffixes in use of the bases not read yet: one search for many bases."""
+        bases = {draft.base for draft in drafts} - self.searched
+        if bases:
+            for uid in self.people.namesake_uids(bases):
+                self.seen.add(uid)
+            self.searched |= bases
+
     def next_suffix(self, draft: Draft) -> int:
         """Return one past the highest suffix in use for the draft's base."""
-        if draft.base not in self.searched:
-            for uid in self.people.namesake_uids(draft.base):
-                self.seen.add(uid)
-            self.searched.add(draft.base)
+        self.look_up([draft])
         highest = self.seen.highest(draft.base, self.people.rules)
         return self.people.next_suffix(draft) if highest is None else highest + 1
 
@@ -134,8 +141,11 @@ class Importer:
         """Import every row; report rejected rows and progress (rows done) as it goes."""
         summary = Summary()
         namesakes = _Namesakes(self.people)
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="import") as pool:
-            for batch in _batches(iter(items), self.batch_size):
+        with (
+            ThreadPoolExecutor(self.workers, thread_name_prefix="import") as pool,
+            HeldJoins() as held,
+        ):
+            for batch, last in _batches(iter(items), self.batch_size):
                 rows = []
                 for item in batch:
                     if isinstance(item, Rejected):
@@ -143,11 +153,23 @@ class Importer:
                         on_reject(item)
                     else:
                         rows.append(item)
-                for outcome in self._apply(rows, pool, namesakes, on_reject):
+                for outcome in self._apply(rows, pool, namesakes, on_reject, held):
                     setattr(summary, outcome, getattr(summary, outcome) + 1)
+                self._join(held.take_full())
+                if last:  # the rows are done only when their groups are
+                    for joins in held.take_all():
+                        self._join(joins)
                 on_progress(len(batch))
             self._close_connections(pool)
         return summary
+
+    def _join(self, joins: Joins) -> None:
+        """Add held members to their groups; a refusal stops the import (no row is to blame)."""
+        for (group, _), failure in zip(joins, self.bulk.add_members(joins), strict=True):
+            if isinstance(failure, DirectoryUnavailable):
+                raise failure
+            if failure is not None:  # not a row's fault, but the bridge's or the directory's
+                raise DirectoryError(f"{group} refused new members: {failure}")
 
     def _close_connections(self, pool: ThreadPoolExecutor) -> None:
         """Close each worker's own connections, which would stay open until collected.
@@ -169,6 +191,7 @@ class Importer:
         pool: ThreadPoolExecutor,
         namesakes: _Namesakes,
         on_reject: Callable[[Rejected], None],
+        held: HeldJoins,
     ) -> list[Outcome]:
         existing = self.people.find_external([str(row.person.external_id) for row in rows])
         plans = [self._plan(row, existing.get(str(row.person.external_id))) for row in rows]
@@ -197,15 +220,9 @@ class Importer:
             for kind, name in missing:
                 joins[(kind, name)].append(entry)
             outcomes.append("updated" if outcome == "unchanged" and missing else outcome)
-        wanted = [
-            (self.people.groups.ensure(kind, name), members)
-            for (kind, name), members in joins.items()
-        ]
-        for (group, _), failure in zip(wanted, self.bulk.add_members(wanted), strict=True):
-            if isinstance(failure, DirectoryUnavailable):
-                raise failure
-            if failure is not None:  # not a row's fault, but the bridge's or the directory's
-                raise DirectoryError(f"{group} refused new members: {failure}")
+        groups = self.people.groups.ensure_all(list(joins))
+        for group, members in zip(groups, joins.values(), strict=True):
+            held.hold(group, members)
         return outcomes
 
     def _add_new(
@@ -284,6 +301,7 @@ class Importer:
             else:
                 by_name[drafts[index].base].append(index)
         guesses: list[tuple[int, tuple[str, dict[str, list[str]]]]] = []
+        namesakes.look_up(drafts[indexes[0]] for indexes in by_name.values())
         for indexes in by_name.values():
             start = namesakes.next_suffix(drafts[indexes[0]])
             guesses += [
@@ -368,9 +386,15 @@ def _rejected(plan: _Plan, error: BridgeError) -> Rejected:
     return Rejected(plan.row.number, str(error), _row_values(plan.row.person))
 
 
-def _batches(items: Iterator[Row | Rejected], size: int) -> Iterator[list[Row | Rejected]]:
-    while batch := list(islice(items, size)):
-        yield batch
+def _batches(
+    items: Iterator[Row | Rejected], size: int
+) -> Iterator[tuple[list[Row | Rejected], bool]]:
+    """Yield each batch, and whether it is the last (one batch is read ahead to know)."""
+    batch = list(islice(items, size))
+    while batch:
+        following = list(islice(items, size))
+        yield batch, not following
+        batch = following
 
 
 def _row_values(person: NewPerson) -> dict[str, str]:

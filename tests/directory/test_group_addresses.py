@@ -11,6 +11,7 @@ import pytest
 from ldap3.utils.dn import escape_rdn
 
 from bridge.core.people import NewPerson
+from bridge.directory import dn
 from bridge.directory.client import LdapClient
 from bridge.directory.people import PeopleStore
 from bridge.errors import AlreadyExists
@@ -168,3 +169,83 @@ def test_unusual_names_are_escaped_and_still_get_an_address(
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", local) and len(local) <= 64
     posix_name = groups.get_by_name(name).posix_name or ""
     assert re.fullmatch(r"[a-z][a-z0-9._-]*", posix_name) and len(posix_name) <= 64
+
+
+def test_imports_naming_the_same_groups_at_once_make_each_once(
+    people_store: PeopleStore, directory: LdapClient
+) -> None:
+    # Four imports name the same groups at once: each group is made once (the others' adds
+    # meet it and move on), with names and a number of its own.
+    names = [f"Robotics{between}Club {n}" for between in " -_./" for n in range(4)]
+    barrier = threading.Barrier(4)
+    errors: list[Exception] = []
+
+    def run_import(offset: int) -> None:
+        barrier.wait()
+        try:
+            people_store.groups.ensure_all([("class", n) for n in names[offset:] + names[:offset]])
+        except Exception as error:
+            errors.append(error)
+        finally:
+            directory.close()
+
+    threads = [threading.Thread(target=run_import, args=(5 * i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    made = [people_store.groups.get_by_name(name) for name in names]
+    for unique in ("address", "posix_name", "gid_number"):
+        values = [getattr(group, unique) for group in made]
+        assert None not in values and len(set(values)) == len(names), (unique, values)
+
+
+def test_groups_ensured_together_keep_those_that_exist_and_number_the_rest(
+    people_store: PeopleStore,
+) -> None:
+    groups = people_store.groups
+    old = groups.create("Debate Society", None, [])
+    wanted = [("class", "Debate Society"), ("class", "Choir"), ("level", "Band")]
+    dns = groups.ensure_all(wanted)
+    assert [dn.first_value(group) for group in dns] == ["Debate Society", "Choir", "Band"]
+    again = groups.get_by_name("Debate Society")
+    assert (again.id, again.gid_number, again.kind) == (old.id, old.gid_number, old.kind)
+    made = [groups.get_by_name(name) for name in ("Choir", "Band")]
+    assert [group.kind for group in made] == ["class", "level"]
+    assert len({old.gid_number, *(group.gid_number for group in made)}) == 3
+    assert groups.ensure_all(wanted) == dns
+
+
+def test_a_group_whose_new_address_another_writer_took_meanwhile_moves_on(
+    people_store: PeopleStore,
+    directory: LdapClient,
+    admin: ldap3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The unique overlay checks before it writes, so two racing adds can both pass it. Here
+    # the other writer's add lands just after the import's (the Relax Rules control lets the
+    # rootDN past the overlay, as the race would): the import's one check of all its groups
+    # must see it.
+    addresses = people_store.groups.addresses
+    place = addresses._place
+
+    def place_then_race(group: str, attributes: dict[str, list[str]], bases: object) -> int:
+        n = place(group, attributes, bases)  # type: ignore[arg-type]
+        if attributes["cn"] == ["Chess Club"]:
+            rival = f"cn=Chess-Club,{GROUPS}"
+            race = {**attributes, "cn": ["Chess-Club"], "gidNumber": ["4999999"]}
+            names = {"mail": [f"chess-club@{DOMAIN}"], "mimsPosixName": ["chess-club"]}
+            admin.add(
+                rival, attributes=race | names, controls=[("1.3.6.1.4.1.4203.666.5.12", True, None)]
+            )
+            assert admin.result["result"] == 0, admin.result
+        return n
+
+    monkeypatch.setattr(addresses, "_place", place_then_race)
+    people_store.groups.ensure_all([("class", "Chess Club"), ("class", "Choir")])
+    assert group_entry(admin, "Chess-Club")[1:] == ([f"chess-club@{DOMAIN}"], ["chess-club"])
+    _, address, posix_name = group_entry(admin, "Chess Club")
+    assert address != [f"chess-club@{DOMAIN}"] and posix_name != ["chess-club"]
+    assert re.fullmatch(rf"chess-club-\d+@{re.escape(DOMAIN)}", address[0])
+    assert group_entry(admin, "Choir")[1] == [f"choir@{DOMAIN}"]
