@@ -115,6 +115,18 @@ class _Plan:
     move_role: bool
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch ready to write: its plans, and its new people's numbered entries."""
+
+    size: int  # rows read, rejected ones included: the progress to report
+    last: bool
+    rejected: list[Rejected]  # by the roster reader
+    plans: list[_Plan]
+    drafts: dict[int, Draft]  # by the plan's index: new people
+    refused: dict[int, _Written]  # by the plan's index: new people whose entry was refused
+
+
 class Importer:
     """Apply roster rows to the directory in batches, with several connections at once."""
 
@@ -138,30 +150,69 @@ class Importer:
         on_reject: Callable[[Rejected], None] = lambda _: None,
         on_progress: Callable[[int], None] = lambda _: None,
     ) -> Summary:
-        """Import every row; report rejected rows and progress (rows done) as it goes."""
+        """Import every row; report rejected rows and progress (rows done) as it goes.
+
+        The next batch is read and prepared (``_prepare``) on a thread of its own while this
+        one is written: slapd would otherwise wait for the importer between batches.
+        """
         summary = Summary()
         namesakes = _Namesakes(self.people)
+        batches = _batches(iter(items), self.batch_size)
+
+        def prepare_next() -> _Prepared | None:
+            batch = next(batches, None)
+            return None if batch is None else self._prepare(*batch)
+
         with (
             ThreadPoolExecutor(self.workers, thread_name_prefix="import") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="import-ahead") as ahead,
             HeldJoins() as held,
         ):
-            for batch, last in _batches(iter(items), self.batch_size):
-                rows = []
-                for item in batch:
-                    if isinstance(item, Rejected):
-                        summary.rejected += 1
-                        on_reject(item)
-                    else:
-                        rows.append(item)
-                for outcome in self._apply(rows, pool, namesakes, on_reject, held):
-                    setattr(summary, outcome, getattr(summary, outcome) + 1)
-                self._join(held.take_full())
-                if last:  # the rows are done only when their groups are
-                    for joins in held.take_all():
-                        self._join(joins)
-                on_progress(len(batch))
+            try:
+                coming = ahead.submit(prepare_next)
+                while (batch := coming.result()) is not None:
+                    coming = ahead.submit(prepare_next)
+                    summary.rejected += len(batch.rejected)
+                    for rejected in batch.rejected:
+                        on_reject(rejected)
+                    for outcome in self._apply(batch, pool, namesakes, on_reject, held):
+                        setattr(summary, outcome, getattr(summary, outcome) + 1)
+                    self._join(held.take_full())
+                    if batch.last:  # the rows are done only when their groups are
+                        for joins in held.take_all():
+                            self._join(joins)
+                    on_progress(batch.size)
+            finally:
+                ahead.submit(self.people.directory.close)  # that thread's own connection
             self._close_connections(pool)
         return summary
+
+    def _prepare(self, batch: list[Row | Rejected], last: bool) -> _Prepared:
+        """Plan a batch: who exists already (one search) and, for new people, their entries.
+
+        New people's entries are checked and numbered here (one block of uidNumbers for the
+        batch: one modify, not one per person); their login IDs are chosen when written.
+        """
+        rows = [item for item in batch if not isinstance(item, Rejected)]
+        rejected = [item for item in batch if isinstance(item, Rejected)]
+        existing = self.people.find_external([str(row.person.external_id) for row in rows])
+        plans = [self._plan(row, existing.get(str(row.person.external_id))) for row in rows]
+        drafts: dict[int, Draft] = {}
+        refused: dict[int, _Written] = {}
+        for index, plan in enumerate(plans):
+            if plan.existing is not None or self.dry_run:
+                continue
+            try:
+                drafts[index] = self.people.draft(plan.row.person, plan.row.base)
+            except BridgeError as error:
+                refused[index] = (_rejected(plan, error), "", [])
+        if drafts:
+            numbers = self.people.ids.allocate("uid", len(drafts))
+            drafts = {
+                index: self.people.numbered(draft, number)
+                for (index, draft), number in zip(drafts.items(), numbers, strict=True)
+            }
+        return _Prepared(len(batch), last, rejected, plans, drafts, refused)
 
     def _join(self, joins: Joins) -> None:
         """Add held members to their groups; a refusal stops the import (no row is to blame)."""
@@ -187,17 +238,16 @@ class Importer:
 
     def _apply(
         self,
-        rows: list[Row],
+        batch: _Prepared,
         pool: ThreadPoolExecutor,
         namesakes: _Namesakes,
         on_reject: Callable[[Rejected], None],
         held: HeldJoins,
     ) -> list[Outcome]:
-        existing = self.people.find_external([str(row.person.external_id) for row in rows])
-        plans = [self._plan(row, existing.get(str(row.person.external_id))) for row in rows]
+        plans = batch.plans
         if self.dry_run:
             return [self._dry_outcome(plan) for plan in plans]
-        results = self._add_new(plans, pool, namesakes)
+        results = self._add_new(plans, batch.drafts, pool, namesakes) | batch.refused
         results |= dict(
             zip(
                 [i for i, plan in enumerate(plans) if plan.existing is not None],
@@ -226,24 +276,14 @@ class Importer:
         return outcomes
 
     def _add_new(
-        self, plans: list[_Plan], pool: ThreadPoolExecutor, namesakes: _Namesakes
+        self,
+        plans: list[_Plan],
+        drafts: dict[int, Draft],
+        pool: ThreadPoolExecutor,
+        namesakes: _Namesakes,
     ) -> dict[int, _Written]:
         """Add the batch's new people pipelined; namesakes then take their suffixes."""
         results: dict[int, _Written] = {}
-        drafts: dict[int, Draft] = {}
-        for index, plan in enumerate(plans):
-            if plan.existing is not None:
-                continue
-            try:
-                drafts[index] = self.people.draft(plan.row.person, plan.row.base)
-            except BridgeError as error:
-                results[index] = (_rejected(plan, error), "", [])
-        if drafts:  # one block of uidNumbers for the batch: one modify, not one per person
-            numbers = self.people.ids.allocate("uid", len(drafts))
-            drafts = {
-                index: self.people.numbered(draft, number)
-                for (index, draft), number in zip(drafts.items(), numbers, strict=True)
-            }
         # Of namesakes in one batch the first row takes the name: the adds are pipelined, and
         # slapd may apply a later one first (`mims import --initial` gives the same names).
         firsts: dict[int, tuple[str, dict[str, list[str]]]] = {}
