@@ -12,10 +12,11 @@ Entries come back in the shape ldap3's responses have (``dn``, ``raw_attributes`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ldap
-from ldap.controls import RequestControl, ResponseControl
+from ldap.controls import RequestControl, ResponseControl, SimplePagedResultsControl
 from ldap.ldapobject import SimpleLDAPObject
 
 from bridge.directory.client import LdapClient
@@ -62,3 +63,41 @@ def entries(
         ]
 
     return (client.libldap_writes if write_target else client.libldap).run(search)
+
+
+def each_value(
+    client: LdapClient,
+    base: str,
+    ldap_filter: str,
+    attribute: str,
+    consume: Callable[[str], None],
+    page_size: int = 1000,
+) -> None:
+    """Hand every value of one attribute of the entries that match to ``consume``, by pages.
+
+    Paged (RFC 2696), from the write target, decoded in C: only one page is held at a time.
+    A read that a failover starts again hands the values over again, so ``consume`` must not
+    mind seeing one twice.
+    """
+    wanted = attribute.lower()
+
+    def read(connection: SimpleLDAPObject) -> None:
+        paging = SimplePagedResultsControl(True, size=page_size, cookie=b"")
+        while True:
+            message = connection.search_ext(
+                base, ldap.SCOPE_SUBTREE, ldap_filter, [attribute], serverctrls=[paging]
+            )
+            _, found, _, returned = connection.result3(message)
+            for entry_dn, values in found:
+                if entry_dn is None:  # a search reference
+                    continue
+                for name, raw in values.items():
+                    if name.lower() == wanted:
+                        for value in raw:
+                            consume(value.decode())
+            cookie = next((c.cookie for c in returned if c.controlType == paging.controlType), b"")
+            if not cookie:
+                return
+            paging.cookie = cookie
+
+    client.libldap_writes.run(read)

@@ -6,7 +6,7 @@ Reads are in people_read.py (PeopleReadStore), which the writer extends.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from ldap3 import MODIFY_REPLACE, SUBTREE, Connection
@@ -327,6 +327,10 @@ class PeopleStore(PeopleReadStore):
             )
             found += [entry["raw_attributes"]["uid"][0].decode() for entry in entries]
         return found
+
+    def each_uid(self, consume: Callable[[str], None]) -> None:
+        """Hand every person's uid, in any role, to ``consume``: one paged read of them all."""
+        lookup.each_value(self.directory, dn.people_base(self.suffix), "(uid=*)", "uid", consume)
 
     def _manager_dn(self, manager_id: str) -> str:
         """Return the DN of the person a manager id names; refuse an unknown id."""

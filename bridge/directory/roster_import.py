@@ -53,17 +53,18 @@ OPTIONAL_FIELDS: dict[str, PersonField] = {
 
 
 _Written = tuple["Outcome | Rejected", str, list[tuple[GroupKind, str]]]
+READ_ALL_AT = 100  # bases to look up at once from which one read of every uid is cheaper
 
 
 class _Namesakes:
     """Where each base's suffixes go on, for the length of one import run.
 
-    The directory is searched once per base, the first time one of its namesakes needs a
-    suffix; after that the uids this run adds keep the count (``HighestSuffixes``), so a
-    namesake costs one add: no refused first choice, no search that reads every earlier
-    namesake (which grew as n^2 with the roster's namesakes). A guess another writer took
-    meanwhile is refused by the directory (the add is atomic) and the row goes to the allocator;
-    the base is then searched again.
+    The directory is read once per base, the first time one of its namesakes needs a suffix
+    (or once for all: ``look_up``); after that the uids this run adds keep the count
+    (``HighestSuffixes``), so a namesake costs one add: no refused first choice, no search
+    that reads every earlier namesake (which grew as n^2 with the roster's namesakes). A guess
+    another writer took meanwhile is refused by the directory (the add is atomic) and the row
+    goes to the allocator; the base is then searched again.
     """
 
     def __init__(self, people: PeopleStore) -> None:
@@ -71,6 +72,8 @@ class _Namesakes:
         self.seen = HighestSuffixes()
         self.searched: set[str] = set()  # bases whose first choice was found taken
         self.named: set[str] = set()  # bases whose first choice this run added
+        self.forgotten: set[str] = set()  # bases another writer got ahead on: search again
+        self.all_read = False  # every uid of the directory has been read into ``seen``
 
     def known_taken(self, draft: Draft) -> bool:
         """Return whether this draft's first choice is known to be taken: skip it.
@@ -89,12 +92,24 @@ class _Namesakes:
             self.named.add(draft.base)
 
     def look_up(self, drafts: Iterable[Draft]) -> None:
-        """Read the suffixes in use of the bases not read yet: one search for many bases."""
+        """Read the suffixes in use of the bases not read yet.
+
+        A hundred bases go to a search; from READ_ALL_AT bases at once on, one paged read of
+        every uid in the directory replaces all later searches (but those of bases another
+        writer got ahead on). slapd answers ``uid=tan_mei_ling_*`` from its `sub` index keys
+        of 3 letters, and in a large directory the keys of common fragments hold too many
+        entries to be kept as lists (LMDB's 65,536): it then tests each entry of a range.
+        """
         bases = {draft.base for draft in drafts} - self.searched
-        if bases:
-            for uid in self.people.namesake_uids(bases):
+        if not self.all_read and len(bases) >= READ_ALL_AT:
+            self.people.each_uid(self.seen.add)
+            self.all_read = True
+        wanted = bases & self.forgotten if self.all_read else bases
+        if wanted:
+            for uid in self.people.namesake_uids(wanted):
                 self.seen.add(uid)
-            self.searched |= bases
+        self.forgotten -= wanted
+        self.searched |= bases
 
     def next_suffix(self, draft: Draft) -> int:
         """Return one past the highest suffix in use for the draft's base."""
@@ -105,6 +120,7 @@ class _Namesakes:
     def forget(self, draft: Draft) -> None:
         """Search the directory again next time: another writer took one of this base's uids."""
         self.searched.discard(draft.base)
+        self.forgotten.add(draft.base)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ldap3
+import pytest
 
 from bridge.core import roster
 from bridge.core.people import NewPerson
-from bridge.directory import dn
+from bridge.directory import dn, roster_import
 from bridge.directory.bulk import BulkWriter
 from bridge.directory.client import LdapClient
 from bridge.directory.people import PeopleStore
@@ -19,11 +20,17 @@ def _rows(store: PeopleStore, lines: str) -> list[roster.Row | roster.Rejected]:
     return list(roster.read((HEADER + lines).splitlines(keepends=True), store.rules))
 
 
+@pytest.mark.parametrize("read_all_at", [100, 1], ids=["searched by name", "all uids read"])
 def test_namesakes_across_batches_runs_and_a_concurrent_add_get_distinct_login_ids(
-    people_store: PeopleStore, directory: LdapClient
+    people_store: PeopleStore,
+    directory: LdapClient,
+    monkeypatch: pytest.MonkeyPatch,
+    read_all_at: int,
 ) -> None:
     # Batches of two, one worker: the importer remembers each name's suffixes from one batch
-    # to the next, and must not trust that memory over the directory.
+    # to the next, and must not trust that memory over the directory, whether it read the
+    # names it needed or every uid at once.
+    monkeypatch.setattr(roster_import, "READ_ALL_AT", read_all_at)
     importer = Importer(people_store, BulkWriter(directory), workers=1, batch_size=2)
     pupil = "Tan Mei Ling,student,Clementi Primary School,P4,4A"
     batches = 0
@@ -151,3 +158,39 @@ def test_a_group_with_a_modify_s_worth_of_new_members_joins_them_at_once(
     assert summary.created == 70
     assert seen_at_reports == [60, 70]
     assert sorted(_member_modifies(admin, class_4a)) == [10, 10, 50]
+
+
+def test_one_read_of_every_uid_finds_the_suffixes_already_in_use(
+    people_store: PeopleStore,
+    directory: LdapClient,
+    admin: ldap3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # From READ_ALL_AT names at once the importer reads every uid instead of searching by name:
+    # the suffixes made before the run (by SCIM, another import) must be in that read.
+    monkeypatch.setattr(roster_import, "READ_ALL_AT", 2)
+    school = "Clementi Primary School"
+    for name in ("Lim Wei Jie", "Lim Wei Jie", "Lim Wei Jie", "Goh Siew Ling", "Goh Siew Ling"):
+        people_store.create(NewPerson(full_name=name, role="staff", school=school))
+    pupils = "".join(
+        f"{name[:3].upper()}{n},{name},student,{school},P4,4A,\n"
+        for name in ("Lim Wei Jie", "Goh Siew Ling")
+        for n in range(2)
+    )
+    importer = Importer(people_store, BulkWriter(directory), workers=1, batch_size=10)
+    assert importer.run(_rows(people_store, pupils)).created == 4
+    logins = {str(p.external_id): p.login_id.local for p in people_store.iter_people()}
+    assert [logins[k] for k in ("LIM0", "LIM1", "GOH0", "GOH1")] == [
+        "lim_wei_jie_3",
+        "lim_wei_jie_4",
+        "goh_siew_ling_2",
+        "goh_siew_ling_3",
+    ]
+    # Each guess landed: none was sent under a suffix the read should have shown taken.
+    taken_before = ("lim_wei_jie_1", "lim_wei_jie_2", "goh_siew_ling_1")
+    sent = [
+        dn.equals("reqDN", dn.person_dn(uid, "student", people_store.suffix))
+        for uid in taken_before
+    ]
+    admin.search("cn=accesslog", f"(&(objectClass=auditAdd)(|{''.join(sent)}))", ldap3.LEVEL)
+    assert admin.response == []
