@@ -33,6 +33,7 @@ class HeldJoins:
         self._ids: dict[str, int] = {}
         self._groups: list[str] = []
         self._held: dict[int, int] = {}  # group id -> members held
+        self._full: set[int] = set()  # group ids holding a modify's worth: taken after the batch
         # "": a private database in a temporary file, removed as soon as it is closed (or the
         # process dies); nothing in it needs to survive a crash, the next run re-checks memberOf.
         self._db = sqlite3.connect("")
@@ -63,11 +64,12 @@ class HeldJoins:
         with self._db:  # one transaction
             self._db.executemany("INSERT INTO held VALUES (?, ?)", rows)
         self._held[group_id] = self._held.get(group_id, 0) + len(rows)
+        if self._held[group_id] >= self.full:
+            self._full.add(group_id)
 
     def take_full(self) -> Joins:
         """Hand back, and forget, the groups that hold at least a modify's worth."""
-        full = [group_id for group_id, count in self._held.items() if count >= self.full]
-        return self._take(full)
+        return self._take(sorted(self._full))
 
     def take_all(self) -> Iterator[Joins]:
         """Hand back everything held, GROUPS_AT_ONCE groups at a time."""
@@ -87,6 +89,7 @@ class HeldJoins:
             self._db.execute(f"DELETE FROM held WHERE grp IN ({marks})", group_ids)
         for group_id in group_ids:
             del self._held[group_id]
+            self._full.discard(group_id)
         return [
             (self._groups[group_id], [member for _, member in members])
             for group_id, members in groupby(rows, key=itemgetter(0))
