@@ -66,7 +66,7 @@ system:
 # SimpleSAMLphp's LDAP source needs php-ldap; xmlsec1 checks signatures for the test's pysaml2.
 CONSUMERS := sssd-ldap sssd-tools libpam-sss libnss-sss pamtester apache2 \
 	simplesamlphp php-cli php-xml php-mbstring php-ldap xmlsec1 \
-	freeradius freeradius-ldap freeradius-utils eapoltest
+	freeradius freeradius-ldap freeradius-utils eapoltest cracklib-runtime
 system-test:
 	@scripts/ensure-system chromium poppler-utils fonts-dejavu-core nginx $(CONSUMERS)
 
