@@ -51,7 +51,7 @@ SPARES = 1  # connections of let-go sorts kept for the next new sort
 SORTS_PER_LINE = 3  # sorts made on one connection before it is closed (olcSssVlvMaxPerConn: 16)
 FRESH_SECONDS = 60.0
 IDLE_SECONDS = 300.0
-BUSY = 51  # RFC 4511: slapd's answer when it holds olcSssVlvMax sorts already
+BUSY = 51  # RFC 4511: sssvlv's answer when it holds olcSssVlvMax sorts, or see _serve
 
 T = TypeVar("T")
 _Key = tuple[str, str, tuple[SortKey, ...]]
@@ -223,8 +223,14 @@ class SortedPager:
             with translated():
                 try:
                     return self._page(kept, request)
-                except ldap.BUSY:  # too many sorts in slapd: the server is there, say so
-                    raise error_for_code(BUSY) from None
+                except ldap.BUSY:
+                    # sssvlv says busy for two reasons: it holds olcSssVlvMax sorts, or this
+                    # connection's sort session holds another sort ("Other sort requests already
+                    # in progress"). A new connection (closing this one frees its sorts) clears
+                    # the second; the first is said as it is: the server is there.
+                    self._shut(kept)
+                    if attempt == 2:
+                        raise error_for_code(BUSY) from None
                 except GONE:
                     if kept.line is not None:
                         self.pool.failed(kept.line.url)
