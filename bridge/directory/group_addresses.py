@@ -249,7 +249,7 @@ class GroupAddresses:
         def read(connection: Connection) -> int:
             most = 0
             for attribute, values in names.items():
-                base = self.suffix if attribute == "mail" else dn.groups_base(self.suffix)
+                base = self._scope(attribute)
                 connection.search(
                     base, dn.equals(attribute, values[0]), SUBTREE, attributes=["1.1"]
                 )
@@ -266,7 +266,7 @@ class GroupAddresses:
             held: dict[tuple[str, str], int] = {}
             for attribute in sorted({attribute for attribute, _ in wanted}):
                 values = [value for a, value in wanted if a == attribute]
-                base = self.suffix if attribute == "mail" else dn.groups_base(self.suffix)
+                base = self._scope(attribute)
                 for start in range(0, len(values), NAMES_AT_ONCE):
                     chunk = values[start : start + NAMES_AT_ONCE]
                     connection.search(
@@ -281,6 +281,13 @@ class GroupAddresses:
             return {key for key, count in held.items() if count > 1}
 
         return self.directory.run(read)
+
+    def _scope(self, attribute: str) -> str:
+        """Return where a name must be unique (``slapd_config.unique_uris``).
+
+        An address in the whole tree; an NSS name under ou=groups.
+        """
+        return self.suffix if attribute == "mail" else dn.groups_base(self.suffix)
 
     def _exists(self, group: str) -> bool:
         def read(connection: Connection) -> bool:
