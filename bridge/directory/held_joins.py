@@ -36,7 +36,9 @@ class HeldJoins:
         self._full: set[int] = set()  # group ids holding a modify's worth: taken after the batch
         # "": a private database in a temporary file, removed as soon as it is closed (or the
         # process dies); nothing in it needs to survive a crash, the next run re-checks memberOf.
-        self._db = sqlite3.connect("")
+        # Made and closed by the importer's main thread, used by its joining thread: one
+        # thread at a time, so SQLite's own check (same thread always) does not apply.
+        self._db = sqlite3.connect("", check_same_thread=False)
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
         self._db.execute("CREATE TABLE held (grp INTEGER NOT NULL, member TEXT NOT NULL)")

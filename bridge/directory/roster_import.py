@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
@@ -53,6 +53,7 @@ OPTIONAL_FIELDS: dict[str, PersonField] = {
 
 
 _Written = tuple["Outcome | Rejected", str, list[tuple[GroupKind, str]]]
+_Joins = dict[tuple[GroupKind, str], list[str]]  # member DNs by the group they are to join
 READ_ALL_AT = 100  # bases to look up at once from which one read of every uid is cheaper
 
 
@@ -168,8 +169,10 @@ class Importer:
     ) -> Summary:
         """Import every row; report rejected rows and progress (rows done) as it goes.
 
-        The next batch is read and prepared (``_prepare``) on a thread of its own while this
-        one is written: slapd would otherwise wait for the importer between batches.
+        Three threads keep slapd busy: while one batch's people are written, the next is read
+        and prepared (``_prepare``) and the one before joins its groups (``_settle``); slapd
+        would otherwise wait for the importer between batches. A batch is reported done when
+        its groups are, so the report of one batch comes while the next is written.
         """
         summary = Summary()
         namesakes = _Namesakes(self.people)
@@ -182,8 +185,10 @@ class Importer:
         with (
             ThreadPoolExecutor(self.workers, thread_name_prefix="import") as pool,
             ThreadPoolExecutor(1, thread_name_prefix="import-ahead") as ahead,
+            ThreadPoolExecutor(1, thread_name_prefix="import-join") as joiner,
             HeldJoins() as held,
         ):
+            joining: Future[int] | None = None  # the groups of the batch before: its size
             try:
                 coming = ahead.submit(prepare_next)
                 while (batch := coming.result()) is not None:
@@ -191,15 +196,17 @@ class Importer:
                     summary.rejected += len(batch.rejected)
                     for rejected in batch.rejected:
                         on_reject(rejected)
-                    for outcome in self._apply(batch, pool, namesakes, on_reject, held):
+                    outcomes, joins = self._apply(batch, pool, namesakes, on_reject)
+                    for outcome in outcomes:
                         setattr(summary, outcome, getattr(summary, outcome) + 1)
-                    self._join(held.take_full())
-                    if batch.last:  # the rows are done only when their groups are
-                        for joins in held.take_all():
-                            self._join(joins)
-                    on_progress(batch.size)
+                    if joining is not None:
+                        on_progress(joining.result())
+                    joining = joiner.submit(self._settle, batch, joins, held)
+                if joining is not None:
+                    on_progress(joining.result())
             finally:
-                ahead.submit(self.people.directory.close)  # that thread's own connection
+                for thread in (ahead, joiner):  # each thread's own connection
+                    thread.submit(self.people.directory.close)
             self._close_connections(pool)
         return summary
 
@@ -230,6 +237,21 @@ class Importer:
             }
         return _Prepared(len(batch), last, rejected, plans, drafts, refused)
 
+    def _settle(self, batch: _Prepared, joins: _Joins, held: HeldJoins) -> int:
+        """Make a batch's new groups and hold its joins; send those due; return its size.
+
+        Due: every group's held members once the last batch is in, and before that the groups
+        that hold a modify's worth (``held_joins.py``).
+        """
+        groups = self.people.groups.ensure_all(list(joins))
+        for group, members in zip(groups, joins.values(), strict=True):
+            held.hold(group, members)
+        self._join(held.take_full())
+        if batch.last:
+            for due in held.take_all():
+                self._join(due)
+        return batch.size
+
     def _join(self, joins: Joins) -> None:
         """Add held members to their groups; a refusal stops the import (no row is to blame)."""
         for (group, _), failure in zip(joins, self.bulk.add_members(joins), strict=True):
@@ -258,11 +280,11 @@ class Importer:
         pool: ThreadPoolExecutor,
         namesakes: _Namesakes,
         on_reject: Callable[[Rejected], None],
-        held: HeldJoins,
-    ) -> list[Outcome]:
+    ) -> tuple[list[Outcome], _Joins]:
+        """Write a batch's people; return their outcomes and the groups they are to join."""
         plans = batch.plans
         if self.dry_run:
-            return [self._dry_outcome(plan) for plan in plans]
+            return [self._dry_outcome(plan) for plan in plans], {}
         results = self._add_new(plans, batch.drafts, pool, namesakes) | batch.refused
         results |= dict(
             zip(
@@ -271,7 +293,7 @@ class Importer:
                 strict=True,
             )
         )
-        joins: dict[tuple[GroupKind, str], list[str]] = defaultdict(list)
+        joins: _Joins = defaultdict(list)
         outcomes: list[Outcome] = []
         for index, plan in enumerate(plans):
             outcome, entry, wanted_groups = results[index]
@@ -286,10 +308,7 @@ class Importer:
             for kind, name in missing:
                 joins[(kind, name)].append(entry)
             outcomes.append("updated" if outcome == "unchanged" and missing else outcome)
-        groups = self.people.groups.ensure_all(list(joins))
-        for group, members in zip(groups, joins.values(), strict=True):
-            held.hold(group, members)
-        return outcomes
+        return outcomes, joins
 
     def _add_new(
         self,
