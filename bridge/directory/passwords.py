@@ -162,8 +162,9 @@ class CredentialStore:
         else to the locked decoy.
         """
         if person is None or person.disabled:
+            decoy = dn.decoy_dn(self.suffix)  # checks the password after the locked decoy
             self.directory.try_bind(
-                dn.locked_decoy_dn(self.suffix), password, [ppolicy.REQUEST], then=self._decoy
+                dn.locked_decoy_dn(self.suffix), password, [ppolicy.REQUEST], then=lambda _: decoy
             )
             return SignIn(ok=False, disabled=person is not None)
         result = self.directory.try_bind(
@@ -174,10 +175,6 @@ class CredentialStore:
         return SignIn(
             ok=ok, locked=error == "accountLocked", must_change=error == "changeAfterReset"
         )
-
-    def _decoy(self, result: dict[str, Any]) -> str:
-        """Return the decoy's DN: the password check after the locked decoy's refusal."""
-        return dn.decoy_dn(self.suffix)
 
     def _second_bind(self, result: dict[str, Any]) -> str:
         """Return the DN of a person's second bind: the one their first did not make.
