@@ -14,10 +14,10 @@ main school (its level, class and password policy). A student's row with several
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from bridge.core.fingerprints import Fingerprints
 from bridge.core.naming import InvalidLoginId, InvalidName, LoginId, NamingRules, base_local_part
 from bridge.core.people import ROLES, InvalidField, NewPerson, check_schools
 
@@ -80,7 +80,7 @@ def read(lines: Iterable[str], rules: NamingRules) -> Iterator[Row | Rejected]:
     reader = csv.reader(iter(lines))
     header = [name.strip().lower().lstrip("\ufeff") for name in next(reader, [])]
     _check_header(header)
-    seen: set[bytes] = set()
+    seen = Fingerprints()
     for number, raw in enumerate(reader, start=2):
         if not any(value.strip() for value in raw):
             continue  # blank line
@@ -91,11 +91,8 @@ def read(lines: Iterable[str], rules: NamingRules) -> Iterator[Row | Rejected]:
             continue
         result = _row(number, values, header, rules)
         if isinstance(result, Row):
-            external_id = str(result.person.external_id)
-            fingerprint = hashlib.blake2b(external_id.encode(), digest_size=8).digest()
-            if fingerprint in seen:
+            if seen.add(str(result.person.external_id)):
                 result = Rejected(number, "this external_id is used by an earlier row", values)
-            seen.add(fingerprint)
         yield result
 
 
