@@ -29,7 +29,7 @@ from bridge.core.people import (
 )
 from bridge.core.roster import Rejected, Row, Summary
 from bridge.directory import dn
-from bridge.directory.bulk import BulkWriter, Entry
+from bridge.directory.bulk import BulkWriter
 from bridge.directory.errors import DirectoryError
 from bridge.directory.held_joins import HeldJoins, Joins
 from bridge.directory.people import Draft, PeopleStore, managed_groups
@@ -84,7 +84,7 @@ class _Namesakes:
         return draft.login_id is None and (draft.base in self.searched or draft.base in self.named)
 
     def took(self, attributes: dict[str, list[str]]) -> None:
-        """Record the uid of an entry this run added, or sends beside the suffixes it guesses."""
+        """Record the uid of an entry this run added."""
         self.seen.add(attributes["uid"][0])
 
     def took_first_choice(self, draft: Draft) -> None:
@@ -317,22 +317,83 @@ class Importer:
         pool: ThreadPoolExecutor,
         namesakes: _Namesakes,
     ) -> dict[int, _Written]:
-        """Add the batch's new people, pipelined: first choices and namesakes' suffixes at once.
+        """Add the batch's new people pipelined; namesakes then take their suffixes."""
+        results: dict[int, _Written] = {}
+        # Of namesakes in one batch the first row takes the name: the adds are pipelined, and
+        # slapd may apply a later one first (`mims import --initial` gives the same names).
+        firsts: dict[int, tuple[str, dict[str, list[str]]]] = {}
+        taken: list[int] = []
+        sent: set[str] = set()
+        for index, draft in drafts.items():
+            if namesakes.known_taken(draft):  # its add would be refused: go on to the suffixes
+                taken.append(index)
+                continue
+            first = self.people.first_choice(draft)
+            uid = first[1]["uid"][0].lower()
+            if uid in sent:
+                taken.append(index)
+            else:
+                sent.add(uid)
+                firsts[index] = first
+        outcomes = self.bulk.add_all(list(firsts.values()))
+        for index, (entry, attributes), failure in zip(
+            firsts, firsts.values(), outcomes, strict=True
+        ):
+            if failure is None:
+                namesakes.took(attributes)
+                namesakes.took_first_choice(drafts[index])
+                results[index] = ("created", entry, _groups(plans[index]))
+            elif _maybe_taken(failure, drafts[index]):
+                taken.append(index)
+            else:
+                results[index] = (_rejected(plans[index], failure), "", [])
 
-        A name this run took, or found taken, goes straight to its next suffix
-        (``_Namesakes``), in the same pipeline as the first choices: slapd would otherwise
-        wait while the importer read the first choices' answers. The namesakes of a first
-        choice sent in this batch wait for its answer, and take their suffixes in a second
-        round, in the file's order, with the first choices refused (another writer took the
-        name). A guessed suffix another writer took meanwhile takes the atomic allocator.
+        results |= self._add_namesakes(plans, drafts, sorted(taken), pool, namesakes)
+        return results
+
+    def _add_namesakes(
+        self,
+        plans: list[_Plan],
+        drafts: dict[int, Draft],
+        taken: list[int],
+        pool: ThreadPoolExecutor,
+        namesakes: _Namesakes,
+    ) -> dict[int, _Written]:
+        """Give namesakes the next free suffixes (``_Namesakes``), then pipelined adds.
+
+        A uid is unique across roles, so a student and a teacher of one name share the count.
+        Rows whose guess was taken meanwhile (another writer) take the atomic allocator.
         """
         results: dict[int, _Written] = {}
-        firsts, known, waiting = self._first_choices(drafts, namesakes)
-        sends = list(firsts.items()) + self._guesses(plans, drafts, known, namesakes, results)
-        refused, retry = self._send(sends, set(firsts), plans, drafts, namesakes, results)
-        if refused or waiting:
-            again = self._guesses(plans, drafts, sorted(refused + waiting), namesakes, results)
-            retry += self._send(again, set(), plans, drafts, namesakes, results)[1]
+        by_name: dict[str, list[int]] = defaultdict(list)
+        for index in taken:
+            if drafts[index].login_id is not None:  # a chosen login ID has no second choice
+                results[index] = (
+                    _rejected(plans[index], NameTaken("that login ID is taken")),
+                    "",
+                    [],
+                )
+            else:
+                by_name[drafts[index].base].append(index)
+        guesses: list[tuple[int, tuple[str, dict[str, list[str]]]]] = []
+        namesakes.look_up(drafts[indexes[0]] for indexes in by_name.values())
+        for indexes in by_name.values():
+            start = namesakes.next_suffix(drafts[indexes[0]])
+            guesses += [
+                (index, self.people.candidate(drafts[index], start + k))
+                for k, index in enumerate(indexes)
+            ]
+        retry = []
+        outcomes = self.bulk.add_all([entry for _, entry in guesses])
+        for (index, (entry, attributes)), failure in zip(guesses, outcomes, strict=True):
+            if failure is None:
+                namesakes.took(attributes)
+                results[index] = ("created", entry, _groups(plans[index]))
+            elif _maybe_taken(failure, drafts[index]):
+                namesakes.forget(drafts[index])
+                retry.append(index)
+            else:
+                results[index] = (_rejected(plans[index], failure), "", [])
 
         def allocate(index: int) -> _Written:
             try:
@@ -342,101 +403,6 @@ class Importer:
 
         results |= dict(zip(retry, pool.map(allocate, retry), strict=True))
         return results
-
-    def _first_choices(
-        self, drafts: dict[int, Draft], namesakes: _Namesakes
-    ) -> tuple[dict[int, Entry], list[int], list[int]]:
-        """Return the entries to add under their first choice, and the rows past it.
-
-        Past it: the rows whose first choice is known taken, and those that wait for the
-        answer to a first choice this batch sends. Of namesakes in one batch the first row
-        takes the name: the adds are pipelined, and slapd may apply a later one first
-        (`mims import --initial` gives the same names).
-        """
-        firsts: dict[int, Entry] = {}
-        known: list[int] = []
-        waiting: list[int] = []
-        sent: set[str] = set()
-        for index, draft in drafts.items():
-            if namesakes.known_taken(draft):  # its add would be refused: go on to the suffixes
-                known.append(index)
-                continue
-            first = self.people.first_choice(draft)
-            uid = first[1]["uid"][0].lower()
-            if uid in sent:
-                waiting.append(index)
-            else:
-                sent.add(uid)
-                firsts[index] = first
-                # Counted before the add lands: a chosen ``name_8`` sent beside the guesses
-                # makes the next namesake ``name_9``, as `mims import --initial` names it.
-                namesakes.took(first[1])
-        return firsts, known, waiting
-
-    def _guesses(
-        self,
-        plans: list[_Plan],
-        drafts: dict[int, Draft],
-        taken: list[int],
-        namesakes: _Namesakes,
-        results: dict[int, _Written],
-    ) -> list[tuple[int, Entry]]:
-        """Give these rows the next free suffixes of their names (``_Namesakes``), in order.
-
-        A uid is unique across roles, so a student and a teacher of one name share the count.
-        A chosen login ID has no second choice: its row is refused (into ``results``).
-        """
-        by_name: dict[str, list[int]] = defaultdict(list)
-        for index in taken:
-            if drafts[index].login_id is not None:
-                results[index] = (
-                    _rejected(plans[index], NameTaken("that login ID is taken")),
-                    "",
-                    [],
-                )
-            else:
-                by_name[drafts[index].base].append(index)
-        namesakes.look_up(drafts[indexes[0]] for indexes in by_name.values())
-        guesses: list[tuple[int, Entry]] = []
-        for indexes in by_name.values():
-            start = namesakes.next_suffix(drafts[indexes[0]])
-            guesses += [
-                (index, self.people.candidate(drafts[index], start + k))
-                for k, index in enumerate(indexes)
-            ]
-        return guesses
-
-    def _send(
-        self,
-        sends: list[tuple[int, Entry]],
-        firsts: set[int],
-        plans: list[_Plan],
-        drafts: dict[int, Draft],
-        namesakes: _Namesakes,
-        results: dict[int, _Written],
-    ) -> tuple[list[int], list[int]]:
-        """Add these rows' entries, pipelined, into ``results``; return those found taken.
-
-        Returned: the first choices (``firsts``) another writer took, and the guessed suffixes
-        another writer took (their names are searched again).
-        """
-        refused: list[int] = []
-        retry: list[int] = []
-        outcomes = self.bulk.add_all([entry for _, entry in sends])
-        for (index, (entry, attributes)), failure in zip(sends, outcomes, strict=True):
-            if failure is None:
-                namesakes.took(attributes)
-                if index in firsts:
-                    namesakes.took_first_choice(drafts[index])
-                results[index] = ("created", entry, _groups(plans[index]))
-            elif not _maybe_taken(failure, drafts[index]):
-                results[index] = (_rejected(plans[index], failure), "", [])
-            elif index in firsts:
-                refused.append(index)
-            else:
-                namesakes.forget(drafts[index])
-                retry.append(index)
-        return refused, retry
 
     def _plan(self, row: Row, existing: tuple[str, Person] | None) -> _Plan:
         if existing is None:
