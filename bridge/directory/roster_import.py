@@ -183,10 +183,10 @@ class Importer:
             return None if batch is None else self._prepare(*batch)
 
         with (
+            HeldJoins() as held,  # closed last: the joining thread uses it until it stops
             ThreadPoolExecutor(self.workers, thread_name_prefix="import") as pool,
             ThreadPoolExecutor(1, thread_name_prefix="import-ahead") as ahead,
             ThreadPoolExecutor(1, thread_name_prefix="import-join") as joiner,
-            HeldJoins() as held,
         ):
             joining: Future[int] | None = None  # the groups of the batch before: its size
             try:
