@@ -224,10 +224,11 @@ class SortedPager:
                 try:
                     return self._page(kept, request)
                 except ldap.BUSY:
-                    # sssvlv says busy for two reasons: it holds olcSssVlvMax sorts, or this
-                    # connection's sort session holds another sort ("Other sort requests already
-                    # in progress"). A new connection (closing this one frees its sorts) clears
-                    # the second; the first is said as it is: the server is there.
+                    # sssvlv says busy ("Other sort requests already in progress") when it
+                    # holds olcSssVlvMax sorts, when this connection holds olcSssVlvMaxPerConn,
+                    # or when this connection's sort session is taken by another sort. A new
+                    # connection (closing this one frees its sorts) clears the last two; the
+                    # first is said as it is: the server is there.
                     self._shut(kept)
                     if attempt == 2:
                         raise error_for_code(BUSY) from None
