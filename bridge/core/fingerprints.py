@@ -4,7 +4,7 @@ The reader spots an external ID used twice in a file by its 8-byte BLAKE2b finge
 Python ``set`` each one is a bytes object and a table slot: 37 MB for 500,000 rows, a quarter
 of the 150 MB an import may take (issue 22). Here new fingerprints wait in a small set and are
 merged, RECENT at a time, into one sorted array of 64-bit integers searched by bisection:
-4 MB for 500,000, a merge of the whole array every RECENT rows (8 for 500,000).
+4 MB for 500,000, and a merge of the whole array every RECENT rows (7 for 500,000).
 """
 
 from __future__ import annotations
