@@ -188,7 +188,7 @@ class Importer:
             ThreadPoolExecutor(1, thread_name_prefix="import-ahead") as ahead,
             ThreadPoolExecutor(1, thread_name_prefix="import-join") as joiner,
         ):
-            joining: Future[int] | None = None  # the groups of the batch before: its size
+            joining: tuple[Future[None], int] | None = None  # the batch before: groups, size
             try:
                 coming = ahead.submit(prepare_next)
                 while (batch := coming.result()) is not None:
@@ -200,10 +200,10 @@ class Importer:
                     for outcome in outcomes:
                         setattr(summary, outcome, getattr(summary, outcome) + 1)
                     if joining is not None:
-                        on_progress(joining.result())
-                    joining = joiner.submit(self._settle, batch, joins, held)
+                        on_progress(_done(*joining))
+                    joining = joiner.submit(self._settle, joins, held, batch.last), batch.size
                 if joining is not None:
-                    on_progress(joining.result())
+                    on_progress(_done(*joining))
             finally:
                 for thread in (ahead, joiner):  # each thread's own connection
                     thread.submit(self.people.directory.close)
@@ -237,8 +237,8 @@ class Importer:
             }
         return _Prepared(len(batch), last, rejected, plans, drafts, refused)
 
-    def _settle(self, batch: _Prepared, joins: _Joins, held: HeldJoins) -> int:
-        """Make a batch's new groups and hold its joins; send those due; return its size.
+    def _settle(self, joins: _Joins, held: HeldJoins, last: bool) -> None:
+        """Make a batch's new groups and hold its joins; send those due.
 
         Due: every group's held members once the last batch is in, and before that the groups
         that hold a modify's worth (``held_joins.py``).
@@ -247,10 +247,9 @@ class Importer:
         for group, members in zip(groups, joins.values(), strict=True):
             held.hold(group, members)
         self._join(held.take_full())
-        if batch.last:
+        if last:
             for due in held.take_all():
                 self._join(due)
-        return batch.size
 
     def _join(self, joins: Joins) -> None:
         """Add held members to their groups; a refusal stops the import (no row is to blame)."""
@@ -440,6 +439,12 @@ class Importer:
     def _moved_entry(self, person: Person, new: NewPerson) -> str:
         moved = self.people.change_role(person.id, new.role)
         return dn.person_dn(moved.login_id.local, moved.role, self.people.suffix)
+
+
+def _done(settled: Future[None], size: int) -> int:
+    """Wait for a batch's groups (raising what stopped them); return the batch's size."""
+    settled.result()
+    return size
 
 
 def _maybe_taken(failure: BridgeError, draft: Draft) -> bool:
