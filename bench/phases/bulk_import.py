@@ -24,7 +24,7 @@ from bench.report import Measurement, Samples
 from bench.workspace import BenchError, Run, openldap_tool, slapd_cpu_s, slapd_rss_mb
 from bridge.directory.slapd import ManagedSlapd
 
-TARGET = 2.0  # issue 4: importing 100,000 people takes at most 2x the raw ldapadd time
+TARGET = 1.0  # issue 22: the online import takes no longer than ldapadd (issue 4 allowed 2x)
 INITIAL_TARGET = 3.0  # issue 22: `mims import --initial` within 3x slapadd -q of the same entries
 # The plain-ldap3 replay is informative and slow (6.5 min at 100,000 people): it runs only up to
 # this size, so that the full run keeps within its 30 minutes.
