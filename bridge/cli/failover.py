@@ -6,7 +6,7 @@ import click
 
 from bridge import services as wiring
 from bridge.cli import load
-from bridge.core.failover import ServerState
+from bridge.core.failover import EntryDifference, ServerState, TreeComparison
 from bridge.errors import InvalidValue
 
 
@@ -20,6 +20,7 @@ def failover() -> None:
     \b
     Examples:
       mims failover status
+      mims failover compare
       mims failover promote ldaps://ldap2.school.example:636
     """
 
@@ -64,6 +65,96 @@ def failover_promote(ctx: click.Context, url: str, force: bool) -> None:
     for step in done.steps:
         click.echo(step)
     click.echo(f"write target: {done.url} (epoch {done.epoch})")
+
+
+@failover.command("compare")
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Differences read again and listed in full; any more are only counted.",
+)
+@click.pass_context
+def failover_compare(ctx: click.Context, urls: tuple[str, ...], limit: int) -> None:
+    """Compare two providers' trees entry by entry; exit 1 when they differ.
+
+    `status` compares contextCSNs, which can agree while a provider killed with -9 holds an
+    add its peer never received. This reads every entry from both (as the bridge: every
+    attribute but userPassword and pwdHistory), then reads each difference again for a few
+    seconds, so entries that were being written and replicated are not reported. With no
+    URLs: the two of [directory] urls. Progress goes to stderr. Run it before promoting the
+    peer of a provider that was killed.
+
+    \b
+    Examples:
+      mims failover compare
+      mims failover compare ldaps://ldap1:636 ldaps://ldap2:636 --limit 1000
+    """
+    config = load(ctx)
+    configured = config.directory.urls
+    if not urls and len(configured) == 2:
+        urls = tuple(configured)
+    if len(urls) != 2:
+        raise click.UsageError(
+            f"name the two providers to compare (of [directory] urls: {', '.join(configured)})"
+        )
+    if urls[0] == urls[1]:
+        raise click.UsageError("name two different providers")
+    found = wiring.failover(config).compare(
+        urls[0], urls[1], limit, lambda line: click.echo(line, err=True)
+    )
+    for line in comparison_lines(found):
+        click.echo(line)
+    ctx.exit(0 if found.equal else 1)
+
+
+def comparison_lines(found: TreeComparison) -> list[str]:
+    """Return what `mims failover compare` prints: each difference, then a summary."""
+    lines = [line for difference in found.differences for line in _difference_lines(difference)]
+    if found.different > len(found.differences):
+        more = found.different - len(found.differences)
+        lines.append(f"... and {more:,} more (not read again; raise --limit to list them)")
+    settled = (
+        f"; {_entries(found.settled, 'was', 'were')} being written while read and agreed when "
+        "read again"
+        if found.settled
+        else ""
+    )
+    first, second = found.entries
+    if found.equal:
+        lines.append(f"the same {first:,} entries on {found.first} and {found.second}{settled}")
+    else:
+        lines.append(
+            f"{_entries(found.different, 'differs', 'differ')}: the first ({found.first}) "
+            f"holds {first:,}, the second ({found.second}) {second:,}{settled}"
+        )
+    return lines
+
+
+def _difference_lines(difference: EntryDifference) -> list[str]:
+    if difference.only_on is not None:
+        return [f"only on {difference.only_on}: {difference.entry}"]
+    return [
+        f"{difference.entry}: {attribute.name}: "
+        + (
+            "values differ (not shown: a secret)"
+            if attribute.hidden
+            else f"only the first has {_values(attribute.first)}, "
+            f"only the second has {_values(attribute.second)}"
+        )
+        for attribute in difference.attributes
+    ]
+
+
+def _entries(count: int, singular: str, plural: str) -> str:
+    """Return "1 entry differs" or "2 entries differ" (verbs as given)."""
+    return f"1 entry {singular}" if count == 1 else f"{count:,} entries {plural}"
+
+
+def _values(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(values) + "]" if values else "nothing"
 
 
 def describe(state: ServerState) -> str:

@@ -7,6 +7,7 @@ business (``bridge/directory/write_target.py``); this module only names the shap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,6 +34,53 @@ class Promotion:
     steps: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class AttributeDifference:
+    """One attribute of an entry both providers hold, with the values only one side has.
+
+    ``hidden``: a secret's values (answer and token hashes), never shown, only said to differ.
+    """
+
+    name: str
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class EntryDifference:
+    """An entry the two providers hold differently: on one side only, or with other values."""
+
+    entry: str  # its distinguished name
+    only_on: str | None = None  # the URL that alone holds it; None: both do
+    attributes: tuple[AttributeDifference, ...] = ()
+
+
+@dataclass(frozen=True)
+class TreeComparison:
+    """Two providers' trees compared entry by entry (``mims failover compare``).
+
+    ``differences`` lists at most the limit asked for; ``different`` counts them all.
+    ``settled`` counts entries that differed on the first read but agreed when read again
+    (written while the trees were read, then replicated).
+    """
+
+    first: str
+    second: str
+    entries: tuple[int, int]
+    differences: tuple[EntryDifference, ...]
+    different: int
+    settled: int = 0
+
+    @property
+    def equal(self) -> bool:
+        """Return whether both providers hold the same entries with the same values."""
+        return self.different == 0
+
+
+Progress = Callable[[str], None]
+
+
 class Failover(Protocol):
     """The write target of a replicated directory: shown, and moved to another provider."""
 
@@ -42,4 +90,8 @@ class Failover(Protocol):
 
     def promote(self, url: str, force: bool = False) -> Promotion:
         """Make ``url`` the write target; refuse one that is behind unless ``force``."""
+        ...
+
+    def compare(self, first: str, second: str, limit: int, progress: Progress) -> TreeComparison:
+        """Compare two providers' trees; list up to ``limit`` differences, count them all."""
         ...

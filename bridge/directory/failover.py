@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from ldap3 import Connection
 from ldap3.core import exceptions as ldap
 
-from bridge.core.failover import Promotion, ServerState
-from bridge.directory import write_target
+from bridge.core.failover import Progress, Promotion, ServerState, TreeComparison
+from bridge.directory import tree_compare, write_target
 from bridge.directory.errors import translated
 from bridge.directory.ldap3_connections import Ldap3Connections, close
 from bridge.directory.servers import ClientSettings
@@ -81,6 +81,15 @@ class Providers:
                 write_target.write(connections[url], self.settings.suffix, copy)
                 steps.append(f"wrote the write target {url} (epoch {epoch}) on {url}")
         return Promotion(url, epoch, tuple(steps))
+
+    def compare(self, first: str, second: str, limit: int, progress: Progress) -> TreeComparison:
+        """Compare two of the configured providers' trees (``tree_compare.py``)."""
+        for url in (first, second):
+            if url not in self.settings.urls:
+                raise InvalidValue(
+                    f"{url} is not one of [directory] urls: {', '.join(self.settings.urls)}"
+                )
+        return tree_compare.compare(self.settings, first, second, limit, progress)
 
     def _survey(self, connections: dict[str, Connection]) -> list[Seen]:
         seen = []

@@ -40,10 +40,6 @@ def feed_filter(suffix: str) -> str:
 
 # Always read: what says what an entry is, its members and memberships, and being disabled.
 BASE_ATTRIBUTES = ("objectClass", "entryUUID", "member", "memberOf", "mimsDisabled", "mail", "cn")
-# Never read, whatever a mapping asks for: secrets stay in the directory.
-SECRET_ATTRIBUTES = frozenset(
-    {"userpassword", "mimschallengeanswer", "mimstokenhash", "pwdhistory"}
-)
 POLL_SECONDS = 0.5
 
 
@@ -101,7 +97,7 @@ def to_change(
     values = {
         name.lower(): tuple(v.decode("utf-8", "replace") for v in raw)
         for name, raw in attrs.items()
-        if name.lower() not in SECRET_ATTRIBUTES
+        if name.lower() not in mapping.SECRET_ATTRIBUTES
     }
     classes = {value.lower() for value in values.get("objectclass", ())}
     kind: Kind = "group" if mapping.GROUP_CLASS.lower() in classes else "person"
@@ -125,7 +121,9 @@ class Feed:
     ) -> None:
         self.client = client
         self.suffix = client.settings.suffix
-        wanted = {a for a in (*BASE_ATTRIBUTES, *attributes) if a.lower() not in SECRET_ATTRIBUTES}
+        wanted = {
+            a for a in (*BASE_ATTRIBUTES, *attributes) if a.lower() not in mapping.SECRET_ATTRIBUTES
+        }
         self.attributes = sorted(wanted, key=str.lower)
         self.stop = stop
         self._uuids: dict[str, str] = {}

@@ -68,6 +68,10 @@ SHADOW_EXPIRED = "1"
 # (derived_attributes); written with the fields they come from, in the same modify.
 DERIVED = ("displayName", "sn", "o", "ou", "employeeType")
 PERMANENT_LOCK = "000001010000Z"  # ppolicy's value for "locked until an administrator unlocks"
+# Secrets (lower case): the feed never reads them, and no command shows their values.
+SECRET_ATTRIBUTES = frozenset(
+    {"userpassword", "mimschallengeanswer", "mimstokenhash", "pwdhistory"}
+)
 # Lift a lock and forget the failed sign-ins. pwdFailureTime is NO-USER-MODIFICATION, but
 # slapd's ppolicy deletes it itself when a modify deletes pwdAccountLockedTime (a replace by
 # nothing does not); replacing first makes the delete valid whether or not a lock was there.
