@@ -8,8 +8,8 @@ that leaves out ``userPassword`` and ``pwdHistory``, which no account reads (sla
 them itself).
 
 Memory: the first provider's entries are kept as their DN and an 8-byte digest of their
-values (about 200 bytes an entry: 100 MB at 500,000); the second's are checked against them as
-they arrive, a page at a time. The entries that differ are then read again from both, one by
+values; the second's are checked against them as they arrive, a page at a time (520,653
+entries: 108 s, a peak of 253 MB). The entries that differ are then read again from both, one by
 one, up to ``REREADS`` times a second apart: one that agrees was being written (or
 replicated) while the trees were read, and is counted as settled, not reported.
 """
