@@ -104,7 +104,7 @@ def test_a_small_run_of_every_local_phase_prints_the_table_and_writes_the_json(
     assert 0 < held["mdb"]["used_mb"] <= held["db_du_mb"] + 1
 
     headline, cpu, library, initial, floor = rows["import"]
-    assert headline["raw_label"] == "ldapadd" and headline["target_max_ratio"] == 2.0
+    assert headline["raw_label"] == "ldapadd" and headline["target_max_ratio"] == 1.0
     assert cpu["unit"] == "CPU s" and cpu["met"] is None
     assert library["raw_label"] == "ldap3" and library["met"] is None
     assert initial["raw_label"] == "slapadd -q" and initial["target_max_ratio"] == 3.0
