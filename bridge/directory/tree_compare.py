@@ -28,7 +28,7 @@ from ldap.ldapobject import SimpleLDAPObject
 from bridge.core.failover import AttributeDifference, EntryDifference, Progress, TreeComparison
 from bridge.directory.libldap_connections import LibldapConnections, close, translated
 from bridge.directory.mapping import SECRET_ATTRIBUTES
-from bridge.directory.servers import ClientSettings
+from bridge.directory.servers import ClientSettings, TlsFailure
 from bridge.errors import DirectoryUnavailable
 
 PAGE = 1000
@@ -87,6 +87,8 @@ def _bound(dialer: LibldapConnections, url: str) -> Iterator[SimpleLDAPObject]:
             connection = dialer.bind(url)
     except DirectoryUnavailable:
         raise DirectoryUnavailable(f"{url} does not answer") from None
+    except TlsFailure as failure:  # a certificate not trusted, or StartTLS refused: say so
+        raise DirectoryUnavailable(f"{url}: {failure}") from None
     try:
         yield connection
     finally:

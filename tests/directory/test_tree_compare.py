@@ -17,7 +17,9 @@ from pathlib import Path
 import ldap3
 import pytest
 
+from bridge.directory.servers import TLS_HANDSHAKE
 from bridge.directory.slapd import tool
+from tests.support.certificates import make_certificates
 from tests.support.cli import mims
 from tests.support.directory import SUFFIX, admin_connection
 from tests.support.write_pair import Pair, Provider, add_entry, replicated_pair
@@ -148,6 +150,17 @@ def test_a_provider_that_does_not_answer_is_named(pair: Pair) -> None:
 
     assert done.returncode == 69, done.stdout
     assert done.stderr.strip().splitlines()[-1] == f"Error: {pair.second.url} does not answer"
+
+
+def test_a_certificate_not_trusted_is_said_in_words(pair: Pair, tmp_path: Path) -> None:
+    env = pair.env()
+    other = make_certificates(tmp_path)  # a CA that signed neither provider's certificate
+    Path(env["MIMS_CONFIG"]).write_text(f'[directory]\nca_file = "{other.ca}"\n')
+
+    done = mims("failover", "compare", env=env, timeout=120)
+
+    assert done.returncode == 69, done.stdout
+    assert done.stderr.strip().splitlines()[-1] == f"Error: {pair.first.url}: {TLS_HANDSHAKE}"
 
 
 @pytest.mark.parametrize(
