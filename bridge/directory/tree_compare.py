@@ -57,10 +57,10 @@ def compare(
         digests: dict[str, bytes] = {}
         for name, entry in _entries(one, suffix, first, progress):
             digests[name] = _digest(entry)
-        counts = [len(digests), 0]
+        first_holds, second_holds = len(digests), 0
         suspects: list[str] = []
         for name, entry in _entries(other, suffix, second, progress):
-            counts[1] += 1
+            second_holds += 1
             if digests.pop(name, None) != _digest(entry):
                 suspects.append(name)
         suspects.extend(digests)
@@ -72,7 +72,7 @@ def compare(
     return TreeComparison(
         first=first,
         second=second,
-        entries=(counts[0], counts[1]),
+        entries=(first_holds, second_holds),
         differences=tuple(differences),
         different=len(differences) + unchecked,
         settled=settled,
