@@ -87,18 +87,15 @@ class AnswerStore:
 
     def get(self, entry: AccountKey) -> AnswerState:
         """Return the SSPR state of the account ``entry`` names; NotFound if it is gone."""
-        found = self._read(entry, "BASE", "(objectClass=mimsPerson)")
-        if found is None:
-            raise NotFound("no such person")
-        return found
 
-    def _read(self, base: str, scope: str, query: str) -> AnswerState | None:
         def read(connection: Connection) -> dict[str, Any] | None:
-            connection.search(base, query, scope, attributes=ANSWER_READ, size_limit=2)
+            connection.search(entry, "(objectClass=mimsPerson)", "BASE", attributes=ANSWER_READ)
             return dict(connection.response[0]) if connection.response else None
 
-        entry = self.directory.run(read)
-        return None if entry is None else _state(entry)
+        found = self.directory.run(read)
+        if found is None:
+            raise NotFound("no such person")
+        return _state(found)
 
     def set_answers(
         self, entry: AccountKey, stored: Sequence[str], recovery_email: str | None = None
